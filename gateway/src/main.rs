@@ -1,0 +1,62 @@
+//! `mmo`: the one binary of the backend. Subcommands arrive with their issues; today it checks
+//! catalogs and measures balance, both offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gateway::outils;
+
+#[derive(Parser)]
+#[command(name = "mmo", version, about = "Serveur du MMO : outils et services")]
+struct Cli {
+    #[command(subcommand)]
+    commande: Commande,
+}
+
+#[derive(Subcommand)]
+enum Commande {
+    /// Valide un catalogue et en affiche le résumé.
+    Catalogue {
+        /// Fichier TOML à valider (par défaut : le catalogue livré, domain/catalogue.toml).
+        #[arg(long, env = "MMO_CATALOGUE")]
+        fichier: Option<PathBuf>,
+    },
+    /// Mesure l'équilibrage : taux de victoire de plusieurs groupes contre chaque rencontre.
+    Simuler {
+        /// Catalogue à simuler (par défaut : le catalogue livré).
+        #[arg(long, env = "MMO_CATALOGUE")]
+        fichier: Option<PathBuf>,
+        /// Nombre de graines (combats) par case du tableau.
+        #[arg(long, default_value_t = 1_000)]
+        graines: u64,
+    },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match executer(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mmo : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn executer(cli: Cli) -> anyhow::Result<()> {
+    match cli.commande {
+        Commande::Catalogue { fichier } => {
+            let catalogue = outils::charger_catalogue(fichier.as_deref())?;
+            print!("{}", outils::resume(&catalogue));
+        }
+        Commande::Simuler { fichier, graines } => {
+            let catalogue = outils::charger_catalogue(fichier.as_deref())?;
+            print!(
+                "{}",
+                outils::table_d_equilibrage(&catalogue, graines).await?
+            );
+        }
+    }
+    Ok(())
+}

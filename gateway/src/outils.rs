@@ -1,0 +1,103 @@
+//! Offline tools of the `mmo` binary that need no running service: checking a catalog file
+//! and measuring the balance of its encounters by simulation.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use domain::Catalogue;
+use domain::combat::Issue;
+use domain::simulation::{ErreurSimulation, simuler};
+use domain::valeurs::{Classe, Graine};
+
+/// Loads and validates a catalog: the shipped one, or a file being edited.
+pub fn charger_catalogue(fichier: Option<&Path>) -> anyhow::Result<std::sync::Arc<Catalogue>> {
+    match fichier {
+        None => Ok(Catalogue::officiel()?),
+        Some(chemin) => {
+            let texte = std::fs::read_to_string(chemin)
+                .map_err(|e| anyhow::anyhow!("lecture de {} impossible : {e}", chemin.display()))?;
+            Catalogue::depuis_toml(&texte)
+                .map(std::sync::Arc::new)
+                .map_err(|e| anyhow::anyhow!("{} : {e}", chemin.display()))
+        }
+    }
+}
+
+/// A one-screen summary of a valid catalog.
+pub fn resume(catalogue: &Catalogue) -> String {
+    let r = catalogue.regles();
+    let mut s = String::new();
+    let _ = writeln!(s, "catalogue valide");
+    let _ = writeln!(
+        s,
+        "  niveau max {}, groupe de {} au plus, {} emplacements d'inventaire, départ en {}",
+        r.niveau_max, r.taille_groupe_max, r.capacite_inventaire, r.zone_depart
+    );
+    for classe in [Classe::Tank, Classe::Dps, Classe::Heal] {
+        let st = catalogue.stats(classe, domain::valeurs::Niveau::UN);
+        let _ = writeln!(
+            s,
+            "  {classe:<4} niveau 1 : {} PV, attaque {}, défense {}, soin {}",
+            st.pv_max, st.attaque, st.defense, st.soin
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {} zones, {} rencontres, {} monstres, {} items, {} recettes, {} marchands, {} quêtes",
+        catalogue.zones().len(),
+        catalogue.rencontres().len(),
+        catalogue.monstres().len(),
+        catalogue.items().len(),
+        catalogue.recettes().len(),
+        catalogue.marchands().len(),
+        catalogue.quetes().len()
+    );
+    s
+}
+
+/// The parties the balance table measures.
+pub const GROUPES: [(&str, &[Classe]); 4] = [
+    ("Tank+DPS+Heal", &[Classe::Tank, Classe::Dps, Classe::Heal]),
+    ("3 DPS", &[Classe::Dps, Classe::Dps, Classe::Dps]),
+    ("Tank+Heal", &[Classe::Tank, Classe::Heal]),
+    ("DPS seul", &[Classe::Dps]),
+];
+
+/// Win rates of each party against each encounter at the encounter's level, over `graines`
+/// seeds, as a Markdown table.
+pub async fn table_d_equilibrage(
+    catalogue: &std::sync::Arc<Catalogue>,
+    graines: u64,
+) -> Result<String, ErreurSimulation> {
+    let mut s = String::from("| rencontre | niveau |");
+    for (nom, _) in GROUPES {
+        let _ = write!(s, " {nom} |");
+    }
+    s.push_str("\n|---|---|");
+    s.push_str(&"---|".repeat(GROUPES.len()));
+    s.push('\n');
+    for (code, rencontre) in catalogue.rencontres() {
+        let _ = write!(s, "| {code} | {} |", rencontre.niveau);
+        for (_, groupe) in GROUPES {
+            let mut victoires = 0u64;
+            for graine in 0..graines {
+                let bilan = simuler(
+                    catalogue,
+                    code,
+                    groupe,
+                    rencontre.niveau,
+                    Graine::new(graine),
+                )
+                .await?;
+                victoires += u64::from(bilan.issue == Issue::Victoire);
+            }
+            let _ = write!(
+                s,
+                " {:.1} % |",
+                victoires as f64 * 100.0 / graines.max(1) as f64
+            );
+        }
+        s.push('\n');
+    }
+    Ok(s)
+}
