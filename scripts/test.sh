@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command, and what CI runs (.ci/run): formatting, lints, every test.
-# Later issues add here what the tests need (PostgreSQL, Redis, NATS started if down).
+# The README's test command, and what CI runs (.ci/run): the services the tests talk to,
+# formatting, lints, every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== services (PostgreSQL, Redis, NATS)"
+scripts/services.sh
+# Each database test creates its own database in this cluster (`#[sqlx::test]`).
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,7 +1,20 @@
-//! The write side (DESIGN §3, §6): one module per service (joueur, combat, monde, quete,
-//! economie, chat) turning requests into commands on the `domain` aggregates, the PostgreSQL
-//! event store wiring (postgres-es, plain event store, metadata on every event), bounded retry
-//! on optimistic-concurrency conflicts, idempotency by command id, the process managers (sagas)
-//! and the relay to NATS JetStream.
+//! The write side (DESIGN §3): the PostgreSQL event store, command execution with metadata,
+//! bounded retries and idempotency by command id, the application services that check what
+//! needs data from elsewhere before sending a command, and the reader of the global order.
 //!
-//! Empty until the event-store issue: the domain it will drive is complete and tested.
+//! - [`magasin`]: one cqrs-es framework per aggregate on postgres-es, and [`Magasin::executer`];
+//! - [`metadonnees`]: who, why and when, on every event;
+//! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
+//!   stream;
+//! - [`services`]: one application service per game service (joueur, combat, quete, economie);
+//! - [`erreurs`]: the one error type the gateway maps to its protocol.
+
+pub mod erreurs;
+pub mod lecteur;
+pub mod magasin;
+pub mod metadonnees;
+pub mod services;
+
+pub use erreurs::{ErreurApplication, Refus};
+pub use magasin::{MIGRATIONS, Magasin};
+pub use metadonnees::Metadonnees;

@@ -1,0 +1,88 @@
+//! What can go wrong when the write side handles a request, in one enum the gateway maps to
+//! its protocol errors: a rule of the game refused it, the caller may not do it, something is
+//! missing, the store was contended or down.
+
+use domain::combat::ErreurCombat;
+use domain::echange::ErreurEchange;
+use domain::inventaire::ErreurInventaire;
+use domain::joueur::ErreurJoueur;
+use domain::quete::ErreurQuete;
+use domain::valeurs::NomJoueur;
+use uuid::Uuid;
+
+/// A refusal by an aggregate: a rule of the game, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refus {
+    /// By a character.
+    #[error(transparent)]
+    Joueur(ErreurJoueur),
+    /// By a combat.
+    #[error(transparent)]
+    Combat(ErreurCombat),
+    /// By a quest.
+    #[error(transparent)]
+    Quete(ErreurQuete),
+    /// By an inventory.
+    #[error(transparent)]
+    Inventaire(ErreurInventaire),
+    /// By a trade.
+    #[error(transparent)]
+    Echange(ErreurEchange),
+}
+
+/// Why a request to the write side failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ErreurApplication {
+    /// A rule of the game refused it.
+    #[error(transparent)]
+    Regle(Refus),
+    /// The character name is taken (case-insensitively).
+    #[error("le nom « {0} » est déjà pris")]
+    NomDejaPris(NomJoueur),
+    /// The account has as many characters as allowed.
+    #[error("ce compte a déjà {max} personnages, le maximum")]
+    TropDePersonnages {
+        /// The catalog's limit.
+        max: u32,
+    },
+    /// The caller does not own the character it acts for.
+    #[error("ce personnage n'appartient pas à ce compte")]
+    Interdit,
+    /// Something named in the request does not exist.
+    #[error("{genre} introuvable : {id}")]
+    Introuvable {
+        /// What kind of thing.
+        genre: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// Other writers kept winning the race for the aggregate; the request may be retried.
+    #[error("trop de modifications concurrentes, réessayez")]
+    Conflit,
+    /// The command id was already used for another aggregate.
+    #[error("l'identifiant de commande {0} a déjà servi pour une autre cible")]
+    CommandeReutilisee(Uuid),
+    /// The store failed (connection lost, bad data). Logged with its cause; not the caller's
+    /// fault.
+    #[error("erreur de stockage : {0}")]
+    Stockage(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ErreurApplication {
+    pub(crate) fn stockage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Stockage(Box::new(e))
+    }
+
+    pub(crate) fn introuvable(genre: &'static str, id: &impl ToString) -> Self {
+        Self::Introuvable {
+            genre,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ErreurApplication {
+    fn from(e: sqlx::Error) -> Self {
+        Self::stockage(e)
+    }
+}

@@ -1,0 +1,209 @@
+//! Service Combat: a character is engaged (`Joueur::EntrerEnCombat`) before it enters a combat,
+//! and freed when it leaves it or the combat ends.
+//!
+//! Where a character stands belongs to Service Monde, which does not exist yet: until it does,
+//! a combat is prepared in its encounter's own zone and nobody's position is checked.
+
+use chrono::Utc;
+use domain::combat::{Action, Combat, Combattant, CommandeCombat, ErreurCombat, EvenementCombat};
+use domain::ids::{CombatId, CompteId, JoueurId};
+use domain::joueur::{CommandeJoueur, FicheJoueur, Joueur};
+use domain::valeurs::{CodeRencontre, Graine};
+use uuid::Uuid;
+
+use crate::erreurs::{ErreurApplication, Refus};
+use crate::magasin::Magasin;
+use crate::metadonnees::Metadonnees;
+use crate::services::fiche_possedee;
+
+fn combattant(fiche: &FicheJoueur) -> Combattant {
+    Combattant {
+        joueur_id: fiche.joueur_id,
+        nom: fiche.nom.clone(),
+        classe: fiche.classe,
+        niveau: fiche.niveau,
+    }
+}
+
+/// Prepares a combat against an encounter, the caller's character as initiator.
+pub async fn preparer(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    rencontre: CodeRencontre,
+    meta: &Metadonnees,
+) -> Result<CombatId, ErreurApplication> {
+    let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    let zone = magasin
+        .catalogue()
+        .rencontre(&rencontre)
+        .map(|r| r.zone.clone())
+        .ok_or_else(|| {
+            ErreurApplication::Regle(Refus::Combat(ErreurCombat::RencontreInconnue(
+                rencontre.clone(),
+            )))
+        })?;
+    let combat_id = CombatId::from_uuid(Uuid::new_v5(&meta.id_commande, b"combat"));
+    // The seed comes from the server's randomness, never from anything the client chose (a
+    // client picking command ids could otherwise search for a lucky fight).
+    let graine = Graine::new(Uuid::new_v4().as_u64_pair().0);
+    engager(magasin, joueur_id, combat_id, &meta.etape("engager")).await?;
+    let preparer = CommandeCombat::Preparer {
+        combat_id,
+        rencontre,
+        zone,
+        graine,
+        initiateur: combattant(&fiche),
+    };
+    if let Err(e) = magasin
+        .executer::<Combat>(&combat_id.to_string(), preparer, meta)
+        .await
+    {
+        liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+        return Err(e);
+    }
+    Ok(combat_id)
+}
+
+/// The caller's character joins a combat in preparation.
+pub async fn rejoindre(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementCombat>, ErreurApplication> {
+    let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    engager(magasin, joueur_id, combat_id, &meta.etape("engager")).await?;
+    let rejoindre = CommandeCombat::Rejoindre {
+        combattant: combattant(&fiche),
+    };
+    match magasin
+        .executer::<Combat>(&combat_id.to_string(), rejoindre, meta)
+        .await
+    {
+        Ok(evenements) => Ok(evenements),
+        Err(e) => {
+            liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+            Err(e)
+        }
+    }
+}
+
+/// The caller's character leaves a combat before its launch (the initiator leaving calls it
+/// off for everyone).
+pub async fn quitter(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementCombat>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    let evenements = magasin
+        .executer::<Combat>(
+            &combat_id.to_string(),
+            CommandeCombat::Quitter { joueur_id },
+            meta,
+        )
+        .await?;
+    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    Ok(evenements)
+}
+
+/// The initiator starts the combat.
+pub async fn lancer(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementCombat>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    let lancer = CommandeCombat::Lancer {
+        joueur_id,
+        maintenant: Utc::now(),
+    };
+    magasin
+        .executer::<Combat>(&combat_id.to_string(), lancer, meta)
+        .await
+}
+
+/// The caller's character acts in the current round.
+pub async fn agir(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    action: Action,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementCombat>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    let agir = CommandeCombat::Agir {
+        joueur_id,
+        action,
+        maintenant: Utc::now(),
+    };
+    let evenements = magasin
+        .executer::<Combat>(&combat_id.to_string(), agir, meta)
+        .await?;
+    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    Ok(evenements)
+}
+
+async fn engager(
+    magasin: &Magasin,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    meta: &Metadonnees,
+) -> Result<(), ErreurApplication> {
+    magasin
+        .executer::<Joueur>(
+            &joueur_id.to_string(),
+            CommandeJoueur::EntrerEnCombat { combat_id },
+            meta,
+        )
+        .await
+        .map(drop)
+}
+
+async fn liberer(
+    magasin: &Magasin,
+    joueur_id: JoueurId,
+    combat_id: CombatId,
+    meta: &Metadonnees,
+) -> Result<(), ErreurApplication> {
+    magasin
+        .executer::<Joueur>(
+            &joueur_id.to_string(),
+            CommandeJoueur::SortirDuCombat { combat_id },
+            meta,
+        )
+        .await
+        .map(drop)
+}
+
+/// Frees whoever a combat's events release: the one who left, everyone on a cancellation or
+/// at the end.
+async fn liberer_apres(
+    magasin: &Magasin,
+    combat_id: CombatId,
+    evenements: &[EvenementCombat],
+    meta: &Metadonnees,
+) -> Result<(), ErreurApplication> {
+    for evenement in evenements {
+        let liberes: Vec<JoueurId> = match evenement {
+            EvenementCombat::CombattantParti { joueur_id } => vec![*joueur_id],
+            EvenementCombat::CombatAnnule { participants } => participants.clone(),
+            EvenementCombat::CombatTermine { participants, .. } => {
+                participants.iter().map(|p| p.joueur_id).collect()
+            }
+            _ => continue,
+        };
+        for joueur_id in liberes {
+            let etape = meta.etape(&format!("liberer:{joueur_id}"));
+            liberer(magasin, joueur_id, combat_id, &etape).await?;
+        }
+    }
+    Ok(())
+}

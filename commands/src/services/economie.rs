@@ -1,0 +1,273 @@
+//! Service Économie: merchants, crafting, and the escrowed trade.
+//!
+//! The trade follows `doc/agregats.md` §5: an offer is reserved in its owner's inventory
+//! before the trade records it; a concluded trade is settled on both inventories, a cancelled
+//! one released on both. Merchants stand in zones; until Service Monde exists, nobody's
+//! position is checked.
+
+use domain::echange::{CommandeEchange, Echange, EvenementEchange, Offre};
+use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
+use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
+use domain::joueur::Joueur;
+use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
+use uuid::Uuid;
+
+use crate::erreurs::ErreurApplication;
+use crate::magasin::Magasin;
+use crate::metadonnees::Metadonnees;
+use crate::services::fiche_possedee;
+
+/// Runs an inventory command for a character of the caller's.
+async fn inventaire(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    commande: CommandeInventaire,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    magasin
+        .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
+        .await
+}
+
+/// Buys from a merchant.
+pub async fn acheter(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    marchand: CodeMarchand,
+    item: CodeItem,
+    quantite: Quantite,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    let commande = CommandeInventaire::Acheter {
+        marchand,
+        item,
+        quantite,
+    };
+    inventaire(magasin, compte, joueur_id, commande, meta).await
+}
+
+/// Sells to a merchant.
+pub async fn vendre(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    marchand: CodeMarchand,
+    item: CodeItem,
+    quantite: Quantite,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    let commande = CommandeInventaire::Vendre {
+        marchand,
+        item,
+        quantite,
+    };
+    inventaire(magasin, compte, joueur_id, commande, meta).await
+}
+
+/// Crafts a recipe once; the operation's id derives from the request's.
+pub async fn fabriquer(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    recette: CodeRecette,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    let fabrication_id = FabricationId::from_uuid(Uuid::new_v5(&meta.id_commande, b"fabrication"));
+    let commande = CommandeInventaire::Fabriquer {
+        fabrication_id,
+        recette,
+    };
+    inventaire(magasin, compte, joueur_id, commande, meta).await
+}
+
+/// Throws items away.
+pub async fn jeter(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    item: CodeItem,
+    quantite: Quantite,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    let commande = CommandeInventaire::Jeter { item, quantite };
+    inventaire(magasin, compte, joueur_id, commande, meta).await
+}
+
+async fn reserver(
+    magasin: &Magasin,
+    joueur_id: JoueurId,
+    echange_id: EchangeId,
+    offre: Offre,
+    meta: &Metadonnees,
+) -> Result<(), ErreurApplication> {
+    magasin
+        .executer::<Inventaire>(
+            &joueur_id.to_string(),
+            CommandeInventaire::Reserver { echange_id, offre },
+            meta,
+        )
+        .await
+        .map(drop)
+}
+
+/// Opens a trade from the caller's character to another character, with a first offer.
+pub async fn proposer(
+    magasin: &Magasin,
+    compte: CompteId,
+    proposant: JoueurId,
+    destinataire: JoueurId,
+    offre: Offre,
+    meta: &Metadonnees,
+) -> Result<EchangeId, ErreurApplication> {
+    fiche_possedee(magasin, compte, proposant).await?;
+    if magasin
+        .charger::<Joueur>(&destinataire.to_string())
+        .await?
+        .is_none()
+    {
+        return Err(ErreurApplication::introuvable("personnage", &destinataire));
+    }
+    let echange_id = EchangeId::from_uuid(Uuid::new_v5(&meta.id_commande, b"echange"));
+    reserver(
+        magasin,
+        proposant,
+        echange_id,
+        offre.clone(),
+        &meta.etape("reserver"),
+    )
+    .await?;
+    let proposer = CommandeEchange::Proposer {
+        echange_id,
+        proposant,
+        destinataire,
+        offre,
+    };
+    if let Err(e) = magasin
+        .executer::<Echange>(&echange_id.to_string(), proposer, meta)
+        .await
+    {
+        // The trade was never opened: nothing can conclude it, so closing it here is safe.
+        let liberer = CommandeInventaire::Liberer { echange_id };
+        magasin
+            .executer::<Inventaire>(&proposant.to_string(), liberer, &meta.etape("liberer"))
+            .await?;
+        return Err(e);
+    }
+    Ok(echange_id)
+}
+
+/// Replaces the caller's offer in a trade (reserved first; nothing to undo if the trade
+/// refuses, the lock ends with the trade).
+pub async fn modifier(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    echange_id: EchangeId,
+    offre: Offre,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementEchange>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    reserver(
+        magasin,
+        joueur_id,
+        echange_id,
+        offre.clone(),
+        &meta.etape("reserver"),
+    )
+    .await?;
+    let modifier = CommandeEchange::Modifier { joueur_id, offre };
+    magasin
+        .executer::<Echange>(&echange_id.to_string(), modifier, meta)
+        .await
+}
+
+/// Accepts the offers as they stand; the second acceptance concludes and settles the trade.
+pub async fn accepter(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    echange_id: EchangeId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementEchange>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    let evenements = magasin
+        .executer::<Echange>(
+            &echange_id.to_string(),
+            CommandeEchange::Accepter { joueur_id },
+            meta,
+        )
+        .await?;
+    for e in &evenements {
+        if let EvenementEchange::EchangeConclu {
+            proposant,
+            offre_proposant,
+            destinataire,
+            offre_destinataire,
+        } = e
+        {
+            let cotes = [
+                (
+                    *proposant,
+                    *destinataire,
+                    offre_proposant,
+                    offre_destinataire,
+                ),
+                (
+                    *destinataire,
+                    *proposant,
+                    offre_destinataire,
+                    offre_proposant,
+                ),
+            ];
+            for (joueur, avec, donne, recu) in cotes {
+                let conclure = CommandeInventaire::ConclureEchange {
+                    echange_id,
+                    avec,
+                    donne: donne.clone(),
+                    recu: recu.clone(),
+                };
+                let etape = meta.etape(&format!("regler:{joueur}"));
+                magasin
+                    .executer::<Inventaire>(&joueur.to_string(), conclure, &etape)
+                    .await?;
+            }
+        }
+    }
+    Ok(evenements)
+}
+
+/// Calls a trade off; both sides' reservations are released.
+pub async fn annuler(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    echange_id: EchangeId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementEchange>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    let evenements = magasin
+        .executer::<Echange>(
+            &echange_id.to_string(),
+            CommandeEchange::Annuler { joueur_id },
+            meta,
+        )
+        .await?;
+    let parties = magasin
+        .charger::<Echange>(&echange_id.to_string())
+        .await?
+        .and_then(|e| {
+            e.etat()
+                .map(|e| [e.proposant.joueur_id, e.destinataire.joueur_id])
+        });
+    for joueur in parties.into_iter().flatten() {
+        let liberer = CommandeInventaire::Liberer { echange_id };
+        let etape = meta.etape(&format!("liberer:{joueur}"));
+        magasin
+            .executer::<Inventaire>(&joueur.to_string(), liberer, &etape)
+            .await?;
+    }
+    Ok(evenements)
+}

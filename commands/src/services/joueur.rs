@@ -1,0 +1,94 @@
+//! Service Joueur: creating characters, with a name unique across the game and a limit of
+//! characters per account, and their inventory opened with the starting kit.
+
+use domain::ids::{CompteId, JoueurId};
+use domain::inventaire::{CommandeInventaire, Inventaire};
+use domain::joueur::{CommandeJoueur, Joueur};
+use domain::valeurs::{Classe, NomJoueur};
+use uuid::Uuid;
+
+use crate::erreurs::ErreurApplication;
+use crate::magasin::Magasin;
+use crate::metadonnees::Metadonnees;
+
+/// Creates a character for an account. The id derives from the request's command id, so a
+/// retried request finds its own reservation and creates nothing twice.
+pub async fn creer_personnage(
+    magasin: &Magasin,
+    compte: CompteId,
+    nom: NomJoueur,
+    classe: Classe,
+    meta: &Metadonnees,
+) -> Result<JoueurId, ErreurApplication> {
+    let joueur_id = JoueurId::from_uuid(Uuid::new_v5(&meta.id_commande, b"joueur"));
+    let max = magasin.catalogue().regles().personnages_par_compte;
+    reserver_nom(magasin, compte, &nom, joueur_id, max).await?;
+    let creer = CommandeJoueur::Creer {
+        joueur_id,
+        compte_id: compte,
+        nom,
+        classe,
+    };
+    magasin
+        .executer::<Joueur>(&joueur_id.to_string(), creer, meta)
+        .await?;
+    let ouvrir = CommandeInventaire::Ouvrir { joueur_id };
+    magasin
+        .executer::<Inventaire>(&joueur_id.to_string(), ouvrir, &meta.etape("inventaire"))
+        .await?;
+    Ok(joueur_id)
+}
+
+/// Reserves a name for a character: unique across the game (the table's key), at most `max`
+/// per account (counted under a per-account lock, so concurrent creations cannot both pass).
+async fn reserver_nom(
+    magasin: &Magasin,
+    compte: CompteId,
+    nom: &NomJoueur,
+    joueur_id: JoueurId,
+    max: u32,
+) -> Result<(), ErreurApplication> {
+    let mut tx = magasin.pool().begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(compte.uuid())
+        .execute(&mut *tx)
+        .await?;
+    let deja: Option<(Uuid,)> = sqlx::query_as("SELECT joueur_id FROM noms_joueurs WHERE cle = $1")
+        .bind(nom.cle())
+        .fetch_optional(&mut *tx)
+        .await?;
+    match deja {
+        Some((id,)) if id == joueur_id.uuid() => return Ok(()),
+        Some(_) => return Err(ErreurApplication::NomDejaPris(nom.clone())),
+        None => {}
+    }
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM noms_joueurs WHERE compte_id = $1")
+        .bind(compte.uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+    if n >= i64::from(max) {
+        return Err(ErreurApplication::TropDePersonnages { max });
+    }
+    let insertion = sqlx::query(
+        "INSERT INTO noms_joueurs (cle, nom, joueur_id, compte_id) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(nom.cle())
+    .bind(nom.as_str())
+    .bind(joueur_id.uuid())
+    .bind(compte.uuid())
+    .execute(&mut *tx)
+    .await;
+    match insertion {
+        Ok(_) => {}
+        // Another account took the name between our check and our insert.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(ErreurApplication::NomDejaPris(nom.clone()));
+        }
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            return Err(ErreurApplication::introuvable("compte", &compte));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(())
+}

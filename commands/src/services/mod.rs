@@ -1,0 +1,40 @@
+//! One application service per game service. Each checks what the aggregates cannot (data of
+//! other aggregates or tables: ownership of a character, name uniqueness, prerequisites read
+//! from other streams) and then sends commands through [`Magasin::executer`].
+//!
+//! A request that issues several commands derives each step's command id from the request's
+//! ([`Metadonnees::etape`]), so that retrying the request with the same `id_commande` replays
+//! every step at most once. Steps that react to an outcome (freeing the participants of a
+//! finished combat, settling a concluded trade) are done here synchronously for now; the
+//! process managers of the bus make them durable (DESIGN §6).
+
+pub mod combat;
+pub mod economie;
+pub mod joueur;
+pub mod quete;
+
+use domain::ids::{CompteId, JoueurId};
+use domain::joueur::{FicheJoueur, Joueur};
+
+use crate::erreurs::ErreurApplication;
+use crate::magasin::Magasin;
+#[cfg(doc)]
+use crate::metadonnees::Metadonnees;
+
+/// The sheet of a character the caller owns: never trust an id from a request.
+pub async fn fiche_possedee(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+) -> Result<FicheJoueur, ErreurApplication> {
+    let fiche = magasin
+        .charger::<Joueur>(&joueur_id.to_string())
+        .await?
+        .and_then(|j| j.fiche().cloned())
+        .ok_or_else(|| ErreurApplication::introuvable("personnage", &joueur_id))?;
+    if fiche.compte_id == compte {
+        Ok(fiche)
+    } else {
+        Err(ErreurApplication::Interdit)
+    }
+}

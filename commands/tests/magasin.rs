@@ -1,0 +1,651 @@
+//! The event store against the real PostgreSQL: every aggregate written and reloaded, metadata
+//! on every event, optimistic concurrency, idempotency by command id under concurrency, and the
+//! global-order reader that never skips an event while writers commit out of order.
+//! Each test gets its own database (`#[sqlx::test]`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use commands::lecteur::{self, PositionGlobale};
+use commands::magasin::PolitiqueReessai;
+use commands::{ErreurApplication, Magasin, Metadonnees, Refus};
+use domain::combat::{Combat, Combattant, CommandeCombat};
+use domain::echange::{CommandeEchange, Echange, Offre};
+use domain::ids::{CombatId, CompteId, EchangeId, JoueurId};
+use domain::inventaire::{CommandeInventaire, ErreurInventaire, Inventaire};
+use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
+use domain::quete::{CommandeQuete, Quete, QueteId};
+use domain::valeurs::{Classe, Graine, Niveau, NomJoueur, Or, Quantite};
+use domain::{Catalogue, Services};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn catalogue() -> Services {
+    Catalogue::officiel().expect("catalogue officiel valide")
+}
+
+fn magasin(pool: PgPool) -> Magasin {
+    Magasin::new(pool, catalogue())
+}
+
+fn compte() -> CompteId {
+    CompteId::from_uuid(Uuid::from_u64_pair(2, 1))
+}
+
+fn meta() -> Metadonnees {
+    Metadonnees::pour_compte(compte(), Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+}
+
+fn joueur(n: u64) -> JoueurId {
+    JoueurId::from_uuid(Uuid::from_u64_pair(1, n))
+}
+
+fn creer(n: u64, classe: Classe) -> CommandeJoueur {
+    CommandeJoueur::Creer {
+        joueur_id: joueur(n),
+        compte_id: compte(),
+        nom: NomJoueur::parse(&format!("Heros{n}")).expect("nom"),
+        classe,
+    }
+}
+
+fn xp(source: u64, xp: u32) -> CommandeJoueur {
+    CommandeJoueur::GagnerXp {
+        source: SourceXp::Combat(CombatId::from_uuid(Uuid::from_u64_pair(3, source))),
+        xp,
+    }
+}
+
+async fn cree(m: &Magasin, n: u64) {
+    m.executer::<Joueur>(&joueur(n).to_string(), creer(n, Classe::Tank), &meta())
+        .await
+        .expect("création");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
+    let m = magasin(pool);
+    let j = joueur(1).to_string();
+    m.executer::<Joueur>(&j, creer(1, Classe::Heal), &meta())
+        .await
+        .expect("création");
+    m.executer::<Joueur>(&j, xp(1, 120), &meta())
+        .await
+        .expect("xp");
+    let fiche = m
+        .charger::<Joueur>(&j)
+        .await
+        .expect("lecture")
+        .expect("existe");
+    let fiche = fiche.fiche().expect("créé");
+    assert_eq!((fiche.xp, fiche.niveau.valeur()), (120, 2));
+
+    let combat = CombatId::from_uuid(Uuid::from_u64_pair(3, 9));
+    let preparer = CommandeCombat::Preparer {
+        combat_id: combat,
+        rencontre: "meute_de_loups".parse().expect("code"),
+        zone: "plaine_verte".parse().expect("code"),
+        graine: Graine::new(7),
+        initiateur: Combattant {
+            joueur_id: joueur(1),
+            nom: NomJoueur::parse("Heros1").expect("nom"),
+            classe: Classe::Heal,
+            niveau: Niveau::UN,
+        },
+    };
+    m.executer::<Combat>(&combat.to_string(), preparer, &meta())
+        .await
+        .expect("préparation");
+    let c = m
+        .charger::<Combat>(&combat.to_string())
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(c.etat().expect("préparé").participants.len(), 1);
+
+    let quete = QueteId {
+        joueur_id: joueur(1),
+        quete: "chasse_aux_loups".parse().expect("code"),
+    };
+    let accepter = CommandeQuete::Accepter {
+        joueur_id: joueur(1),
+        quete: quete.quete.clone(),
+        niveau_joueur: Niveau::UN,
+        quetes_terminees: BTreeSet::new(),
+    };
+    m.executer::<Quete>(&quete.to_string(), accepter, &meta())
+        .await
+        .expect("acceptation");
+    let q = m
+        .charger::<Quete>(&quete.to_string())
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(q.etat().expect("acceptée").progression, 0);
+
+    let ouvrir = CommandeInventaire::Ouvrir {
+        joueur_id: joueur(1),
+    };
+    m.executer::<Inventaire>(&j, ouvrir, &meta())
+        .await
+        .expect("ouverture");
+    let inv = m
+        .charger::<Inventaire>(&j)
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(
+        inv.contenu().expect("ouvert").or,
+        catalogue().regles().or_depart
+    );
+
+    let echange = EchangeId::from_uuid(Uuid::from_u64_pair(4, 1));
+    let proposer = CommandeEchange::Proposer {
+        echange_id: echange,
+        proposant: joueur(1),
+        destinataire: joueur(2),
+        offre: Offre {
+            or: Or::new(5),
+            items: BTreeMap::new(),
+        },
+    };
+    m.executer::<Echange>(&echange.to_string(), proposer, &meta())
+        .await
+        .expect("proposition");
+    let e = m
+        .charger::<Echange>(&echange.to_string())
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(e.etat().expect("proposé").proposant.offre.or, Or::new(5));
+
+    assert!(
+        m.charger::<Joueur>(&joueur(99).to_string())
+            .await
+            .expect("lecture")
+            .is_none()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn chaque_evenement_porte_qui_pourquoi_et_quand(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let requete = meta();
+    let j = joueur(1).to_string();
+    m.executer::<Joueur>(&j, creer(1, Classe::Dps), &requete)
+        .await
+        .expect("création");
+    let reaction =
+        Metadonnees::pour_reaction(Uuid::new_v4(), "xp", requete.correlation_id, Utc::now());
+    m.executer::<Joueur>(&j, xp(1, 500), &reaction)
+        .await
+        .expect("xp");
+
+    let flux = lecteur::flux_agregat(&pool, "Joueur", &j)
+        .await
+        .expect("flux");
+    let types: Vec<&str> = flux.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types[..2], ["JoueurCree", "XpGagnee"]);
+    assert!(types[2..].iter().all(|t| *t == "NiveauAtteint") && types.len() > 2);
+    let (creation, suite) = flux.split_first().expect("au moins un événement");
+    assert_eq!(creation.id_commande, Some(requete.id_commande));
+    assert_eq!(creation.causation_id, Some(requete.id_commande));
+    assert_eq!(creation.compte_id, Some(compte().uuid()));
+    for e in suite {
+        assert_eq!(e.id_commande, Some(reaction.id_commande));
+        assert_eq!(e.causation_id, Some(reaction.causation_id));
+        assert_eq!(
+            e.correlation_id,
+            Some(requete.correlation_id),
+            "la chaîne garde sa corrélation"
+        );
+        assert_eq!(e.compte_id, None, "une réaction est le fait du système");
+    }
+    let sequences: Vec<i64> = flux.iter().map(|e| e.sequence).collect();
+    assert_eq!(
+        sequences,
+        (1..=i64::try_from(flux.len()).expect("petit")).collect::<Vec<_>>()
+    );
+    assert!(
+        flux.windows(2)
+            .all(|w| w[0].recorded_at <= w[1].recorded_at)
+    );
+}
+
+/// Inserts, in an open transaction, the event a concurrent writer would add at `sequence`.
+async fn ecrivain_concurrent(
+    pool: &PgPool,
+    aggregat_id: &str,
+    sequence: i64,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.expect("transaction");
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Joueur', $1, $2, 'XpGagnee', '1.0', $3, $4)",
+    )
+    .bind(aggregat_id)
+    .bind(sequence)
+    .bind(serde_json::json!({"XpGagnee": {"source": {"combat": Uuid::from_u64_pair(3, 77)}, "xp": 1, "xp_totale": 1}}))
+    .bind(serde_json::to_value(meta().en_map()).expect("json"))
+    .execute(&mut *tx)
+    .await
+    .expect("insertion concurrente");
+    tx
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sans_reessai_le_perdant_d_une_course_recoit_un_conflit(pool: PgPool) {
+    let m = magasin(pool.clone()).avec_politique(PolitiqueReessai {
+        tentatives: 1,
+        attente_initiale: Duration::ZERO,
+    });
+    cree(&m, 1).await;
+    let j = joueur(1).to_string();
+    // Another writer holds version 2, uncommitted: the command decides on version 1, blocks on
+    // the key, and loses when the other writer commits.
+    let tx = ecrivain_concurrent(&pool, &j, 2).await;
+    let commande = tokio::spawn({
+        let m = Arc::new(m);
+        async move { m.executer::<Joueur>(&j, xp(5, 10), &meta()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tx.commit().await.expect("commit concurrent");
+    let resultat = commande.await.expect("tâche");
+    assert!(
+        matches!(resultat, Err(ErreurApplication::Conflit)),
+        "{resultat:?}"
+    );
+    let versions: Vec<(i64,)> = sqlx::query_as(
+        "SELECT sequence FROM events WHERE aggregate_type = 'Joueur' ORDER BY sequence",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("lecture");
+    assert_eq!(versions, vec![(1,), (2,)], "une seule écriture par version");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn avec_reessai_le_perdant_d_une_course_decide_a_nouveau_sur_l_etat_neuf(pool: PgPool) {
+    let m = Arc::new(magasin(pool.clone()));
+    cree(&m, 1).await;
+    let j = joueur(1).to_string();
+    let tx = ecrivain_concurrent(&pool, &j, 2).await;
+    let commande = tokio::spawn({
+        let (m, j) = (m.clone(), j.clone());
+        async move { m.executer::<Joueur>(&j, xp(5, 10), &meta()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tx.commit().await.expect("commit concurrent");
+    commande
+        .await
+        .expect("tâche")
+        .expect("la commande passe au second essai");
+    let fiche = m
+        .charger::<Joueur>(&j)
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(
+        fiche.fiche().expect("créé").xp,
+        11,
+        "1 du concurrent + 10 de la commande"
+    );
+    assert!(
+        m.compteurs()
+            .conflits
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn des_commandes_concurrentes_sur_un_agregat_passent_toutes_une_par_version(pool: PgPool) {
+    let m = Arc::new(magasin(pool.clone()));
+    cree(&m, 1).await;
+    let taches: Vec<_> = (0..16u64)
+        .map(|i| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                m.executer::<Joueur>(&joueur(1).to_string(), xp(100 + i, 3), &meta())
+                    .await
+            })
+        })
+        .collect();
+    for t in taches {
+        t.await
+            .expect("tâche")
+            .expect("chaque commande finit par passer");
+    }
+    let fiche = m
+        .charger::<Joueur>(&joueur(1).to_string())
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(fiche.fiche().expect("créé").xp, 48);
+    let sequences: Vec<(i64,)> = sqlx::query_as("SELECT sequence FROM events ORDER BY sequence")
+        .fetch_all(&pool)
+        .await
+        .expect("lecture");
+    assert_eq!(sequences.len(), 17);
+    assert!(
+        sequences
+            .iter()
+            .enumerate()
+            .all(|(i, (s,))| Ok(*s) == i64::try_from(i + 1))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn la_meme_commande_envoyee_dix_fois_en_meme_temps_ne_s_applique_qu_une_fois(pool: PgPool) {
+    let m = Arc::new(magasin(pool.clone()));
+    let j = joueur(1).to_string();
+    m.executer::<Inventaire>(
+        &j,
+        CommandeInventaire::Ouvrir {
+            joueur_id: joueur(1),
+        },
+        &meta(),
+    )
+    .await
+    .expect("ouverture");
+    // Buying is not idempotent by itself: only the command id protects it.
+    let achat = CommandeInventaire::Acheter {
+        marchand: "apothicaire_mirabelle".parse().expect("code"),
+        item: "herbe_medicinale".parse().expect("code"),
+        quantite: Quantite::parse(2).expect("quantité"),
+    };
+    let une_requete = meta();
+    let taches: Vec<_> = (0..10)
+        .map(|_| {
+            let (m, j, achat, meta) = (m.clone(), j.clone(), achat.clone(), une_requete.clone());
+            tokio::spawn(async move { m.executer::<Inventaire>(&j, achat, &meta).await })
+        })
+        .collect();
+    let mut reponses = Vec::new();
+    for t in taches {
+        reponses.push(
+            t.await
+                .expect("tâche")
+                .expect("chaque envoi reçoit la réponse"),
+        );
+    }
+    assert!(
+        reponses.iter().all(|r| r == &reponses[0] && r.len() == 2),
+        "{reponses:?}"
+    );
+    let inv = m
+        .charger::<Inventaire>(&j)
+        .await
+        .expect("lecture")
+        .expect("existe");
+    let contenu = inv.contenu().expect("ouvert");
+    assert_eq!(
+        contenu.or,
+        Or::new(catalogue().regles().or_depart.pieces() - 6),
+        "payé une fois"
+    );
+    assert_eq!(
+        contenu
+            .items
+            .get(&"herbe_medicinale".parse().expect("code")),
+        Some(&2)
+    );
+    let appliquees: (i64,) = sqlx::query_as("SELECT count(*) FROM events WHERE id_commande = $1")
+        .bind(une_requete.id_commande)
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    assert_eq!(appliquees.0, 2, "un débit et un ajout, une seule fois");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_commande_rejouee_plus_tard_recoit_sa_premiere_reponse_pas_un_refus(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let requete = meta();
+    let j = joueur(1).to_string();
+    let premiere = m
+        .executer::<Joueur>(&j, creer(1, Classe::Tank), &requete)
+        .await
+        .expect("création");
+    // Replayed alone, `Creer` would be refused (`DejaCree`): the id says it was applied.
+    let rejouee = m
+        .executer::<Joueur>(&j, creer(1, Classe::Tank), &requete)
+        .await
+        .expect("la réponse d'origine");
+    assert_eq!(premiere, rejouee);
+    // A genuinely new creation of the same character is still refused.
+    let nouvelle = m
+        .executer::<Joueur>(&j, creer(1, Classe::Tank), &meta())
+        .await;
+    assert!(
+        matches!(nouvelle, Err(ErreurApplication::Regle(Refus::Joueur(_)))),
+        "{nouvelle:?}"
+    );
+    let n: (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    assert_eq!(n.0, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_identifiant_de_commande_ne_sert_pas_pour_deux_agregats(pool: PgPool) {
+    let m = magasin(pool);
+    let requete = meta();
+    m.executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &requete)
+        .await
+        .expect("création");
+    let autre = m
+        .executer::<Joueur>(&joueur(2).to_string(), creer(2, Classe::Dps), &requete)
+        .await;
+    assert!(
+        matches!(autre, Err(ErreurApplication::CommandeReutilisee(id)) if id == requete.id_commande),
+        "{autre:?}"
+    );
+    assert!(
+        m.charger::<Joueur>(&joueur(2).to_string())
+            .await
+            .expect("lecture")
+            .is_none()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_refus_du_domaine_revient_avec_sa_raison_et_n_ecrit_rien(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let j = joueur(1).to_string();
+    m.executer::<Inventaire>(
+        &j,
+        CommandeInventaire::Ouvrir {
+            joueur_id: joueur(1),
+        },
+        &meta(),
+    )
+    .await
+    .expect("ouverture");
+    let trop = CommandeInventaire::Vendre {
+        marchand: "trappeur_gaspard".parse().expect("code"),
+        item: "peau_de_loup".parse().expect("code"),
+        quantite: Quantite::UN,
+    };
+    let refus = m.executer::<Inventaire>(&j, trop, &meta()).await;
+    assert!(
+        matches!(
+            refus,
+            Err(ErreurApplication::Regle(Refus::Inventaire(
+                ErreurInventaire::ItemsInsuffisants { .. }
+            )))
+        ),
+        "{refus:?}"
+    );
+    let n: (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    let kit = 2 + i64::try_from(catalogue().regles().kit_depart.len()).expect("petit");
+    assert_eq!(n.0, kit, "rien de plus que l'ouverture");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn le_lecteur_global_ne_saute_pas_un_commit_tardif_que_le_suivi_naif_perd(pool: PgPool) {
+    let m = magasin(pool.clone());
+    // A: an early transaction, still open, that took global position 1.
+    let tx_a = ecrivain_concurrent(&pool, &joueur(1).to_string(), 1).await;
+    // B: a later one that took position 2 and commits first.
+    m.executer::<Joueur>(&joueur(2).to_string(), creer(2, Classe::Dps), &meta())
+        .await
+        .expect("B");
+
+    let naif = lecteur::lire_apres_position_naive(&pool, 0, 100)
+        .await
+        .expect("lecture");
+    assert_eq!(naif.len(), 1, "le suivi naïf voit B");
+    let point_naif = naif[0].global_position;
+    let fiable = lecteur::lire_apres(&pool, PositionGlobale::DEBUT, 100)
+        .await
+        .expect("lecture");
+    assert!(
+        fiable.is_empty(),
+        "sous l'horizon, rien tant que A est en vol : {fiable:?}"
+    );
+
+    tx_a.commit().await.expect("A committe après B");
+
+    let naif_ensuite = lecteur::lire_apres_position_naive(&pool, point_naif, 100)
+        .await
+        .expect("lecture");
+    assert!(
+        naif_ensuite.is_empty(),
+        "le suivi naïf a sauté A pour toujours"
+    );
+    // The horizon is cluster-wide: a transaction of another database (tests run in parallel)
+    // can hold it back a moment after A commits. That is lag, not loss: wait for it, bounded.
+    let mut fiable = Vec::new();
+    for _ in 0..1_000 {
+        fiable = lecteur::lire_apres(&pool, PositionGlobale::DEBUT, 100)
+            .await
+            .expect("lecture");
+        if fiable.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let agregats: Vec<&str> = fiable.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(
+        agregats,
+        [joueur(1).to_string(), joueur(2).to_string()],
+        "A puis B, rien de sauté"
+    );
+}
+
+/// 8 writers × `COMMANDES` commands on shared aggregates while a reader tails the store with
+/// `lire`; returns (events in the store, events seen, events seen twice, aggregates seen out of
+/// order).
+async fn suivre_pendant_les_ecritures<F, Fut>(pool: PgPool, lire: F) -> (usize, usize, usize, usize)
+where
+    F: Fn(PgPool, PositionGlobale) -> Fut,
+    Fut: Future<Output = Vec<lecteur::EvenementStocke>>,
+{
+    const ECRIVAINS: u64 = 8;
+    const COMMANDES: u64 = 1_000;
+    const AGREGATS: u64 = 64;
+    let m = Arc::new(magasin(pool.clone()));
+    for n in 0..AGREGATS {
+        cree(&m, n).await;
+    }
+    let ecrivains: Vec<_> = (0..ECRIVAINS)
+        .map(|w| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                for i in 0..COMMANDES {
+                    let cible = joueur((w * 7 + i) % AGREGATS);
+                    m.executer::<Joueur>(&cible.to_string(), xp(w * COMMANDES + i, 1), &meta())
+                        .await
+                        .expect("écriture");
+                }
+            })
+        })
+        .collect();
+    let mut vus: HashMap<Uuid, u32> = HashMap::new();
+    let mut derniere_sequence: HashMap<String, i64> = HashMap::new();
+    let (mut desordres, mut position) = (0, PositionGlobale::DEBUT);
+    let mut termine = false;
+    loop {
+        let lot = lire(pool.clone(), position).await;
+        for e in &lot {
+            *vus.entry(e.event_id).or_default() += 1;
+            let avant = derniere_sequence
+                .insert(e.aggregate_id.clone(), e.sequence)
+                .unwrap_or(0);
+            if e.sequence <= avant {
+                desordres += 1;
+            }
+            position = e.position();
+        }
+        if lot.is_empty() {
+            if termine {
+                break;
+            }
+            termine = ecrivains.iter().all(tokio::task::JoinHandle::is_finished);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    for e in ecrivains {
+        e.await.expect("écrivain");
+    }
+    let total: (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    let doubles = vus.values().filter(|&&n| n > 1).count();
+    (
+        usize::try_from(total.0).expect("positif"),
+        vus.len(),
+        doubles,
+        desordres,
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_lecteur_qui_suit_huit_ecrivains_voit_chaque_evenement_une_fois_et_dans_l_ordre(
+    pool: PgPool,
+) {
+    let (total, vus, doubles, desordres) =
+        suivre_pendant_les_ecritures(pool, |pool, apres| async move {
+            lecteur::lire_apres(&pool, apres, 500)
+                .await
+                .expect("lecture")
+        })
+        .await;
+    assert!(
+        total >= 64 + 8_000,
+        "64 créations et au moins un événement par commande : {total}"
+    );
+    assert_eq!(vus, total, "chaque événement vu");
+    assert_eq!(doubles, 0, "aucun vu deux fois");
+    assert_eq!(desordres, 0, "chaque agrégat dans l'ordre");
+}
+
+/// The same run with the naive `global_position > checkpoint` tail: it loses events when
+/// commits land out of order. Not part of CI (whether it loses some in a given run depends on
+/// timing); run it with `cargo test -p commands --test magasin -- --ignored --nocapture`.
+#[sqlx::test(migrations = "../migrations")]
+#[ignore = "démonstration : le suivi naïf perd des événements"]
+async fn demonstration_le_suivi_naif_perd_des_evenements(pool: PgPool) {
+    let (total, vus, doubles, desordres) =
+        suivre_pendant_les_ecritures(pool, |pool, apres| async move {
+            lecteur::lire_apres_position_naive(&pool, apres.position, 500)
+                .await
+                .expect("lecture")
+        })
+        .await;
+    println!("suivi naïf : {vus} vus sur {total}, {doubles} en double, {desordres} hors d'ordre");
+    assert_eq!(
+        vus,
+        total,
+        "le suivi naïf a perdu {} événements",
+        total - vus
+    );
+}

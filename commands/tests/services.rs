@@ -1,0 +1,404 @@
+//! The application services against the real PostgreSQL: the checks that need data from
+//! elsewhere (name uniqueness, characters per account, ownership, quest prerequisites read from
+//! other streams) and the multi-command flows (engaging and freeing combatants, escrowed
+//! trades). Each test gets its own database.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use commands::services::{combat, economie, joueur, quete};
+use commands::{ErreurApplication, Magasin, Metadonnees, Refus};
+use domain::Catalogue;
+use domain::combat::{Action, Combat, ErreurCombat, Phase};
+use domain::echange::Offre;
+use domain::ids::{CompteId, JoueurId};
+use domain::inventaire::Inventaire;
+use domain::joueur::{CommandeJoueur, ErreurJoueur, Joueur, SourceXp};
+use domain::quete::{CommandeQuete, ErreurQuete, Fait, Quete, QueteId};
+use domain::simulation::action_scriptee;
+use domain::valeurs::{Classe, CodeQuete, NomJoueur, Or, Quantite};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn magasin(pool: PgPool) -> Arc<Magasin> {
+    Arc::new(Magasin::new(
+        pool,
+        Catalogue::officiel().expect("catalogue"),
+    ))
+}
+
+async fn compte(pool: &PgPool, n: u64) -> CompteId {
+    let id = CompteId::from_uuid(Uuid::from_u64_pair(2, n));
+    sqlx::query("INSERT INTO comptes (compte_id, login, mot_de_passe) VALUES ($1, $2, 'x')")
+        .bind(id.uuid())
+        .bind(format!("compte{n}"))
+        .execute(pool)
+        .await
+        .expect("compte");
+    id
+}
+
+fn meta(compte: CompteId) -> Metadonnees {
+    Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+}
+
+fn nom(s: &str) -> NomJoueur {
+    NomJoueur::parse(s).expect("nom")
+}
+
+async fn personnage(m: &Magasin, compte: CompteId, n: &str, classe: Classe) -> JoueurId {
+    joueur::creer_personnage(m, compte, nom(n), classe, &meta(compte))
+        .await
+        .expect("création")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_nom_est_unique_dans_tout_le_jeu_sans_egard_a_la_casse(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    personnage(&m, a, "Aragorn", Classe::Tank).await;
+    let pris = joueur::creer_personnage(&m, b, nom("aragorn"), Classe::Dps, &meta(b)).await;
+    assert!(
+        matches!(pris, Err(ErreurApplication::NomDejaPris(_))),
+        "{pris:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn dix_comptes_qui_veulent_le_meme_nom_en_meme_temps_un_seul_l_obtient(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let mut taches = Vec::new();
+    for n in 0..10 {
+        let c = compte(&pool, n).await;
+        let m = m.clone();
+        taches.push(tokio::spawn(async move {
+            joueur::creer_personnage(&m, c, nom("Gandalf"), Classe::Heal, &meta(c)).await
+        }));
+    }
+    let mut gagnants = 0;
+    for t in taches {
+        match t.await.expect("tâche") {
+            Ok(_) => gagnants += 1,
+            Err(ErreurApplication::NomDejaPris(_)) => {}
+            Err(e) => panic!("refus inattendu : {e}"),
+        }
+    }
+    assert_eq!(gagnants, 1);
+    let joueurs: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM events WHERE event_type = 'JoueurCree'")
+            .fetch_one(&pool)
+            .await
+            .expect("lecture");
+    assert_eq!(joueurs.0, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_compte_ne_depasse_pas_sa_limite_de_personnages_meme_en_concurrence(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let c = compte(&pool, 1).await;
+    let max = m.catalogue().regles().personnages_par_compte;
+    let taches: Vec<_> = (0..max + 3)
+        .map(|i| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                joueur::creer_personnage(&m, c, nom(&format!("Heros{i}")), Classe::Dps, &meta(c))
+                    .await
+            })
+        })
+        .collect();
+    let mut crees = 0;
+    for t in taches {
+        match t.await.expect("tâche") {
+            Ok(_) => crees += 1,
+            Err(ErreurApplication::TropDePersonnages { max: m2 }) => assert_eq!(m2, max),
+            Err(e) => panic!("refus inattendu : {e}"),
+        }
+    }
+    assert_eq!(crees, max);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_creation_rejouee_ne_cree_qu_un_personnage_et_un_inventaire(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let c = compte(&pool, 1).await;
+    let requete = meta(c);
+    let premier = joueur::creer_personnage(&m, c, nom("Frodon"), Classe::Heal, &requete)
+        .await
+        .expect("création");
+    let rejoue = joueur::creer_personnage(&m, c, nom("Frodon"), Classe::Heal, &requete)
+        .await
+        .expect("la même réponse");
+    assert_eq!(premier, rejoue);
+    let inventaire = m
+        .charger::<Inventaire>(&premier.to_string())
+        .await
+        .expect("lecture")
+        .expect("inventaire ouvert avec le personnage");
+    let kit = m.catalogue().regles().or_depart;
+    assert_eq!(
+        inventaire.contenu().expect("ouvert").or,
+        kit,
+        "kit crédité une fois"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let a_lui = personnage(&m, a, "Boromir", Classe::Tank).await;
+    let intrus = meta(b);
+    let preparer = combat::preparer(
+        &m,
+        b,
+        a_lui,
+        "meute_de_loups".parse().expect("code"),
+        &intrus,
+    )
+    .await;
+    assert!(
+        matches!(preparer, Err(ErreurApplication::Interdit)),
+        "{preparer:?}"
+    );
+    let achat = economie::acheter(
+        &m,
+        b,
+        a_lui,
+        "apothicaire_mirabelle".parse().expect("code"),
+        "pain".parse().expect("code"),
+        Quantite::UN,
+        &intrus,
+    )
+    .await;
+    assert!(
+        matches!(achat, Err(ErreurApplication::Interdit)),
+        "{achat:?}"
+    );
+    let accepter = quete::accepter(&m, b, a_lui, "rempart".parse().expect("code"), &intrus).await;
+    assert!(
+        matches!(accepter, Err(ErreurApplication::Interdit)),
+        "{accepter:?}"
+    );
+    let fantome = JoueurId::from_uuid(Uuid::from_u64_pair(1, 999));
+    let inconnu = economie::jeter(
+        &m,
+        a,
+        fantome,
+        "pain".parse().expect("code"),
+        Quantite::UN,
+        &meta(a),
+    )
+    .await;
+    assert!(
+        matches!(inconnu, Err(ErreurApplication::Introuvable { .. })),
+        "{inconnu:?}"
+    );
+    let evenements: (i64,) = sqlx::query_as("SELECT count(*) FROM events WHERE compte_id = $1")
+        .bind(b.uuid())
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    assert_eq!(evenements.0, 0, "rien n'a été écrit au nom de l'intrus");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn les_prerequis_d_une_quete_se_lisent_dans_les_flux_du_personnage(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let c = compte(&pool, 1).await;
+    let j = personnage(&m, c, "Samsagace", Classe::Heal).await;
+    let toile: CodeQuete = "toile_maudite".parse().expect("code");
+    // Level 3 first (toile_maudite's minimum), through the aggregate like a reward would.
+    let xp = CommandeJoueur::GagnerXp {
+        source: SourceXp::Quete("aguerri".parse().expect("code")),
+        xp: 300,
+    };
+    m.executer::<Joueur>(&j.to_string(), xp, &meta(c))
+        .await
+        .expect("xp");
+    let sans = quete::accepter(&m, c, j, toile.clone(), &meta(c)).await;
+    assert!(
+        matches!(sans, Err(ErreurApplication::Regle(Refus::Quete(ErreurQuete::PrerequisManquant(ref p)))) if p.as_str() == "chasse_aux_loups"),
+        "{sans:?}"
+    );
+    quete::accepter(
+        &m,
+        c,
+        j,
+        "chasse_aux_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await
+    .expect("acceptation");
+    let victoire = Fait::CombatTermine {
+        combat_id: domain::ids::CombatId::generer(),
+        victoire: true,
+        classe: Classe::Heal,
+        monstres_vaincus: vec!["loup".parse().expect("code"); 4],
+    };
+    let id = QueteId {
+        joueur_id: j,
+        quete: "chasse_aux_loups".parse().expect("code"),
+    };
+    m.executer::<Quete>(
+        &id.to_string(),
+        CommandeQuete::Progresser { fait: victoire },
+        &meta(c),
+    )
+    .await
+    .expect("progression");
+    quete::accepter(&m, c, j, toile, &meta(c))
+        .await
+        .expect("le prérequis terminé se lit dans son flux");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let c = compte(&pool, 1).await;
+    let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
+    let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
+    let combat_id = combat::preparer(
+        &m,
+        c,
+        tank,
+        "meute_de_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await
+    .expect("préparation");
+    combat::rejoindre(&m, c, heal, combat_id, &meta(c))
+        .await
+        .expect("rejoindre");
+    let ailleurs = combat::preparer(
+        &m,
+        c,
+        heal,
+        "meute_de_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await;
+    assert!(
+        matches!(ailleurs, Err(ErreurApplication::Regle(Refus::Joueur(ErreurJoueur::DejaEnCombat(id)))) if id == combat_id),
+        "{ailleurs:?}"
+    );
+    combat::lancer(&m, c, tank, combat_id, &meta(c))
+        .await
+        .expect("lancer");
+    // Play it out with the scripted policy, through the service.
+    for _ in 0..500 {
+        let etat = m
+            .charger::<Combat>(&combat_id.to_string())
+            .await
+            .expect("lecture")
+            .expect("combat")
+            .etat()
+            .cloned()
+            .expect("préparé");
+        if matches!(etat.phase, Phase::Termine { .. }) {
+            break;
+        }
+        let i = etat
+            .participants
+            .iter()
+            .position(|p| !p.ko() && !p.a_agi)
+            .expect("quelqu'un doit agir");
+        let qui = etat.participants[i].combattant.joueur_id;
+        combat::agir(&m, c, qui, combat_id, action_scriptee(&etat, i), &meta(c))
+            .await
+            .expect("action");
+    }
+    for j in [tank, heal] {
+        let fiche = m
+            .charger::<Joueur>(&j.to_string())
+            .await
+            .expect("lecture")
+            .expect("joueur");
+        assert_eq!(fiche.fiche().expect("créé").combat, None, "libéré à la fin");
+    }
+    let fini = combat::agir(&m, c, tank, combat_id, Action::Defendre, &meta(c)).await;
+    assert!(
+        matches!(
+            fini,
+            Err(ErreurApplication::Regle(Refus::Combat(
+                ErreurCombat::CombatTermine
+            )))
+        ),
+        "{fini:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let pa = personnage(&m, a, "Arwen", Classe::Heal).await;
+    let pb = personnage(&m, b, "Eowyn", Classe::Dps).await;
+    let pain: domain::valeurs::CodeItem = "pain".parse().expect("code");
+    let offre_a = Offre {
+        or: Or::new(10),
+        items: BTreeMap::new(),
+    };
+    let offre_b = Offre {
+        or: Or::ZERO,
+        items: BTreeMap::from([(pain.clone(), Quantite::parse(2).expect("quantité"))]),
+    };
+    let echange = economie::proposer(&m, a, pa, pb, offre_a, &meta(a))
+        .await
+        .expect("proposition");
+    // Reserved gold cannot be spent meanwhile.
+    let kit = m.catalogue().regles().or_depart.pieces();
+    let trop = economie::acheter(
+        &m,
+        a,
+        pa,
+        "apothicaire_mirabelle".parse().expect("code"),
+        "herbe_medicinale".parse().expect("code"),
+        Quantite::parse(kit / 3).expect("quantité"),
+        &meta(a),
+    )
+    .await;
+    assert!(
+        matches!(trop, Err(ErreurApplication::Regle(Refus::Inventaire(_)))),
+        "{trop:?}"
+    );
+    economie::modifier(&m, b, pb, echange, offre_b, &meta(b))
+        .await
+        .expect("contre-offre");
+    economie::accepter(&m, a, pa, echange, &meta(a))
+        .await
+        .expect("A accepte");
+    economie::accepter(&m, b, pb, echange, &meta(b))
+        .await
+        .expect("B accepte et conclut");
+
+    let contenu = |j: JoueurId| {
+        let m = m.clone();
+        async move {
+            m.charger::<Inventaire>(&j.to_string())
+                .await
+                .expect("lecture")
+                .and_then(|i| i.contenu().cloned())
+                .expect("inventaire")
+        }
+    };
+    let (ia, ib) = (contenu(pa).await, contenu(pb).await);
+    let pains_du_kit = m
+        .catalogue()
+        .regles()
+        .kit_depart
+        .iter()
+        .find(|l| l.item == pain)
+        .map_or(0, |l| l.quantite.valeur());
+    assert_eq!((ia.or.pieces(), ib.or.pieces()), (kit - 10, kit + 10));
+    assert_eq!(ia.items.get(&pain), Some(&(pains_du_kit + 2)));
+    assert_eq!(ib.items.get(&pain).copied().unwrap_or(0), pains_du_kit - 2);
+    assert!(
+        ia.reservations.is_empty() && ib.reservations.is_empty(),
+        "plus rien de bloqué"
+    );
+    // Accepting again after the settlement changes nothing.
+    let encore = economie::accepter(&m, a, pa, echange, &meta(a)).await;
+    assert!(encore.is_err(), "{encore:?}");
+    assert_eq!(contenu(pa).await, ia);
+}
