@@ -2,12 +2,14 @@
 //!
 //! For each concurrency N, N clients send `GagnerXp` commands through `Magasin::executer` for a
 //! fixed time, each on its own character (a client moves to a fresh character every
-//! `COMMANDES_PAR_PERSONNAGE` commands, so histories stay the length of a play session). The
+//! `BENCH_HISTORIQUE` commands, 100 by default, so histories stay the length of a play session:
+//! every command replays its aggregate's history, so this length weighs on the result). The
 //! same run measures `pgbench` inserting one row per transaction at the same concurrency on the
 //! same server: the ratio says how close the store is to what PostgreSQL can commit.
 //!
 //! `cargo bench -p commands --bench debit_commandes` (env: `DATABASE_URL`, `BENCH_SECONDES`,
-//! `BENCH_CONCURRENCES` e.g. `1,4,8,16,32`). It creates and drops its own database.
+//! `BENCH_CONCURRENCES` e.g. `1,4,8,16,32`, `BENCH_HISTORIQUE`). It creates and drops its own
+//! database.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -22,8 +24,6 @@ use domain::valeurs::{Classe, NomJoueur};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
-
-const COMMANDES_PAR_PERSONNAGE: u32 = 100;
 
 struct Mesure {
     commandes: usize,
@@ -65,7 +65,12 @@ async fn nouveau_personnage(magasin: &Magasin) -> JoueurId {
     joueur_id
 }
 
-async fn mesurer(magasin: Arc<Magasin>, clients: usize, duree: Duration) -> Mesure {
+async fn mesurer(
+    magasin: Arc<Magasin>,
+    clients: usize,
+    duree: Duration,
+    historique: u32,
+) -> Mesure {
     let debut = Instant::now();
     let taches: Vec<_> = (0..clients)
         .map(|_| {
@@ -75,7 +80,7 @@ async fn mesurer(magasin: Arc<Magasin>, clients: usize, duree: Duration) -> Mesu
                 let mut joueur = nouveau_personnage(&magasin).await;
                 let mut n = 0u32;
                 while debut.elapsed() < duree {
-                    if n == COMMANDES_PAR_PERSONNAGE {
+                    if n == historique {
                         joueur = nouveau_personnage(&magasin).await;
                         n = 0;
                     }
@@ -157,6 +162,10 @@ async fn banc() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let historique: u32 = std::env::var("BENCH_HISTORIQUE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
     let base = format!("mmo_bench_{}", std::process::id());
     let mut admin = PgConnection::connect(&url)
         .await
@@ -185,10 +194,17 @@ async fn banc() {
         Catalogue::officiel().expect("catalogue"),
     ));
 
+    println!("historique par personnage : {historique} commandes\n");
     println!("| clients | commandes/s | p50 | p99 | pgbench insertions/s | rapport |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for clients in concurrences {
-        let m = mesurer(magasin.clone(), clients, Duration::from_secs(secondes)).await;
+        let m = mesurer(
+            magasin.clone(),
+            clients,
+            Duration::from_secs(secondes),
+            historique,
+        )
+        .await;
         let plafond = pgbench(&url_base, clients, secondes);
         let (plafond_txt, rapport) = match plafond {
             Some(tps) => (

@@ -238,27 +238,30 @@ impl Magasin {
     where
         A: AgregatStocke,
     {
-        let cible: Option<(String, String)> = sqlx::query_as(
-            "SELECT aggregate_type, aggregate_id FROM commandes_appliquees WHERE id_commande = $1",
-        )
-        .bind(id_commande)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(ErreurApplication::stockage)?;
-        let Some((type_agregat, id)) = cible else {
-            return Ok(None);
-        };
-        if type_agregat != A::TYPE || id != aggregat_id {
-            return Err(ErreurApplication::CommandeReutilisee(id_commande));
-        }
-        let charges: Vec<(sqlx::types::Json<A::Event>,)> = sqlx::query_as(
-            "SELECT payload FROM events WHERE id_commande = $1 ORDER BY aggregate_type, aggregate_id, sequence",
+        // One round trip: the command's owner and its events (none if it emitted nothing).
+        let lignes: Vec<LigneDeCommande<A::Event>> = sqlx::query_as(
+            "SELECT c.aggregate_type, c.aggregate_id, e.payload \
+             FROM commandes_appliquees c \
+             LEFT JOIN events e ON e.id_commande = c.id_commande \
+             WHERE c.id_commande = $1 \
+             ORDER BY e.sequence",
         )
         .bind(id_commande)
         .fetch_all(&self.pool)
         .await
         .map_err(ErreurApplication::stockage)?;
-        Ok(Some(charges.into_iter().map(|(e,)| e.0).collect()))
+        let Some((type_agregat, id, _)) = lignes.first() else {
+            return Ok(None);
+        };
+        if type_agregat != A::TYPE || id != aggregat_id {
+            return Err(ErreurApplication::CommandeReutilisee(id_commande));
+        }
+        Ok(Some(
+            lignes
+                .into_iter()
+                .filter_map(|(_, _, e)| e.map(|e| e.0))
+                .collect(),
+        ))
     }
 
     /// An aggregate's current state, folded from its stream (for the checks that need another
@@ -285,6 +288,9 @@ impl Magasin {
         Ok(Some(agregat))
     }
 }
+
+/// The owner of a command id (aggregate type and id) and one of its events, if it emitted any.
+type LigneDeCommande<E> = (String, String, Option<sqlx::types::Json<E>>);
 
 /// Up to a quarter of the wait, so that writers who collided do not collide again in step.
 fn gigue(attente: Duration) -> Duration {

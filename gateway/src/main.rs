@@ -1,5 +1,5 @@
-//! `mmo`: the one binary of the backend. Subcommands arrive with their issues; today it checks
-//! catalogs and measures balance, both offline.
+//! `mmo`: the one binary of the backend. Subcommands arrive with their issues; today it
+//! migrates the database, checks catalogs and measures balance.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +16,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Commande {
+    /// Crée la base du jeu si elle manque et applique ses migrations (événements, comptes…).
+    Migrate {
+        /// Base PostgreSQL du jeu.
+        #[arg(
+            long,
+            env = "MMO_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+        )]
+        database_url: String,
+    },
     /// Valide un catalogue et en affiche le résumé.
     Catalogue {
         /// Fichier TOML à valider (par défaut : le catalogue livré, domain/catalogue.toml).
@@ -46,6 +56,10 @@ async fn main() -> ExitCode {
 
 async fn executer(cli: Cli) -> anyhow::Result<()> {
     match cli.commande {
+        Commande::Migrate { database_url } => {
+            let appliquees = outils::migrer(&database_url).await?;
+            println!("base à jour ({appliquees} migrations appliquées au total)");
+        }
         Commande::Catalogue { fichier } => {
             let catalogue = outils::charger_catalogue(fichier.as_deref())?;
             print!("{}", outils::resume(&catalogue));

@@ -1,5 +1,5 @@
-//! Offline tools of the `mmo` binary that need no running service: checking a catalog file
-//! and measuring the balance of its encounters by simulation.
+//! Tools of the `mmo` binary: migrating the database, checking a catalog file and measuring
+//! the balance of its encounters by simulation.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -100,4 +100,54 @@ pub async fn table_d_equilibrage(
         s.push('\n');
     }
     Ok(s)
+}
+
+/// Creates the game's database if it is missing and applies every pending migration; returns
+/// how many are applied in all. An unreachable server is named, with how to start it.
+pub async fn migrer(database_url: &str) -> anyhow::Result<usize> {
+    use sqlx::migrate::MigrateDatabase as _;
+    let injoignable = |e: sqlx::Error| {
+        anyhow::anyhow!(
+            "PostgreSQL injoignable ({}) : {e}. Démarrez-le avec scripts/services.sh, ou donnez \
+             une autre base avec --database-url / MMO_DATABASE_URL.",
+            sans_mot_de_passe(database_url)
+        )
+    };
+    if !sqlx::Postgres::database_exists(database_url)
+        .await
+        .map_err(injoignable)?
+    {
+        sqlx::Postgres::create_database(database_url)
+            .await
+            .map_err(injoignable)?;
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(database_url)
+        .await
+        .map_err(injoignable)?;
+    commands::MIGRATIONS
+        .run(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("migration impossible : {e}"))?;
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// A connection URL fit for an error message: the password, if any, is masked.
+fn sans_mot_de_passe(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(debut), Some(arobase)) if url[debut + 3..arobase].contains(':') => {
+            let utilisateur = &url[debut + 3..arobase]
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            format!("{}{utilisateur}:***{}", &url[..debut + 3], &url[arobase..])
+        }
+        _ => url.to_owned(),
+    }
 }
