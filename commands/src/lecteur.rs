@@ -82,8 +82,8 @@ const COLONNES: &str = "transaction_id::text::bigint AS transaction, global_posi
 
 /// Up to `limite` events after `apres`, in global order, only from transactions that can no
 /// longer be joined by an earlier one. An empty batch means "nothing more for now".
-pub async fn lire_apres(
-    pool: &PgPool,
+pub async fn lire_apres<'e>(
+    executeur: impl sqlx::PgExecutor<'e>,
     apres: PositionGlobale,
     limite: i64,
 ) -> Result<Vec<EvenementStocke>, sqlx::Error> {
@@ -97,7 +97,7 @@ pub async fn lire_apres(
     .bind(apres.transaction)
     .bind(apres.position)
     .bind(limite)
-    .fetch_all(pool)
+    .fetch_all(executeur)
     .await
 }
 

@@ -1,0 +1,262 @@
+//! The projection worker.
+//!
+//! One batch is one transaction: lock the projection's checkpoint row, read the next events in
+//! global order, fold them into the read model, move the checkpoint, commit. A crash at any
+//! point rolls the whole batch back; the next batch starts from the committed checkpoint, so
+//! nothing is missed and nothing applied twice. The checkpoint is read inside the transaction
+//! (not remembered between batches), which also lets a rebuild swap tables and move it.
+//!
+//! One instance per projection is active: it holds `pg_try_advisory_lock` on a dedicated
+//! connection for as long as it leads; the others retry the lock and take over when the
+//! leader's connection goes away. It wakes on the store's `NOTIFY evenements` and polls as a
+//! fallback.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use commands::lecteur::{self, PositionGlobale};
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, PgPool};
+use tokio::sync::watch;
+
+use crate::{ErreurProjection, Projection, SCHEMA};
+
+/// What a worker reports (for `/metrics` and tests).
+#[derive(Debug, Default)]
+pub struct EtatTravailleur {
+    /// This instance holds the projection's lock.
+    pub meneur: AtomicBool,
+    /// Events folded in by this instance.
+    pub appliques: AtomicU64,
+    /// Events behind the store's head, at the last measure.
+    pub retard_evenements: AtomicI64,
+    /// Milliseconds behind (age of the oldest event not yet applied), at the last measure.
+    pub retard_ms: AtomicI64,
+}
+
+/// A projection worker.
+pub struct Travailleur {
+    pool: PgPool,
+    projection: Projection,
+    taille_lot: i64,
+    sondage: Duration,
+    etat: Arc<EtatTravailleur>,
+}
+
+impl Travailleur {
+    /// A worker with batches of 500 events and a 500 ms fallback poll.
+    pub fn new(pool: PgPool, projection: Projection) -> Self {
+        Self {
+            pool,
+            projection,
+            taille_lot: 500,
+            sondage: Duration::from_millis(500),
+            etat: Arc::default(),
+        }
+    }
+
+    /// Changes the batch size.
+    #[must_use]
+    pub fn avec_lots_de(mut self, taille_lot: i64) -> Self {
+        self.taille_lot = taille_lot.max(1);
+        self
+    }
+
+    /// Changes the fallback poll (and the leadership retry) interval.
+    #[must_use]
+    pub fn avec_sondage(mut self, sondage: Duration) -> Self {
+        self.sondage = sondage;
+        self
+    }
+
+    /// What it reports.
+    pub fn etat(&self) -> Arc<EtatTravailleur> {
+        self.etat.clone()
+    }
+
+    /// Runs until `arret` turns true. Errors (a lost connection, PostgreSQL restarting) are
+    /// logged and the worker starts over: it competes for the lock again and resumes from the
+    /// committed checkpoint.
+    pub async fn executer(self, mut arret: watch::Receiver<bool>) {
+        while !*arret.borrow() {
+            if let Err(e) = self.mener(&mut arret).await {
+                tracing::warn!(projection = self.projection.nom(), erreur = %e, "projection interrompue, reprise");
+                self.etat.meneur.store(false, Ordering::Relaxed);
+                tokio::select! {
+                    () = tokio::time::sleep(self.sondage) => {}
+                    _ = arret.changed() => {}
+                }
+            }
+        }
+    }
+
+    async fn mener(&self, arret: &mut watch::Receiver<bool>) -> Result<(), ErreurProjection> {
+        // The worker's two long-lived connections (the lock's and the listener's) are its own,
+        // outside the shared pool: held for hours, they would otherwise starve the batches and
+        // the commands that share the pool. The lock lives as long as its connection: if the
+        // process dies, PostgreSQL drops the connection and another instance gets the lock.
+        let options = self.pool.connect_options();
+        let mut verrou = PgConnection::connect_with(&options).await?;
+        loop {
+            let (pris,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+                .bind(self.projection.cle_verrou())
+                .fetch_one(&mut verrou)
+                .await?;
+            if pris {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.sondage) => {}
+                _ = arret.changed() => return Ok(()),
+            }
+            if *arret.borrow() {
+                return Ok(());
+            }
+        }
+        self.etat.meneur.store(true, Ordering::Relaxed);
+        tracing::info!(
+            projection = self.projection.nom(),
+            "projection menée par cette instance"
+        );
+        let pool_ecoute = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with((*options).clone())
+            .await?;
+        let mut ecoute = PgListener::connect_with(&pool_ecoute).await?;
+        ecoute.listen("evenements").await?;
+        while !*arret.borrow() {
+            let n = traiter_un_lot(&self.pool, self.projection, self.taille_lot).await?;
+            self.etat.appliques.fetch_add(n as u64, Ordering::Relaxed);
+            if lot_plein(n, self.taille_lot) {
+                continue;
+            }
+            self.mesurer_retard().await?;
+            // Still leading? A dead lock connection means another instance may lead now.
+            sqlx::query("SELECT 1").execute(&mut verrou).await?;
+            tokio::select! {
+                r = ecoute.recv() => { r?; }
+                () = tokio::time::sleep(self.sondage) => {}
+                _ = arret.changed() => {}
+            }
+        }
+        self.etat.meneur.store(false, Ordering::Relaxed);
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(self.projection.cle_verrou())
+            .execute(&mut verrou)
+            .await?;
+        Ok(())
+    }
+
+    async fn mesurer_retard(&self) -> Result<(), ErreurProjection> {
+        let retard = retard(&self.pool, self.projection.nom()).await?;
+        self.etat
+            .retard_evenements
+            .store(retard.evenements, Ordering::Relaxed);
+        self.etat
+            .retard_ms
+            .store(retard.millisecondes, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// How far a reader is behind the store's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retard {
+    /// Where it stands.
+    pub position: PositionGlobale,
+    /// Events after its checkpoint.
+    pub evenements: i64,
+    /// Age of the oldest of them, in milliseconds (0 when caught up).
+    pub millisecondes: i64,
+}
+
+/// A reader's checkpoint and lag, straight from the database.
+pub async fn retard(pool: &PgPool, lecteur: &str) -> Result<Retard, ErreurProjection> {
+    let (transaction, position, evenements, millisecondes): (i64, i64, i64, Option<f64>) =
+        sqlx::query_as(
+            "WITH p AS (SELECT transaction_id, global_position FROM points_de_reprise WHERE lecteur = $1 \
+                        UNION ALL SELECT '0'::xid8, 0 LIMIT 1) \
+             SELECT p.transaction_id::text::bigint, p.global_position, count(e.*), \
+                    EXTRACT(EPOCH FROM now() - min(e.recorded_at)) * 1000 \
+             FROM p LEFT JOIN events e ON (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position) \
+             GROUP BY p.transaction_id, p.global_position",
+        )
+        .bind(lecteur)
+        .fetch_one(pool)
+        .await?;
+    Ok(Retard {
+        position: PositionGlobale {
+            transaction,
+            position,
+        },
+        evenements,
+        millisecondes: millisecondes.map_or(0, |ms| ms.max(0.0) as i64),
+    })
+}
+
+/// A batch that read as many events as asked means more may be waiting.
+pub(crate) fn lot_plein(lus: usize, taille_lot: i64) -> bool {
+    i64::try_from(lus).is_ok_and(|n| n >= taille_lot)
+}
+
+/// One batch of the live projection, in its own transaction; returns how many events it read.
+pub async fn traiter_un_lot(
+    pool: &PgPool,
+    projection: Projection,
+    taille_lot: i64,
+) -> Result<usize, ErreurProjection> {
+    let mut tx = pool.begin().await?;
+    let n = appliquer_un_lot(&mut tx, projection, SCHEMA, projection.nom(), taille_lot).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Inside the caller's transaction: locks `lecteur`'s checkpoint, folds the next events into
+/// `projection`'s tables in `schema`, moves the checkpoint. Returns how many events it read.
+pub(crate) async fn appliquer_un_lot(
+    c: &mut PgConnection,
+    projection: Projection,
+    schema: &str,
+    lecteur: &str,
+    taille_lot: i64,
+) -> Result<usize, ErreurProjection> {
+    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("INSERT INTO points_de_reprise (lecteur) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(lecteur)
+        .execute(&mut *c)
+        .await?;
+    let (transaction, position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM points_de_reprise \
+         WHERE lecteur = $1 FOR UPDATE",
+    )
+    .bind(lecteur)
+    .fetch_one(&mut *c)
+    .await?;
+    let lot = lecteur::lire_apres(
+        &mut *c,
+        PositionGlobale {
+            transaction,
+            position,
+        },
+        taille_lot,
+    )
+    .await?;
+    for e in &lot {
+        projection.appliquer(c, e).await?;
+    }
+    if let Some(dernier) = lot.last() {
+        sqlx::query(
+            "UPDATE points_de_reprise SET transaction_id = $2::bigint::text::xid8, \
+             global_position = $3, mis_a_jour = now() WHERE lecteur = $1",
+        )
+        .bind(lecteur)
+        .bind(dernier.transaction)
+        .bind(dernier.global_position)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(lot.len())
+}

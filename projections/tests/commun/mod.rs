@@ -1,0 +1,287 @@
+//! What the projection tests share: a randomized game workload through the application
+//! services, a way to wait until a projection has caught up, and row-by-row snapshots of the
+//! read models.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use commands::services::{combat, economie, joueur, quete};
+use commands::{Magasin, Metadonnees};
+use domain::Catalogue;
+use domain::combat::{Combat, Phase};
+use domain::echange::Offre;
+use domain::ids::{CombatId, CompteId, JoueurId};
+use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
+use domain::simulation::action_scriptee;
+use domain::valeurs::{Classe, NomJoueur, Or, Quantite};
+use projections::Projection;
+use projections::travailleur::{retard, traiter_un_lot};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A small deterministic generator (xorshift), seeded per test so a failure can be replayed.
+pub struct Hasard(u64);
+
+impl Hasard {
+    pub fn new(graine: u64) -> Self {
+        Self(graine.max(1))
+    }
+
+    pub fn suivant(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+pub fn magasin(pool: &PgPool) -> Arc<Magasin> {
+    Arc::new(Magasin::new(
+        pool.clone(),
+        Catalogue::officiel().expect("catalogue"),
+    ))
+}
+
+pub async fn compte(pool: &PgPool, n: u64) -> CompteId {
+    let id = CompteId::from_uuid(Uuid::from_u64_pair(2, n));
+    sqlx::query("INSERT INTO comptes (compte_id, login, mot_de_passe) VALUES ($1, $2, 'x') ON CONFLICT DO NOTHING")
+        .bind(id.uuid())
+        .bind(format!("compte{n}"))
+        .execute(pool)
+        .await
+        .expect("compte");
+    id
+}
+
+pub fn meta(compte: CompteId) -> Metadonnees {
+    Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+}
+
+/// Characters of a workload, with their owner.
+pub struct Partie {
+    pub magasin: Arc<Magasin>,
+    pub joueurs: Vec<(CompteId, JoueurId)>,
+}
+
+/// Creates `n` characters over two accounts (`prefixe` keeps names unique across calls).
+pub async fn partie(pool: &PgPool, prefixe: &str, n: u64) -> Partie {
+    let magasin = magasin(pool);
+    let classes = [Classe::Tank, Classe::Dps, Classe::Heal];
+    let mut joueurs = Vec::new();
+    for i in 0..n {
+        let c = compte(pool, 1 + i % 2).await;
+        let nom = NomJoueur::parse(&format!("{prefixe}{i}")).expect("nom");
+        let j = joueur::creer_personnage(&magasin, c, nom, classes[i as usize % 3], &meta(c))
+            .await
+            .expect("création");
+        joueurs.push((c, j));
+    }
+    Partie { magasin, joueurs }
+}
+
+/// `operations` random game actions: purchases, sales, crafting, quests, XP, trades and whole
+/// combats. Refusals by the rules (not enough gold...) are part of a game and ignored.
+pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
+    let m = &partie.magasin;
+    let choisir = |h: &mut Hasard| partie.joueurs[h.suivant(partie.joueurs.len() as u64) as usize];
+    for _ in 0..operations {
+        let (c, j) = choisir(hasard);
+        let q = Quantite::parse(1 + hasard.suivant(3)).expect("quantité");
+        let _ = match hasard.suivant(8) {
+            0 => economie::acheter(
+                m,
+                c,
+                j,
+                code("forgeronne_brunehilde"),
+                code("minerai_de_fer"),
+                q,
+                &meta(c),
+            )
+            .await
+            .map(drop),
+            1 => economie::acheter(
+                m,
+                c,
+                j,
+                code("apothicaire_mirabelle"),
+                code("herbe_medicinale"),
+                q,
+                &meta(c),
+            )
+            .await
+            .map(drop),
+            2 => economie::fabriquer(m, c, j, code("lingot_de_fer"), &meta(c))
+                .await
+                .map(drop),
+            3 => economie::vendre(
+                m,
+                c,
+                j,
+                code("apothicaire_mirabelle"),
+                code("potion_de_soin"),
+                Quantite::UN,
+                &meta(c),
+            )
+            .await
+            .map(drop),
+            4 => {
+                let quetes = ["chasse_aux_loups", "rempart", "premier_lingot", "aguerri"];
+                let qu = quetes[hasard.suivant(4) as usize];
+                quete::accepter(m, c, j, code(qu), &meta(c)).await.map(drop)
+            }
+            5 => {
+                let gain = CommandeJoueur::GagnerXp {
+                    source: SourceXp::Combat(CombatId::generer()),
+                    xp: 40 + hasard.suivant(200) as u32,
+                };
+                m.executer::<Joueur>(&j.to_string(), gain, &meta(c))
+                    .await
+                    .map(drop)
+            }
+            6 => echanger(partie, hasard).await,
+            _ => combattre(partie, hasard).await,
+        };
+    }
+}
+
+fn code<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("code")
+}
+
+/// Two distinct characters of the game, drawn at random.
+fn deux_joueurs(
+    partie: &Partie,
+    hasard: &mut Hasard,
+) -> ((CompteId, JoueurId), (CompteId, JoueurId)) {
+    let nombre = partie.joueurs.len() as u64;
+    let premier = hasard.suivant(nombre);
+    let second = (premier + 1 + hasard.suivant(nombre - 1)) % nombre;
+    (
+        partie.joueurs[premier as usize],
+        partie.joueurs[second as usize],
+    )
+}
+
+async fn echanger(partie: &Partie, hasard: &mut Hasard) -> Result<(), commands::ErreurApplication> {
+    let m = &partie.magasin;
+    let ((ca, ja), (cb, jb)) = deux_joueurs(partie, hasard);
+    let offre = |or| Offre {
+        or: Or::new(or),
+        items: BTreeMap::new(),
+    };
+    let e = economie::proposer(m, ca, ja, jb, offre(1 + hasard.suivant(5)), &meta(ca)).await?;
+    let pains = Offre {
+        or: Or::ZERO,
+        items: BTreeMap::from([(code("pain"), Quantite::UN)]),
+    };
+    economie::modifier(m, cb, jb, e, pains, &meta(cb)).await?;
+    if hasard.suivant(4) == 0 {
+        return economie::annuler(m, cb, jb, e, &meta(cb)).await.map(drop);
+    }
+    economie::accepter(m, ca, ja, e, &meta(ca)).await?;
+    economie::accepter(m, cb, jb, e, &meta(cb)).await.map(drop)
+}
+
+async fn combattre(
+    partie: &Partie,
+    hasard: &mut Hasard,
+) -> Result<(), commands::ErreurApplication> {
+    let m = &partie.magasin;
+    let ((ca, ja), (cb, jb)) = deux_joueurs(partie, hasard);
+    let combat_id = combat::preparer(m, ca, ja, code("meute_de_loups"), &meta(ca)).await?;
+    if combat::rejoindre(m, cb, jb, combat_id, &meta(cb))
+        .await
+        .is_err()
+    {
+        return combat::quitter(m, ca, ja, combat_id, &meta(ca))
+            .await
+            .map(drop);
+    }
+    combat::lancer(m, ca, ja, combat_id, &meta(ca)).await?;
+    for _ in 0..200 {
+        let Some(etat) = m
+            .charger::<Combat>(&combat_id.to_string())
+            .await?
+            .and_then(|c| c.etat().cloned())
+        else {
+            break;
+        };
+        if !matches!(etat.phase, Phase::EnCours { .. }) {
+            break;
+        }
+        let Some(i) = etat.participants.iter().position(|p| !p.ko() && !p.a_agi) else {
+            break;
+        };
+        let qui = etat.participants[i].combattant.joueur_id;
+        let compte = if qui == ja { ca } else { cb };
+        combat::agir(
+            m,
+            compte,
+            qui,
+            combat_id,
+            action_scriptee(&etat, i),
+            &meta(compte),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Drives a projection's live worker batch by batch until it has applied every event of the
+/// store (the xid horizon may lag behind other tests' transactions: bounded wait).
+pub async fn rattraper(pool: &PgPool, projection: Projection) {
+    for _ in 0..2_000 {
+        let n = traiter_un_lot(pool, projection, 500).await.expect("lot");
+        if n == 0 {
+            let r = retard(pool, projection.nom()).await.expect("retard");
+            if r.evenements == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    panic!(
+        "la projection {} ne rattrape pas le magasin",
+        projection.nom()
+    );
+}
+
+/// Every row of every read-model table, as text, in a stable order.
+pub async fn instantane(pool: &PgPool) -> BTreeMap<&'static str, Vec<String>> {
+    let mut tout = BTreeMap::new();
+    for p in Projection::TOUTES {
+        for table in p.tables() {
+            let lignes: Vec<(String,)> = sqlx::query_as(&format!(
+                "SELECT t::text FROM lecture.{table} AS t ORDER BY 1"
+            ))
+            .fetch_all(pool)
+            .await
+            .expect("lecture du modèle");
+            tout.insert(*table, lignes.into_iter().map(|(l,)| l).collect());
+        }
+    }
+    tout
+}
+
+/// Conservation per resource: Σ created − Σ destroyed = Σ held. Returns the mismatches.
+pub async fn desequilibres(pool: &PgPool) -> Vec<(String, i64, i64)> {
+    let lignes: Vec<(String, i64, i64)> = sqlx::query_as(
+        "WITH bilan AS (SELECT ressource, sum(cree - detruit)::bigint AS net FROM lecture.economie_totaux GROUP BY ressource), \
+              detenu AS (SELECT 'or' AS ressource, sum(or_total)::bigint AS total FROM lecture.inventaires \
+                         UNION ALL SELECT item, sum(quantite)::bigint FROM lecture.inventaire_items GROUP BY item) \
+         SELECT COALESCE(b.ressource, d.ressource), COALESCE(b.net, 0), COALESCE(d.total, 0) \
+         FROM bilan b FULL JOIN detenu d ON b.ressource = d.ressource \
+         WHERE COALESCE(b.net, 0) <> COALESCE(d.total, 0)",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("bilan");
+    lignes
+}
