@@ -26,6 +26,18 @@ enum Commande {
         )]
         database_url: String,
     },
+    /// Projections : reconstruction par rejeu, état et retard.
+    Projections {
+        /// Base PostgreSQL du jeu.
+        #[arg(
+            long,
+            env = "MMO_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+        )]
+        database_url: String,
+        #[command(subcommand)]
+        action: ActionProjections,
+    },
     /// Valide un catalogue et en affiche le résumé.
     Catalogue {
         /// Fichier TOML à valider (par défaut : le catalogue livré, domain/catalogue.toml).
@@ -41,6 +53,18 @@ enum Commande {
         #[arg(long, default_value_t = 1_000)]
         graines: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum ActionProjections {
+    /// Rejoue une projection (ou toutes : `all`) depuis le début dans des tables neuves, puis
+    /// les met en place d'un coup.
+    Rebuild {
+        /// joueurs, inventaires, quetes, combats, economie ou all.
+        nom: String,
+    },
+    /// Point de reprise et retard de chaque projection.
+    Status,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -59,6 +83,18 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
         Commande::Migrate { database_url } => {
             let appliquees = outils::migrer(&database_url).await?;
             println!("base à jour ({appliquees} migrations appliquées au total)");
+        }
+        Commande::Projections {
+            database_url,
+            action,
+        } => {
+            let pool = outils::connecter(&database_url).await?;
+            match action {
+                ActionProjections::Rebuild { nom } => {
+                    outils::reconstruire(&pool, &nom).await?;
+                }
+                ActionProjections::Status => print!("{}", outils::statut(&pool).await?),
+            }
         }
         Commande::Catalogue { fichier } => {
             let catalogue = outils::charger_catalogue(fichier.as_deref())?;

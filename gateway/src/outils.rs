@@ -1,5 +1,5 @@
-//! Tools of the `mmo` binary: migrating the database, checking a catalog file and measuring
-//! the balance of its encounters by simulation.
+//! Tools of the `mmo` binary: migrating the database, rebuilding projections and reporting
+//! their lag, checking a catalog file and measuring the balance of its encounters.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -103,30 +103,18 @@ pub async fn table_d_equilibrage(
 }
 
 /// Creates the game's database if it is missing and applies every pending migration; returns
-/// how many are applied in all. An unreachable server is named, with how to start it.
+/// how many are applied in all.
 pub async fn migrer(database_url: &str) -> anyhow::Result<usize> {
     use sqlx::migrate::MigrateDatabase as _;
-    let injoignable = |e: sqlx::Error| {
-        anyhow::anyhow!(
-            "PostgreSQL injoignable ({}) : {e}. Démarrez-le avec scripts/services.sh, ou donnez \
-             une autre base avec --database-url / MMO_DATABASE_URL.",
-            sans_mot_de_passe(database_url)
-        )
-    };
     if !sqlx::Postgres::database_exists(database_url)
         .await
-        .map_err(injoignable)?
+        .map_err(|e| injoignable(database_url, &e))?
     {
         sqlx::Postgres::create_database(database_url)
             .await
-            .map_err(injoignable)?;
+            .map_err(|e| injoignable(database_url, &e))?;
     }
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(database_url)
-        .await
-        .map_err(injoignable)?;
+    let pool = connecter(database_url).await?;
     commands::MIGRATIONS
         .run(&pool)
         .await
@@ -150,4 +138,76 @@ fn sans_mot_de_passe(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// A pool on the game's database; an unreachable server is named, with how to start it.
+pub async fn connecter(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(database_url)
+        .await
+        .map_err(|e| injoignable(database_url, &e))
+}
+
+fn injoignable(database_url: &str, e: &sqlx::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "PostgreSQL injoignable ({}) : {e}. Démarrez-le avec scripts/services.sh, ou donnez une \
+         autre base avec --database-url / MMO_DATABASE_URL.",
+        sans_mot_de_passe(database_url)
+    )
+}
+
+/// Rebuilds one projection, or all of them, with a progress bar on the terminal.
+pub async fn reconstruire(pool: &sqlx::PgPool, nom: &str) -> anyhow::Result<()> {
+    use projections::Projection;
+    let cibles: Vec<Projection> = if nom == "all" {
+        Projection::TOUTES.to_vec()
+    } else {
+        vec![
+            Projection::depuis_nom(nom)
+                .ok_or_else(|| projections::ErreurProjection::Inconnue(nom.to_owned()))?,
+        ]
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>12} [{bar:30}] {pos}/{len} événements, {per_sec}, reste {eta}",
+    )?
+    .progress_chars("=> ");
+    for projection in cibles {
+        let barre = indicatif::ProgressBar::new(0)
+            .with_style(style.clone())
+            .with_prefix(projection.nom());
+        let debut = std::time::Instant::now();
+        let rejoues = projections::reconstruction::reconstruire(pool, projection, 1_000, |a| {
+            barre.set_length(a.total.max(a.rejoues));
+            barre.set_position(a.rejoues);
+        })
+        .await?;
+        barre.finish_and_clear();
+        let secondes = debut.elapsed().as_secs_f64();
+        println!(
+            "{} : {rejoues} événements rejoués en {secondes:.1} s ({:.0} événements/s)",
+            projection.nom(),
+            rejoues as f64 / secondes.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+/// Each projection's checkpoint and lag, as a table.
+pub async fn statut(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    let mut s =
+        String::from("projection   position                  retard (événements)  retard (s)\n");
+    for projection in projections::Projection::TOUTES {
+        let r = projections::travailleur::retard(pool, projection.nom()).await?;
+        let _ = writeln!(
+            s,
+            "{:<12} {:<25} {:>19}  {:>10.1}",
+            projection.nom(),
+            format!("{}/{}", r.position.transaction, r.position.position),
+            r.evenements,
+            r.millisecondes as f64 / 1000.0
+        );
+    }
+    Ok(s)
 }

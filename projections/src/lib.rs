@@ -5,8 +5,11 @@
 //! - [`travailleur`]: the worker — one active instance per projection (advisory lock), each
 //!   batch and its checkpoint in one transaction, woken by the store's notify, lag exposed;
 //! - [`reconstruction`]: replay into shadow tables, then swap them in atomically;
+//! - [`cache`]: Redis caches of profiles, inventories and combats, written after each commit
+//!   and guarded by version, with read-through reads;
 //! - `modeles`: what each projection writes.
 
+pub mod cache;
 mod modeles;
 pub mod reconstruction;
 pub mod travailleur;

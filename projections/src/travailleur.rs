@@ -10,16 +10,21 @@
 //! connection for as long as it leads; the others retry the lock and take over when the
 //! leader's connection goes away. It wakes on the store's `NOTIFY evenements` and polls as a
 //! fallback.
+//!
+//! With a cache ([`Travailleur::avec_cache`]), after each committed batch the worker writes the
+//! rows the batch touched to Redis (see [`crate::cache`]): after the commit, never before, and
+//! a Redis failure never fails the batch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use commands::lecteur::{self, PositionGlobale};
+use commands::lecteur::{self, EvenementStocke, PositionGlobale};
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tokio::sync::watch;
 
+use crate::cache::{Cache, ids_touches};
 use crate::{ErreurProjection, Projection, SCHEMA};
 
 /// What a worker reports (for `/metrics` and tests).
@@ -42,6 +47,7 @@ pub struct Travailleur {
     taille_lot: i64,
     sondage: Duration,
     etat: Arc<EtatTravailleur>,
+    cache: Option<Cache>,
 }
 
 impl Travailleur {
@@ -53,6 +59,7 @@ impl Travailleur {
             taille_lot: 500,
             sondage: Duration::from_millis(500),
             etat: Arc::default(),
+            cache: None,
         }
     }
 
@@ -67,6 +74,15 @@ impl Travailleur {
     #[must_use]
     pub fn avec_sondage(mut self, sondage: Duration) -> Self {
         self.sondage = sondage;
+        self
+    }
+
+    /// Keeps the Redis caches of this projection (if it has any: joueurs, inventaires,
+    /// combats) up to date after each committed batch. Takes a `ConnectionManager` or a
+    /// [`Cache`] with a key prefix.
+    #[must_use]
+    pub fn avec_cache(mut self, cache: impl Into<Cache>) -> Self {
+        self.cache = Some(cache.into());
         self
     }
 
@@ -126,7 +142,13 @@ impl Travailleur {
         let mut ecoute = PgListener::connect_with(&pool_ecoute).await?;
         ecoute.listen("evenements").await?;
         while !*arret.borrow() {
-            let n = traiter_un_lot(&self.pool, self.projection, self.taille_lot).await?;
+            let n = traiter_un_lot_avec_cache(
+                &self.pool,
+                self.projection,
+                self.taille_lot,
+                self.cache.as_ref(),
+            )
+            .await?;
             self.etat.appliques.fetch_add(n as u64, Ordering::Relaxed);
             if lot_plein(n, self.taille_lot) {
                 continue;
@@ -178,7 +200,7 @@ pub async fn retard(pool: &PgPool, lecteur: &str) -> Result<Retard, ErreurProjec
             "WITH p AS (SELECT transaction_id, global_position FROM points_de_reprise WHERE lecteur = $1 \
                         UNION ALL SELECT '0'::xid8, 0 LIMIT 1) \
              SELECT p.transaction_id::text::bigint, p.global_position, count(e.*), \
-                    EXTRACT(EPOCH FROM now() - min(e.recorded_at)) * 1000 \
+                    (EXTRACT(EPOCH FROM now() - min(e.recorded_at)) * 1000)::float8 \
              FROM p LEFT JOIN events e ON (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position) \
              GROUP BY p.transaction_id, p.global_position",
         )
@@ -206,10 +228,27 @@ pub async fn traiter_un_lot(
     projection: Projection,
     taille_lot: i64,
 ) -> Result<usize, ErreurProjection> {
+    traiter_un_lot_avec_cache(pool, projection, taille_lot, None).await
+}
+
+/// One batch of the live projection, in its own transaction, then (after the commit) the
+/// caches of the aggregates it touched, if `cache` is given. A cache failure is logged, never
+/// returned. Returns how many events it read.
+pub async fn traiter_un_lot_avec_cache(
+    pool: &PgPool,
+    projection: Projection,
+    taille_lot: i64,
+    cache: Option<&Cache>,
+) -> Result<usize, ErreurProjection> {
     let mut tx = pool.begin().await?;
-    let n = appliquer_un_lot(&mut tx, projection, SCHEMA, projection.nom(), taille_lot).await?;
+    let lot = appliquer_lot(&mut tx, projection, SCHEMA, projection.nom(), taille_lot).await?;
     tx.commit().await?;
-    Ok(n)
+    if let Some(cache) = cache {
+        cache
+            .rafraichir(pool, projection, &ids_touches(projection, &lot))
+            .await;
+    }
+    Ok(lot.len())
 }
 
 /// Inside the caller's transaction: locks `lecteur`'s checkpoint, folds the next events into
@@ -221,6 +260,19 @@ pub(crate) async fn appliquer_un_lot(
     lecteur: &str,
     taille_lot: i64,
 ) -> Result<usize, ErreurProjection> {
+    Ok(appliquer_lot(c, projection, schema, lecteur, taille_lot)
+        .await?
+        .len())
+}
+
+/// [`appliquer_un_lot`], returning the events it read.
+async fn appliquer_lot(
+    c: &mut PgConnection,
+    projection: Projection,
+    schema: &str,
+    lecteur: &str,
+    taille_lot: i64,
+) -> Result<Vec<EvenementStocke>, ErreurProjection> {
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *c)
         .await?;
@@ -258,5 +310,5 @@ pub(crate) async fn appliquer_un_lot(
         .execute(&mut *c)
         .await?;
     }
-    Ok(lot.len())
+    Ok(lot)
 }

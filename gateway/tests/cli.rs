@@ -1,6 +1,6 @@
-//! `mmo migrate` as an operator runs it: against a database that does not exist yet (created),
-//! twice (idempotent), and against a server that does not answer (a clear message naming
-//! PostgreSQL and how to start it).
+//! The `mmo` binary as an operator runs it: `migrate` against a database that does not exist
+//! yet (created), twice (idempotent), and against a server that does not answer (a clear
+//! message naming PostgreSQL and how to start it); `projections status` and `rebuild`.
 
 use std::process::Command;
 
@@ -69,4 +69,47 @@ fn migrate_sans_postgresql_dit_lequel_et_comment_le_demarrer() {
         !erreur.contains("secret"),
         "le mot de passe ne s'affiche pas : {erreur}"
     );
+}
+
+#[tokio::test]
+async fn projections_status_et_rebuild_sur_une_base_neuve() {
+    let nom = format!("mmo_projections_{}", uuid::Uuid::new_v4().simple());
+    let serveur = url_serveur();
+    let url = format!(
+        "{}/{nom}",
+        serveur.rsplit_once('/').expect("url avec base").0
+    );
+    assert!(mmo(&["migrate"], &url).status.success());
+
+    let statut = mmo(&["projections", "status"], &url);
+    assert!(
+        statut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&statut.stderr)
+    );
+    let texte = String::from_utf8_lossy(&statut.stdout);
+    for p in ["joueurs", "inventaires", "quetes", "combats", "economie"] {
+        assert!(texte.contains(p), "{p} absent de : {texte}");
+    }
+
+    let tout = mmo(&["projections", "rebuild", "all"], &url);
+    assert!(
+        tout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tout.stderr)
+    );
+    let texte = String::from_utf8_lossy(&tout.stdout);
+    assert_eq!(texte.matches("événements rejoués").count(), 5, "{texte}");
+
+    let inconnue = mmo(&["projections", "rebuild", "dragons"], &url);
+    assert!(!inconnue.status.success());
+    assert!(String::from_utf8_lossy(&inconnue.stderr).contains("projection inconnue « dragons »"));
+
+    let mut admin = PgConnection::connect(&serveur)
+        .await
+        .expect("PostgreSQL local");
+    sqlx::query(&format!("DROP DATABASE {nom} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("nettoyage");
 }

@@ -1,0 +1,595 @@
+//! Redis caches in front of three read models (DESIGN §5): a character's profile
+//! (`joueur:{id}`), an inventory summary (`inventaire:{id}`) and a combat's live state
+//! (`combat:{id}`), each a hash carrying the row's `version` (the last applied sequence of the
+//! aggregate's stream).
+//!
+//! - **Written after the PostgreSQL commit.** The worker, once a batch is committed, reads back
+//!   the rows of the aggregates the batch touched and writes them to Redis: the cache mirrors
+//!   the read model, never something the read model did not (yet) commit.
+//! - **Guarded by version.** Every write goes through one Lua script that compares the stored
+//!   `version` and writes (replacing the whole hash) only if the new one is greater, atomically:
+//!   an older value (a slow reader refilling a miss, a worker behind another) never overwrites
+//!   a newer one.
+//! - **Read-through, flushable at any time.** [`profil`], [`inventaire`] and [`combat`] read the
+//!   cache and, on a miss, read PostgreSQL and refill the cache; after a flush answers stay right
+//!   and the cache refills itself.
+//! - **Never in the way.** A Redis error (or a Redis slower than [`DELAI`]) never fails a batch
+//!   or a read: it is logged with `tracing::warn!` and the answer comes from PostgreSQL.
+//!
+//! **Rebuilds.** A rebuild swaps in tables replayed from position zero; since a rebuilt model
+//! equals the live one row by row (same rows, same versions: versions are stream sequences),
+//! every cached hash still mirrors a row of the new tables, and versions never go backwards, so
+//! the caches stay valid across the swap without a flush. This holds as long as the projection's
+//! code is unchanged. If a rebuild is done *because* a projection's code changed (a fixed bug
+//! producing different rows at the same versions), the guard keeps the old cached value until
+//! the aggregate's next event: flush the caches ([`Cache::vider`]) after such a rebuild.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use commands::lecteur::EvenementStocke;
+use cqrs_es::Aggregate as _;
+use domain::combat::Combat;
+use domain::inventaire::Inventaire as AgregatInventaire;
+use domain::joueur::Joueur;
+use redis::aio::ConnectionManager;
+use redis::{ErrorKind, RedisError, RedisResult};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{ErreurProjection, Projection};
+
+/// How long a Redis call may take before it counts as failed (and PostgreSQL answers).
+pub const DELAI: Duration = Duration::from_millis(500);
+
+/// The guarded write: `KEYS[1]` the hash, `ARGV[1]` the new version, then field/value pairs.
+/// Replaces the hash only if it has no version or an older one; returns 1 if written.
+static ECRITURE_GARDEE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local actuelle = redis.call('HGET', KEYS[1], 'version')
+if actuelle and tonumber(actuelle) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'version', ARGV[1], unpack(ARGV, 2))
+return 1
+",
+    )
+});
+
+/// A connection to the caches, with the prefix of their keys.
+#[derive(Clone)]
+pub struct Cache {
+    redis: ConnectionManager,
+    prefixe: String,
+}
+
+impl From<ConnectionManager> for Cache {
+    fn from(redis: ConnectionManager) -> Self {
+        Self::new(redis)
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("prefixe", &self.prefixe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A character's profile: the columns of `lecture.joueurs`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Profil {
+    /// The character.
+    pub joueur_id: Uuid,
+    /// Its owner.
+    pub compte_id: Uuid,
+    /// Its name.
+    pub nom: String,
+    /// Its class.
+    pub classe: String,
+    /// Its level.
+    pub niveau: i32,
+    /// Its total XP.
+    pub xp: i64,
+    /// Max hit points.
+    pub pv_max: i32,
+    /// Attack.
+    pub attaque: i32,
+    /// Defense.
+    pub defense: i32,
+    /// Healing.
+    pub soin: i32,
+    /// The combat it is in, if any.
+    pub combat_id: Option<Uuid>,
+    /// The last applied sequence of its stream.
+    pub version: i64,
+    /// When that event was recorded.
+    pub maj: DateTime<Utc>,
+}
+
+/// An inventory summary: gold and item counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeInventaire {
+    /// The owner.
+    pub joueur_id: Uuid,
+    /// Gold held.
+    pub or_total: i64,
+    /// Count by item code (items held at zero are absent).
+    pub items: BTreeMap<String, i32>,
+    /// The last applied sequence of the inventory's stream.
+    pub version: i64,
+}
+
+/// A combat's live state: the columns of `lecture.combats`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EtatCombat {
+    /// The combat.
+    pub combat_id: Uuid,
+    /// The encounter.
+    pub rencontre: String,
+    /// The zone.
+    pub zone: String,
+    /// Who prepared it.
+    pub initiateur: Uuid,
+    /// The party.
+    pub participants: Vec<Uuid>,
+    /// preparation | en_cours | annule | victoire | defaite.
+    pub phase: String,
+    /// The current (or last) round.
+    pub tour: i32,
+    /// When it was prepared.
+    pub debut: DateTime<Utc>,
+    /// When it ended.
+    pub fin: Option<DateTime<Utc>>,
+    /// The last applied sequence of its stream (among the events that change the summary).
+    pub version: i64,
+}
+
+impl Cache {
+    /// Caches with unprefixed keys (`joueur:{id}`...).
+    pub fn new(redis: ConnectionManager) -> Self {
+        Self {
+            redis,
+            prefixe: String::new(),
+        }
+    }
+
+    /// Prefixes every key (`{prefixe}joueur:{id}`...): several deployments, or several test
+    /// databases, can share one Redis.
+    #[must_use]
+    pub fn avec_prefixe(mut self, prefixe: impl Into<String>) -> Self {
+        self.prefixe = prefixe.into();
+        self
+    }
+
+    /// The key of a character's profile.
+    pub fn cle_joueur(&self, id: Uuid) -> String {
+        format!("{}joueur:{id}", self.prefixe)
+    }
+
+    /// The key of an inventory summary.
+    pub fn cle_inventaire(&self, id: Uuid) -> String {
+        format!("{}inventaire:{id}", self.prefixe)
+    }
+
+    /// The key of a combat's state.
+    pub fn cle_combat(&self, id: Uuid) -> String {
+        format!("{}combat:{id}", self.prefixe)
+    }
+
+    /// Deletes every key under this cache's prefix (SCAN + DEL): a flush that leaves other
+    /// prefixes alone. Returns how many keys went.
+    pub async fn vider(&self) -> RedisResult<u64> {
+        let mut c = self.redis.clone();
+        let motif = format!("{}*", motif_echappe(&self.prefixe));
+        let mut curseur = 0u64;
+        let mut supprimees = 0u64;
+        loop {
+            let (suivant, cles): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(curseur)
+                .arg("MATCH")
+                .arg(&motif)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut c)
+                .await?;
+            if !cles.is_empty() {
+                let n: u64 = redis::cmd("DEL").arg(&cles).query_async(&mut c).await?;
+                supprimees += n;
+            }
+            if suivant == 0 {
+                return Ok(supprimees);
+            }
+            curseur = suivant;
+        }
+    }
+
+    /// The guarded write: replaces the hash at `cle` with `champs` and `version` only if the
+    /// stored version is older (or absent). Returns whether it wrote.
+    pub async fn ecrire_si_plus_recent(
+        &self,
+        cle: &str,
+        version: i64,
+        champs: &[(&str, String)],
+    ) -> RedisResult<bool> {
+        let mut invocation = ECRITURE_GARDEE.prepare_invoke();
+        invocation.key(cle).arg(version);
+        for (champ, valeur) in champs {
+            invocation.arg(*champ).arg(valeur);
+        }
+        let mut c = self.redis.clone();
+        let ecrit: i64 = delai(invocation.invoke_async(&mut c)).await?;
+        Ok(ecrit == 1)
+    }
+
+    async fn lire_hash(&self, cle: &str) -> RedisResult<HashMap<String, String>> {
+        let mut c = self.redis.clone();
+        delai(redis::cmd("HGETALL").arg(cle).query_async(&mut c)).await
+    }
+
+    /// Writes a profile (guarded by its version).
+    pub async fn ecrire_profil(&self, p: &Profil) -> RedisResult<bool> {
+        let champs = [
+            ("joueur_id", p.joueur_id.to_string()),
+            ("compte_id", p.compte_id.to_string()),
+            ("nom", p.nom.clone()),
+            ("classe", p.classe.clone()),
+            ("niveau", p.niveau.to_string()),
+            ("xp", p.xp.to_string()),
+            ("pv_max", p.pv_max.to_string()),
+            ("attaque", p.attaque.to_string()),
+            ("defense", p.defense.to_string()),
+            ("soin", p.soin.to_string()),
+            (
+                "combat_id",
+                p.combat_id.map(|c| c.to_string()).unwrap_or_default(),
+            ),
+            ("maj", horodatage(p.maj)),
+        ];
+        self.ecrire_si_plus_recent(&self.cle_joueur(p.joueur_id), p.version, &champs)
+            .await
+    }
+
+    /// The cached profile, if any (`None` on a miss or an unreadable hash).
+    pub async fn profil_en_cache(&self, id: Uuid) -> RedisResult<Option<Profil>> {
+        let h = self.lire_hash(&self.cle_joueur(id)).await?;
+        Ok(Champs(&h).profil())
+    }
+
+    /// Writes an inventory summary (guarded by its version).
+    pub async fn ecrire_inventaire(&self, i: &ResumeInventaire) -> RedisResult<bool> {
+        let items = serde_json::to_string(&i.items)
+            .map_err(|e| RedisError::from((ErrorKind::ClientError, "items", e.to_string())))?;
+        let champs = [
+            ("joueur_id", i.joueur_id.to_string()),
+            ("or_total", i.or_total.to_string()),
+            ("items", items),
+        ];
+        self.ecrire_si_plus_recent(&self.cle_inventaire(i.joueur_id), i.version, &champs)
+            .await
+    }
+
+    /// The cached inventory summary, if any.
+    pub async fn inventaire_en_cache(&self, id: Uuid) -> RedisResult<Option<ResumeInventaire>> {
+        let h = self.lire_hash(&self.cle_inventaire(id)).await?;
+        Ok(Champs(&h).inventaire())
+    }
+
+    /// Writes a combat's state (guarded by its version).
+    pub async fn ecrire_combat(&self, e: &EtatCombat) -> RedisResult<bool> {
+        let participants = serde_json::to_string(&e.participants).map_err(|err| {
+            RedisError::from((ErrorKind::ClientError, "participants", err.to_string()))
+        })?;
+        let champs = [
+            ("combat_id", e.combat_id.to_string()),
+            ("rencontre", e.rencontre.clone()),
+            ("zone", e.zone.clone()),
+            ("initiateur", e.initiateur.to_string()),
+            ("participants", participants),
+            ("phase", e.phase.clone()),
+            ("tour", e.tour.to_string()),
+            ("debut", horodatage(e.debut)),
+            ("fin", e.fin.map(horodatage).unwrap_or_default()),
+        ];
+        self.ecrire_si_plus_recent(&self.cle_combat(e.combat_id), e.version, &champs)
+            .await
+    }
+
+    /// The cached combat state, if any.
+    pub async fn combat_en_cache(&self, id: Uuid) -> RedisResult<Option<EtatCombat>> {
+        let h = self.lire_hash(&self.cle_combat(id)).await?;
+        Ok(Champs(&h).combat())
+    }
+
+    /// After a committed batch of `projection`: reads back the rows of `ids` from PostgreSQL and
+    /// writes them to the caches (guarded). Never fails: errors are logged.
+    pub async fn rafraichir(&self, pool: &PgPool, projection: Projection, ids: &BTreeSet<Uuid>) {
+        if ids.is_empty() {
+            return;
+        }
+        let ids: Vec<Uuid> = ids.iter().copied().collect();
+        if let Err(e) = self.rafraichir_ids(pool, projection, &ids).await {
+            tracing::warn!(projection = projection.nom(), erreur = %e, "cache non rafraîchi après le lot");
+        }
+    }
+
+    async fn rafraichir_ids(
+        &self,
+        pool: &PgPool,
+        projection: Projection,
+        ids: &[Uuid],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        // On the first Redis error, give up the rest: do not wait on a dead Redis for every row.
+        match projection {
+            Projection::Joueurs => {
+                for p in profils_en_base(pool, ids).await? {
+                    self.ecrire_profil(&p).await?;
+                }
+            }
+            Projection::Inventaires => {
+                for i in inventaires_en_base(pool, ids).await? {
+                    self.ecrire_inventaire(&i).await?;
+                }
+            }
+            Projection::Combats => {
+                for c in combats_en_base(pool, ids).await? {
+                    self.ecrire_combat(&c).await?;
+                }
+            }
+            Projection::Quetes | Projection::Economie => {}
+        }
+        Ok(())
+    }
+}
+
+/// The aggregates of `projection`'s cache that a batch touched.
+pub(crate) fn ids_touches(projection: Projection, lot: &[EvenementStocke]) -> BTreeSet<Uuid> {
+    let type_agregat = match projection {
+        Projection::Joueurs => Joueur::TYPE,
+        Projection::Inventaires => AgregatInventaire::TYPE,
+        Projection::Combats => Combat::TYPE,
+        Projection::Quetes | Projection::Economie => return BTreeSet::new(),
+    };
+    lot.iter()
+        .filter(|e| e.aggregate_type == type_agregat)
+        .filter_map(|e| Uuid::parse_str(&e.aggregate_id).ok())
+        .collect()
+}
+
+/// A character's profile: from the cache, else from PostgreSQL (refilling the cache).
+pub async fn profil(
+    pool: &PgPool,
+    cache: &Cache,
+    joueur_id: Uuid,
+) -> Result<Option<Profil>, ErreurProjection> {
+    match cache.profil_en_cache(joueur_id).await {
+        Ok(Some(p)) => return Ok(Some(p)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(erreur = %e, "cache des profils illisible, lecture en base"),
+    }
+    let ligne = profils_en_base(pool, &[joueur_id]).await?.pop();
+    if let Some(p) = &ligne
+        && let Err(e) = cache.ecrire_profil(p).await
+    {
+        tracing::warn!(erreur = %e, "cache des profils non rempli");
+    }
+    Ok(ligne)
+}
+
+/// An inventory summary: from the cache, else from PostgreSQL (refilling the cache).
+pub async fn inventaire(
+    pool: &PgPool,
+    cache: &Cache,
+    joueur_id: Uuid,
+) -> Result<Option<ResumeInventaire>, ErreurProjection> {
+    match cache.inventaire_en_cache(joueur_id).await {
+        Ok(Some(i)) => return Ok(Some(i)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(erreur = %e, "cache des inventaires illisible, lecture en base"),
+    }
+    let ligne = inventaires_en_base(pool, &[joueur_id]).await?.pop();
+    if let Some(i) = &ligne
+        && let Err(e) = cache.ecrire_inventaire(i).await
+    {
+        tracing::warn!(erreur = %e, "cache des inventaires non rempli");
+    }
+    Ok(ligne)
+}
+
+/// A combat's live state: from the cache, else from PostgreSQL (refilling the cache).
+pub async fn combat(
+    pool: &PgPool,
+    cache: &Cache,
+    combat_id: Uuid,
+) -> Result<Option<EtatCombat>, ErreurProjection> {
+    match cache.combat_en_cache(combat_id).await {
+        Ok(Some(c)) => return Ok(Some(c)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(erreur = %e, "cache des combats illisible, lecture en base"),
+    }
+    let ligne = combats_en_base(pool, &[combat_id]).await?.pop();
+    if let Some(c) = &ligne
+        && let Err(e) = cache.ecrire_combat(c).await
+    {
+        tracing::warn!(erreur = %e, "cache des combats non rempli");
+    }
+    Ok(ligne)
+}
+
+/// The profiles of `ids`, straight from `lecture.joueurs`.
+pub async fn profils_en_base(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Profil>, ErreurProjection> {
+    Ok(sqlx::query_as(
+        "SELECT joueur_id, compte_id, nom, classe, niveau, xp, pv_max, attaque, defense, soin, \
+         combat_id, version, maj FROM lecture.joueurs WHERE joueur_id = ANY($1) ORDER BY joueur_id",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The inventory summaries of `ids`, straight from `lecture.inventaires` and
+/// `lecture.inventaire_items` (one statement, so one snapshot).
+pub async fn inventaires_en_base(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<ResumeInventaire>, ErreurProjection> {
+    type Ligne = (Uuid, i64, i64, sqlx::types::Json<BTreeMap<String, i32>>);
+    let lignes: Vec<Ligne> = sqlx::query_as(
+        "SELECT i.joueur_id, i.or_total, i.version, \
+         COALESCE(jsonb_object_agg(it.item, it.quantite) FILTER (WHERE it.item IS NOT NULL), '{}') \
+         FROM lecture.inventaires i LEFT JOIN lecture.inventaire_items it USING (joueur_id) \
+         WHERE i.joueur_id = ANY($1) GROUP BY i.joueur_id ORDER BY i.joueur_id",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(lignes
+        .into_iter()
+        .map(|(joueur_id, or_total, version, items)| ResumeInventaire {
+            joueur_id,
+            or_total,
+            items: items.0,
+            version,
+        })
+        .collect())
+}
+
+/// The combat states of `ids`, straight from `lecture.combats`.
+pub async fn combats_en_base(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<EtatCombat>, ErreurProjection> {
+    Ok(sqlx::query_as(
+        "SELECT combat_id, rencontre, zone, initiateur, participants, phase, tour, debut, fin, \
+         version FROM lecture.combats WHERE combat_id = ANY($1) ORDER BY combat_id",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A Redis call bounded by [`DELAI`].
+async fn delai<T>(f: impl Future<Output = RedisResult<T>>) -> RedisResult<T> {
+    tokio::time::timeout(DELAI, f).await.unwrap_or_else(|_| {
+        Err(RedisError::from((
+            ErrorKind::IoError,
+            "délai Redis dépassé",
+        )))
+    })
+}
+
+/// A timestamp as stored in the caches (RFC 3339, microseconds: PostgreSQL's precision).
+fn horodatage(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// `prefixe` with SCAN's glob characters escaped.
+fn motif_echappe(prefixe: &str) -> String {
+    let mut motif = String::with_capacity(prefixe.len());
+    for c in prefixe.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            motif.push('\\');
+        }
+        motif.push(c);
+    }
+    motif
+}
+
+/// A cached hash, decoded field by field; any missing or unreadable field makes a miss.
+struct Champs<'a>(&'a HashMap<String, String>);
+
+impl Champs<'_> {
+    fn brut(&self, nom: &str) -> Option<&str> {
+        self.0.get(nom).map(String::as_str)
+    }
+
+    fn lire<T: FromStr>(&self, nom: &str) -> Option<T> {
+        self.brut(nom)?.parse().ok()
+    }
+
+    /// An optional field: empty means `None` (`Err` if absent or unreadable).
+    fn optionnel<T: FromStr>(&self, nom: &str) -> Result<Option<T>, ()> {
+        match self.brut(nom).ok_or(())? {
+            "" => Ok(None),
+            v => v.parse().map(Some).map_err(drop),
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, nom: &str) -> Option<T> {
+        serde_json::from_str(self.brut(nom)?).ok()
+    }
+
+    fn profil(&self) -> Option<Profil> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let p = (|| {
+            Some(Profil {
+                joueur_id: self.lire("joueur_id")?,
+                compte_id: self.lire("compte_id")?,
+                nom: self.brut("nom")?.to_owned(),
+                classe: self.brut("classe")?.to_owned(),
+                niveau: self.lire("niveau")?,
+                xp: self.lire("xp")?,
+                pv_max: self.lire("pv_max")?,
+                attaque: self.lire("attaque")?,
+                defense: self.lire("defense")?,
+                soin: self.lire("soin")?,
+                combat_id: self.optionnel("combat_id").ok()?,
+                version: self.lire("version")?,
+                maj: self.lire("maj")?,
+            })
+        })();
+        Self::signaler(p, "profil")
+    }
+
+    fn inventaire(&self) -> Option<ResumeInventaire> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let i = (|| {
+            Some(ResumeInventaire {
+                joueur_id: self.lire("joueur_id")?,
+                or_total: self.lire("or_total")?,
+                items: self.json("items")?,
+                version: self.lire("version")?,
+            })
+        })();
+        Self::signaler(i, "inventaire")
+    }
+
+    fn combat(&self) -> Option<EtatCombat> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let c = (|| {
+            Some(EtatCombat {
+                combat_id: self.lire("combat_id")?,
+                rencontre: self.brut("rencontre")?.to_owned(),
+                zone: self.brut("zone")?.to_owned(),
+                initiateur: self.lire("initiateur")?,
+                participants: self.json("participants")?,
+                phase: self.brut("phase")?.to_owned(),
+                tour: self.lire("tour")?,
+                debut: self.lire("debut")?,
+                fin: self.optionnel("fin").ok()?,
+                version: self.lire("version")?,
+            })
+        })();
+        Self::signaler(c, "combat")
+    }
+
+    /// A non-empty hash that does not decode is a miss worth a warning.
+    fn signaler<T>(valeur: Option<T>, quoi: &str) -> Option<T> {
+        if valeur.is_none() {
+            tracing::warn!(quoi, "entrée de cache illisible, lecture en base");
+        }
+        valeur
+    }
+}
