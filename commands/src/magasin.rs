@@ -193,12 +193,9 @@ impl Magasin {
                     // A retried command is often refused by the state it produced itself
                     // (`Creer` → `DejaCree`): the caller gets the first answer, not the refusal.
                     if let Some(evenements) = self
-                        .evenements_de_la_commande::<A>(aggregat_id, meta.id_commande)
+                        .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
                         .await?
                     {
-                        self.compteurs
-                            .deja_appliquees
-                            .fetch_add(1, Ordering::Relaxed);
                         return Ok(evenements);
                     }
                     return Err(ErreurApplication::Regle(A::refus(e)));
@@ -207,12 +204,9 @@ impl Magasin {
                     // Either another command won this version, or this very command id was
                     // applied already (by a concurrent duplicate or an earlier attempt).
                     if let Some(evenements) = self
-                        .evenements_de_la_commande::<A>(aggregat_id, meta.id_commande)
+                        .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
                         .await?
                     {
-                        self.compteurs
-                            .deja_appliquees
-                            .fetch_add(1, Ordering::Relaxed);
                         return Ok(evenements);
                     }
                     self.compteurs.conflits.fetch_add(1, Ordering::Relaxed);
@@ -226,6 +220,27 @@ impl Magasin {
         }
         self.compteurs.abandons.fetch_add(1, Ordering::Relaxed);
         Err(ErreurApplication::Conflit)
+    }
+
+    /// The answer a command id already got, if it was applied before (counted): what a
+    /// duplicate receives instead of being decided again.
+    async fn reponse_anterieure<A>(
+        &self,
+        aggregat_id: &str,
+        id_commande: Uuid,
+    ) -> Result<Option<Vec<A::Event>>, ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let trouves = self
+            .evenements_de_la_commande::<A>(aggregat_id, id_commande)
+            .await?;
+        if trouves.is_some() {
+            self.compteurs
+                .deja_appliquees
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(trouves)
     }
 
     /// The events a command id produced, if it was applied: `None` if it never was; an error
