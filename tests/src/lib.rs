@@ -2,4 +2,5 @@
 //! starts the whole server on port 0 with a fresh database and plays as a client would, over
 //! HTTP and WebSocket. The helpers to do so will live here, the tests in `tests/tests/`.
 //!
-//! Empty until the gateway issue; the domain's own suites live in `domain/`.
+//! Empty until the gateway issue; each crate's own suites live beside it (`domain/`,
+//! `commands/tests/`, `projections/tests/`, `gateway/tests/`).
