@@ -64,6 +64,15 @@ async fn cree(m: &Magasin, n: u64) {
         .expect("création");
 }
 
+async fn ouvert(m: &Magasin, n: u64) {
+    let ouvrir = CommandeInventaire::Ouvrir {
+        joueur_id: joueur(n),
+    };
+    m.executer::<Inventaire>(&joueur(n).to_string(), ouvrir, &meta())
+        .await
+        .expect("ouverture");
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
     let m = magasin(pool);
@@ -125,12 +134,7 @@ async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
         .expect("existe");
     assert_eq!(q.etat().expect("acceptée").progression, 0);
 
-    let ouvrir = CommandeInventaire::Ouvrir {
-        joueur_id: joueur(1),
-    };
-    m.executer::<Inventaire>(&j, ouvrir, &meta())
-        .await
-        .expect("ouverture");
+    ouvert(&m, 1).await;
     let inv = m
         .charger::<Inventaire>(&j)
         .await
@@ -341,15 +345,7 @@ async fn des_commandes_concurrentes_sur_un_agregat_passent_toutes_une_par_versio
 async fn la_meme_commande_envoyee_dix_fois_en_meme_temps_ne_s_applique_qu_une_fois(pool: PgPool) {
     let m = Arc::new(magasin(pool.clone()));
     let j = joueur(1).to_string();
-    m.executer::<Inventaire>(
-        &j,
-        CommandeInventaire::Ouvrir {
-            joueur_id: joueur(1),
-        },
-        &meta(),
-    )
-    .await
-    .expect("ouverture");
+    ouvert(&m, 1).await;
     // Buying is not idempotent by itself: only the command id protects it.
     let achat = CommandeInventaire::Acheter {
         marchand: "apothicaire_mirabelle".parse().expect("code"),
@@ -456,15 +452,7 @@ async fn un_identifiant_de_commande_ne_sert_pas_pour_deux_agregats(pool: PgPool)
 async fn un_refus_du_domaine_revient_avec_sa_raison_et_n_ecrit_rien(pool: PgPool) {
     let m = magasin(pool.clone());
     let j = joueur(1).to_string();
-    m.executer::<Inventaire>(
-        &j,
-        CommandeInventaire::Ouvrir {
-            joueur_id: joueur(1),
-        },
-        &meta(),
-    )
-    .await
-    .expect("ouverture");
+    ouvert(&m, 1).await;
     let trop = CommandeInventaire::Vendre {
         marchand: "trappeur_gaspard".parse().expect("code"),
         item: "peau_de_loup".parse().expect("code"),
