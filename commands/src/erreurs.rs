@@ -30,6 +30,19 @@ pub enum Refus {
     Echange(ErreurEchange),
 }
 
+impl Refus {
+    /// The refusal's stable code (`INVENTAIRE_PLEIN`, `DEJA_AGI`...), what clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Joueur(e) => e.into(),
+            Self::Combat(e) => e.into(),
+            Self::Quete(e) => e.into(),
+            Self::Inventaire(e) => e.into(),
+            Self::Echange(e) => e.into(),
+        }
+    }
+}
+
 /// Why a request to the write side failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ErreurApplication {
@@ -84,5 +97,24 @@ impl ErreurApplication {
 impl From<sqlx::Error> for ErreurApplication {
     fn from(e: sqlx::Error) -> Self {
         Self::stockage(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn le_code_d_un_refus_est_le_nom_de_sa_variante_en_majuscules() {
+        let plein = Refus::Inventaire(ErreurInventaire::InventairePlein {
+            capacite: 2,
+            necessaire: 3,
+        });
+        assert_eq!(plein.code(), "INVENTAIRE_PLEIN");
+        assert_eq!(Refus::Combat(ErreurCombat::DejaAgi).code(), "DEJA_AGI");
+        assert_eq!(
+            Refus::Echange(ErreurEchange::AvecSoiMeme).code(),
+            "AVEC_SOI_MEME"
+        );
     }
 }

@@ -1,8 +1,23 @@
-//! The gateway: the one door of the system. It will hold accounts and authentication, JSON-RPC
-//! over WebSocket and HTTP, pushes, OpenAPI and metrics (DESIGN §7), and composes the command
-//! and projection sides into the `mmo` binary.
+//! The one door of the system: accounts and sessions (REST), the game's JSON-RPC 2.0 over
+//! HTTP and WebSocket with pushes, health, metrics and OpenAPI; and the tools of the `mmo`
+//! binary.
 //!
-//! Today it holds the `mmo` binary's operator tools (see `src/main.rs`): `migrate`,
-//! `projections rebuild|status`, catalog validation and the balance simulation.
+//! - [`config`]: every setting, from flags and the environment;
+//! - [`serveur`]: starting and stopping the backend in one process, and its routes;
+//! - [`auth`]: passwords, tokens, rate limits; [`rest`]: the REST part and its OpenAPI;
+//! - [`rpc`]: the dispatcher and one module per service; [`ws`]: the WebSocket sessions;
+//! - [`diffusion`]: pushes and catch-up; [`metriques`], [`sante`]: `/metrics`, `/readyz`;
+//! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
+pub mod auth;
+pub mod config;
+pub mod diffusion;
+pub mod etat;
+pub mod metriques;
 pub mod outils;
+pub mod rest;
+pub mod rpc;
+pub mod sante;
+pub mod serveur;
+pub mod telemetrie;
+pub mod ws;

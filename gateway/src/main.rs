@@ -1,11 +1,14 @@
-//! `mmo`: the one binary of the backend. Subcommands arrive with their issues; today it
-//! migrates the database, checks catalogs and measures balance.
+//! `mmo`: the one binary of the backend: `serve` runs everything in one process, `worker`
+//! runs one part, and the tools migrate the database, rebuild projections, promote admins,
+//! check catalogs and measure balance.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gateway::config::{Connexions, Passerelle};
 use gateway::outils;
+use gateway::serveur::Serveur;
 
 #[derive(Parser)]
 #[command(name = "mmo", version, about = "Serveur du MMO : outils et services")]
@@ -16,6 +19,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Commande {
+    /// Lance tout le serveur dans un processus : passerelle HTTP/WebSocket et travailleurs
+    /// (projections, diffusion). Applique les migrations au démarrage.
+    Serve {
+        #[command(flatten)]
+        connexions: Connexions,
+        #[command(flatten)]
+        passerelle: Passerelle,
+        /// Journaux en JSON, une ligne par événement.
+        #[arg(long, env = "MMO_LOGS_JSON")]
+        logs_json: bool,
+    },
+    /// Lance une seule partie du serveur.
+    Worker {
+        #[command(flatten)]
+        connexions: Connexions,
+        /// La partie à lancer.
+        #[arg(value_enum)]
+        partie: outils::Partie,
+        /// Adresse de /metrics et /healthz de ce processus.
+        #[arg(long, env = "MMO_ADRESSE_METRIQUES", default_value = "127.0.0.1:9101")]
+        metriques: std::net::SocketAddr,
+        /// Journaux en JSON, une ligne par événement.
+        #[arg(long, env = "MMO_LOGS_JSON")]
+        logs_json: bool,
+    },
+    /// Administration des comptes.
+    Admin {
+        /// Base PostgreSQL du jeu.
+        #[arg(
+            long,
+            env = "MMO_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+        )]
+        database_url: String,
+        #[command(subcommand)]
+        action: ActionAdmin,
+    },
     /// Crée la base du jeu si elle manque et applique ses migrations (événements, comptes…).
     Migrate {
         /// Base PostgreSQL du jeu.
@@ -67,7 +107,19 @@ enum ActionProjections {
     Status,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[derive(Subcommand)]
+enum ActionAdmin {
+    /// Donne (ou retire, avec --retirer) le rôle d'administrateur à un compte.
+    Promouvoir {
+        /// Le login du compte.
+        login: String,
+        /// Retire le rôle au lieu de le donner.
+        #[arg(long)]
+        retirer: bool,
+    },
+}
+
+#[tokio::main]
 async fn main() -> ExitCode {
     match executer(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,6 +132,38 @@ async fn main() -> ExitCode {
 
 async fn executer(cli: Cli) -> anyhow::Result<()> {
     match cli.commande {
+        Commande::Serve {
+            connexions,
+            passerelle,
+            logs_json,
+        } => {
+            gateway::telemetrie::initialiser(logs_json);
+            // A fresh machine has no game database yet: create it, as `mmo migrate` would.
+            outils::migrer(&connexions.database_url).await?;
+            let serveur = Serveur::demarrer(&connexions, &passerelle).await?;
+            println!("mmo : à l'écoute sur http://{}", serveur.adresse);
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("arrêt demandé");
+            serveur.arreter().await;
+        }
+        Commande::Worker {
+            connexions,
+            partie,
+            metriques,
+            logs_json,
+        } => {
+            gateway::telemetrie::initialiser(logs_json);
+            outils::travailler(&connexions, partie, metriques).await?;
+        }
+        Commande::Admin {
+            database_url,
+            action: ActionAdmin::Promouvoir { login, retirer },
+        } => {
+            let pool = outils::connecter(&database_url).await?;
+            outils::promouvoir(&pool, &login, !retirer).await?;
+            let role = if retirer { "retiré à" } else { "donné à" };
+            println!("rôle d'administrateur {role} « {login} »");
+        }
         Commande::Migrate { database_url } => {
             let appliquees = outils::migrer(&database_url).await?;
             println!("base à jour ({appliquees} migrations appliquées au total)");

@@ -2,22 +2,29 @@
 //! their lag, checking a catalog file and measuring the balance of its encounters.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::str::FromStr as _;
+use std::sync::Arc;
 
 use domain::Catalogue;
 use domain::combat::Issue;
 use domain::simulation::{ErreurSimulation, simuler};
 use domain::valeurs::{Classe, Graine};
 
+use crate::config::Connexions;
+use crate::metriques::Metriques;
+use crate::{sante, serveur};
+
 /// Loads and validates a catalog: the shipped one, or a file being edited.
-pub fn charger_catalogue(fichier: Option<&Path>) -> anyhow::Result<std::sync::Arc<Catalogue>> {
+pub fn charger_catalogue(fichier: Option<&Path>) -> anyhow::Result<Arc<Catalogue>> {
     match fichier {
         None => Ok(Catalogue::officiel()?),
         Some(chemin) => {
             let texte = std::fs::read_to_string(chemin)
                 .map_err(|e| anyhow::anyhow!("lecture de {} impossible : {e}", chemin.display()))?;
             Catalogue::depuis_toml(&texte)
-                .map(std::sync::Arc::new)
+                .map(Arc::new)
                 .map_err(|e| anyhow::anyhow!("{} : {e}", chemin.display()))
         }
     }
@@ -66,7 +73,7 @@ pub const GROUPES: [(&str, &[Classe]); 4] = [
 /// Win rates of each party against each encounter at the encounter's level, over `graines`
 /// seeds, as a Markdown table.
 pub async fn table_d_equilibrage(
-    catalogue: &std::sync::Arc<Catalogue>,
+    catalogue: &Arc<Catalogue>,
     graines: u64,
 ) -> Result<String, ErreurSimulation> {
     let mut s = String::from("| rencontre | niveau |");
@@ -142,12 +149,74 @@ fn sans_mot_de_passe(url: &str) -> String {
 
 /// A pool on the game's database; an unreachable server is named, with how to start it.
 pub async fn connecter(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
-    sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(database_url)
+    let options = sqlx::postgres::PgConnectOptions::from_str(database_url).map_err(|e| {
+        anyhow::anyhow!(
+            "URL PostgreSQL invalide ({}) : {e}",
+            sans_mot_de_passe(database_url)
+        )
+    })?;
+    serveur::connecter_postgresql(options, 4).await
+}
+
+/// What `mmo worker` can run alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Partie {
+    /// Every projection worker (each leads its projection if no other instance does).
+    Projections,
+}
+
+/// Runs one part of the backend until Ctrl-C, with `/metrics` and `/healthz` on `metriques`.
+pub async fn travailler(
+    connexions: &Connexions,
+    partie: Partie,
+    metriques: SocketAddr,
+) -> anyhow::Result<()> {
+    let options = sqlx::postgres::PgConnectOptions::from_str(&connexions.database_url)?;
+    let pool = serveur::connecter_postgresql(options, connexions.pg_connexions).await?;
+    let redis = serveur::connecter_redis(&connexions.redis_url).await?;
+    let cache = projections::cache::Cache::new(redis);
+    let (arret, arret_rx) = tokio::sync::watch::channel(false);
+    let (etats, taches) = match partie {
+        Partie::Projections => serveur::lancer_projections(&pool, &cache, &arret_rx),
+    };
+    let registre = Arc::new(Metriques::new(Arc::default(), etats, Arc::default()));
+    let app = axum::Router::new()
+        .route("/healthz", axum::routing::get(sante::vivant))
+        .route(
+            "/metrics",
+            axum::routing::get(move || async move { sante::exposer(&registre) }),
+        );
+    let ecoute = tokio::net::TcpListener::bind(metriques)
         .await
-        .map_err(|e| injoignable(database_url, &e))
+        .map_err(|e| anyhow::anyhow!("écoute impossible sur {metriques} : {e}"))?;
+    println!("mmo worker {partie:?} : métriques sur http://{metriques}/metrics");
+    let mut arret_http = arret_rx.clone();
+    let http = tokio::spawn(async move {
+        let _ = axum::serve(ecoute, app)
+            .with_graceful_shutdown(async move {
+                let _ = arret_http.wait_for(|a| *a).await;
+            })
+            .await;
+    });
+    tokio::signal::ctrl_c().await?;
+    let _ = arret.send(true);
+    for t in taches.into_iter().chain([http]) {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Gives an account the admin role (or takes it back).
+pub async fn promouvoir(pool: &sqlx::PgPool, login: &str, admin: bool) -> anyhow::Result<()> {
+    let n = sqlx::query("UPDATE comptes SET admin = $2 WHERE lower(login) = lower($1)")
+        .bind(login)
+        .bind(admin)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    anyhow::ensure!(n == 1, "aucun compte n'a le login « {login} »");
+    Ok(())
 }
 
 fn injoignable(database_url: &str, e: &sqlx::Error) -> anyhow::Error {

@@ -83,7 +83,7 @@ impl std::fmt::Debug for Cache {
 }
 
 /// A character's profile: the columns of `lecture.joueurs`.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct Profil {
     /// The character.
     pub joueur_id: Uuid,
@@ -114,7 +114,7 @@ pub struct Profil {
 }
 
 /// An inventory summary: gold and item counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ResumeInventaire {
     /// The owner.
     pub joueur_id: Uuid,
@@ -127,7 +127,7 @@ pub struct ResumeInventaire {
 }
 
 /// A combat's live state: the columns of `lecture.combats`.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct EtatCombat {
     /// The combat.
     pub combat_id: Uuid,

@@ -389,7 +389,7 @@ pub struct RecompenseQuete {
 }
 
 /// A quest.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DefQuete {
     /// Display name.

@@ -320,7 +320,12 @@ pub enum EvenementCombat {
 evenement_de_domaine!(EvenementCombat);
 
 /// Why a command on a combat was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
+/// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
+/// protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurCombat {
     /// `Preparer` on a combat that exists.
     #[error("ce combat est déjà préparé")]

@@ -119,7 +119,12 @@ pub enum EvenementEchange {
 evenement_de_domaine!(EvenementEchange);
 
 /// Why a command on a trade was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
+/// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
+/// protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurEchange {
     /// `Proposer` on a trade that exists.
     #[error("cet échange existe déjà")]

@@ -272,7 +272,12 @@ pub enum EvenementInventaire {
 evenement_de_domaine!(EvenementInventaire);
 
 /// Why a command on an inventory was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
+/// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
+/// protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurInventaire {
     /// Any command but `Ouvrir` on an inventory not opened.
     #[error("cet inventaire n'existe pas")]

@@ -109,7 +109,12 @@ pub enum EvenementJoueur {
 evenement_de_domaine!(EvenementJoueur);
 
 /// Why a command on a character was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
+/// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
+/// protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurJoueur {
     /// `Creer` on a character that exists.
     #[error("ce personnage existe déjà")]

@@ -191,7 +191,12 @@ pub enum EvenementQuete {
 evenement_de_domaine!(EvenementQuete);
 
 /// Why a command on a quest was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
+/// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
+/// protocol change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurQuete {
     /// The quest is not in the catalog.
     #[error("quête inconnue « {0} »")]

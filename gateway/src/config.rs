@@ -1,0 +1,130 @@
+//! The configuration of every `mmo` process, in one typed place: flags, each with its
+//! environment variable, and defaults that work on a developer machine (the services that
+//! `scripts/services.sh` starts on loopback).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the three engines are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Connexions {
+    /// Base PostgreSQL du jeu.
+    #[arg(
+        long,
+        env = "MMO_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+    )]
+    pub database_url: String,
+    /// Serveur Redis (caches, limites de débit).
+    #[arg(long, env = "MMO_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Serveur NATS JetStream (bus d'événements).
+    #[arg(long, env = "MMO_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// Connexions PostgreSQL du pool partagé (commandes, requêtes, projections).
+    #[arg(long, env = "MMO_PG_CONNEXIONS", default_value_t = 16)]
+    pub pg_connexions: u32,
+}
+
+/// A secret that never shows in logs or `Debug`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn exposer(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() < 32 {
+            return Err("le secret JWT doit faire au moins 32 caractères".to_owned());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// The gateway's own settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Passerelle {
+    /// Adresse d'écoute HTTP et WebSocket (port 0 : un port libre).
+    #[arg(long, env = "MMO_ADRESSE", default_value = "127.0.0.1:8080")]
+    pub adresse: SocketAddr,
+    /// Secret HMAC des jetons d'accès (32 caractères au moins). Sans lui, un secret aléatoire
+    /// est tiré au démarrage : les jetons ne survivent pas au redémarrage et ne valent que pour
+    /// cette instance.
+    #[arg(long, env = "MMO_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Émetteur (`iss`) des jetons.
+    #[arg(long, env = "MMO_JWT_EMETTEUR", default_value = "mmo")]
+    pub jwt_emetteur: String,
+    /// Audience (`aud`) des jetons.
+    #[arg(long, env = "MMO_JWT_AUDIENCE", default_value = "mmo-client")]
+    pub jwt_audience: String,
+    /// Durée de vie d'un jeton d'accès, en secondes.
+    #[arg(long, env = "MMO_DUREE_ACCES", default_value_t = 900)]
+    pub duree_acces_s: u64,
+    /// Durée de vie d'un jeton de rafraîchissement, en secondes.
+    #[arg(long, env = "MMO_DUREE_RAFRAICHISSEMENT", default_value_t = 30 * 24 * 3600)]
+    pub duree_rafraichissement_s: u64,
+    /// Origines admises pour les WebSocket de navigateur (séparées par des virgules). Un
+    /// client sans en-tête Origin (script, outil) est admis.
+    #[arg(
+        long,
+        env = "MMO_ORIGINES",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8080,http://localhost:8080,http://127.0.0.1:4200,http://localhost:4200"
+    )]
+    pub origines: Vec<String>,
+    /// Hachages argon2id menés en même temps (chacun prend 19 Mio et un cœur).
+    #[arg(long, env = "MMO_HACHAGES_SIMULTANES", default_value_t = 1)]
+    pub hachages_simultanes: usize,
+    /// Appels JSON-RPC admis par compte et par seconde (en régime soutenu).
+    #[arg(long, env = "MMO_APPELS_PAR_SECONDE", default_value_t = 50)]
+    pub appels_par_seconde: u32,
+    /// Tentatives de connexion admises par minute, par adresse IP et par identifiant.
+    #[arg(long, env = "MMO_CONNEXIONS_PAR_MINUTE", default_value_t = 10)]
+    pub connexions_par_minute: u32,
+    /// Dossier des fichiers du client web servis à `/` (absent : pas de client).
+    #[arg(long, env = "MMO_CLIENT")]
+    pub client: Option<PathBuf>,
+    /// Préfixe des clés Redis (plusieurs jeux sur un même Redis).
+    #[arg(long, env = "MMO_PREFIXE_REDIS", default_value = "")]
+    pub prefixe_redis: String,
+}
+
+impl Passerelle {
+    /// How long an access token lives.
+    pub fn duree_acces(&self) -> Duration {
+        Duration::from_secs(self.duree_acces_s)
+    }
+
+    /// How long a refresh token lives.
+    pub fn duree_rafraichissement(&self) -> Duration {
+        Duration::from_secs(self.duree_rafraichissement_s)
+    }
+}
+
+/// Limits on what one message may cost the server.
+pub mod limites {
+    /// Largest JSON-RPC body over HTTP, and largest WebSocket message.
+    pub const TAILLE_MESSAGE: usize = 64 * 1024;
+    /// Largest batch.
+    pub const TAILLE_LOT: usize = 50;
+    /// Largest REST body (accounts and sessions).
+    pub const TAILLE_CORPS_REST: usize = 4 * 1024;
+    /// Messages waiting to be written to one socket; a socket that falls this far behind is
+    /// closed (a slow consumer is never buffered without end).
+    pub const FILE_SORTANTE: usize = 256;
+}

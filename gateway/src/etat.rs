@@ -1,0 +1,52 @@
+//! The one state every handler shares: connections to the three engines, the write side, the
+//! auth machinery, the push hub and the metrics.
+
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+use commands::Magasin;
+use domain::ids::CompteId;
+use projections::cache::Cache;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+
+use crate::auth::Jetons;
+use crate::auth::limites::{LimiteConnexions, Limiteur};
+use crate::auth::mots_de_passe::Hacheur;
+use crate::diffusion::Diffuseur;
+use crate::metriques::Metriques;
+
+/// Shared by every request (behind an `Arc`).
+pub struct Etat {
+    /// The game database (accounts, store, read models).
+    pub pool: PgPool,
+    /// The write side.
+    pub magasin: Arc<Magasin>,
+    /// The read-through caches.
+    pub cache: Cache,
+    /// Redis, for what is not a cache (rate limits).
+    pub redis: ConnectionManager,
+    /// The broker, for readiness.
+    pub nats: async_nats::Client,
+    /// Access tokens.
+    pub jetons: Jetons,
+    /// How long refresh tokens live.
+    pub duree_rafraichissement: std::time::Duration,
+    /// Password hashing.
+    pub hacheur: Hacheur,
+    /// Login attempts.
+    pub limite_connexions: LimiteConnexions,
+    /// JSON-RPC calls per account.
+    pub limite_appels: Limiteur<CompteId>,
+    /// Origins allowed to open a WebSocket from a browser.
+    pub origines: Vec<HeaderValue>,
+    /// Pushes to the sockets.
+    pub diffuseur: Arc<Diffuseur>,
+    /// `/metrics`.
+    pub metriques: Arc<Metriques>,
+    /// Turns `true` when the process stops: sockets close with 1001.
+    pub arret: tokio::sync::watch::Receiver<bool>,
+}
+
+/// What handlers extract.
+pub type EtatPartage = Arc<Etat>;

@@ -1,0 +1,209 @@
+//! `/metrics` in the Prometheus text format: JSON-RPC calls by method and outcome with their
+//! latency, open sockets, and at each scrape the write side's counters (conflicts, retries
+//! answered from a previous application, give-ups), the projections' lag and the pushes
+//! dropped for slow sockets.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use commands::magasin::Compteurs;
+use projections::Projection;
+use projections::travailleur::EtatTravailleur;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::diffusion::Diffuseur;
+
+type Etiquettes = Vec<(&'static str, String)>;
+
+/// Reads one figure of a projection worker.
+type Lecture = fn(&EtatTravailleur) -> i64;
+
+fn histogramme() -> Histogram {
+    // 0.25 ms to about 4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// The registry and the metrics the gateway updates as it goes.
+#[derive(Debug)]
+pub struct Metriques {
+    registre: Registry,
+    appels: Family<Etiquettes, Counter>,
+    durees: Family<Etiquettes, Histogram, fn() -> Histogram>,
+    sockets: Gauge,
+}
+
+/// What is read at each scrape.
+#[derive(Debug)]
+struct AuMoment {
+    compteurs: Arc<Compteurs>,
+    travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
+    diffuseur: Arc<Diffuseur>,
+}
+
+impl Collector for AuMoment {
+    fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let compteurs = [
+            (
+                "mmo_commandes_conflits",
+                "Tentatives de commande perdues face à une écriture concurrente (chacune est réessayée).",
+                &self.compteurs.conflits,
+            ),
+            (
+                "mmo_commandes_deja_appliquees",
+                "Commandes répondues depuis leur première application (même id_commande).",
+                &self.compteurs.deja_appliquees,
+            ),
+            (
+                "mmo_commandes_abandons",
+                "Commandes abandonnées après la dernière tentative (erreur CONFLIT).",
+                &self.compteurs.abandons,
+            ),
+            (
+                "mmo_pousses_abandonnees",
+                "Notifications non livrées à une socket trop lente (elle est fermée).",
+                &self.diffuseur.abandons,
+            ),
+        ];
+        for (nom, aide, valeur) in compteurs {
+            let c = ConstCounter::new(valeur.load(Ordering::Relaxed));
+            c.encode(encodeur.encode_descriptor(nom, aide, None, c.metric_type())?)?;
+        }
+        let jauges: [(&str, &str, Lecture); 3] = [
+            (
+                "mmo_projection_retard_evenements",
+                "Événements du magasin pas encore appliqués par la projection.",
+                |e| e.retard_evenements.load(Ordering::Relaxed),
+            ),
+            (
+                "mmo_projection_retard_millisecondes",
+                "Âge du plus ancien événement pas encore appliqué.",
+                |e| e.retard_ms.load(Ordering::Relaxed),
+            ),
+            (
+                "mmo_projection_meneuse",
+                "1 si cette instance mène la projection.",
+                |e| i64::from(e.meneur.load(Ordering::Relaxed)),
+            ),
+        ];
+        for (nom, aide, lire) in jauges {
+            let mut famille = encodeur.encode_descriptor(
+                nom,
+                aide,
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for (projection, etat) in &self.travailleurs {
+                let etiquettes = [("projection", projection.nom())];
+                ConstGauge::new(lire(etat)).encode(famille.encode_family(&etiquettes)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Metriques {
+    /// The metrics of one process: its store's counters, its projection workers, its hub.
+    pub fn new(
+        compteurs: Arc<Compteurs>,
+        travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
+        diffuseur: Arc<Diffuseur>,
+    ) -> Self {
+        let mut registre = Registry::default();
+        let appels = Family::<Etiquettes, Counter>::default();
+        let durees =
+            Family::<Etiquettes, Histogram, fn() -> Histogram>::new_with_constructor(histogramme);
+        let sockets = Gauge::default();
+        registre.register(
+            "mmo_rpc_appels",
+            "Appels JSON-RPC par méthode et issue (ok ou data.code de l'erreur).",
+            appels.clone(),
+        );
+        registre.register(
+            "mmo_rpc_duree_secondes",
+            "Durée de traitement d'un appel JSON-RPC, par méthode.",
+            durees.clone(),
+        );
+        registre.register(
+            "mmo_websockets_ouvertes",
+            "WebSocket ouvertes.",
+            sockets.clone(),
+        );
+        registre.register_collector(Box::new(AuMoment {
+            compteurs,
+            travailleurs,
+            diffuseur,
+        }));
+        Self {
+            registre,
+            appels,
+            durees,
+            sockets,
+        }
+    }
+
+    /// Counts a call (and its duration, when it reached a method).
+    pub fn appel(&self, methode: &'static str, issue: &str, duree: Option<Duration>) {
+        self.appels
+            .get_or_create(&vec![
+                ("methode", methode.to_owned()),
+                ("issue", issue.to_owned()),
+            ])
+            .inc();
+        if let Some(d) = duree {
+            self.durees
+                .get_or_create(&vec![("methode", methode.to_owned())])
+                .observe(d.as_secs_f64());
+        }
+    }
+
+    /// A socket opened (+1) or closed (-1).
+    pub fn sockets(&self, delta: i64) {
+        self.sockets.inc_by(delta);
+    }
+
+    /// The text exposition.
+    pub fn encoder(&self) -> Result<String, std::fmt::Error> {
+        let mut texte = String::new();
+        prometheus_client::encoding::text::encode(&mut texte, &self.registre)?;
+        Ok(texte)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn les_appels_et_le_retard_des_projections_apparaissent() {
+        let etat = Arc::new(EtatTravailleur::default());
+        etat.retard_evenements.store(7, Ordering::Relaxed);
+        let m = Metriques::new(
+            Arc::default(),
+            vec![(Projection::Joueurs, etat)],
+            Arc::default(),
+        );
+        m.appel("joueur.creer", "ok", Some(Duration::from_millis(3)));
+        m.appel(
+            "joueur.creer",
+            "NOM_DEJA_PRIS",
+            Some(Duration::from_millis(1)),
+        );
+        m.sockets(1);
+        let texte = m.encoder().expect("encodage");
+        assert!(
+            texte.contains(r#"mmo_rpc_appels_total{methode="joueur.creer",issue="ok"} 1"#),
+            "{texte}"
+        );
+        assert!(texte.contains(r#"mmo_projection_retard_evenements{projection="joueurs"} 7"#));
+        assert!(texte.contains("mmo_websockets_ouvertes 1"));
+        assert!(texte.contains("mmo_rpc_duree_secondes_bucket"));
+        assert!(texte.contains("mmo_commandes_conflits_total 0"));
+    }
+}

@@ -1,0 +1,254 @@
+//! The errors of the JSON-RPC protocol: the standard codes, plus application codes in the
+//! server range, each with a stable `data.code` that clients match on (doc/protocole.md lists
+//! them all). Internal failures are logged with their cause and shown as an incident id only.
+
+use std::time::Duration;
+
+use commands::ErreurApplication;
+use projections::ErreurProjection;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::JetonRefuse;
+
+/// The numeric codes (`error.code`).
+pub mod codes {
+    /// The body is not JSON.
+    pub const ANALYSE: i64 = -32700;
+    /// Not a JSON-RPC 2.0 request (or too big, or too many in a batch).
+    pub const REQUETE_INVALIDE: i64 = -32600;
+    /// No such method.
+    pub const METHODE_INCONNUE: i64 = -32601;
+    /// The params do not fit the method.
+    pub const PARAMETRES: i64 = -32602;
+    /// A failure of the server (logged with an incident id).
+    pub const INTERNE: i64 = -32603;
+    /// No valid access token.
+    pub const NON_AUTHENTIFIE: i64 = -32001;
+    /// Authenticated, but not allowed (another account's character, an admin method).
+    pub const INTERDIT: i64 = -32003;
+    /// What the params name does not exist.
+    pub const INTROUVABLE: i64 = -32004;
+    /// Concurrent changes kept winning: retry with the same `id_commande`.
+    pub const CONFLIT: i64 = -32009;
+    /// A rule of the game refused the command; `data.code` says which.
+    pub const REFUS: i64 = -32010;
+    /// Too many calls: wait `data.reessayer_dans_ms`.
+    pub const TROP_DE_REQUETES: i64 = -32029;
+}
+
+/// One JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErreurRpc {
+    /// `error.code`.
+    pub code: i64,
+    /// `error.message`, for people.
+    pub message: String,
+    /// `error.data`: always an object with a stable `code`.
+    pub data: Value,
+}
+
+impl ErreurRpc {
+    fn new(code: i64, code_stable: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: json!({ "code": code_stable }),
+        }
+    }
+
+    fn avec(mut self, cle: &str, valeur: Value) -> Self {
+        if let Value::Object(m) = &mut self.data {
+            m.insert(cle.to_owned(), valeur);
+        }
+        self
+    }
+
+    /// The stable code (`data.code`).
+    pub fn code_stable(&self) -> &str {
+        self.data
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("INCONNU")
+    }
+
+    /// The body is not JSON.
+    pub fn analyse(detail: &impl std::fmt::Display) -> Self {
+        Self::new(
+            codes::ANALYSE,
+            "JSON_INVALIDE",
+            format!("JSON illisible : {detail}"),
+        )
+    }
+
+    /// Not a JSON-RPC 2.0 request.
+    pub fn requete_invalide(detail: &str) -> Self {
+        Self::new(
+            codes::REQUETE_INVALIDE,
+            "REQUETE_INVALIDE",
+            format!("requête JSON-RPC 2.0 invalide : {detail}"),
+        )
+    }
+
+    /// A message over the size limit.
+    pub fn message_trop_grand(limite: usize) -> Self {
+        Self::new(
+            codes::REQUETE_INVALIDE,
+            "MESSAGE_TROP_GRAND",
+            format!("message trop grand (au plus {limite} octets)"),
+        )
+        .avec("limite", json!(limite))
+    }
+
+    /// A batch over the size limit.
+    pub fn lot_trop_grand(limite: usize) -> Self {
+        Self::new(
+            codes::REQUETE_INVALIDE,
+            "LOT_TROP_GRAND",
+            format!("lot trop grand (au plus {limite} appels)"),
+        )
+        .avec("limite", json!(limite))
+    }
+
+    /// No such method.
+    pub fn methode_inconnue(methode: &str) -> Self {
+        Self::new(
+            codes::METHODE_INCONNUE,
+            "METHODE_INCONNUE",
+            format!("méthode inconnue : {methode}"),
+        )
+    }
+
+    /// The params do not fit.
+    pub fn parametres(detail: &impl std::fmt::Display) -> Self {
+        Self::new(
+            codes::PARAMETRES,
+            "PARAMETRES_INVALIDES",
+            format!("paramètres invalides : {detail}"),
+        )
+    }
+
+    /// No valid token, and why.
+    pub fn non_authentifie(raison: Option<JetonRefuse>) -> Self {
+        match raison {
+            None => Self::new(
+                codes::NON_AUTHENTIFIE,
+                "NON_AUTHENTIFIE",
+                "authentification requise (jeton d'accès)",
+            ),
+            Some(JetonRefuse::Expire) => Self::new(
+                codes::NON_AUTHENTIFIE,
+                "JETON_EXPIRE",
+                "jeton d'accès expiré : rafraîchissez-le",
+            ),
+            Some(JetonRefuse::Invalide) => Self::new(
+                codes::NON_AUTHENTIFIE,
+                "JETON_INVALIDE",
+                "jeton d'accès invalide",
+            ),
+        }
+    }
+
+    /// Not allowed.
+    pub fn interdit(message: &str) -> Self {
+        Self::new(codes::INTERDIT, "INTERDIT", message)
+    }
+
+    /// Nothing by that id.
+    pub fn introuvable(genre: &str, id: &impl std::fmt::Display) -> Self {
+        Self::new(
+            codes::INTROUVABLE,
+            "INTROUVABLE",
+            format!("{genre} introuvable : {id}"),
+        )
+        .avec("genre", json!(genre))
+    }
+
+    /// Too many calls.
+    pub fn trop_de_requetes(attente: Duration) -> Self {
+        let ms = u64::try_from(attente.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Self::new(
+            codes::TROP_DE_REQUETES,
+            "TROP_DE_REQUETES",
+            format!("trop de requêtes, réessayez dans {ms} ms"),
+        )
+        .avec("reessayer_dans_ms", json!(ms))
+    }
+
+    /// A rule of the game refused it.
+    pub fn refus(code: &str, message: impl Into<String>) -> Self {
+        Self::new(codes::REFUS, code, message)
+    }
+
+    /// A failure of ours: logged with its cause under an incident id, which alone is shown.
+    pub fn interne(cause: &(dyn std::error::Error + 'static)) -> Self {
+        let incident = Uuid::new_v4();
+        tracing::error!(%incident, erreur = %cause, source = ?cause.source(), "erreur interne");
+        Self::new(
+            codes::INTERNE,
+            "ERREUR_INTERNE",
+            format!("erreur interne du serveur (incident {incident})"),
+        )
+        .avec("incident", json!(incident))
+    }
+}
+
+impl From<ErreurApplication> for ErreurRpc {
+    fn from(e: ErreurApplication) -> Self {
+        match &e {
+            ErreurApplication::Regle(refus) => Self::refus(refus.code(), refus.to_string()),
+            ErreurApplication::NomDejaPris(_) => Self::refus("NOM_DEJA_PRIS", e.to_string()),
+            ErreurApplication::TropDePersonnages { max } => {
+                Self::refus("TROP_DE_PERSONNAGES", e.to_string()).avec("max", json!(max))
+            }
+            ErreurApplication::Interdit => Self::interdit(&e.to_string()),
+            ErreurApplication::Introuvable { genre, id } => Self::introuvable(genre, id),
+            ErreurApplication::Conflit => Self::new(codes::CONFLIT, "CONFLIT", e.to_string()),
+            ErreurApplication::CommandeReutilisee(_) => {
+                Self::new(codes::PARAMETRES, "COMMANDE_REUTILISEE", e.to_string())
+            }
+            ErreurApplication::Stockage(cause) => Self::interne(cause.as_ref()),
+        }
+    }
+}
+
+impl From<ErreurProjection> for ErreurRpc {
+    fn from(e: ErreurProjection) -> Self {
+        Self::interne(&e)
+    }
+}
+
+impl From<sqlx::Error> for ErreurRpc {
+    fn from(e: sqlx::Error) -> Self {
+        Self::interne(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use commands::Refus;
+    use domain::combat::ErreurCombat;
+
+    use super::*;
+
+    #[test]
+    fn un_refus_du_jeu_garde_son_code_et_sa_raison() {
+        let e = ErreurRpc::from(ErreurApplication::Regle(Refus::Combat(
+            ErreurCombat::DejaAgi,
+        )));
+        assert_eq!(e.code, codes::REFUS);
+        assert_eq!(e.code_stable(), "DEJA_AGI");
+        assert!(!e.message.is_empty());
+    }
+
+    #[test]
+    fn une_erreur_interne_ne_montre_qu_un_numero_d_incident() {
+        let cause = std::io::Error::other("mot de passe de la base : hunter2");
+        let e = ErreurRpc::interne(&cause);
+        assert_eq!(e.code, codes::INTERNE);
+        assert!(!e.message.contains("hunter2"));
+        assert!(e.data["incident"].is_string());
+    }
+}

@@ -1,0 +1,63 @@
+//! `evenements.depuis`: what a client missed while it was away, from the cursor of the last
+//! event it saw.
+
+use commands::lecteur::lire_apres;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Appelant, ErreurRpc};
+use crate::diffusion::{Destinataires, curseur, evenement_pousse, lire_curseur, tete};
+use crate::etat::Etat;
+
+/// Events of the store read per call, at most (those of other accounts included): a call
+/// costs a bounded amount whatever the gap.
+const LUS_MAX: i64 = 2_000;
+
+/// `evenements.depuis`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Depuis {
+    /// The cursor of the last event seen (`"0.0"`: from the beginning; absent: now).
+    curseur: Option<String>,
+    /// At most this many events in the answer, 1 to 500 (default 200).
+    #[serde(default = "deux_cents")]
+    limite: usize,
+}
+
+fn deux_cents() -> usize {
+    200
+}
+
+/// The caller's events after a cursor, in order, with the cursor to continue from and whether
+/// the caller is now up to date (`a_jour`: then live pushes take over).
+pub async fn depuis(etat: &Etat, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
+    if !(1..=500).contains(&p.limite) {
+        return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
+    }
+    let Some(texte) = p.curseur else {
+        let maintenant = tete(&etat.pool).await?;
+        return Ok(json!({ "evenements": [], "curseur": curseur(maintenant), "a_jour": true }));
+    };
+    let mut position = lire_curseur(&texte)
+        .ok_or_else(|| ErreurRpc::parametres(&"`curseur` s'écrit \"<transaction>.<position>\""))?;
+    let compte = a.compte_id.uuid();
+    let mut destinataires = Destinataires::new(etat.pool.clone());
+    let mut trouves = Vec::new();
+    let lot = lire_apres(&etat.pool, position, LUS_MAX).await?;
+    let mut a_jour = i64::try_from(lot.len()).is_ok_and(|n| n < LUS_MAX);
+    for e in &lot {
+        if destinataires
+            .comptes(&etat.magasin, e)
+            .await?
+            .contains(&compte)
+        {
+            if trouves.len() == p.limite {
+                a_jour = false;
+                break;
+            }
+            trouves.push(evenement_pousse(e));
+        }
+        position = e.position();
+    }
+    Ok(json!({ "evenements": trouves, "curseur": curseur(position), "a_jour": a_jour }))
+}

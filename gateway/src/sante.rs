@@ -1,0 +1,107 @@
+//! `/healthz` (the process answers), `/readyz` (PostgreSQL, Redis and NATS answer within a
+//! second each) and `/metrics`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::etat::EtatPartage;
+use crate::metriques::Metriques;
+
+const DELAI: Duration = Duration::from_secs(1);
+
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "exploitation",
+    responses((status = 200, description = "Le processus répond")))]
+pub async fn vivant() -> &'static str {
+    "ok"
+}
+
+/// Each engine's state: `"ok"` or what failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preparation {
+    /// PostgreSQL.
+    postgresql: String,
+    /// Redis.
+    redis: String,
+    /// NATS.
+    nats: String,
+}
+
+async fn sonder<E: std::fmt::Display>(
+    f: impl Future<Output = Result<(), E>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(DELAI, f).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("pas de réponse en 1 s".to_owned()),
+    }
+}
+
+fn texte(r: &Result<(), String>) -> String {
+    r.as_ref().map_or_else(Clone::clone, |()| "ok".to_owned())
+}
+
+/// Readiness: every engine the gateway needs answers.
+#[utoipa::path(get, path = "/readyz", tag = "exploitation",
+    responses(
+        (status = 200, description = "Prêt", body = Preparation),
+        (status = 503, description = "Un moteur ne répond pas", body = Preparation),
+    ))]
+pub async fn pret(State(etat): State<EtatPartage>) -> (StatusCode, Json<Preparation>) {
+    let pg = sonder(async { sqlx::query("SELECT 1").execute(&etat.pool).await.map(drop) });
+    let redis = sonder(async {
+        let mut c = etat.redis.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map(drop)
+    });
+    let nats = sonder(async {
+        match etat.nats.connection_state() {
+            async_nats::connection::State::Connected => {
+                etat.nats.flush().await.map_err(|e| e.to_string())
+            }
+            autre => Err(format!("état {autre}")),
+        }
+    });
+    let (pg, redis, nats) = tokio::join!(pg, redis, nats);
+    let statut = if pg.is_ok() && redis.is_ok() && nats.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        statut,
+        Json(Preparation {
+            postgresql: texte(&pg),
+            redis: texte(&redis),
+            nats: texte(&nats),
+        }),
+    )
+}
+
+/// The Prometheus text exposition of the gateway.
+pub async fn metriques(State(etat): State<EtatPartage>) -> Response {
+    exposer(&etat.metriques)
+}
+
+/// The Prometheus text exposition of a registry.
+pub fn exposer(metriques: &Metriques) -> Response {
+    match metriques.encoder() {
+        Ok(texte) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            texte,
+        )
+            .into_response(),
+        Err(e) => crate::rest::ErreurApi::interne(&e).into_response(),
+    }
+}

@@ -1,0 +1,322 @@
+//! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
+//! three engines (each named, with how to start it, when it cannot be reached), migrations,
+//! the projection workers, the push hub and the HTTP/WebSocket server.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use commands::{MIGRATIONS, Magasin};
+use domain::Catalogue;
+use projections::Projection;
+use projections::cache::Cache;
+use projections::travailleur::{EtatTravailleur, Travailleur};
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use uuid::Uuid;
+
+use crate::auth::Jetons;
+use crate::auth::limites::{LimiteConnexions, Limiteur};
+use crate::auth::mots_de_passe::Hacheur;
+use crate::config::limites::{TAILLE_CORPS_REST, TAILLE_MESSAGE};
+use crate::config::{Connexions, Passerelle};
+use crate::diffusion::{self, Diffuseur};
+use crate::etat::{Etat, EtatPartage};
+use crate::metriques::Metriques;
+use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
+use crate::{rest, sante, ws};
+
+const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
+
+/// Connects to PostgreSQL, naming it and how to start it if it cannot be reached.
+pub async fn connecter_postgresql(
+    options: PgConnectOptions,
+    connexions: u32,
+) -> anyhow::Result<PgPool> {
+    let ou = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    PgPoolOptions::new()
+        .max_connections(connexions)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| {
+            format!("PostgreSQL injoignable ({ou}) : {COMMENT_DEMARRER}, puis `mmo migrate`")
+        })
+}
+
+/// Connects to Redis, naming it and how to start it if it cannot be reached.
+pub async fn connecter_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url).with_context(|| format!("URL Redis invalide : {url}"))?;
+    let connexion = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
+        .await
+        .map_err(|_| anyhow::anyhow!("pas de réponse en 5 s"))
+        .and_then(|r| r.map_err(anyhow::Error::from))
+        .with_context(|| format!("Redis injoignable ({url}) : {COMMENT_DEMARRER}"))?;
+    Ok(connexion)
+}
+
+/// Connects to NATS, naming it and how to start it if it cannot be reached.
+pub async fn connecter_nats(url: &str) -> anyhow::Result<async_nats::Client> {
+    let options = async_nats::ConnectOptions::new()
+        .name("mmo")
+        .connection_timeout(Duration::from_secs(5));
+    async_nats::connect_with_options(url, options)
+        .await
+        .with_context(|| format!("NATS injoignable ({url}) : {COMMENT_DEMARRER}"))
+}
+
+/// Each projection worker's state, for `/metrics`.
+pub type EtatsProjections = Vec<(Projection, Arc<EtatTravailleur>)>;
+
+/// The projection workers of this process, with their states.
+pub fn lancer_projections(
+    pool: &PgPool,
+    cache: &Cache,
+    arret: &watch::Receiver<bool>,
+) -> (EtatsProjections, Vec<JoinHandle<()>>) {
+    let mut etats = Vec::new();
+    let mut taches = Vec::new();
+    for projection in Projection::TOUTES {
+        let travailleur = Travailleur::new(pool.clone(), projection).avec_cache(cache.clone());
+        etats.push((projection, travailleur.etat()));
+        taches.push(tokio::spawn(travailleur.executer(arret.clone())));
+    }
+    (etats, taches)
+}
+
+/// A running backend.
+pub struct Serveur {
+    /// Where it listens (the real port when asked for port 0).
+    pub adresse: SocketAddr,
+    /// Its state (tests read the token machinery and the pool from it).
+    pub etat: EtatPartage,
+    arret: watch::Sender<bool>,
+    taches: Vec<JoinHandle<()>>,
+}
+
+impl Serveur {
+    /// Starts everything from the configuration.
+    pub async fn demarrer(
+        connexions: &Connexions,
+        passerelle: &Passerelle,
+    ) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(&connexions.database_url)
+            .context("MMO_DATABASE_URL invalide")?;
+        Self::demarrer_sur(options, connexions, passerelle).await
+    }
+
+    /// Starts everything on the given database (tests give a fresh one).
+    pub async fn demarrer_sur(
+        options: PgConnectOptions,
+        connexions: &Connexions,
+        passerelle: &Passerelle,
+    ) -> anyhow::Result<Self> {
+        let pool = connecter_postgresql(options, connexions.pg_connexions).await?;
+        MIGRATIONS
+            .run(&pool)
+            .await
+            .context("migrations de la base du jeu")?;
+        let redis = connecter_redis(&connexions.redis_url).await?;
+        let nats = connecter_nats(&connexions.nats_url).await?;
+        let catalogue = Catalogue::officiel().context("catalogue livré")?;
+        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue));
+        let cache = Cache::new(redis.clone()).avec_prefixe(passerelle.prefixe_redis.clone());
+        let (arret, arret_rx) = watch::channel(false);
+
+        let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
+        let diffuseur = Arc::new(Diffuseur::default());
+        taches.push(tokio::spawn(diffusion::suivre(
+            Arc::clone(&magasin),
+            Arc::clone(&diffuseur),
+            arret_rx.clone(),
+        )));
+        let metriques = Arc::new(Metriques::new(
+            Arc::clone(magasin.compteurs()),
+            etats,
+            Arc::clone(&diffuseur),
+        ));
+        let secret = if let Some(s) = &passerelle.jwt_secret {
+            s.exposer().as_bytes().to_vec()
+        } else {
+            tracing::warn!(
+                "MMO_JWT_SECRET absent : secret tiré au hasard, les jetons ne survivront pas au redémarrage"
+            );
+            [Uuid::new_v4(), Uuid::new_v4()]
+                .iter()
+                .flat_map(|u| *u.as_bytes())
+                .collect()
+        };
+        let origines = passerelle
+            .origines
+            .iter()
+            .map(|o| HeaderValue::from_str(o.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("MMO_ORIGINES : une origine n'est pas un en-tête valide")?;
+        let etat = Arc::new(Etat {
+            pool: pool.clone(),
+            magasin,
+            cache,
+            redis: redis.clone(),
+            nats,
+            jetons: Jetons::new(
+                &secret,
+                &passerelle.jwt_emetteur,
+                &passerelle.jwt_audience,
+                passerelle.duree_acces(),
+            ),
+            duree_rafraichissement: passerelle.duree_rafraichissement(),
+            hacheur: Hacheur::new(passerelle.hachages_simultanes)?,
+            limite_connexions: LimiteConnexions::new(
+                redis,
+                &passerelle.prefixe_redis,
+                passerelle.connexions_par_minute,
+            ),
+            limite_appels: Limiteur::new(
+                passerelle.appels_par_seconde,
+                passerelle.appels_par_seconde.saturating_mul(2),
+            ),
+            origines,
+            diffuseur,
+            metriques,
+            arret: arret_rx.clone(),
+        });
+
+        let ecoute = tokio::net::TcpListener::bind(passerelle.adresse)
+            .await
+            .with_context(|| format!("écoute impossible sur {}", passerelle.adresse))?;
+        let adresse = ecoute.local_addr()?;
+        let app = routeur(Arc::clone(&etat), passerelle);
+        let mut arret_http = arret_rx.clone();
+        taches.push(tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let resultat = axum::serve(ecoute, service)
+                .with_graceful_shutdown(async move {
+                    let _ = arret_http.wait_for(|a| *a).await;
+                })
+                .await;
+            if let Err(e) = resultat {
+                tracing::error!(erreur = %e, "serveur HTTP arrêté");
+            }
+        }));
+        tracing::info!(%adresse, "passerelle à l'écoute");
+        Ok(Self {
+            adresse,
+            etat,
+            arret,
+            taches,
+        })
+    }
+
+    /// Stops every task and closes the pool.
+    pub async fn arreter(self) {
+        let _ = self.arret.send(true);
+        for t in self.taches {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        self.etat.pool.close().await;
+    }
+}
+
+/// Every route of the gateway.
+fn routeur(etat: EtatPartage, passerelle: &Passerelle) -> Router {
+    let rest = Router::new()
+        .route("/api/comptes", post(rest::inscrire))
+        .route(
+            "/api/sessions",
+            post(rest::connecter).delete(rest::deconnecter),
+        )
+        .route("/api/sessions/rafraichir", post(rest::rafraichir))
+        .layer(DefaultBodyLimit::max(TAILLE_CORPS_REST));
+    let mut app = Router::new()
+        .route("/healthz", get(sante::vivant))
+        .route("/readyz", get(sante::pret))
+        .route("/metrics", get(sante::metriques))
+        .route("/api/openapi.json", get(openapi))
+        .route("/rpc", post(rpc_http))
+        .route("/ws", get(ws::ouvrir))
+        .merge(rest);
+    if let Some(dossier) = &passerelle.client {
+        let index = dossier.join("index.html");
+        app = app.fallback_service(ServeDir::new(dossier).fallback(ServeFile::new(index)));
+    }
+    app.layer(TraceLayer::new_for_http()).with_state(etat)
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(rest::DocApi::openapi())
+}
+
+/// The request id: the client's `X-Request-Id` if it is a UUID, else a new one. It becomes the
+/// correlation id of the commands the request sends.
+fn id_requete(entetes: &HeaderMap) -> Uuid {
+    entetes
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::new_v4)
+}
+
+/// `POST /rpc`: one call or a batch, the token in `Authorization: Bearer`. JSON-RPC errors
+/// travel in a 200 (the protocol's own convention), but for a body over the limit (413).
+async fn rpc_http(
+    State(etat): State<EtatPartage>,
+    ConnectInfo(pair): ConnectInfo<SocketAddr>,
+    entetes: HeaderMap,
+    corps: Body,
+) -> Response {
+    let id = id_requete(&entetes);
+    let Ok(octets) = axum::body::to_bytes(corps, TAILLE_MESSAGE).await else {
+        let e = ErreurRpc::message_trop_grand(TAILLE_MESSAGE);
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(reponse_erreur(serde_json::Value::Null, &e)),
+        )
+            .into_response();
+    };
+    let jeton = entetes
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let (auth, refus) = match jeton.map(|j| etat.jetons.verifier(j.trim())) {
+        None => (None, None),
+        Some(Ok(a)) => (Some(a), None),
+        Some(Err(r)) => (None, Some(r)),
+    };
+    let mut ctx = Contexte {
+        auth,
+        refus,
+        ip: pair.ip(),
+        id_requete: id,
+        transport: Transport::Http,
+    };
+    let span = tracing::info_span!("rpc", id_requete = %id);
+    let reponse =
+        tracing::Instrument::instrument(rpc::traiter(&etat, &mut ctx, &octets), span).await;
+    let mut r = match reponse {
+        Some(v) => axum::Json(v).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
+}

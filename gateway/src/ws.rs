@@ -1,0 +1,246 @@
+//! `/ws`: JSON-RPC over WebSocket, with pushes. The token comes with the upgrade
+//! (`/ws?jeton=...`) or by a first `session.authentifier` within 10 s. The server pings every
+//! 15 s and closes a socket it has not heard from in 45 s; a socket closes when its token
+//! expires unless a fresh one was given by `session.authentifier`; its outgoing queue is
+//! bounded and a socket that lets it fill is closed. Browsers must come from an allowed
+//! Origin.
+//!
+//! Close codes: 1001 server stopping, 1009 message too big, 4401 not authenticated (in
+//! time) or token expired, 4408 silent too long, 4429 too slow to read its messages.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::{Instant, sleep_until};
+use uuid::Uuid;
+
+use crate::auth::{Authentifie, JetonRefuse};
+use crate::config::limites::{FILE_SORTANTE, TAILLE_MESSAGE};
+use crate::diffusion::Abonnement;
+use crate::etat::{Etat, EtatPartage};
+use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
+
+const PING: Duration = Duration::from_secs(15);
+const SILENCE_MAX: Duration = Duration::from_secs(45);
+const AUTHENTIFICATION_MAX: Duration = Duration::from_secs(10);
+const ECRITURE_MAX: Duration = Duration::from_secs(10);
+
+/// The upgrade's query.
+#[derive(Debug, Deserialize)]
+pub struct ParamsWs {
+    /// The access token, if given with the upgrade.
+    jeton: Option<String>,
+}
+
+/// Upgrades to a WebSocket after checking the Origin and the token, if any.
+pub async fn ouvrir(
+    State(etat): State<EtatPartage>,
+    ConnectInfo(pair): ConnectInfo<SocketAddr>,
+    Query(params): Query<ParamsWs>,
+    entetes: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Some(origine) = entetes.get(header::ORIGIN)
+        && !etat.origines.iter().any(|o| o == origine)
+    {
+        return refus(
+            StatusCode::FORBIDDEN,
+            "ORIGINE_REFUSEE",
+            "origine non admise",
+        );
+    }
+    let auth = match params.jeton.as_deref().map(|j| etat.jetons.verifier(j)) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(JetonRefuse::Expire)) => {
+            return refus(
+                StatusCode::UNAUTHORIZED,
+                "JETON_EXPIRE",
+                "jeton d'accès expiré",
+            );
+        }
+        Some(Err(JetonRefuse::Invalide)) => {
+            return refus(
+                StatusCode::UNAUTHORIZED,
+                "JETON_INVALIDE",
+                "jeton d'accès invalide",
+            );
+        }
+    };
+    ws.max_message_size(TAILLE_MESSAGE)
+        .max_frame_size(TAILLE_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            etat.metriques.sockets(1);
+            Session::new(&etat, pair.ip(), auth).mener(socket).await;
+            etat.metriques.sockets(-1);
+        })
+}
+
+fn refus(statut: StatusCode, code: &str, message: &str) -> Response {
+    (
+        statut,
+        axum::Json(serde_json::json!({ "erreur": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+/// Why the server closes a socket.
+#[derive(Debug, Clone, Copy)]
+enum Fin {
+    /// The client closed, or the connection dropped.
+    Client,
+    Arret,
+    TropGrand,
+    NonAuthentifie,
+    JetonExpire,
+    Silence,
+    TropLent,
+}
+
+impl Fin {
+    fn trame(self) -> Option<CloseFrame> {
+        let (code, raison) = match self {
+            Self::Client => return None,
+            Self::Arret => (1001, "arrêt du serveur"),
+            Self::TropGrand => (1009, "message trop grand"),
+            Self::NonAuthentifie => (4401, "authentification attendue"),
+            Self::JetonExpire => (4401, "jeton expiré"),
+            Self::Silence => (4408, "pas de nouvelles du client"),
+            Self::TropLent => (4429, "client trop lent à lire ses messages"),
+        };
+        Some(CloseFrame {
+            code,
+            reason: raison.into(),
+        })
+    }
+}
+
+struct Session<'e> {
+    etat: &'e Etat,
+    ctx: Contexte,
+    file: mpsc::Sender<Arc<str>>,
+    sortants: mpsc::Receiver<Arc<str>>,
+    trop_lent: Arc<Notify>,
+    abonnement: Option<Abonnement>,
+}
+
+impl<'e> Session<'e> {
+    fn new(etat: &'e Etat, ip: IpAddr, auth: Option<Authentifie>) -> Self {
+        let (file, sortants) = mpsc::channel(FILE_SORTANTE);
+        let mut s = Self {
+            etat,
+            ctx: Contexte {
+                auth: None,
+                refus: None,
+                ip,
+                id_requete: Uuid::new_v4(),
+                transport: Transport::WebSocket,
+            },
+            file,
+            sortants,
+            trop_lent: Arc::new(Notify::new()),
+            abonnement: None,
+        };
+        s.authentifiee(auth);
+        s
+    }
+
+    /// Takes a (new) authentication into account: subscribes the socket to its account's
+    /// pushes the first time.
+    fn authentifiee(&mut self, auth: Option<Authentifie>) {
+        self.ctx.auth = auth;
+        if let (Some(a), None) = (auth, &self.abonnement) {
+            self.abonnement = Some(self.etat.diffuseur.abonner(
+                a.compte_id.uuid(),
+                self.file.clone(),
+                Arc::clone(&self.trop_lent),
+            ));
+        }
+    }
+
+    fn echeance(&self, ouverture: Instant) -> (Instant, Fin) {
+        match self.ctx.auth {
+            None => (ouverture + AUTHENTIFICATION_MAX, Fin::NonAuthentifie),
+            Some(a) => {
+                let reste = (a.expire_a - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                (Instant::now() + reste, Fin::JetonExpire)
+            }
+        }
+    }
+
+    async fn mener(mut self, mut socket: WebSocket) {
+        let ouverture = Instant::now();
+        let mut arret = self.etat.arret.clone();
+        let mut ping = tokio::time::interval_at(ouverture + PING, PING);
+        let mut entendu = Instant::now();
+        let fin = loop {
+            let (echeance, fin_echeance) = self.echeance(ouverture);
+            let evenement = tokio::select! {
+                biased;
+                _ = arret.changed() => break Fin::Arret,
+                () = self.trop_lent.notified() => break Fin::TropLent,
+                () = sleep_until(echeance) => break fin_echeance,
+                _ = ping.tick() => {
+                    if entendu.elapsed() > SILENCE_MAX {
+                        break Fin::Silence;
+                    }
+                    Message::Ping(axum::body::Bytes::from_static(b"mmo"))
+                }
+                Some(texte) = self.sortants.recv() => Message::Text(texte.as_ref().into()),
+                recu = socket.recv() => {
+                    entendu = Instant::now();
+                    match recu {
+                        None | Some(Ok(Message::Close(_))) => break Fin::Client,
+                        Some(Err(e)) => break if trop_grand(&e) { Fin::TropGrand } else { Fin::Client },
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Binary(_))) => {
+                            let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
+                            Message::Text(reponse_erreur(serde_json::Value::Null, &e).to_string().into())
+                        }
+                        Some(Ok(Message::Text(texte))) => match self.repondre(texte.as_bytes()).await {
+                            Some(reponse) => Message::Text(reponse.into()),
+                            None => continue,
+                        },
+                    }
+                }
+            };
+            match tokio::time::timeout(ECRITURE_MAX, socket.send(evenement)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break Fin::Client,
+                Err(_) => break Fin::TropLent,
+            }
+        };
+        if let Some(trame) = fin.trame() {
+            tracing::debug!(?fin, ip = %self.ctx.ip, "fermeture de la socket");
+            let fermeture = socket.send(Message::Close(Some(trame)));
+            let _ = tokio::time::timeout(Duration::from_secs(1), fermeture).await;
+        }
+    }
+
+    async fn repondre(&mut self, corps: &[u8]) -> Option<String> {
+        self.ctx.id_requete = Uuid::new_v4();
+        let avant = self.ctx.auth;
+        let reponse = rpc::traiter(self.etat, &mut self.ctx, corps).await;
+        if self.ctx.auth != avant {
+            let auth = self.ctx.auth;
+            self.authentifiee(auth);
+        }
+        reponse.map(|r| r.to_string())
+    }
+}
+
+/// Whether a receive error is tungstenite's capacity error (a message or frame over the
+/// limit). axum hides tungstenite's type, so its message is what tells: "Space limit
+/// exceeded: Message too long: ..." / "... Message too big".
+fn trop_grand(e: &axum::Error) -> bool {
+    e.to_string().contains("Space limit exceeded")
+}
