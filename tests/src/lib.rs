@@ -1,6 +1,341 @@
 //! End-to-end tests through the gateway, against the real PostgreSQL, Redis and NATS: each test
 //! starts the whole server on port 0 with a fresh database and plays as a client would, over
-//! HTTP and WebSocket. The helpers to do so will live here, the tests in `tests/tests/`.
-//!
-//! Empty until the gateway issue; each crate's own suites live beside it (`domain/`,
-//! `commands/tests/`, `projections/tests/`, `gateway/tests/`).
+//! HTTP and WebSocket. This crate holds the client side ([`Banc`], [`ClientWs`]); the tests
+//! are in `tests/tests/`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use gateway::config::{Connexions, Passerelle, Secret};
+use gateway::serveur::Serveur;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+/// The secret the test servers sign with (tests forge and backdate tokens with it).
+pub const SECRET: &str = "secret des tests de bout en bout, 32+ caractères";
+/// The one Origin the test servers allow.
+pub const ORIGINE: &str = "http://jeu.exemple";
+
+/// How long a test waits for something asynchronous (a push, a projection) before failing.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// The settings of a test server: port 0, the test secret, a Redis prefix of its own.
+pub fn passerelle_de_test() -> Passerelle {
+    Passerelle {
+        adresse: "127.0.0.1:0".parse().expect("adresse"),
+        jwt_secret: Some(SECRET.parse::<Secret>().expect("secret")),
+        jwt_emetteur: "mmo".into(),
+        jwt_audience: "mmo-client".into(),
+        duree_acces_s: 900,
+        duree_rafraichissement_s: 3600,
+        origines: vec![ORIGINE.into()],
+        hachages_simultanes: 2,
+        appels_par_seconde: 1_000,
+        connexions_par_minute: 1_000,
+        client: None,
+        prefixe_redis: format!("e2e:{}:", Uuid::new_v4().simple()),
+    }
+}
+
+/// A whole server and an HTTP client for it.
+pub struct Banc {
+    /// The running server.
+    pub serveur: Serveur,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+/// An account with a session.
+#[derive(Debug, Clone)]
+pub struct Compte {
+    /// Its login.
+    pub login: String,
+    /// Its password.
+    pub mot_de_passe: String,
+    /// Its id.
+    pub compte_id: Uuid,
+    /// The access token.
+    pub jeton: String,
+    /// The refresh token.
+    pub rafraichissement: String,
+}
+
+impl Banc {
+    /// Starts a server on the (fresh) database of `pool`.
+    pub async fn demarrer(pool: &PgPool) -> Self {
+        Self::demarrer_avec(pool, passerelle_de_test()).await
+    }
+
+    /// Starts a server with these settings on the database of `pool`.
+    pub async fn demarrer_avec(pool: &PgPool, passerelle: Passerelle) -> Self {
+        let connexions = Connexions {
+            database_url: String::new(),
+            redis_url: "redis://127.0.0.1:6379".into(),
+            nats_url: "nats://127.0.0.1:4222".into(),
+            pg_connexions: 12,
+        };
+        let options = (*pool.connect_options()).clone();
+        let serveur = Serveur::demarrer_sur(options, &connexions, &passerelle)
+            .await
+            .expect("le serveur démarre");
+        Self {
+            base: format!("http://{}", serveur.adresse),
+            serveur,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops the server (and closes its pool, so that the test database can be dropped).
+    pub async fn arreter(self) {
+        self.serveur.arreter().await;
+    }
+
+    /// `POST` JSON to a REST path: status and body (`null` when empty).
+    pub async fn post(&self, chemin: &str, corps: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{chemin}", self.base))
+            .json(corps)
+            .send()
+            .await
+            .expect("requête HTTP");
+        let statut = r.status();
+        let texte = r.text().await.expect("corps");
+        (statut, serde_json::from_str(&texte).unwrap_or(Value::Null))
+    }
+
+    /// Registers and logs in an account.
+    pub async fn compte(&self, login: &str) -> Compte {
+        let mot_de_passe = format!("phrase de passe de {login}");
+        let identifiants = json!({ "login": login, "mot_de_passe": mot_de_passe });
+        let (statut, corps) = self.post("/api/comptes", &identifiants).await;
+        assert_eq!(statut, StatusCode::CREATED, "inscription : {corps}");
+        let (statut, session) = self.post("/api/sessions", &identifiants).await;
+        assert_eq!(statut, StatusCode::OK, "connexion : {session}");
+        Compte {
+            login: login.to_owned(),
+            mot_de_passe,
+            compte_id: Uuid::parse_str(session["compte_id"].as_str().expect("compte_id"))
+                .expect("uuid"),
+            jeton: session["jeton_acces"].as_str().expect("jeton").to_owned(),
+            rafraichissement: session["jeton_rafraichissement"]
+                .as_str()
+                .expect("rafraîchissement")
+                .to_owned(),
+        }
+    }
+
+    /// `POST /rpc` with a raw body: status and answer (`null` when there is none).
+    pub async fn rpc_brut(
+        &self,
+        jeton: Option<&str>,
+        corps: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut requete = self
+            .http
+            .post(format!("{}/rpc", self.base))
+            .header("content-type", "application/json")
+            .body(corps);
+        if let Some(j) = jeton {
+            requete = requete.bearer_auth(j);
+        }
+        let r = requete.send().await.expect("requête HTTP");
+        let statut = r.status();
+        let texte = r.text().await.expect("corps");
+        (statut, serde_json::from_str(&texte).unwrap_or(Value::Null))
+    }
+
+    /// One JSON-RPC call over HTTP: the result, or the error object.
+    pub async fn appel(&self, jeton: &str, methode: &str, params: Value) -> Result<Value, Value> {
+        let corps = json!({ "jsonrpc": "2.0", "id": 1, "method": methode, "params": params });
+        let (statut, reponse) = self.rpc_brut(Some(jeton), corps.to_string()).await;
+        assert_eq!(statut, StatusCode::OK, "{methode} : {reponse}");
+        resultat(reponse)
+    }
+
+    /// A WebSocket, authenticated by the upgrade's query when `jeton` is given.
+    pub async fn ws(&self, jeton: Option<&str>) -> ClientWs {
+        let mut url = format!("ws://{}/ws", self.serveur.adresse);
+        if let Some(j) = jeton {
+            url = format!("{url}?jeton={j}");
+        }
+        ClientWs::connecter(&url, Some(ORIGINE))
+            .await
+            .expect("WebSocket ouverte")
+    }
+
+    /// Waits until `f` gives `Some` (a projection caught up...), or fails after [`PATIENCE`].
+    pub async fn attendre<T, F, Fut>(&self, quoi: &str, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let fin = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(
+                tokio::time::Instant::now() < fin,
+                "attendu en vain : {quoi}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A JSON-RPC answer as a `Result`.
+pub fn resultat(mut reponse: Value) -> Result<Value, Value> {
+    match reponse.get_mut("error") {
+        Some(e) => Err(e.take()),
+        None => Ok(reponse["result"].take()),
+    }
+}
+
+/// The `data.code` of an error.
+pub fn code(erreur: &Value) -> &str {
+    erreur["data"]["code"].as_str().unwrap_or("")
+}
+
+type Flux = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A JSON-RPC client over WebSocket that keeps the notifications it receives.
+pub struct ClientWs {
+    flux: Flux,
+    suivant: u64,
+    /// Notifications received and not yet taken.
+    pub notifications: VecDeque<Value>,
+}
+
+/// How a socket ended, as the client saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fermeture {
+    /// A close frame with this code.
+    Code(u16),
+    /// The connection dropped without a close frame.
+    Coupure,
+}
+
+impl ClientWs {
+    /// Opens a socket to `url`, with an `Origin` header if given; the upgrade's refusal is
+    /// returned as its HTTP status and body.
+    pub async fn connecter(url: &str, origine: Option<&str>) -> Result<Self, (u16, String)> {
+        let mut requete = url.into_client_request().expect("URL WebSocket");
+        if let Some(o) = origine {
+            requete
+                .headers_mut()
+                .insert("origin", o.parse().expect("origine"));
+        }
+        match tokio_tungstenite::connect_async(requete).await {
+            Ok((flux, _)) => Ok(Self {
+                flux,
+                suivant: 1,
+                notifications: VecDeque::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                let corps = r
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Err((r.status().as_u16(), corps))
+            }
+            Err(e) => panic!("WebSocket : {e}"),
+        }
+    }
+
+    /// Sends a raw message.
+    pub async fn envoyer(&mut self, message: Message) {
+        self.flux.send(message).await.expect("envoi WebSocket");
+    }
+
+    /// The next message that is not a notification (kept aside) nor a ping.
+    pub async fn reponse(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.flux.next())
+                .await
+                .expect("réponse WebSocket à temps")
+                .expect("socket ouverte")
+                .expect("message lisible");
+            let Message::Text(texte) = message else {
+                continue;
+            };
+            let valeur: Value = serde_json::from_str(&texte).expect("JSON");
+            if valeur.get("method").is_some() {
+                self.notifications.push_back(valeur);
+            } else {
+                return valeur;
+            }
+        }
+    }
+
+    /// One call: the result, or the error object.
+    pub async fn appel(&mut self, methode: &str, params: Value) -> Result<Value, Value> {
+        let id = self.suivant;
+        self.suivant += 1;
+        let corps = json!({ "jsonrpc": "2.0", "id": id, "method": methode, "params": params });
+        self.envoyer(Message::Text(corps.to_string().into())).await;
+        let reponse = self.reponse().await;
+        assert_eq!(
+            reponse["id"],
+            json!(id),
+            "réponse à un autre appel : {reponse}"
+        );
+        resultat(reponse)
+    }
+
+    /// Sends raw text and returns the answer.
+    pub async fn brut(&mut self, texte: &str) -> Value {
+        self.envoyer(Message::Text(texte.to_owned().into())).await;
+        self.reponse().await
+    }
+
+    /// Waits for pushes until `pret` says the collected `evenement` notifications suffice.
+    pub async fn attendre_evenements(
+        &mut self,
+        quoi: &str,
+        mut pret: impl FnMut(&VecDeque<Value>) -> bool,
+    ) {
+        let fin = tokio::time::Instant::now() + PATIENCE;
+        while !pret(&self.notifications) {
+            let reste = fin.saturating_duration_since(tokio::time::Instant::now());
+            assert!(!reste.is_zero(), "notifications attendues en vain : {quoi}");
+            let Ok(Some(Ok(message))) = tokio::time::timeout(reste, self.flux.next()).await else {
+                panic!("notifications attendues en vain : {quoi}");
+            };
+            if let Message::Text(texte) = message {
+                let valeur: Value = serde_json::from_str(&texte).expect("JSON");
+                if valeur.get("method").is_some() {
+                    self.notifications.push_back(valeur);
+                }
+            }
+        }
+    }
+
+    /// Reads until the server closes the socket, answering nothing: how it ended.
+    pub async fn attendre_fermeture(&mut self, delai: Duration) -> Fermeture {
+        let fin = tokio::time::Instant::now() + delai;
+        loop {
+            let reste = fin.saturating_duration_since(tokio::time::Instant::now());
+            let Ok(recu) = tokio::time::timeout(reste, self.flux.next()).await else {
+                panic!("la socket est restée ouverte");
+            };
+            match recu {
+                None | Some(Err(_)) => return Fermeture::Coupure,
+                Some(Ok(Message::Close(trame))) => {
+                    return trame.map_or(Fermeture::Coupure, |t| Fermeture::Code(t.code.into()));
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Every bad input gets its documented error (doc/protocole.md), never a 500, and changes
+//! nothing: malformed JSON, bad requests, unknown methods, wrong params, another account's
+//! character, an admin method, missing, expired or forged tokens, oversized messages.
+
+use chrono::Utc;
+use domain::ids::CompteId;
+use gateway::auth::Jetons;
+use mmo_tests::{Banc, Fermeture, SECRET, code};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio_tungstenite::tungstenite::Message;
+
+fn erreur(reponse: &Value) -> (i64, &str) {
+    let e = &reponse["error"];
+    (e["code"].as_i64().unwrap_or(0), code(e))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let alice = banc.compte("alice").await;
+    let bob = banc.compte("bob").await;
+    let a = |m: &str, p: Value| json!({ "jsonrpc": "2.0", "id": 9, "method": m, "params": p });
+    let jeton = Some(alice.jeton.as_str());
+
+    let cas: Vec<(&str, String, (i64, &str))> = vec![
+        (
+            "JSON illisible",
+            "{\"jsonrpc\": ".into(),
+            (-32700, "JSON_INVALIDE"),
+        ),
+        ("pas un objet", "42".into(), (-32600, "REQUETE_INVALIDE")),
+        ("lot vide", "[]".into(), (-32600, "REQUETE_INVALIDE")),
+        (
+            "mauvaise version",
+            json!({"jsonrpc": "1.0", "id": 1, "method": "joueur.lister"}).to_string(),
+            (-32600, "REQUETE_INVALIDE"),
+        ),
+        (
+            "méthode inconnue",
+            a("joueur.supprimer", json!({})).to_string(),
+            (-32601, "METHODE_INCONNUE"),
+        ),
+        (
+            "paramètre manquant",
+            a("joueur.creer", json!({"nom": "Sansclasse"})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "classe inconnue",
+            a("joueur.creer", json!({"nom": "Mage", "classe": "Mage"})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "nom trop court",
+            a("joueur.creer", json!({"nom": "X", "classe": "Tank"})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "champ en trop",
+            a("joueur.lister", json!({"pirate": true})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "paramètres positionnels",
+            a("joueur.profil", json!(["x"])).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "identifiant malformé",
+            a("joueur.profil", json!({"joueur_id": "pas-un-uuid"})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "personnage inconnu",
+            a(
+                "joueur.profil",
+                json!({"joueur_id": "00000000-0000-4000-8000-000000000000"}),
+            )
+            .to_string(),
+            (-32004, "INTROUVABLE"),
+        ),
+        (
+            "méthode d'admin",
+            a("economie.totaux", json!({})).to_string(),
+            (-32003, "INTERDIT"),
+        ),
+        (
+            "limite hors bornes",
+            a("classement.consulter", json!({"limite": 100_000})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "curseur illisible",
+            a("evenements.depuis", json!({"curseur": "hier"})).to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
+            "authentifier hors WebSocket",
+            a("session.authentifier", json!({"jeton": "x"})).to_string(),
+            (-32601, "METHODE_INCONNUE"),
+        ),
+    ];
+    for (quoi, corps, attendu) in cas {
+        let (statut, reponse) = banc.rpc_brut(jeton, corps).await;
+        assert_eq!(statut, StatusCode::OK, "{quoi} : {reponse}");
+        assert_eq!(erreur(&reponse), attendu, "{quoi} : {reponse}");
+    }
+
+    // Another account's character: every command and private read refuses, nothing changes.
+    let perso = banc
+        .appel(
+            &bob.jeton,
+            "joueur.creer",
+            json!({"nom": "Bobinette", "classe": "Heal"}),
+        )
+        .await
+        .expect("personnage de Bob")["joueur_id"]
+        .clone();
+    let chez_bob = [
+        (
+            "combat.demarrer",
+            json!({"joueur_id": perso, "rencontre": "meute_de_loups"}),
+        ),
+        ("inventaire.consulter", json!({"joueur_id": perso})),
+        (
+            "inventaire.jeter",
+            json!({"joueur_id": perso, "item": "pain", "quantite": 1}),
+        ),
+        (
+            "inventaire.vendre",
+            json!({"joueur_id": perso, "marchand": "apothicaire_mirabelle", "item": "potion_de_soin", "quantite": 3}),
+        ),
+        ("quete.journal", json!({"joueur_id": perso})),
+        (
+            "quete.accepter",
+            json!({"joueur_id": perso, "quete": "chasse_aux_loups"}),
+        ),
+        ("economie.grand_livre", json!({"joueur_id": perso})),
+    ];
+    for (methode, params) in chez_bob {
+        let e = banc
+            .appel(&alice.jeton, methode, params)
+            .await
+            .expect_err(methode);
+        assert_eq!(
+            (e["code"].as_i64(), code(&e)),
+            (Some(-32003), "INTERDIT"),
+            "{methode} : {e}"
+        );
+    }
+    let livre = banc
+        .appel(
+            &bob.jeton,
+            "economie.grand_livre",
+            json!({"joueur_id": perso}),
+        )
+        .await
+        .expect("Bob lit son grand livre");
+    assert!(
+        livre["mouvements"]
+            .as_array()
+            .is_some_and(|m| m.iter().all(|m| m["cause"] == "kit_de_depart")),
+        "rien n'a bougé : {livre}"
+    );
+
+    // A batch: each call answered in order, the notification (no id) not at all.
+    let lot = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "joueur.lister"},
+        {"jsonrpc": "2.0", "method": "joueur.lister"},
+        {"jsonrpc": "2.0", "id": 3, "method": "nulle.part"},
+    ]);
+    let (_, reponses) = banc.rpc_brut(jeton, lot.to_string()).await;
+    let reponses = reponses.as_array().expect("un tableau");
+    assert_eq!(reponses.len(), 2);
+    assert_eq!(reponses[0]["id"], 1);
+    assert_eq!(erreur(&reponses[1]), (-32601, "METHODE_INCONNUE"));
+    let seulement_notifications = json!([{"jsonrpc": "2.0", "method": "joueur.lister"}]);
+    let (statut, _) = banc
+        .rpc_brut(jeton, seulement_notifications.to_string())
+        .await;
+    assert_eq!(statut, StatusCode::NO_CONTENT);
+    let trop: Vec<Value> = (0..51)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "joueur.lister"}))
+        .collect();
+    let (_, reponse) = banc.rpc_brut(jeton, Value::from(trop).to_string()).await;
+    assert_eq!(erreur(&reponse), (-32600, "LOT_TROP_GRAND"));
+
+    // Tokens: none, forged, expired, of another issuer's secret, not a JWT.
+    let lister = a("joueur.lister", json!({})).to_string();
+    let (_, r) = banc.rpc_brut(None, lister.clone()).await;
+    assert_eq!(erreur(&r), (-32001, "NON_AUTHENTIFIE"));
+    let compte = CompteId::from_uuid(alice.compte_id);
+    let faussaire = Jetons::new(
+        b"un autre secret, tout aussi long!!",
+        "mmo",
+        "mmo-client",
+        std::time::Duration::from_mins(15),
+    );
+    let forge = faussaire.emettre(compte, true).expect("jeton forgé");
+    let (_, r) = banc.rpc_brut(Some(&forge), lister.clone()).await;
+    assert_eq!(erreur(&r), (-32001, "JETON_INVALIDE"));
+    let vrai = Jetons::new(
+        SECRET.as_bytes(),
+        "mmo",
+        "mmo-client",
+        std::time::Duration::from_mins(15),
+    );
+    let perime = vrai
+        .emettre_a(compte, false, Utc::now() - chrono::Duration::hours(1))
+        .expect("jeton périmé");
+    let (_, r) = banc.rpc_brut(Some(&perime), lister.clone()).await;
+    assert_eq!(erreur(&r), (-32001, "JETON_EXPIRE"));
+    let (_, r) = banc.rpc_brut(Some("pas.un.jwt"), lister.clone()).await;
+    assert_eq!(erreur(&r), (-32001, "JETON_INVALIDE"));
+
+    // Oversized: HTTP answers 413 with a JSON-RPC error; the WebSocket closes with 1009.
+    let enorme = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"joueur.lister","params":{{"x":"{}"}}}}"#,
+        "a".repeat(70_000)
+    );
+    let (statut, r) = banc.rpc_brut(jeton, enorme.clone()).await;
+    assert_eq!(statut, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(erreur(&r), (-32600, "MESSAGE_TROP_GRAND"));
+    let mut ws = banc.ws(jeton).await;
+    ws.envoyer(Message::Text(enorme.into())).await;
+    assert_eq!(
+        ws.attendre_fermeture(mmo_tests::PATIENCE).await,
+        Fermeture::Code(1009)
+    );
+
+    // Over WebSocket, the same dispatcher: a binary frame and bad JSON get errors, and the
+    // socket goes on serving.
+    let mut ws = banc.ws(jeton).await;
+    ws.envoyer(Message::Binary(vec![1, 2, 3].into())).await;
+    let r = ws.reponse().await;
+    assert_eq!(
+        (erreur(&r), &r["id"]),
+        ((-32600, "REQUETE_INVALIDE"), &Value::Null)
+    );
+    let r = ws.brut("{oups").await;
+    assert_eq!(erreur(&r), (-32700, "JSON_INVALIDE"));
+    assert!(
+        ws.appel("joueur.lister", json!({})).await.is_ok(),
+        "la socket sert encore"
+    );
+
+    // Bad REST bodies are 400 with a code, never 500.
+    let (statut, r) = banc.post("/api/comptes", &json!({"login": "x"})).await;
+    assert_eq!(
+        (statut, r["erreur"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("PARAMETRES_INVALIDES"))
+    );
+    let (statut, r) = banc
+        .post(
+            "/api/comptes",
+            &json!({"login": "a b c", "mot_de_passe": "assez long pour passer"}),
+        )
+        .await;
+    assert_eq!(
+        (statut, r["erreur"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("PARAMETRES_INVALIDES"))
+    );
+    let (statut, r) = banc
+        .post(
+            "/api/sessions",
+            &json!({"login": "alice", "mot_de_passe": "mauvais mot de passe"}),
+        )
+        .await;
+    assert_eq!(
+        (statut, r["erreur"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("IDENTIFIANTS_INVALIDES"))
+    );
+    let (statut, r) = banc
+        .post(
+            "/api/sessions",
+            &json!({"login": "personne", "mot_de_passe": "mauvais mot de passe"}),
+        )
+        .await;
+    assert_eq!(
+        (statut, r["erreur"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("IDENTIFIANTS_INVALIDES"))
+    );
+    let (statut, r) = banc
+        .post(
+            "/api/comptes",
+            &json!({"login": "ALICE", "mot_de_passe": "une autre phrase"}),
+        )
+        .await;
+    assert_eq!(
+        (statut, r["erreur"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("LOGIN_DEJA_PRIS"))
+    );
+
+    banc.arreter().await;
+}

@@ -1,0 +1,286 @@
+//! A game played through the gateway as a client would: accounts, characters of each class, a
+//! combat fought over WebSocket from the pushed events to its victory, then every read the
+//! client offers (profile, leaderboard, inventory, combat history, ledger).
+
+use std::collections::VecDeque;
+
+use cqrs_es::Aggregate as _;
+use domain::combat::{Combat, EvenementCombat, Phase};
+use domain::simulation::action_scriptee;
+use mmo_tests::{Banc, ClientWs, code};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// The combat as the client folds it from the pushed events, in sequence order.
+struct VueCombat {
+    id: String,
+    combat: Combat,
+    appliques: u64,
+}
+
+impl VueCombat {
+    fn absorber(&mut self, notifications: &VecDeque<Value>) {
+        loop {
+            let suivant = notifications.iter().find(|n| {
+                let p = &n["params"];
+                n["method"] == "evenement"
+                    && p["agregat"] == "Combat"
+                    && p["id"] == self.id.as_str()
+                    && p["sequence"].as_u64() == Some(self.appliques + 1)
+            });
+            let Some(n) = suivant else { return };
+            let p = &n["params"];
+            let genre = p["type"].as_str().expect("type");
+            let evenement: EvenementCombat =
+                serde_json::from_value(json!({ genre: p["donnees"].clone() }))
+                    .expect("un événement de combat");
+            self.combat.apply(evenement);
+            self.appliques += 1;
+        }
+    }
+}
+
+fn nombre(reponse: &Value) -> u64 {
+    reponse["evenements"]
+        .as_array()
+        .map_or(0, |v| v.len() as u64)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let compte = banc.compte("trio").await;
+    let mut ws: ClientWs = banc.ws(Some(&compte.jeton)).await;
+
+    let mut joueurs = Vec::new();
+    for (nom, classe) in [("Brennos", "Tank"), ("Sylvaine", "DPS"), ("Ondine", "Heal")] {
+        let r = ws
+            .appel("joueur.creer", json!({ "nom": nom, "classe": classe }))
+            .await
+            .expect("personnage créé");
+        joueurs.push(r["joueur_id"].as_str().expect("joueur_id").to_owned());
+    }
+    let liste = ws.appel("joueur.lister", json!({})).await.expect("liste");
+    assert_eq!(liste["personnages"].as_array().map(Vec::len), Some(3));
+
+    // The Tank prepares, the others join, the Tank launches.
+    let r = ws
+        .appel(
+            "combat.demarrer",
+            json!({ "joueur_id": joueurs[0], "rencontre": "meute_de_loups" }),
+        )
+        .await
+        .expect("combat préparé");
+    let combat_id = r["combat_id"].as_str().expect("combat_id").to_owned();
+    let mut attendus = 1; // CombatPrepare
+    for j in &joueurs[1..] {
+        let r = ws
+            .appel(
+                "combat.rejoindre",
+                json!({ "joueur_id": j, "combat_id": combat_id }),
+            )
+            .await
+            .expect("rejoint");
+        attendus += nombre(&r);
+    }
+    let r = ws
+        .appel(
+            "combat.lancer",
+            json!({ "joueur_id": joueurs[0], "combat_id": combat_id }),
+        )
+        .await
+        .expect("lancé");
+    attendus += nombre(&r);
+
+    // Each round, every standing character acts as the scripted policy says, from the state
+    // folded out of the pushes: the pushes are complete and in order, or this never ends.
+    let mut vue = VueCombat {
+        id: combat_id.clone(),
+        combat: Combat::default(),
+        appliques: 0,
+    };
+    let issue = loop {
+        ws.attendre_evenements("les événements du combat", |n| {
+            vue.absorber(n);
+            vue.appliques >= attendus
+        })
+        .await;
+        let etat = vue.combat.etat().expect("combat préparé").clone();
+        match etat.phase {
+            Phase::Termine { issue, .. } => break issue,
+            Phase::EnCours { .. } => {}
+            autre => panic!("phase inattendue : {autre:?}"),
+        }
+        let Some(i) = etat.participants.iter().position(|p| !p.ko() && !p.a_agi) else {
+            panic!("personne ne peut agir : {etat:?}");
+        };
+        let action = action_scriptee(&etat, i);
+        let joueur = etat.participants[i].combattant.joueur_id;
+        let r = ws
+            .appel(
+                "combat.agir",
+                json!({ "joueur_id": joueur, "combat_id": combat_id, "action": action }),
+            )
+            .await
+            .expect("action acceptée");
+        attendus += nombre(&r);
+    };
+    assert_eq!(issue, domain::combat::Issue::Victoire);
+
+    // The reads. Projections follow the store: wait for them (bounded).
+    let historique = banc
+        .attendre("l'historique complet du combat", || async {
+            let h = banc
+                .appel(
+                    &compte.jeton,
+                    "combat.historique",
+                    json!({ "combat_id": combat_id }),
+                )
+                .await
+                .expect("historique");
+            (h["evenements"].as_array().map(|v| v.len() as u64) == Some(attendus)).then_some(h)
+        })
+        .await;
+    let evenements = historique["evenements"].as_array().expect("liste");
+    for (i, e) in evenements.iter().enumerate() {
+        assert_eq!(
+            e["sequence"].as_u64(),
+            Some(i as u64 + 1),
+            "dans l'ordre : {e}"
+        );
+        assert_eq!(e["compte_id"], json!(compte.compte_id), "qui : {e}");
+        assert!(e["correlation_id"].is_string() && e["horodatage"].is_string());
+    }
+    assert_eq!(evenements[0]["type"], "CombatPrepare");
+    assert_eq!(evenements.last().expect("fin")["type"], "CombatTermine");
+
+    let etat = ws
+        .appel("combat.etat", json!({ "combat_id": combat_id }))
+        .await
+        .expect("état");
+    assert_eq!(etat["phase"], "victoire");
+
+    let profil = banc
+        .attendre("le Tank libéré du combat", || async {
+            let p = banc
+                .appel(
+                    &compte.jeton,
+                    "joueur.profil",
+                    json!({ "joueur_id": joueurs[0] }),
+                )
+                .await
+                .expect("profil");
+            p["combat_id"].is_null().then_some(p)
+        })
+        .await;
+    assert_eq!(profil["nom"], "Brennos");
+    assert_eq!(profil["classe"], "Tank");
+
+    let classement = ws
+        .appel("classement.consulter", json!({ "limite": 10 }))
+        .await
+        .expect("classement");
+    let noms: Vec<&str> = classement["classement"]
+        .as_array()
+        .expect("liste")
+        .iter()
+        .filter_map(|l| l["nom"].as_str())
+        .collect();
+    assert_eq!(noms.len(), 3, "{classement}");
+    let seulement_dps = ws
+        .appel("classement.consulter", json!({ "classe": "DPS" }))
+        .await
+        .expect("classement des DPS");
+    assert_eq!(seulement_dps["classement"][0]["nom"], "Sylvaine");
+
+    let inventaire = ws
+        .appel("inventaire.consulter", json!({ "joueur_id": joueurs[1] }))
+        .await
+        .expect("inventaire");
+    assert_eq!(inventaire["or_total"], 30, "l'or de départ : {inventaire}");
+    let livre = ws
+        .appel("economie.grand_livre", json!({ "joueur_id": joueurs[1] }))
+        .await
+        .expect("grand livre");
+    let mouvements = livre["mouvements"].as_array().expect("mouvements");
+    assert!(!mouvements.is_empty());
+    assert!(
+        mouvements.iter().all(|m| m["cause"] == "kit_de_depart"),
+        "{livre}"
+    );
+    assert!(
+        mouvements
+            .iter()
+            .any(|m| m["ressource"] == "or" && m["delta"] == 30 && m["solde_apres"] == 30)
+    );
+
+    // A character acting in a finished combat is refused by the game's rules.
+    let refus = ws
+        .appel(
+            "combat.agir",
+            json!({ "joueur_id": joueurs[1], "combat_id": combat_id, "action": { "type": "defendre" } }),
+        )
+        .await
+        .expect_err("combat terminé");
+    assert_eq!(refus["code"], -32010);
+    assert_eq!(code(&refus), "COMBAT_TERMINE");
+
+    banc.arreter().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_commande_rejouee_avec_son_id_ne_s_applique_qu_une_fois(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let compte = banc.compte("prudent").await;
+    let creer = json!({
+        "nom": "Doublon", "classe": "DPS", "id_commande": "5f0c3d4e-0000-4000-8000-000000000001"
+    });
+    let a = banc
+        .appel(&compte.jeton, "joueur.creer", creer.clone())
+        .await
+        .expect("créé");
+    let b = banc
+        .appel(&compte.jeton, "joueur.creer", creer)
+        .await
+        .expect("rejoué");
+    assert_eq!(a, b, "la même commande donne le même personnage");
+    let liste = banc
+        .appel(&compte.jeton, "joueur.lister", json!({}))
+        .await
+        .expect("liste");
+    assert_eq!(liste["personnages"].as_array().map(Vec::len), Some(1));
+
+    let joueur = a["joueur_id"].clone();
+    let achat = json!({
+        "joueur_id": joueur, "marchand": "apothicaire_mirabelle", "item": "potion_de_soin",
+        "quantite": 1, "id_commande": "5f0c3d4e-0000-4000-8000-000000000002"
+    });
+    let premier = banc
+        .appel(&compte.jeton, "inventaire.acheter", achat.clone())
+        .await;
+    let second = banc.appel(&compte.jeton, "inventaire.acheter", achat).await;
+    assert_eq!(
+        premier, second,
+        "la réponse rejouée est celle de la première fois"
+    );
+    let solde = premier.expect("achat")["evenements"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == "OrDebite"))
+        .map(|e| e["donnees"]["solde"].clone())
+        .expect("or débité");
+    let inventaire = banc
+        .attendre("l'inventaire après l'achat", || async {
+            let i = banc
+                .appel(
+                    &compte.jeton,
+                    "inventaire.consulter",
+                    json!({ "joueur_id": joueur }),
+                )
+                .await
+                .expect("inventaire");
+            (i["or_total"] != 30).then_some(i)
+        })
+        .await;
+    assert_eq!(inventaire["or_total"], solde, "débité une seule fois");
+    banc.arreter().await;
+}
