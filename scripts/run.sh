@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The README's run command. The server (`mmo serve`: gateway and workers) arrives with the
-# gateway issue; until then this starts the services, migrates the database, checks the catalog
-# and prints the balance table.
+# The README's run command: starts the services if they are down (installing what is missing),
+# builds the release binary, then runs the whole backend in one process (`mmo serve`: gateway
+# on http://127.0.0.1:8080, projection workers, pushes). It creates and migrates the game
+# database itself. Ctrl-C stops it. Settings come from the environment (`mmo serve --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
 cargo build --release --locked -p gateway --bin mmo
-./target/release/mmo migrate
 ./target/release/mmo catalogue
-./target/release/mmo simuler --graines "${GRAINES:-1000}"
+exec ./target/release/mmo serve "$@"

@@ -113,6 +113,13 @@ impl Banc {
         (statut, serde_json::from_str(&texte).unwrap_or(Value::Null))
     }
 
+    /// `POST` to a REST path that must refuse: the status and the error's `code`.
+    pub async fn post_refuse(&self, chemin: &str, corps: &Value) -> (StatusCode, String) {
+        let (statut, reponse) = self.post(chemin, corps).await;
+        let code = reponse["erreur"]["code"].as_str().unwrap_or_default();
+        (statut, code.to_owned())
+    }
+
     /// Registers and logs in an account.
     pub async fn compte(&self, login: &str) -> Compte {
         let mot_de_passe = format!("phrase de passe de {login}");

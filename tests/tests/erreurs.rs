@@ -246,52 +246,52 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
         "la socket sert encore"
     );
 
-    // Bad REST bodies are 400 with a code, never 500.
-    let (statut, r) = banc.post("/api/comptes", &json!({"login": "x"})).await;
-    assert_eq!(
-        (statut, r["erreur"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("PARAMETRES_INVALIDES"))
-    );
-    let (statut, r) = banc
-        .post(
+    // Bad REST bodies get a status and a code, never a 500.
+    let rest = [
+        (
             "/api/comptes",
-            &json!({"login": "a b c", "mot_de_passe": "assez long pour passer"}),
-        )
-        .await;
-    assert_eq!(
-        (statut, r["erreur"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("PARAMETRES_INVALIDES"))
-    );
-    let (statut, r) = banc
-        .post(
-            "/api/sessions",
-            &json!({"login": "alice", "mot_de_passe": "mauvais mot de passe"}),
-        )
-        .await;
-    assert_eq!(
-        (statut, r["erreur"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("IDENTIFIANTS_INVALIDES"))
-    );
-    let (statut, r) = banc
-        .post(
-            "/api/sessions",
-            &json!({"login": "personne", "mot_de_passe": "mauvais mot de passe"}),
-        )
-        .await;
-    assert_eq!(
-        (statut, r["erreur"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("IDENTIFIANTS_INVALIDES"))
-    );
-    let (statut, r) = banc
-        .post(
+            json!({"login": "x"}),
+            StatusCode::BAD_REQUEST,
+            "PARAMETRES_INVALIDES",
+        ),
+        (
             "/api/comptes",
-            &json!({"login": "ALICE", "mot_de_passe": "une autre phrase"}),
-        )
-        .await;
-    assert_eq!(
-        (statut, r["erreur"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("LOGIN_DEJA_PRIS"))
-    );
+            json!({"login": "a b c", "mot_de_passe": "assez long pour passer"}),
+            StatusCode::BAD_REQUEST,
+            "PARAMETRES_INVALIDES",
+        ),
+        (
+            "/api/comptes",
+            json!({"login": "ALICE", "mot_de_passe": "une autre phrase"}),
+            StatusCode::CONFLICT,
+            "LOGIN_DEJA_PRIS",
+        ),
+        (
+            "/api/sessions",
+            json!({"login": "alice", "mot_de_passe": "mauvais mot de passe"}),
+            StatusCode::UNAUTHORIZED,
+            "IDENTIFIANTS_INVALIDES",
+        ),
+        (
+            "/api/sessions",
+            json!({"login": "personne", "mot_de_passe": "mauvais mot de passe"}),
+            StatusCode::UNAUTHORIZED,
+            "IDENTIFIANTS_INVALIDES",
+        ),
+        (
+            "/api/sessions/rafraichir",
+            json!({"jeton": "mauvais champ"}),
+            StatusCode::BAD_REQUEST,
+            "PARAMETRES_INVALIDES",
+        ),
+    ];
+    for (chemin, corps, statut, code) in rest {
+        assert_eq!(
+            banc.post_refuse(chemin, &corps).await,
+            (statut, code.to_owned()),
+            "{chemin} {corps}"
+        );
+    }
 
     banc.arreter().await;
 }
