@@ -169,6 +169,27 @@ impl Banc {
         resultat(reponse)
     }
 
+    /// A read that must come to satisfy `pret`: the read models follow the store a few
+    /// milliseconds behind, so right after a command a read may not see it yet (or not find
+    /// a character's inventory at all). Polls until `pret` holds, or fails after
+    /// [`PATIENCE`]; any error but `INTROUVABLE` fails at once.
+    pub async fn lire_quand(
+        &self,
+        jeton: &str,
+        methode: &str,
+        params: Value,
+        pret: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.attendre(methode, || async {
+            match self.appel(jeton, methode, params.clone()).await {
+                Ok(v) => pret(&v).then_some(v),
+                Err(e) if code(&e) == "INTROUVABLE" => None,
+                Err(e) => panic!("{methode} : {e}"),
+            }
+        })
+        .await
+    }
+
     /// A WebSocket, authenticated by the upgrade's query when `jeton` is given.
     pub async fn ws(&self, jeton: Option<&str>) -> ClientWs {
         let mut url = format!("ws://{}/ws", self.serveur.adresse);

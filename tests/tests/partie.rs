@@ -127,19 +127,16 @@ async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
     };
     assert_eq!(issue, domain::combat::Issue::Victoire);
 
-    // The reads. Projections follow the store: wait for them (bounded).
+    // The reads. Projections follow the store a few milliseconds behind: each read waits
+    // (bounded) until it shows what the combat did.
+    let jeton = compte.jeton.as_str();
     let historique = banc
-        .attendre("l'historique complet du combat", || async {
-            let h = banc
-                .appel(
-                    &compte.jeton,
-                    "combat.historique",
-                    json!({ "combat_id": combat_id }),
-                )
-                .await
-                .expect("historique");
-            (h["evenements"].as_array().map(|v| v.len() as u64) == Some(attendus)).then_some(h)
-        })
+        .lire_quand(
+            jeton,
+            "combat.historique",
+            json!({ "combat_id": combat_id }),
+            |h| h["evenements"].as_array().map(|v| v.len() as u64) == Some(attendus),
+        )
         .await;
     let evenements = historique["evenements"].as_array().expect("liste");
     for (i, e) in evenements.iter().enumerate() {
@@ -154,56 +151,62 @@ async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
     assert_eq!(evenements[0]["type"], "CombatPrepare");
     assert_eq!(evenements.last().expect("fin")["type"], "CombatTermine");
 
-    let etat = ws
-        .appel("combat.etat", json!({ "combat_id": combat_id }))
-        .await
-        .expect("état");
+    let etat = banc
+        .lire_quand(
+            jeton,
+            "combat.etat",
+            json!({ "combat_id": combat_id }),
+            |e| e["phase"] != "en_cours",
+        )
+        .await;
     assert_eq!(etat["phase"], "victoire");
 
     let profil = banc
-        .attendre("le Tank libéré du combat", || async {
-            let p = banc
-                .appel(
-                    &compte.jeton,
-                    "joueur.profil",
-                    json!({ "joueur_id": joueurs[0] }),
-                )
-                .await
-                .expect("profil");
-            p["combat_id"].is_null().then_some(p)
-        })
+        .lire_quand(
+            jeton,
+            "joueur.profil",
+            json!({ "joueur_id": joueurs[0] }),
+            |p| p["combat_id"].is_null(),
+        )
         .await;
-    assert_eq!(profil["nom"], "Brennos");
-    assert_eq!(profil["classe"], "Tank");
+    assert_eq!(
+        (&profil["nom"], &profil["classe"]),
+        (&json!("Brennos"), &json!("Tank"))
+    );
 
-    let classement = ws
-        .appel("classement.consulter", json!({ "limite": 10 }))
-        .await
-        .expect("classement");
-    let noms: Vec<&str> = classement["classement"]
-        .as_array()
-        .expect("liste")
-        .iter()
-        .filter_map(|l| l["nom"].as_str())
-        .collect();
-    assert_eq!(noms.len(), 3, "{classement}");
+    let classement = banc
+        .lire_quand(
+            jeton,
+            "classement.consulter",
+            json!({ "limite": 10 }),
+            |c| c["classement"].as_array().map(Vec::len) == Some(3),
+        )
+        .await;
+    assert_eq!(classement["classement"][0]["rang"], 1);
     let seulement_dps = ws
         .appel("classement.consulter", json!({ "classe": "DPS" }))
         .await
         .expect("classement des DPS");
     assert_eq!(seulement_dps["classement"][0]["nom"], "Sylvaine");
 
-    let inventaire = ws
-        .appel("inventaire.consulter", json!({ "joueur_id": joueurs[1] }))
-        .await
-        .expect("inventaire");
+    let inventaire = banc
+        .lire_quand(
+            jeton,
+            "inventaire.consulter",
+            json!({ "joueur_id": joueurs[1] }),
+            |_| true,
+        )
+        .await;
     assert_eq!(inventaire["or_total"], 30, "l'or de départ : {inventaire}");
-    let livre = ws
-        .appel("economie.grand_livre", json!({ "joueur_id": joueurs[1] }))
-        .await
-        .expect("grand livre");
+    let livre = banc
+        .lire_quand(
+            jeton,
+            "economie.grand_livre",
+            json!({ "joueur_id": joueurs[1] }),
+            |l| l["mouvements"].as_array().is_some_and(|m| !m.is_empty()),
+        )
+        .await;
     let mouvements = livre["mouvements"].as_array().expect("mouvements");
-    assert!(!mouvements.is_empty());
     assert!(
         mouvements.iter().all(|m| m["cause"] == "kit_de_depart"),
         "{livre}"
@@ -269,17 +272,12 @@ async fn une_commande_rejouee_avec_son_id_ne_s_applique_qu_une_fois(pool: PgPool
         .map(|e| e["donnees"]["solde"].clone())
         .expect("or débité");
     let inventaire = banc
-        .attendre("l'inventaire après l'achat", || async {
-            let i = banc
-                .appel(
-                    &compte.jeton,
-                    "inventaire.consulter",
-                    json!({ "joueur_id": joueur }),
-                )
-                .await
-                .expect("inventaire");
-            (i["or_total"] != 30).then_some(i)
-        })
+        .lire_quand(
+            &compte.jeton,
+            "inventaire.consulter",
+            json!({ "joueur_id": joueur }),
+            |i| i["or_total"] != 30,
+        )
         .await;
     assert_eq!(inventaire["or_total"], solde, "débité une seule fois");
     banc.arreter().await;
