@@ -7,8 +7,10 @@
 //! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
 //!   stream;
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie);
+//! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
 //! - [`erreurs`]: the one error type the gateway maps to its protocol.
 
+pub mod bus;
 pub mod erreurs;
 pub mod lecteur;
 pub mod magasin;

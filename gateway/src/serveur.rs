@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use commands::bus::Bus;
 use commands::{MIGRATIONS, Magasin};
 use domain::Catalogue;
 use projections::Projection;
@@ -176,7 +177,7 @@ impl Serveur {
             magasin,
             cache,
             redis: redis.clone(),
-            nats,
+            bus: Bus::new(nats, &connexions.prefixe_bus),
             jetons: Jetons::new(
                 &secret,
                 &passerelle.jwt_emetteur,
