@@ -6,6 +6,7 @@
 //! - [`metadonnees`]: who, why and when, on every event;
 //! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
 //!   stream;
+//! - [`suivi`]: leading a reader alone and waking it when events are written;
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie);
 //! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
 //! - [`erreurs`]: the one error type the gateway maps to its protocol.
@@ -16,6 +17,7 @@ pub mod lecteur;
 pub mod magasin;
 pub mod metadonnees;
 pub mod services;
+pub mod suivi;
 
 pub use erreurs::{ErreurApplication, Refus};
 pub use magasin::{MIGRATIONS, Magasin};
