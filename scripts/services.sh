@@ -3,6 +3,7 @@
 # (127.0.0.1:5432), Redis (127.0.0.1:6379, nothing kept on disk) and NATS with JetStream
 # (127.0.0.1:4222). A service that is down is started; one that is missing is installed from
 # Debian's packages first. Idempotent: running it when all is up changes nothing.
+# `scripts/services.sh arreter nats` stops NATS (fault tests).
 set -euo pipefail
 
 SUDO=""
@@ -24,6 +25,13 @@ installer() {
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
+
+# `services.sh arreter nats`: stops NATS, for the tests that prove a broker restart loses
+# nothing; the next plain run starts it again.
+if [ "${1:-}" = "arreter" ] && [ "${2:-}" = "nats" ]; then
+  $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server
+  exit 0
+fi
 
 # --- PostgreSQL
 if ! ecoute 5432; then

@@ -12,6 +12,7 @@
 //! horizon back, which delays readers (lag), never skips an event.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
@@ -33,8 +34,9 @@ impl PositionGlobale {
     };
 }
 
-/// An event as stored, with its place in the global order and its metadata.
-#[derive(Debug, Clone, PartialEq, FromRow)]
+/// An event as stored, with its place in the global order and its metadata; also what the
+/// bus carries (as JSON).
+#[derive(Debug, Clone, PartialEq, FromRow, Serialize, Deserialize)]
 pub struct EvenementStocke {
     /// The writing transaction's id.
     pub transaction: i64,

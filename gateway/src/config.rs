@@ -25,6 +25,10 @@ pub struct Connexions {
     /// Connexions PostgreSQL du pool partagé (commandes, requêtes, projections).
     #[arg(long, env = "MMO_PG_CONNEXIONS", default_value_t = 16)]
     pub pg_connexions: u32,
+    /// Préfixe des sujets NATS et du nom du flux JetStream (plusieurs jeux sur un même NATS ;
+    /// lettres, chiffres et `_` seulement).
+    #[arg(long, env = "MMO_PREFIXE_BUS", default_value = "")]
+    pub prefixe_bus: String,
 }
 
 /// A secret that never shows in logs or `Debug`.

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use commands::Magasin;
 use commands::lecteur::{EvenementStocke, PositionGlobale, lire_apres};
+use commands::suivi;
 use domain::combat::{Combat, EvenementCombat};
 use domain::echange::{Echange, EvenementEchange};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
@@ -384,13 +384,7 @@ async fn suivre_depuis(
 ) -> anyhow::Result<()> {
     const LOT: i64 = 500;
     let pool = magasin.pool();
-    // The listener's connection is its own: held for hours, it must not pin one of the pool.
-    let pool_ecoute = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with((*pool.connect_options()).clone())
-        .await?;
-    let mut ecoute = PgListener::connect_with(&pool_ecoute).await?;
-    ecoute.listen("evenements").await?;
+    let mut ecoute = suivi::ecouter(pool).await?;
     while !*arret.borrow() {
         let lot = lire_apres(pool, *position, LOT).await?;
         for e in &lot {
@@ -406,13 +400,7 @@ async fn suivre_depuis(
         if i64::try_from(lot.len()).is_ok_and(|n| n >= LOT) {
             continue;
         }
-        // The notify wakes us at once; the poll catches events whose transaction became
-        // visible later than its notify (an older transaction was still open).
-        tokio::select! {
-            r = ecoute.recv() => { r?; }
-            () = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = arret.changed() => {}
-        }
+        suivi::attendre(&mut ecoute, Duration::from_millis(100), arret).await?;
     }
     Ok(())
 }

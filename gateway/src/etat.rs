@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderValue;
 use commands::Magasin;
+use commands::bus::Bus;
 use domain::ids::CompteId;
 use projections::cache::Cache;
 use redis::aio::ConnectionManager;
@@ -26,8 +27,8 @@ pub struct Etat {
     pub cache: Cache,
     /// Redis, for what is not a cache (rate limits).
     pub redis: ConnectionManager,
-    /// The broker, for readiness.
-    pub nats: async_nats::Client,
+    /// The event bus (NATS JetStream) and the plain subjects of the fan-out.
+    pub bus: Bus,
     /// Access tokens.
     pub jetons: Jetons,
     /// How long refresh tokens live.

@@ -1,12 +1,15 @@
 //! `/metrics` in the Prometheus text format: JSON-RPC calls by method and outcome with their
 //! latency, open sockets, and at each scrape the write side's counters (conflicts, retries
-//! answered from a previous application, give-ups), the projections' lag and the pushes
-//! dropped for slow sockets.
+//! answered from a previous application, give-ups), the projections' lag, the pushes
+//! dropped for slow sockets, and the bus (events relayed, reactions handled or failed, rounds
+//! ended by their deadline).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use commands::bus::reactions::EtatReactions;
+use commands::bus::relais::EtatRelais;
 use commands::magasin::Compteurs;
 use projections::Projection;
 use projections::travailleur::EtatTravailleur;
@@ -45,6 +48,16 @@ struct AuMoment {
     compteurs: Arc<Compteurs>,
     travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
     diffuseur: Arc<Diffuseur>,
+    bus: Bus,
+}
+
+/// The bus's parts this process runs (zero counters for the parts it does not).
+#[derive(Debug, Clone, Default)]
+pub struct Bus {
+    /// The relay from the store to NATS.
+    pub relais: Arc<EtatRelais>,
+    /// The process managers.
+    pub reactions: Arc<EtatReactions>,
 }
 
 impl Collector for AuMoment {
@@ -69,6 +82,31 @@ impl Collector for AuMoment {
                 "mmo_pousses_abandonnees",
                 "Notifications non livrées à une socket trop lente (elle est fermée).",
                 &self.diffuseur.abandons,
+            ),
+            (
+                "mmo_relais_publies",
+                "Événements publiés sur le bus et acquittés par JetStream.",
+                &self.bus.relais.publies,
+            ),
+            (
+                "mmo_relais_reprises",
+                "Reprises du relais depuis son point de reprise après une panne (NATS, PostgreSQL).",
+                &self.bus.relais.reprises,
+            ),
+            (
+                "mmo_reactions_traitees",
+                "Événements du bus traités par les process managers.",
+                &self.bus.reactions.traites,
+            ),
+            (
+                "mmo_reactions_echecs",
+                "Réactions en échec (conflit, panne), relivrées plus tard.",
+                &self.bus.reactions.echecs,
+            ),
+            (
+                "mmo_tours_echus",
+                "Tours de combat terminés par leur échéance.",
+                &self.bus.reactions.tours_echus,
             ),
         ];
         for (nom, aide, valeur) in compteurs {
@@ -114,6 +152,7 @@ impl Metriques {
         compteurs: Arc<Compteurs>,
         travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
         diffuseur: Arc<Diffuseur>,
+        bus: Bus,
     ) -> Self {
         let mut registre = Registry::default();
         let appels = Family::<Etiquettes, Counter>::default();
@@ -139,6 +178,7 @@ impl Metriques {
             compteurs,
             travailleurs,
             diffuseur,
+            bus,
         }));
         Self {
             registre,
@@ -188,6 +228,7 @@ mod tests {
             Arc::default(),
             vec![(Projection::Joueurs, etat)],
             Arc::default(),
+            Bus::default(),
         );
         m.appel("joueur.creer", "ok", Some(Duration::from_millis(3)));
         m.appel(

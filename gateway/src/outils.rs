@@ -13,7 +13,7 @@ use domain::simulation::{ErreurSimulation, simuler};
 use domain::valeurs::{Classe, Graine};
 
 use crate::config::Connexions;
-use crate::metriques::Metriques;
+use crate::metriques::{self, Metriques};
 use crate::{sante, serveur};
 
 /// Loads and validates a catalog: the shipped one, or a file being edited.
@@ -163,6 +163,11 @@ pub async fn connecter(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
 pub enum Partie {
     /// Every projection worker (each leads its projection if no other instance does).
     Projections,
+    /// The relay from the store to NATS JetStream (leads if no other instance does).
+    Relay,
+    /// The process managers and the round scheduler (durable consumers: instances share the
+    /// messages).
+    Sagas,
 }
 
 /// Runs one part of the backend until Ctrl-C, with `/metrics` and `/healthz` on `metriques`.
@@ -173,13 +178,33 @@ pub async fn travailler(
 ) -> anyhow::Result<()> {
     let options = sqlx::postgres::PgConnectOptions::from_str(&connexions.database_url)?;
     let pool = serveur::connecter_postgresql(options, connexions.pg_connexions).await?;
-    let redis = serveur::connecter_redis(&connexions.redis_url).await?;
-    let cache = projections::cache::Cache::new(redis);
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
+    let mut etat_bus = metriques::Bus::default();
+    let mut compteurs = Arc::default();
     let (etats, taches) = match partie {
-        Partie::Projections => serveur::lancer_projections(&pool, &cache, &arret_rx),
+        Partie::Projections => {
+            let redis = serveur::connecter_redis(&connexions.redis_url).await?;
+            let cache = projections::cache::Cache::new(redis);
+            serveur::lancer_projections(&pool, &cache, &arret_rx)
+        }
+        Partie::Relay | Partie::Sagas => {
+            let nats = serveur::connecter_nats(&connexions.nats_url).await?;
+            let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus);
+            let magasin = Arc::new(commands::Magasin::new(pool.clone(), Catalogue::officiel()?));
+            compteurs = Arc::clone(magasin.compteurs());
+            let tache = if partie == Partie::Relay {
+                let relais = commands::bus::relais::Relais::new(pool.clone(), bus);
+                etat_bus.relais = relais.etat();
+                tokio::spawn(relais.executer(arret_rx.clone()))
+            } else {
+                let reactions = commands::bus::reactions::Reactions::new(magasin, bus);
+                etat_bus.reactions = reactions.etat();
+                tokio::spawn(reactions.executer(arret_rx.clone()))
+            };
+            (Vec::new(), vec![tache])
+        }
     };
-    let registre = Arc::new(Metriques::new(Arc::default(), etats, Arc::default()));
+    let registre = Arc::new(Metriques::new(compteurs, etats, Arc::default(), etat_bus));
     let app = axum::Router::new()
         .route("/healthz", axum::routing::get(sante::vivant))
         .route(

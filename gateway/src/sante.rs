@@ -63,9 +63,9 @@ pub async fn pret(State(etat): State<EtatPartage>) -> (StatusCode, Json<Preparat
             .map(drop)
     });
     let nats = sonder(async {
-        match etat.nats.connection_state() {
+        match etat.bus.client().connection_state() {
             async_nats::connection::State::Connected => {
-                etat.nats.flush().await.map_err(|e| e.to_string())
+                etat.bus.client().flush().await.map_err(|e| e.to_string())
             }
             autre => Err(format!("état {autre}")),
         }

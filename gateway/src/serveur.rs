@@ -1,6 +1,7 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
-//! the projection workers, the push hub and the HTTP/WebSocket server.
+//! the projection workers, the bus's relay and process managers, the push hub and the
+//! HTTP/WebSocket server.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -14,6 +15,9 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use commands::bus::Bus;
+use commands::bus::reactions::Reactions;
+use commands::bus::relais::Relais;
 use commands::{MIGRATIONS, Magasin};
 use domain::Catalogue;
 use projections::Projection;
@@ -36,7 +40,7 @@ use crate::config::limites::{TAILLE_CORPS_REST, TAILLE_MESSAGE};
 use crate::config::{Connexions, Passerelle};
 use crate::diffusion::{self, Diffuseur};
 use crate::etat::{Etat, EtatPartage};
-use crate::metriques::Metriques;
+use crate::metriques::{self, Metriques};
 use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
 use crate::{rest, sante, ws};
 
@@ -103,6 +107,26 @@ pub fn lancer_projections(
     (etats, taches)
 }
 
+/// The bus's relay and process managers of this process (each relay instance leads only if
+/// no other does; consumers share their messages across instances).
+pub fn lancer_bus(
+    magasin: &Arc<Magasin>,
+    bus: &Bus,
+    arret: &watch::Receiver<bool>,
+) -> (metriques::Bus, Vec<JoinHandle<()>>) {
+    let relais = Relais::new(magasin.pool().clone(), bus.clone());
+    let reactions = Reactions::new(Arc::clone(magasin), bus.clone());
+    let etat = metriques::Bus {
+        relais: relais.etat(),
+        reactions: reactions.etat(),
+    };
+    let taches = vec![
+        tokio::spawn(relais.executer(arret.clone())),
+        tokio::spawn(reactions.executer(arret.clone())),
+    ];
+    (etat, taches)
+}
+
 /// A running backend.
 pub struct Serveur {
     /// Where it listens (the real port when asked for port 0).
@@ -143,6 +167,9 @@ impl Serveur {
         let (arret, arret_rx) = watch::channel(false);
 
         let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
+        let bus = Bus::new(nats, &connexions.prefixe_bus);
+        let (etat_bus, taches_bus) = lancer_bus(&magasin, &bus, &arret_rx);
+        taches.extend(taches_bus);
         let diffuseur = Arc::new(Diffuseur::default());
         taches.push(tokio::spawn(diffusion::suivre(
             Arc::clone(&magasin),
@@ -153,6 +180,7 @@ impl Serveur {
             Arc::clone(magasin.compteurs()),
             etats,
             Arc::clone(&diffuseur),
+            etat_bus,
         ));
         let secret = if let Some(s) = &passerelle.jwt_secret {
             s.exposer().as_bytes().to_vec()
@@ -176,7 +204,7 @@ impl Serveur {
             magasin,
             cache,
             redis: redis.clone(),
-            nats,
+            bus,
             jetons: Jetons::new(
                 &secret,
                 &passerelle.jwt_emetteur,

@@ -7,9 +7,9 @@
 //! (not remembered between batches), which also lets a rebuild swap tables and move it.
 //!
 //! One instance per projection is active: it holds `pg_try_advisory_lock` on a dedicated
-//! connection for as long as it leads; the others retry the lock and take over when the
-//! leader's connection goes away. It wakes on the store's `NOTIFY evenements` and polls as a
-//! fallback.
+//! connection for as long as it leads ([`commands::suivi::Tete`]); the others retry the lock
+//! and take over when the leader's connection goes away. It wakes on the store's
+//! `NOTIFY evenements` and polls as a fallback.
 //!
 //! With a cache ([`Travailleur::avec_cache`]), after each committed batch the worker writes the
 //! rows the batch touched to Redis (see [`crate::cache`]): after the commit, never before, and
@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use commands::lecteur::{self, EvenementStocke, PositionGlobale};
-use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{Connection as _, PgConnection, PgPool};
+use commands::suivi::{self, Tete};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 use crate::cache::{Cache, ids_touches};
@@ -108,39 +108,16 @@ impl Travailleur {
     }
 
     async fn mener(&self, arret: &mut watch::Receiver<bool>) -> Result<(), ErreurProjection> {
-        // The worker's two long-lived connections (the lock's and the listener's) are its own,
-        // outside the shared pool: held for hours, they would otherwise starve the batches and
-        // the commands that share the pool. The lock lives as long as its connection: if the
-        // process dies, PostgreSQL drops the connection and another instance gets the lock.
-        let options = self.pool.connect_options();
-        let mut verrou = PgConnection::connect_with(&options).await?;
-        loop {
-            let (pris,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-                .bind(self.projection.cle_verrou())
-                .fetch_one(&mut verrou)
-                .await?;
-            if pris {
-                break;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(self.sondage) => {}
-                _ = arret.changed() => return Ok(()),
-            }
-            if *arret.borrow() {
-                return Ok(());
-            }
-        }
+        let cle = self.projection.cle_verrou();
+        let Some(mut tete) = Tete::prendre(&self.pool, cle, self.sondage, arret).await? else {
+            return Ok(());
+        };
         self.etat.meneur.store(true, Ordering::Relaxed);
         tracing::info!(
             projection = self.projection.nom(),
             "projection menée par cette instance"
         );
-        let pool_ecoute = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with((*options).clone())
-            .await?;
-        let mut ecoute = PgListener::connect_with(&pool_ecoute).await?;
-        ecoute.listen("evenements").await?;
+        let mut ecoute = suivi::ecouter(&self.pool).await?;
         while !*arret.borrow() {
             let n = traiter_un_lot_avec_cache(
                 &self.pool,
@@ -155,18 +132,11 @@ impl Travailleur {
             }
             self.mesurer_retard().await?;
             // Still leading? A dead lock connection means another instance may lead now.
-            sqlx::query("SELECT 1").execute(&mut verrou).await?;
-            tokio::select! {
-                r = ecoute.recv() => { r?; }
-                () = tokio::time::sleep(self.sondage) => {}
-                _ = arret.changed() => {}
-            }
+            tete.verifier().await?;
+            suivi::attendre(&mut ecoute, self.sondage, arret).await?;
         }
         self.etat.meneur.store(false, Ordering::Relaxed);
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(self.projection.cle_verrou())
-            .execute(&mut verrou)
-            .await?;
+        tete.rendre().await?;
         Ok(())
     }
 

@@ -82,6 +82,7 @@ impl Banc {
             redis_url: "redis://127.0.0.1:6379".into(),
             nats_url: "nats://127.0.0.1:4222".into(),
             pg_connexions: 12,
+            prefixe_bus: passerelle.prefixe_redis.replace(':', "_"),
         };
         let options = (*pool.connect_options()).clone();
         let serveur = Serveur::demarrer_sur(options, &connexions, &passerelle)

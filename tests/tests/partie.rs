@@ -1,6 +1,7 @@
 //! A game played through the gateway as a client would: accounts, characters of each class, a
 //! combat fought over WebSocket from the pushed events to its victory, then every read the
-//! client offers (profile, leaderboard, inventory, combat history, ledger).
+//! client offers (profile, leaderboard, inventory, combat history, ledger), with the victory
+//! paid through the bus.
 
 use std::collections::VecDeque;
 
@@ -189,32 +190,53 @@ async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
         .expect("classement des DPS");
     assert_eq!(seulement_dps["classement"][0]["nom"], "Sylvaine");
 
+    // The victory is paid by the process managers through the bus: XP on the profile, the
+    // loot's gold (every wolf drops some) in the inventory and in the ledger beside the kit.
+    let profil = banc
+        .lire_quand(
+            jeton,
+            "joueur.profil",
+            json!({ "joueur_id": joueurs[1] }),
+            |p| p["xp"].as_u64().is_some_and(|xp| xp > 0),
+        )
+        .await;
+    assert_eq!(profil["nom"], "Sylvaine");
     let inventaire = banc
         .lire_quand(
             jeton,
             "inventaire.consulter",
             json!({ "joueur_id": joueurs[1] }),
-            |_| true,
+            |i| i["or_total"].as_u64().is_some_and(|or| or > 30),
         )
         .await;
-    assert_eq!(inventaire["or_total"], 30, "l'or de départ : {inventaire}");
     let livre = banc
         .lire_quand(
             jeton,
             "economie.grand_livre",
             json!({ "joueur_id": joueurs[1] }),
-            |l| l["mouvements"].as_array().is_some_and(|m| !m.is_empty()),
+            |l| {
+                l["mouvements"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["cause"] == "butin"))
+            },
         )
         .await;
     let mouvements = livre["mouvements"].as_array().expect("mouvements");
     assert!(
-        mouvements.iter().all(|m| m["cause"] == "kit_de_depart"),
-        "{livre}"
-    );
-    assert!(
         mouvements
             .iter()
-            .any(|m| m["ressource"] == "or" && m["delta"] == 30 && m["solde_apres"] == 30)
+            .any(|m| m["cause"] == "kit_de_depart" && m["ressource"] == "or" && m["delta"] == 30),
+        "{livre}"
+    );
+    let or_du_butin: i64 = mouvements
+        .iter()
+        .filter(|m| m["cause"] == "butin" && m["ressource"] == "or")
+        .filter_map(|m| m["delta"].as_i64())
+        .sum();
+    assert_eq!(
+        inventaire["or_total"].as_i64(),
+        Some(30 + or_du_butin),
+        "l'inventaire et le grand livre disent le même or : {inventaire}"
     );
 
     // A character acting in a finished combat is refused by the game's rules.

@@ -151,6 +151,26 @@ pub async fn agir(
     Ok(evenements)
 }
 
+/// Ends a round whose deadline passed (the round scheduler's command; no account: the system
+/// asks), then frees the participants if that ended the combat. A round already over changes
+/// nothing.
+pub async fn terminer_tour(
+    magasin: &Magasin,
+    combat_id: CombatId,
+    tour: u32,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementCombat>, ErreurApplication> {
+    let terminer = CommandeCombat::TerminerTour {
+        tour,
+        maintenant: Utc::now(),
+    };
+    let evenements = magasin
+        .executer::<Combat>(&combat_id.to_string(), terminer, meta)
+        .await?;
+    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    Ok(evenements)
+}
+
 async fn engager(
     magasin: &Magasin,
     joueur_id: JoueurId,

@@ -1,0 +1,412 @@
+//! The bus against the real PostgreSQL and NATS JetStream: the relay publishes every event
+//! once and refills from its checkpoint; the process managers pay a won combat (XP, loot,
+//! quest progress, then the quest's reward) once however often events are delivered; the
+//! round scheduler ends a round at its deadline, even when its consumer was down at the time.
+//! Each test has its own database and its own stream (a bus prefix of its own).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy};
+use chrono::Utc;
+use commands::bus::Bus;
+use commands::bus::reactions::Reactions;
+use commands::bus::relais::{self, Relais};
+use commands::lecteur::{self, EvenementStocke};
+use commands::services::{combat, joueur, quete};
+use commands::{Magasin, Metadonnees};
+use domain::Catalogue;
+use domain::combat::{Combat, Phase};
+use domain::ids::{CombatId, CompteId, JoueurId};
+use domain::inventaire::Inventaire;
+use domain::joueur::Joueur;
+use domain::quete::{Quete, QueteId, Statut};
+use domain::simulation::action_scriptee;
+use domain::valeurs::{Classe, NomJoueur};
+use futures_util::StreamExt as _;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn bus() -> Bus {
+    let client = async_nats::connect("nats://127.0.0.1:4222")
+        .await
+        .expect("NATS (scripts/services.sh le démarre)");
+    Bus::new(client, &format!("essai_{}_", Uuid::new_v4().simple()))
+}
+
+fn magasin(pool: PgPool, catalogue: Arc<Catalogue>) -> Arc<Magasin> {
+    Arc::new(Magasin::new(pool, catalogue))
+}
+
+async fn compte(pool: &PgPool) -> CompteId {
+    let id = CompteId::from_uuid(Uuid::new_v4());
+    sqlx::query("INSERT INTO comptes (compte_id, login, mot_de_passe) VALUES ($1, $2, 'x')")
+        .bind(id.uuid())
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .expect("compte");
+    id
+}
+
+fn meta(compte: CompteId) -> Metadonnees {
+    Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+}
+
+async fn personnage(m: &Magasin, c: CompteId, nom: &str, classe: Classe) -> JoueurId {
+    joueur::creer_personnage(m, c, NomJoueur::parse(nom).expect("nom"), classe, &meta(c))
+        .await
+        .expect("création")
+}
+
+async fn attendre<T, F, Fut>(quoi: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let fin = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < fin,
+            "attendu en vain : {quoi}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every message of the stream, read by an ephemeral consumer.
+async fn messages_du_flux(bus: &Bus) -> Vec<async_nats::jetstream::Message> {
+    let flux = bus.flux().await.expect("flux");
+    let attendus = flux.get_info().await.expect("info").state.messages;
+    let lecteur = flux
+        .create_consumer(consumer::pull::Config {
+            ack_policy: AckPolicy::None,
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .expect("consommateur éphémère");
+    let mut messages = lecteur.messages().await.expect("messages");
+    let mut lus = Vec::new();
+    while (lus.len() as u64) < attendus {
+        let m = tokio::time::timeout(PATIENCE, messages.next())
+            .await
+            .expect("message à temps")
+            .expect("flux ouvert")
+            .expect("message");
+        lus.push(m);
+    }
+    lus
+}
+
+async fn evenements(pool: &PgPool) -> i64 {
+    sqlx::query_as::<_, (i64,)>("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .expect("compte")
+        .0
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_point(pool: PgPool) {
+    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let bus = bus().await;
+    let c = compte(&pool).await;
+    for (i, classe) in [Classe::Tank, Classe::Dps, Classe::Heal]
+        .into_iter()
+        .enumerate()
+    {
+        personnage(&m, c, &format!("Relaye{i}"), classe).await;
+    }
+    let relais = Relais::new(pool.clone(), bus.clone());
+    bus.flux().await.expect("flux créé");
+    while relais.relayer_un_lot().await.expect("lot publié") > 0 {}
+    let stockes = lecteur::lire_apres(&pool, lecteur::PositionGlobale::DEBUT, 1_000)
+        .await
+        .expect("lecture");
+    assert_eq!(
+        i64::try_from(stockes.len()).ok(),
+        Some(evenements(&pool).await)
+    );
+    let publies = messages_du_flux(&bus).await;
+    assert_eq!(publies.len(), stockes.len(), "un message par événement");
+    for (message, stocke) in publies.iter().zip(&stockes) {
+        let relu: EvenementStocke = serde_json::from_slice(&message.payload).expect("JSON");
+        assert_eq!(&relu, stocke, "dans l'ordre global, intact");
+        assert_eq!(
+            message.subject.as_str(),
+            bus.sujet_evenement(&stocke.aggregate_type, &stocke.event_type)
+        );
+        let id = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Msg-Id"))
+            .map(ToString::to_string);
+        assert_eq!(id, Some(stocke.event_id.to_string()));
+    }
+
+    // The checkpoint write was lost after the publication (a crash): the relay publishes the
+    // whole store again, and the stream's deduplication keeps one copy of each.
+    sqlx::query("DELETE FROM points_de_reprise WHERE lecteur = $1")
+        .bind(relais::LECTEUR)
+        .execute(&pool)
+        .await
+        .expect("point de reprise effacé");
+    while relais.relayer_un_lot().await.expect("lot republié") > 0 {}
+    let info = bus
+        .flux()
+        .await
+        .expect("flux")
+        .get_info()
+        .await
+        .expect("info");
+    assert_eq!(info.state.messages, stockes.len() as u64, "aucun doublon");
+    assert_eq!(
+        relais::point_de_reprise(&pool).await.expect("point"),
+        stockes.last().expect("au moins un").position()
+    );
+    bus.supprimer_flux().await.expect("ménage");
+}
+
+/// Plays a combat to its end with the scripted policy.
+async fn jouer(m: &Magasin, c: CompteId, combat_id: CombatId) {
+    for _ in 0..500 {
+        let etat = m
+            .charger::<Combat>(&combat_id.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|c| c.etat().cloned())
+            .expect("combat");
+        if matches!(etat.phase, Phase::Termine { .. }) {
+            return;
+        }
+        let i = etat
+            .participants
+            .iter()
+            .position(|p| !p.ko() && !p.a_agi)
+            .expect("quelqu'un doit agir");
+        let qui = etat.participants[i].combattant.joueur_id;
+        combat::agir(m, c, qui, combat_id, action_scriptee(&etat, i), &meta(c))
+            .await
+            .expect("action");
+    }
+    panic!("combat sans fin");
+}
+
+async fn xp(m: &Magasin, j: JoueurId) -> u64 {
+    m.charger::<Joueur>(&j.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|x| x.fiche().map(|f| f.xp))
+        .unwrap_or_default()
+}
+
+async fn statut(m: &Magasin, joueur_id: JoueurId, quete: &str) -> Option<(Statut, u32)> {
+    let id = QueteId {
+        joueur_id,
+        quete: quete.parse().expect("code"),
+    };
+    m.charger::<Quete>(&id.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|q| q.etat().map(|e| (e.statut, e.progression)))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
+    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let bus = bus().await;
+    let c = compte(&pool).await;
+    let tank = personnage(&m, c, "Boromir", Classe::Tank).await;
+    let dps = personnage(&m, c, "Legolas", Classe::Dps).await;
+    let heal = personnage(&m, c, "Arwen", Classe::Heal).await;
+    for (j, q) in [(tank, "rempart"), (dps, "chasse_aux_loups")] {
+        quete::accepter(&m, c, j, q.parse().expect("code"), &meta(c))
+            .await
+            .expect("quête acceptée");
+    }
+    let combat_id = combat::preparer(
+        &m,
+        c,
+        tank,
+        "meute_de_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await
+    .expect("préparé");
+    for j in [dps, heal] {
+        combat::rejoindre(&m, c, j, combat_id, &meta(c))
+            .await
+            .expect("rejoint");
+    }
+    combat::lancer(&m, c, tank, combat_id, &meta(c))
+        .await
+        .expect("lancé");
+    jouer(&m, c, combat_id).await;
+
+    let (arret, arret_rx) = watch::channel(false);
+    let reactions = Reactions::new(Arc::clone(&m), bus.clone());
+    let taches = [
+        tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone())),
+        tokio::spawn(reactions.clone().executer(arret_rx.clone())),
+    ];
+    // The combat's rewards, then the quest the Tank completed by winning, then its reward.
+    attendre("le Tank payé du combat et de sa quête", || async {
+        (statut(&m, tank, "rempart").await.map(|s| s.0) == Some(Statut::Terminee)
+            && xp(&m, tank).await > 60)
+            .then_some(())
+    })
+    .await;
+    let termine = lecteur::flux_agregat(&pool, "Combat", &combat_id.to_string())
+        .await
+        .expect("flux du combat")
+        .into_iter()
+        .find(|e| e.event_type == "CombatTermine")
+        .expect("combat terminé");
+    let Some(domain::combat::EvenementCombat::CombatTermine { recompenses, .. }) =
+        serde_json::from_value(termine.payload.clone()).ok()
+    else {
+        panic!("CombatTermine illisible");
+    };
+    attendre("chacun a son butin", || async {
+        let mut tous = true;
+        for j in [tank, dps, heal] {
+            let inv = m
+                .charger::<Inventaire>(&j.to_string())
+                .await
+                .expect("lecture");
+            tous &= inv.and_then(|i| i.contenu().cloned()).is_some_and(|c| {
+                c.operations
+                    .contains(&domain::inventaire::CleOperation::Butin(combat_id))
+            }) || recompenses
+                .iter()
+                .find(|r| r.joueur_id == j)
+                .is_none_or(|r| r.items.is_empty() && r.or.pieces() == 0);
+        }
+        tous.then_some(())
+    })
+    .await;
+    let xp_combat = |j: JoueurId| {
+        recompenses
+            .iter()
+            .find(|r| r.joueur_id == j)
+            .map_or(0, |r| u64::from(r.xp))
+    };
+    assert_eq!(
+        xp(&m, tank).await,
+        xp_combat(tank) + 60,
+        "combat + quête « rempart »"
+    );
+    assert_eq!(xp(&m, heal).await, xp_combat(heal));
+    assert_eq!(xp(&m, dps).await, xp_combat(dps));
+    assert_eq!(
+        statut(&m, dps, "chasse_aux_loups").await,
+        Some((Statut::EnCours, 2)),
+        "deux loups vaincus sur quatre"
+    );
+    for j in [tank, dps, heal] {
+        let fiche = m
+            .charger::<Joueur>(&j.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|x| x.fiche().cloned())
+            .expect("fiche");
+        assert_eq!(fiche.combat, None, "libéré du combat");
+    }
+
+    // Every event delivered once more: nothing changes.
+    let _ = arret.send(true);
+    for t in taches {
+        t.await.expect("arrêt");
+    }
+    let avant = evenements(&pool).await;
+    let tous = lecteur::lire_apres(&pool, lecteur::PositionGlobale::DEBUT, 10_000)
+        .await
+        .expect("lecture");
+    for e in &tous {
+        reactions.reagir(e).await.expect("réaction rejouée");
+    }
+    assert_eq!(
+        evenements(&pool).await,
+        avant,
+        "rejouer les réactions ne change rien"
+    );
+    bus.supprimer_flux().await.expect("ménage");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPool) {
+    // Rounds of 2 s instead of 30, so that the test waits for a deadline in reasonable time.
+    let texte = include_str!("../../domain/catalogue.toml")
+        .replace("duree_tour_secondes = 30", "duree_tour_secondes = 2");
+    let catalogue = Arc::new(Catalogue::depuis_toml(&texte).expect("catalogue"));
+    let m = magasin(pool.clone(), catalogue);
+    let bus = bus().await;
+    let c = compte(&pool).await;
+    let tank = personnage(&m, c, "Dormeur", Classe::Tank).await;
+    let combat_id = combat::preparer(
+        &m,
+        c,
+        tank,
+        "meute_de_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await
+    .expect("préparé");
+    combat::lancer(&m, c, tank, combat_id, &meta(c))
+        .await
+        .expect("lancé");
+    let tour = || async {
+        match m
+            .charger::<Combat>(&combat_id.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|c| c.etat().map(|e| e.phase))
+        {
+            Some(Phase::EnCours { tour, .. }) => tour,
+            autre => panic!("combat en cours attendu : {autre:?}"),
+        }
+    };
+
+    // The scheduler receives round 1, then stops before its deadline.
+    let (arret, arret_rx) = watch::channel(false);
+    let relais = tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone()));
+    let (arret_pm, arret_pm_rx) = watch::channel(false);
+    let reactions = Reactions::new(Arc::clone(&m), bus.clone());
+    let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let _ = arret_pm.send(true);
+    pm.await.expect("arrêt");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        tour().await,
+        1,
+        "personne n'a terminé le tour pendant l'arrêt"
+    );
+
+    // Started again after the deadline: the round ends (the Tank never acted).
+    let (arret_pm, arret_pm_rx) = watch::channel(false);
+    let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
+    attendre("le tour 1 terminé par son échéance", || async {
+        (tour().await >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        reactions
+            .etat()
+            .tours_echus
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    let _ = arret_pm.send(true);
+    let _ = arret.send(true);
+    pm.await.expect("arrêt");
+    relais.await.expect("arrêt");
+    bus.supprimer_flux().await.expect("ménage");
+}
