@@ -316,7 +316,7 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
             .expect("joueur");
         assert_eq!(fiche.fiche().expect("créé").combat, None, "libéré à la fin");
     }
-    let fini = combat::agir(&m, c, tank, combat_id, Action::Defendre, &meta(c)).await;
+    let fini = combat::agir(&m, c, tank, combat_id, Action::Defendre {}, &meta(c)).await;
     assert!(
         matches!(
             fini,
@@ -401,4 +401,76 @@ async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
     let encore = economie::accepter(&m, a, pa, echange, &meta(a)).await;
     assert!(encore.is_err(), "{encore:?}");
     assert_eq!(contenu(pa).await, ia);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let c = compte(&pool, 1).await;
+    let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
+    let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
+    let loups = || "meute_de_loups".parse().expect("code");
+    let combat_id = combat::preparer(&m, c, tank, loups(), &meta(c))
+        .await
+        .expect("préparation");
+    combat::rejoindre(&m, c, heal, combat_id, &meta(c))
+        .await
+        .expect("rejoindre");
+    for (qui, refus) in [
+        (heal, ErreurCombat::DejaParticipant),
+        (tank, ErreurCombat::DejaParticipant),
+    ] {
+        let encore = combat::rejoindre(&m, c, qui, combat_id, &meta(c)).await;
+        assert!(
+            matches!(&encore, Err(ErreurApplication::Regle(Refus::Combat(e))) if *e == refus),
+            "{encore:?}"
+        );
+        let fiche = m
+            .charger::<Joueur>(&qui.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|j| j.fiche().cloned())
+            .expect("fiche");
+        assert_eq!(fiche.combat, Some(combat_id), "toujours engagé");
+    }
+    let ailleurs = combat::preparer(&m, c, heal, loups(), &meta(c)).await;
+    assert!(
+        matches!(ailleurs, Err(ErreurApplication::Regle(Refus::Joueur(ErreurJoueur::DejaEnCombat(id)))) if id == combat_id),
+        "{ailleurs:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let a = compte(&pool, 1).await;
+    let pa = personnage(&m, a, "Arwen", Classe::Heal).await;
+    let kit = m.catalogue().regles().or_depart;
+    let inconnu = domain::ids::EchangeId::from_uuid(Uuid::new_v4());
+    let tout = Offre {
+        or: kit,
+        items: BTreeMap::new(),
+    };
+    let refus = economie::modifier(&m, a, pa, inconnu, tout, &meta(a)).await;
+    assert!(
+        matches!(
+            refus,
+            Err(ErreurApplication::Regle(Refus::Echange(
+                domain::echange::ErreurEchange::EchangeInexistant
+            )))
+        ),
+        "{refus:?}"
+    );
+    // All the gold is still free to spend.
+    economie::acheter(
+        &m,
+        a,
+        pa,
+        "apothicaire_mirabelle".parse().expect("code"),
+        "herbe_medicinale".parse().expect("code"),
+        Quantite::parse(kit.pieces() / 3).expect("quantité"),
+        &meta(a),
+    )
+    .await
+    .expect("l'or n'est pas resté réservé");
 }

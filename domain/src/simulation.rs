@@ -61,7 +61,7 @@ pub fn action_scriptee(etat: &EtatCombat, participant: usize) -> Action {
                 .filter(|&i| !etat.monstres[i].vaincu())
                 .any(|i| etat.cible_du_monstre(i) != Some(participant));
             if regarde_ailleurs {
-                Action::Provoquer
+                Action::Provoquer {}
             } else {
                 attaquer
             }

@@ -339,8 +339,8 @@ proptest! {
                     action: match action {
                         0 => Action::Attaquer { cible },
                         1 => Action::Soigner { cible: JoueurId::from_uuid(id(1, u64::from(cible))) },
-                        2 => Action::Provoquer,
-                        _ => Action::Defendre,
+                        2 => Action::Provoquer {},
+                        _ => Action::Defendre {},
                     },
                     maintenant,
                 },

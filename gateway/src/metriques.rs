@@ -159,19 +159,20 @@ impl Metriques {
         let durees =
             Family::<Etiquettes, Histogram, fn() -> Histogram>::new_with_constructor(histogramme);
         let sockets = Gauge::default();
+        // `register` ends each help text with its own full stop.
         registre.register(
             "mmo_rpc_appels",
-            "Appels JSON-RPC par méthode et issue (ok ou data.code de l'erreur).",
+            "Appels JSON-RPC par méthode et issue (ok ou data.code de l'erreur)",
             appels.clone(),
         );
         registre.register(
             "mmo_rpc_duree_secondes",
-            "Durée de traitement d'un appel JSON-RPC, par méthode.",
+            "Durée de traitement d'un appel JSON-RPC, par méthode",
             durees.clone(),
         );
         registre.register(
             "mmo_websockets_ouvertes",
-            "WebSocket ouvertes.",
+            "WebSocket ouvertes",
             sockets.clone(),
         );
         registre.register_collector(Box::new(AuMoment {

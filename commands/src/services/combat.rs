@@ -74,6 +74,9 @@ pub async fn rejoindre(
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
     let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    // Already in this very combat (joining twice, or its initiator): engaging changes nothing,
+    // and the refusal that follows must not free a character that is still fighting.
+    let deja_engage = fiche.combat == Some(combat_id);
     engager(magasin, joueur_id, combat_id, &meta.etape("engager")).await?;
     let rejoindre = CommandeCombat::Rejoindre {
         combattant: combattant(&fiche),
@@ -84,7 +87,9 @@ pub async fn rejoindre(
     {
         Ok(evenements) => Ok(evenements),
         Err(e) => {
-            liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+            if !deja_engage {
+                liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+            }
             Err(e)
         }
     }

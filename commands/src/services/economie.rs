@@ -5,14 +5,14 @@
 //! one released on both. Merchants stand in zones; until Service Monde exists, nobody's
 //! position is checked.
 
-use domain::echange::{CommandeEchange, Echange, EvenementEchange, Offre};
+use domain::echange::{CommandeEchange, Echange, ErreurEchange, EvenementEchange, Offre};
 use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
 use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::Joueur;
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
 use uuid::Uuid;
 
-use crate::erreurs::ErreurApplication;
+use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 use crate::services::fiche_possedee;
@@ -159,8 +159,10 @@ pub async fn proposer(
     Ok(echange_id)
 }
 
-/// Replaces the caller's offer in a trade (reserved first; nothing to undo if the trade
-/// refuses, the lock ends with the trade).
+/// Replaces the caller's offer in a trade. The offer is reserved first; if the trade then
+/// refuses, the lock ends with the trade, but for a trade that does not exist or that the
+/// caller is not part of: no end of that trade would ever reach the caller's inventory, so the
+/// reservation is released at once.
 pub async fn modifier(
     magasin: &Magasin,
     compte: CompteId,
@@ -179,9 +181,19 @@ pub async fn modifier(
     )
     .await?;
     let modifier = CommandeEchange::Modifier { joueur_id, offre };
-    magasin
+    let resultat = magasin
         .executer::<Echange>(&echange_id.to_string(), modifier, meta)
-        .await
+        .await;
+    if let Err(ErreurApplication::Regle(Refus::Echange(
+        ErreurEchange::EchangeInexistant | ErreurEchange::PasPartie,
+    ))) = &resultat
+    {
+        let liberer = CommandeInventaire::Liberer { echange_id };
+        magasin
+            .executer::<Inventaire>(&joueur_id.to_string(), liberer, &meta.etape("liberer"))
+            .await?;
+    }
+    resultat
 }
 
 /// Accepts the offers as they stand; the second acceptance concludes and settles the trade.

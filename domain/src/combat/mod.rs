@@ -40,9 +40,9 @@ pub struct Combattant {
     pub niveau: Niveau,
 }
 
-/// One of the four actions of a round.
+/// One of the four actions of a round. A field the action does not take is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Hit a monster (by its index in the encounter).
     Attaquer {
@@ -55,9 +55,9 @@ pub enum Action {
         cible: JoueurId,
     },
     /// Take the top of every monster's threat table.
-    Provoquer,
+    Provoquer {},
     /// Halve the damage taken until the next round.
-    Defendre,
+    Defendre {},
 }
 
 /// What can be asked of a combat.

@@ -263,8 +263,8 @@ impl Deroulement<'_> {
         match *action {
             Action::Attaquer { cible } => self.attaquer(tour, index, cible)?,
             Action::Soigner { cible } => self.soigner(tour, index, cible)?,
-            Action::Provoquer => self.provoquer(tour, index),
-            Action::Defendre => self.emettre(EvenementCombat::DefensePrise { tour, joueur_id }),
+            Action::Provoquer {} => self.provoquer(tour, index),
+            Action::Defendre {} => self.emettre(EvenementCombat::DefensePrise { tour, joueur_id }),
         }
         if self.etat.monstres.iter().all(super::Monstre::vaincu) {
             self.terminer(Issue::Victoire, tour);

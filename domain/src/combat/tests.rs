@@ -538,7 +538,7 @@ async fn provoquer_place_le_provocateur_au_sommet_de_chaque_table_de_menace_plus
             duo_lance(),
             vec![coup(2, 0, 20, 20), tour_commence(2)],
         ))
-        .when_async(agir(1, Action::Provoquer))
+        .when_async(agir(1, Action::Provoquer {}))
         .await
         .then_expect_events(vec![EvenementCombat::ProvocationLancee {
             tour: 2,
@@ -551,7 +551,7 @@ async fn provoquer_place_le_provocateur_au_sommet_de_chaque_table_de_menace_plus
 async fn se_defendre_est_une_action_du_tour() {
     essai()
         .given(duo_lance())
-        .when_async(agir(1, Action::Defendre))
+        .when_async(agir(1, Action::Defendre {}))
         .await
         .then_expect_events(vec![EvenementCombat::DefensePrise {
             tour: 1,
@@ -615,7 +615,7 @@ async fn un_combat_qui_n_existe_pas_n_accepte_que_la_preparation() {
             joueur_id: joueur(1),
             maintenant: t0(),
         },
-        agir(1, Action::Defendre),
+        agir(1, Action::Defendre {}),
         terminer(1, apres_l_echeance()),
     ];
     for commande in commandes {
@@ -711,7 +711,7 @@ async fn on_ne_lance_pas_deux_fois_un_combat() {
 async fn on_n_agit_pas_avant_le_lancement() {
     essai()
         .given(en_preparation(MEUTE, &[(1, Tank), (2, Dps)]))
-        .when_async(agir(1, Action::Defendre))
+        .when_async(agir(1, Action::Defendre {}))
         .await
         .then_expect_error(ErreurCombat::CombatNonLance);
 }
@@ -759,7 +759,7 @@ async fn un_combat_termine_refuse_toute_commande() {
             joueur_id: joueur(1),
             maintenant: t0(),
         },
-        agir(1, Action::Defendre),
+        agir(1, Action::Defendre {}),
     ];
     for commande in commandes {
         essai()
@@ -810,7 +810,7 @@ async fn seul_l_initiateur_peut_lancer_le_combat() {
 async fn un_non_participant_ne_peut_pas_agir() {
     essai()
         .given(duo_lance())
-        .when_async(agir(9, Action::Defendre))
+        .when_async(agir(9, Action::Defendre {}))
         .await
         .then_expect_error(ErreurCombat::PasParticipant);
 }
@@ -828,7 +828,7 @@ async fn un_joueur_ko_ne_peut_pas_agir() {
                 tour_commence(2),
             ],
         ))
-        .when_async(agir(2, Action::Defendre))
+        .when_async(agir(2, Action::Defendre {}))
         .await
         .then_expect_error(ErreurCombat::JoueurKo);
 }
@@ -978,7 +978,7 @@ async fn une_provocation_detourne_tous_les_monstres_vers_le_provocateur() {
             lance(MEUTE, &[(1, Dps), (2, Tank)]),
             vec![coup(1, 0, 20, 20)],
         ))
-        .when_async(agir(2, Action::Provoquer))
+        .when_async(agir(2, Action::Provoquer {}))
         .await
         .inspect_result()
         .expect("la provocation est acceptée");
@@ -1009,7 +1009,7 @@ async fn se_defendre_divise_par_deux_les_degats_recus_jusqu_au_tour_suivant() {
                 joueur_id: joueur(1),
             }],
         ))
-        .when_async(agir(2, Action::Defendre))
+        .when_async(agir(2, Action::Defendre {}))
         .await
         .inspect_result()
         .expect("la défense est acceptée");
@@ -1103,7 +1103,7 @@ async fn quand_le_dernier_participant_vivant_agit_les_monstres_agissent_dans_la_
                 tour_commence(2),
             ],
         ))
-        .when_async(agir(1, Action::Defendre))
+        .when_async(agir(1, Action::Defendre {}))
         .await
         .then_expect_events(vec![
             EvenementCombat::DefensePrise {
@@ -1497,7 +1497,7 @@ async fn un_combat_annule_refuse_toute_commande() {
             joueur_id: joueur(1),
             maintenant: t0(),
         },
-        agir(2, Action::Defendre),
+        agir(2, Action::Defendre {}),
         quitter(2),
     ] {
         essai()
@@ -1511,4 +1511,16 @@ async fn un_combat_annule_refuse_toute_commande() {
         .when_async(terminer(1, apres_l_echeance()))
         .await
         .then_expect_events(vec![]);
+}
+
+#[test]
+fn une_action_avec_un_champ_en_trop_est_refusee() {
+    let lue = |texte: &str| serde_json::from_str::<Action>(texte);
+    assert_eq!(
+        lue(r#"{"type":"attaquer","cible":1}"#).ok(),
+        Some(Action::Attaquer { cible: 1 })
+    );
+    assert!(lue(r#"{"type":"provoquer","cible":3}"#).is_err());
+    assert!(lue(r#"{"type":"attaquer","cible":1,"force":9}"#).is_err());
+    assert!(lue(r#"{"type":"defendre"}"#).is_ok());
 }

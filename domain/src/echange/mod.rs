@@ -20,8 +20,10 @@ use crate::ids::{EchangeId, JoueurId};
 use crate::valeurs::{CodeItem, Or, Quantite};
 use crate::{Services, emettre, evenement_de_domaine};
 
-/// What one side puts on the table: gold and items, each item once.
+/// What one side puts on the table: gold and items, each item once. A misspelt field is
+/// refused, never read as an empty offer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Offre {
     /// Gold offered.
     #[serde(default)]

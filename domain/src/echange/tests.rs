@@ -352,3 +352,10 @@ async fn accepter_un_echange_ou_personne_n_offre_rien_est_refuse() {
             .then_expect_error(ErreurEchange::EchangeVide);
     }
 }
+
+#[test]
+fn une_offre_mal_orthographiee_est_refusee_et_non_lue_vide() {
+    assert!(serde_json::from_str::<Offre>(r#"{"gold":5}"#).is_err());
+    let offre: Offre = serde_json::from_str(r#"{"or":5}"#).expect("offre");
+    assert!(!offre.est_vide());
+}
