@@ -1,7 +1,9 @@
 //! End-to-end tests through the gateway, against the real PostgreSQL, Redis and NATS: each test
 //! starts the whole server on port 0 with a fresh database and plays as a client would, over
-//! HTTP and WebSocket. This crate holds the client side ([`Banc`], [`ClientWs`]); the tests
-//! are in `tests/tests/`.
+//! HTTP and WebSocket. This crate holds the client side ([`Banc`], [`ClientWs`]) and the
+//! game loop that several tests play ([`scenario`]); the tests are in `tests/tests/`.
+
+pub mod scenario;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -95,9 +97,12 @@ impl Banc {
         }
     }
 
-    /// Stops the server (and closes its pool, so that the test database can be dropped).
+    /// Stops the server (and closes its pool, so that the test database can be dropped), then
+    /// deletes its stream from NATS: a test server leaves nothing behind.
     pub async fn arreter(self) {
+        let bus = self.serveur.etat.bus.clone();
         self.serveur.arreter().await;
+        bus.supprimer_flux().await.expect("flux du bus supprimé");
     }
 
     /// `POST` JSON to a REST path: status and body (`null` when empty).

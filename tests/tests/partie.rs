@@ -8,44 +8,10 @@ use std::collections::VecDeque;
 use cqrs_es::Aggregate as _;
 use domain::combat::{Combat, EvenementCombat, Phase};
 use domain::simulation::action_scriptee;
+use mmo_tests::scenario::{VueCombat, nombre};
 use mmo_tests::{Banc, ClientWs, code};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-
-/// The combat as the client folds it from the pushed events, in sequence order.
-struct VueCombat {
-    id: String,
-    combat: Combat,
-    appliques: u64,
-}
-
-impl VueCombat {
-    fn absorber(&mut self, notifications: &VecDeque<Value>) {
-        loop {
-            let suivant = notifications.iter().find(|n| {
-                let p = &n["params"];
-                n["method"] == "evenement"
-                    && p["agregat"] == "Combat"
-                    && p["id"] == self.id.as_str()
-                    && p["sequence"].as_u64() == Some(self.appliques + 1)
-            });
-            let Some(n) = suivant else { return };
-            let p = &n["params"];
-            let genre = p["type"].as_str().expect("type");
-            let evenement: EvenementCombat =
-                serde_json::from_value(json!({ genre: p["donnees"].clone() }))
-                    .expect("un événement de combat");
-            self.combat.apply(evenement);
-            self.appliques += 1;
-        }
-    }
-}
-
-fn nombre(reponse: &Value) -> u64 {
-    reponse["evenements"]
-        .as_array()
-        .map_or(0, |v| v.len() as u64)
-}
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
@@ -95,11 +61,7 @@ async fn un_trio_joue_un_combat_de_bout_en_bout(pool: PgPool) {
 
     // Each round, every standing character acts as the scripted policy says, from the state
     // folded out of the pushes: the pushes are complete and in order, or this never ends.
-    let mut vue = VueCombat {
-        id: combat_id.clone(),
-        combat: Combat::default(),
-        appliques: 0,
-    };
+    let mut vue = VueCombat::new(&combat_id);
     let issue = loop {
         ws.attendre_evenements("les événements du combat", |n| {
             vue.absorber(n);

@@ -1,0 +1,43 @@
+//! The NATS server stopped in the middle of the game loop and started again: the combat goes
+//! on (commands and pushes do not need the bus), the events written meanwhile reach the bus
+//! from the relay's checkpoint once NATS is back, and every reward is paid exactly once.
+//!
+//! Alone in its test binary: it stops the machine's NATS, which other tests use.
+
+use std::process::Command;
+
+use mmo_tests::{Banc, scenario};
+use sqlx::PgPool;
+
+/// `scripts/services.sh` with these arguments (no argument: start whatever is down).
+fn services(arguments: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
+    let statut = Command::new(script)
+        .args(arguments)
+        .status()
+        .expect("scripts/services.sh");
+    assert!(statut.success(), "scripts/services.sh {arguments:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_redemarrage_de_nats_en_pleine_partie_ne_perd_ni_ne_double_rien(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let relais = banc.serveur.etat.metriques.encoder().expect("métriques");
+    assert!(relais.contains("mmo_relais_reprises_total 0"), "{relais}");
+    let bilan = scenario::jouer(&banc, &pool, async || services(&["arreter", "nats"])).await;
+    // The whole combat was fought without NATS: the victory is not paid yet.
+    let tank = &bilan.joueurs[0];
+    let profil = banc
+        .appel(&tank.compte.jeton, "joueur.profil", serde_json::json!({ "joueur_id": tank.id }))
+        .await
+        .expect("profil");
+    assert_eq!(profil["xp"], 0, "rien n'est payé sans le bus : {profil}");
+    services(&[]);
+    bilan.verifier_les_recompenses(&banc).await;
+    let apres = banc.serveur.etat.metriques.encoder().expect("métriques");
+    assert!(
+        !apres.contains("mmo_relais_reprises_total 0"),
+        "le relais a dû reprendre depuis son point : {apres}"
+    );
+    banc.arreter().await;
+}
