@@ -1,6 +1,7 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
-//! the projection workers, the push hub and the HTTP/WebSocket server.
+//! the projection workers, the push hub, the fan-out of moves and chat messages, the writing
+//! of positions behind Redis, and the HTTP/WebSocket server.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -15,6 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use commands::bus::Bus;
+use commands::services::chat::Chat;
+use commands::services::monde::{self, Monde};
 use commands::{MIGRATIONS, Magasin};
 use domain::Catalogue;
 use projections::Projection;
@@ -39,6 +42,7 @@ use crate::diffusion::{self, Diffuseur};
 use crate::etat::{Etat, EtatPartage};
 use crate::metriques::Metriques;
 use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
+use crate::voisinage::{self, Presences};
 use crate::{rest, sante, ws};
 
 const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
@@ -104,6 +108,34 @@ pub fn lancer_projections(
     (etats, taches)
 }
 
+/// The fan-out of moves and chat messages (subscribed before this returns), and the writing
+/// of positions behind Redis.
+async fn lancer_voisinage(
+    bus: &Bus,
+    monde: &Monde,
+    diffuseur: &Arc<Diffuseur>,
+    presences: &Arc<Presences>,
+    arret: &watch::Receiver<bool>,
+) -> anyhow::Result<[JoinHandle<()>; 2]> {
+    let abonne = voisinage::abonner(bus)
+        .await
+        .context("abonnement aux diffusions (NATS)")?;
+    Ok([
+        tokio::spawn(voisinage::suivre(
+            bus.clone(),
+            abonne,
+            Arc::clone(diffuseur),
+            Arc::clone(presences),
+            arret.clone(),
+        )),
+        tokio::spawn(
+            monde
+                .clone()
+                .ecrire_periodiquement(monde::PERIODE_ECRITURE, arret.clone()),
+        ),
+    ])
+}
+
 /// A running backend.
 pub struct Serveur {
     /// Where it listens (the real port when asked for port 0).
@@ -126,6 +158,8 @@ impl Serveur {
     }
 
     /// Starts everything on the given database (tests give a fresh one).
+    // One sequence, read top to bottom: the order of the starts is the point.
+    #[allow(clippy::too_many_lines)]
     pub async fn demarrer_sur(
         options: PgConnectOptions,
         connexions: &Connexions,
@@ -139,7 +173,13 @@ impl Serveur {
         let redis = connecter_redis(&connexions.redis_url).await?;
         let nats = connecter_nats(&connexions.nats_url).await?;
         let catalogue = Catalogue::officiel().context("catalogue livré")?;
-        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue));
+        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue.clone()));
+        let monde = Monde::new(
+            pool.clone(),
+            redis.clone(),
+            &passerelle.prefixe_redis,
+            catalogue,
+        );
         let cache = Cache::new(redis.clone()).avec_prefixe(passerelle.prefixe_redis.clone());
         let (arret, arret_rx) = watch::channel(false);
 
@@ -150,6 +190,9 @@ impl Serveur {
             Arc::clone(&diffuseur),
             arret_rx.clone(),
         )));
+        let bus = Bus::new(nats, &connexions.prefixe_bus);
+        let presences = Arc::new(Presences::default());
+        taches.extend(lancer_voisinage(&bus, &monde, &diffuseur, &presences, &arret_rx).await?);
         let metriques = Arc::new(Metriques::new(
             Arc::clone(magasin.compteurs()),
             etats,
@@ -175,9 +218,12 @@ impl Serveur {
         let etat = Arc::new(Etat {
             pool: pool.clone(),
             magasin,
+            chat: Chat::new(monde.clone()),
+            monde,
+            presences,
             cache,
             redis: redis.clone(),
-            bus: Bus::new(nats, &connexions.prefixe_bus),
+            bus,
             jetons: Jetons::new(
                 &secret,
                 &passerelle.jwt_emetteur,

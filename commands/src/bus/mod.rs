@@ -11,11 +11,11 @@ use async_nats::jetstream::{self, stream};
 
 /// How long JetStream remembers a message id to drop its duplicates: longer than any relay
 /// restart (a relay republishes at most the batch it had not checkpointed).
-pub const FENETRE_DEDUPLICATION: Duration = Duration::from_secs(10 * 60);
+pub const FENETRE_DEDUPLICATION: Duration = Duration::from_mins(10);
 
 /// How long the stream keeps an event. The store is the source of truth and the relay can
 /// always refill the bus from it: the stream only has to outlive a consumer's downtime.
-pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const RETENTION: Duration = Duration::from_hours(7 * 24);
 
 /// A handle on the bus: the NATS connection, its JetStream context and the names' prefix.
 #[derive(Clone, Debug)]
@@ -78,7 +78,14 @@ impl Bus {
     pub async fn supprimer_flux(&self) -> Result<(), async_nats::Error> {
         match self.jetstream.delete_stream(self.nom_flux()).await {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == jetstream::context::DeleteStreamErrorKind::JetStreamError => {
+            // No such stream: nothing to delete.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    jetstream::context::DeleteStreamErrorKind::JetStream(ref j)
+                        if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+                ) =>
+            {
                 Ok(())
             }
             Err(e) => Err(e.into()),
