@@ -21,7 +21,7 @@ async fn personnage(banc: &Banc, jeton: &str, nom: &str) -> JoueurId {
         .appel(
             jeton,
             "joueur.creer",
-            json!({ "nom": nom, "classe": "Dps" }),
+            json!({ "nom": nom, "classe": "DPS" }),
         )
         .await
         .expect("création");
