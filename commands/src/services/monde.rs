@@ -241,6 +241,45 @@ impl Monde {
         Ok(Some(connu))
     }
 
+    /// The names of these characters: from the cache, the missing ones in one query.
+    async fn noms(
+        &self,
+        joueurs: &[JoueurId],
+    ) -> Result<HashMap<JoueurId, String>, ErreurApplication> {
+        let mut noms = HashMap::with_capacity(joueurs.len());
+        let mut manquants = Vec::new();
+        {
+            let cache = self.cache_proprietaires();
+            for j in joueurs {
+                match cache.get(j) {
+                    Some((_, nom)) => {
+                        noms.insert(*j, nom.clone());
+                    }
+                    None => manquants.push(j.uuid()),
+                }
+            }
+        }
+        if manquants.is_empty() {
+            return Ok(noms);
+        }
+        let lignes: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT joueur_id, compte_id, nom FROM noms_joueurs WHERE joueur_id = ANY($1)",
+        )
+        .bind(&manquants)
+        .fetch_all(&self.i.pool)
+        .await?;
+        let mut cache = self.cache_proprietaires();
+        if cache.len() + lignes.len() >= PROPRIETAIRES_MAX {
+            cache.clear();
+        }
+        for (j, compte, nom) in lignes {
+            let j = JoueurId::from_uuid(j);
+            cache.insert(j, (CompteId::from_uuid(compte), nom.clone()));
+            noms.insert(j, nom);
+        }
+        Ok(noms)
+    }
+
     fn cache_proprietaires(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<JoueurId, (CompteId, String)>> {
@@ -544,31 +583,33 @@ impl Monde {
             .zrevrangebyscore_limit(&cle, "+inf", seuil, 0, PRESENTS_MAX)
             .query_async(&mut redis)
             .await?;
-        let mut presents = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Ok(uuid) = Uuid::parse_str(&id) else {
-                continue;
-            };
-            let joueur_id = JoueurId::from_uuid(uuid);
-            // A presence can outlive a zone change made through another path: the position
-            // decides.
-            let Some(etat) = self.etat(joueur_id).await? else {
-                continue;
-            };
-            if &etat.emplacement.zone != zone {
-                continue;
-            }
-            let nom = self
-                .proprietaire(joueur_id)
-                .await?
-                .map(|(_, nom)| nom)
-                .unwrap_or_default();
-            presents.push(Present {
-                joueur_id,
-                nom,
-                position: etat.emplacement.position,
-            });
+        let joueurs: Vec<JoueurId> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok().map(JoueurId::from_uuid))
+            .collect();
+        // One round trip for every position. A present character whose position is missing
+        // (Redis lost it) was not writing to Redis lately: it is left out rather than reloaded.
+        let mut pipe = redis::pipe();
+        for &j in &joueurs {
+            pipe.cmd("HMGET")
+                .arg(self.cle_position(j))
+                .arg(&["zone", "x", "y", "t"]);
         }
+        let lignes: Vec<Vec<Option<String>>> = pipe.query_async(&mut redis).await?;
+        let mut noms = self.noms(&joueurs).await?;
+        let presents = joueurs
+            .into_iter()
+            .zip(lignes)
+            .filter_map(|(joueur_id, champs)| {
+                let etat = lire_etat(&champs)?;
+                // A presence can outlive a zone change: the position decides.
+                (&etat.emplacement.zone == zone).then(|| Present {
+                    joueur_id,
+                    nom: noms.remove(&joueur_id).unwrap_or_default(),
+                    position: etat.emplacement.position,
+                })
+            })
+            .collect();
         Ok(presents)
     }
 
