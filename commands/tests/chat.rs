@@ -46,7 +46,7 @@ async fn le_canal_de_zone_est_celui_ou_l_on_se_tient(pool: PgPool) {
     b.aller_en_foret(c3, loin).await;
 
     let envoi = chat
-        .envoyer(c1, a, Canal::Zone, "salut la plaine", None)
+        .envoyer(c1, a, Canal::Zone {}, "salut la plaine", None)
         .await
         .expect("envoi");
     assert_eq!(
@@ -56,17 +56,17 @@ async fn le_canal_de_zone_est_celui_ou_l_on_se_tient(pool: PgPool) {
         }
     );
     let page = chat
-        .historique(c2, z, Canal::Zone, None, 10)
+        .historique(c2, z, Canal::Zone {}, None, 10)
         .await
         .expect("lu");
     assert_eq!(textes(&page), vec!["salut la plaine"]);
     let page = chat
-        .historique(c3, loin, Canal::Zone, None, 10)
+        .historique(c3, loin, Canal::Zone {}, None, 10)
         .await
         .expect("lu");
     assert!(page.messages.is_empty(), "la forêt a son propre canal");
     assert!(matches!(
-        chat.historique(c2, a, Canal::Zone, None, 10).await,
+        chat.historique(c2, a, Canal::Zone {}, None, 10).await,
         Err(ErreurApplication::Interdit)
     ));
 }
@@ -185,7 +185,7 @@ async fn l_historique_se_lit_par_pages_du_plus_recent_au_plus_ancien(pool: PgPoo
     let c = b.compte(1).await;
     let a = b.personnage(c, "Jade").await;
     for i in 0..25 {
-        chat.envoyer(c, a, Canal::Monde, &format!("message {i}"), None)
+        chat.envoyer(c, a, Canal::Monde {}, &format!("message {i}"), None)
             .await
             .expect("envoi");
     }
@@ -194,7 +194,7 @@ async fn l_historique_se_lit_par_pages_du_plus_recent_au_plus_ancien(pool: PgPoo
     let mut pages = 0;
     loop {
         let page = chat
-            .historique(c, a, Canal::Monde, avant.as_deref(), 10)
+            .historique(c, a, Canal::Monde {}, avant.as_deref(), 10)
             .await
             .expect("page");
         pages += 1;
@@ -209,7 +209,7 @@ async fn l_historique_se_lit_par_pages_du_plus_recent_au_plus_ancien(pool: PgPoo
     assert_eq!(lus, attendus);
     assert_eq!(
         refus_chat(
-            chat.historique(c, a, Canal::Monde, Some("pas-un-id"), 10)
+            chat.historique(c, a, Canal::Monde {}, Some("pas-un-id"), 10)
                 .await
         ),
         ErreurChat::CurseurInvalide
@@ -226,7 +226,7 @@ async fn le_texte_est_nettoye_borne_et_filtre(pool: PgPool) {
         .envoyer(
             c,
             a,
-            Canal::Monde,
+            Canal::Monde {},
             "  bonjour\u{0}\u{7}\nquelle merde  ",
             None,
         )
@@ -234,12 +234,12 @@ async fn le_texte_est_nettoye_borne_et_filtre(pool: PgPool) {
         .expect("envoi");
     assert_eq!(envoi.message.texte, "bonjour quelle *****");
     assert_eq!(
-        refus_chat(chat.envoyer(c, a, Canal::Monde, "\u{1}\n ", None).await),
+        refus_chat(chat.envoyer(c, a, Canal::Monde {}, "\u{1}\n ", None).await),
         ErreurChat::MessageVide
     );
     let long = "a".repeat(LONGUEUR_MAX + 1);
     assert_eq!(
-        refus_chat(chat.envoyer(c, a, Canal::Monde, &long, None).await),
+        refus_chat(chat.envoyer(c, a, Canal::Monde {}, &long, None).await),
         ErreurChat::MessageTropLong { max: LONGUEUR_MAX }
     );
 }
@@ -254,20 +254,23 @@ async fn un_bavard_est_freine_et_un_muet_se_tait_jusqu_a_l_expiration(pool: PgPo
         b.personnage(c2, "Marc").await,
     );
     for i in 0..3 {
-        chat.envoyer(c1, bavard, Canal::Monde, &format!("{i}"), None)
+        chat.envoyer(c1, bavard, Canal::Monde {}, &format!("{i}"), None)
             .await
             .expect("dans la limite");
     }
-    let e = refus_chat(chat.envoyer(c1, bavard, Canal::Monde, "encore", None).await);
+    let e = refus_chat(
+        chat.envoyer(c1, bavard, Canal::Monde {}, "encore", None)
+            .await,
+    );
     assert!(matches!(e, ErreurChat::TropDeMessages { .. }), "{e:?}");
 
     chat.museler(muet, Duration::from_millis(400))
         .await
         .expect("muselé");
-    let e = refus_chat(chat.envoyer(c2, muet, Canal::Monde, "hé", None).await);
+    let e = refus_chat(chat.envoyer(c2, muet, Canal::Monde {}, "hé", None).await);
     assert!(matches!(e, ErreurChat::Muet { reste_s: 1 }), "{e:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    chat.envoyer(c2, muet, Canal::Monde, "de retour", None)
+    chat.envoyer(c2, muet, Canal::Monde {}, "de retour", None)
         .await
         .expect("la sourdine a expiré");
 }
@@ -280,17 +283,17 @@ async fn un_message_rejoue_avec_son_id_de_commande_part_une_fois(pool: PgPool) {
     let a = b.personnage(c, "Nina").await;
     let id = Some(Uuid::new_v4());
     let premier = chat
-        .envoyer(c, a, Canal::Monde, "une fois", id)
+        .envoyer(c, a, Canal::Monde {}, "une fois", id)
         .await
         .expect("envoi");
     let second = chat
-        .envoyer(c, a, Canal::Monde, "une fois", id)
+        .envoyer(c, a, Canal::Monde {}, "une fois", id)
         .await
         .expect("rejeu");
     assert!(premier.nouveau && !second.nouveau);
     assert_eq!(premier.message, second.message);
     let page = chat
-        .historique(c, a, Canal::Monde, None, 10)
+        .historique(c, a, Canal::Monde {}, None, 10)
         .await
         .expect("lu");
     assert_eq!(page.messages.len(), 1);

@@ -45,10 +45,11 @@ const DUREE_IDEMPOTENCE_S: u64 = 3600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Canal {
+    // Braces, not unit variants: serde checks unknown fields only in struct variants.
     /// Everyone.
-    Monde,
+    Monde {},
     /// The character's current zone.
-    Zone,
+    Zone {},
     /// A combat's party.
     Groupe {
         /// The combat.
@@ -372,8 +373,8 @@ impl Chat {
         canal: &Canal,
     ) -> Result<(Salon, Destinataires), ErreurApplication> {
         Ok(match canal {
-            Canal::Monde => (Salon::Monde, Destinataires::Tous),
-            Canal::Zone => {
+            Canal::Monde {} => (Salon::Monde, Destinataires::Tous),
+            Canal::Zone {} => {
                 let ici = self
                     .monde
                     .emplacement(joueur_id)
@@ -490,7 +491,7 @@ mod tests {
     #[test]
     fn un_canal_se_lit_par_son_type() {
         let c: Canal = serde_json::from_str(r#"{"type":"monde"}"#).expect("monde");
-        assert_eq!(c, Canal::Monde);
+        assert_eq!(c, Canal::Monde {});
         let id = JoueurId::generer();
         let c: Canal =
             serde_json::from_value(serde_json::json!({"type": "prive", "destinataire": id}))

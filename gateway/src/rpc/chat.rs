@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use commands::services::chat::Canal;
+use commands::services::chat::{Canal, Salon};
 use domain::ids::JoueurId;
 use domain::valeurs::NomJoueur;
 use serde::Deserialize;
@@ -36,10 +36,10 @@ pub async fn envoyer(etat: &Etat, a: Appelant, p: Envoyer) -> Result<Value, Erre
         .await?;
     if envoi.nouveau {
         let genre = match &envoi.message.canal {
-            commands::services::chat::Salon::Monde => "monde",
-            commands::services::chat::Salon::Zone { .. } => "zone",
-            commands::services::chat::Salon::Groupe { .. } => "groupe",
-            commands::services::chat::Salon::Prive { .. } => "prive",
+            Salon::Monde => "monde",
+            Salon::Zone { .. } => "zone",
+            Salon::Groupe { .. } => "groupe",
+            Salon::Prive { .. } => "prive",
         };
         let diffusion = Diffusion {
             destinataires: envoi.destinataires,
