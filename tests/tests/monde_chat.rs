@@ -341,7 +341,8 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         .expect_err("muet");
     assert_eq!(code(&e), "MUET");
 
-    // Bruno leaves: his position is written to PostgreSQL at once.
+    // Bruno leaves: his last step reaches PostgreSQL (on the socket's close; the periodic
+    // write would too, within 2 s: `commands/tests/monde.rs` tests `quitter` alone).
     ws_b.appel(
         "monde.deplacer",
         json!({ "joueur_id": jb, "x": 99.0, "y": 100.0 }),
