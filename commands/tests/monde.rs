@@ -238,3 +238,46 @@ async fn qui_est_proche_et_qui_est_dans_la_zone(pool: PgPool) {
         "parti dans une autre zone : {proches:?}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_pas_en_attente_n_ecrase_pas_un_changement_de_zone(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Karim").await;
+    // The walk to the portal leaves dirty positions in the plain...
+    let arrivee = b.aller_en_foret(c, j).await;
+    // ...which the next write must not put back over the zone change.
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(b.en_base(j).await, Some(arrivee));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: PgPool) {
+    let b = Banc::new(pool.clone()).await;
+    // A second instance of the service on the same storage, as a second gateway has.
+    let autre = commands::services::monde::Monde::new(
+        pool,
+        b.redis.clone(),
+        &b.prefixe,
+        domain::Catalogue::officiel().expect("catalogue"),
+    );
+    let c = b.compte(1).await;
+    let mut joueurs = Vec::new();
+    for n in 0..5 {
+        let j = b.personnage(c, &format!("Luc{n}")).await;
+        b.marcher(c, j, position(100.0 + f64::from(n), 101.0)).await;
+        joueurs.push(j);
+    }
+    let (x, y) = tokio::join!(
+        b.monde.ecrire_positions_sales(),
+        autre.ecrire_positions_sales()
+    );
+    assert_eq!(
+        x.expect("écriture") + y.expect("écriture"),
+        5,
+        "chacun une fois"
+    );
+    for j in joueurs {
+        assert_eq!(b.en_base(j).await, autre.emplacement(j).await.expect("lu"));
+    }
+}
