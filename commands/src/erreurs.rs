@@ -2,10 +2,12 @@
 //! its protocol errors: a rule of the game refused it, the caller may not do it, something is
 //! missing, the store was contended or down.
 
+use domain::chat::ErreurChat;
 use domain::combat::ErreurCombat;
 use domain::echange::ErreurEchange;
 use domain::inventaire::ErreurInventaire;
 use domain::joueur::ErreurJoueur;
+use domain::monde::ErreurMonde;
 use domain::quete::ErreurQuete;
 use domain::valeurs::NomJoueur;
 use uuid::Uuid;
@@ -28,6 +30,12 @@ pub enum Refus {
     /// By a trade.
     #[error(transparent)]
     Echange(ErreurEchange),
+    /// By the rules of moving (Service Monde, no aggregate).
+    #[error(transparent)]
+    Monde(ErreurMonde),
+    /// By the rules of the chat (Service Chat, no aggregate).
+    #[error(transparent)]
+    Chat(ErreurChat),
 }
 
 impl Refus {
@@ -39,6 +47,8 @@ impl Refus {
             Self::Quete(e) => e.into(),
             Self::Inventaire(e) => e.into(),
             Self::Echange(e) => e.into(),
+            Self::Monde(e) => e.into(),
+            Self::Chat(e) => e.into(),
         }
     }
 }
@@ -82,6 +92,16 @@ pub enum ErreurApplication {
 }
 
 impl ErreurApplication {
+    /// A refusal of Service Monde.
+    pub fn monde(e: ErreurMonde) -> Self {
+        Self::Regle(Refus::Monde(e))
+    }
+
+    /// A refusal of Service Chat.
+    pub fn chat(e: ErreurChat) -> Self {
+        Self::Regle(Refus::Chat(e))
+    }
+
     pub(crate) fn stockage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Stockage(Box::new(e))
     }
@@ -91,6 +111,12 @@ impl ErreurApplication {
             genre,
             id: id.to_string(),
         }
+    }
+}
+
+impl From<redis::RedisError> for ErreurApplication {
+    fn from(e: redis::RedisError) -> Self {
+        Self::stockage(e)
     }
 }
 
@@ -116,5 +142,13 @@ mod tests {
             Refus::Echange(ErreurEchange::AvecSoiMeme).code(),
             "AVEC_SOI_MEME"
         );
+        assert_eq!(
+            Refus::Monde(ErreurMonde::PasDePortail {
+                vers: domain::valeurs::CodeZone::parse("crypte").expect("code")
+            })
+            .code(),
+            "PAS_DE_PORTAIL"
+        );
+        assert_eq!(Refus::Chat(ErreurChat::PasMembre).code(), "PAS_MEMBRE");
     }
 }

@@ -7,7 +7,8 @@
 //! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
 //!   stream;
 //! - [`suivi`]: leading a reader alone and waking it when events are written;
-//! - [`services`]: one application service per game service (joueur, combat, quete, economie);
+//! - [`services`]: one application service per game service (joueur, combat, quete, economie,
+//!   monde, chat);
 //! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
 //! - [`erreurs`]: the one error type the gateway maps to its protocol.
 

@@ -13,6 +13,7 @@ use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::{self, Relais};
 use commands::lecteur::{self, EvenementStocke};
+use commands::services::monde::Monde;
 use commands::services::{combat, joueur, quete};
 use commands::{Magasin, Metadonnees};
 use domain::Catalogue;
@@ -39,6 +40,31 @@ async fn bus() -> Bus {
 
 fn magasin(pool: PgPool, catalogue: Arc<Catalogue>) -> Arc<Magasin> {
     Arc::new(Magasin::new(pool, catalogue))
+}
+
+/// Service Monde on the test's database, under a Redis prefix named after it.
+async fn monde(m: &Magasin) -> Monde {
+    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
+    let redis = redis::aio::ConnectionManager::new(client)
+        .await
+        .expect("Redis (scripts/services.sh le démarre)");
+    let base = m
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or("")
+        .to_owned();
+    Monde::new(
+        m.pool().clone(),
+        redis,
+        &format!("essai:{base}:"),
+        m.catalogue().clone(),
+    )
+}
+
+/// The process managers over `m`.
+async fn reactions(m: &Arc<Magasin>, bus: &Bus) -> Reactions {
+    Reactions::new(Arc::clone(m), monde(m).await, bus.clone())
 }
 
 async fn compte(pool: &PgPool) -> CompteId {
@@ -233,6 +259,7 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
     }
     let combat_id = combat::preparer(
         &m,
+        &monde(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -241,7 +268,7 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
     .await
     .expect("préparé");
     for j in [dps, heal] {
-        combat::rejoindre(&m, c, j, combat_id, &meta(c))
+        combat::rejoindre(&m, &monde(&m).await, c, j, combat_id, &meta(c))
             .await
             .expect("rejoint");
     }
@@ -251,7 +278,7 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
     jouer(&m, c, combat_id).await;
 
     let (arret, arret_rx) = watch::channel(false);
-    let reactions = Reactions::new(Arc::clone(&m), bus.clone());
+    let reactions = reactions(&m, &bus).await;
     let taches = [
         tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone())),
         tokio::spawn(reactions.clone().executer(arret_rx.clone())),
@@ -352,6 +379,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let tank = personnage(&m, c, "Dormeur", Classe::Tank).await;
     let combat_id = combat::preparer(
         &m,
+        &monde(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -378,7 +406,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let (arret, arret_rx) = watch::channel(false);
     let relais = tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone()));
     let (arret_pm, arret_pm_rx) = watch::channel(false);
-    let reactions = Reactions::new(Arc::clone(&m), bus.clone());
+    let reactions = reactions(&m, &bus).await;
     let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
     tokio::time::sleep(Duration::from_millis(600)).await;
     let _ = arret_pm.send(true);

@@ -21,6 +21,26 @@ use domain::valeurs::{Classe, CodeQuete, NomJoueur, Or, Quantite};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// Service Monde on the test's database, under a Redis prefix named after it.
+async fn monde(m: &Magasin) -> commands::services::monde::Monde {
+    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
+    let redis = redis::aio::ConnectionManager::new(client)
+        .await
+        .expect("Redis (scripts/services.sh le démarre)");
+    let base = m
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or("")
+        .to_owned();
+    commands::services::monde::Monde::new(
+        m.pool().clone(),
+        redis,
+        &format!("essai:{base}:"),
+        m.catalogue().clone(),
+    )
+}
+
 fn magasin(pool: PgPool) -> Arc<Magasin> {
     Arc::new(Magasin::new(
         pool,
@@ -151,6 +171,7 @@ async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
     let intrus = meta(b);
     let preparer = combat::preparer(
         &m,
+        &monde(&m).await,
         b,
         a_lui,
         "meute_de_loups".parse().expect("code"),
@@ -260,6 +281,7 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
     let combat_id = combat::preparer(
         &m,
+        &monde(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -267,11 +289,12 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
     )
     .await
     .expect("préparation");
-    combat::rejoindre(&m, c, heal, combat_id, &meta(c))
+    combat::rejoindre(&m, &monde(&m).await, c, heal, combat_id, &meta(c))
         .await
         .expect("rejoindre");
     let ailleurs = combat::preparer(
         &m,
+        &monde(&m).await,
         c,
         heal,
         "meute_de_loups".parse().expect("code"),
@@ -410,17 +433,17 @@ async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool
     let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
     let loups = || "meute_de_loups".parse().expect("code");
-    let combat_id = combat::preparer(&m, c, tank, loups(), &meta(c))
+    let combat_id = combat::preparer(&m, &monde(&m).await, c, tank, loups(), &meta(c))
         .await
         .expect("préparation");
-    combat::rejoindre(&m, c, heal, combat_id, &meta(c))
+    combat::rejoindre(&m, &monde(&m).await, c, heal, combat_id, &meta(c))
         .await
         .expect("rejoindre");
     for (qui, refus) in [
         (heal, ErreurCombat::DejaParticipant),
         (tank, ErreurCombat::DejaParticipant),
     ] {
-        let encore = combat::rejoindre(&m, c, qui, combat_id, &meta(c)).await;
+        let encore = combat::rejoindre(&m, &monde(&m).await, c, qui, combat_id, &meta(c)).await;
         assert!(
             matches!(&encore, Err(ErreurApplication::Regle(Refus::Combat(e))) if *e == refus),
             "{encore:?}"
@@ -433,7 +456,7 @@ async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool
             .expect("fiche");
         assert_eq!(fiche.combat, Some(combat_id), "toujours engagé");
     }
-    let ailleurs = combat::preparer(&m, c, heal, loups(), &meta(c)).await;
+    let ailleurs = combat::preparer(&m, &monde(&m).await, c, heal, loups(), &meta(c)).await;
     assert!(
         matches!(ailleurs, Err(ErreurApplication::Regle(Refus::Joueur(ErreurJoueur::DejaEnCombat(id)))) if id == combat_id),
         "{ailleurs:?}"

@@ -8,9 +8,13 @@
 //! aggregate (a character's level when it accepts a quest, its class when it joins a combat) is
 //! passed in the command by the command side, which reads it from the store.
 //!
+//! Two services have rules but no aggregate: [`monde`] (moves and portals) and [`chat`]
+//! (a message's text); their state lives in Redis and PostgreSQL on the command side.
+//!
 //! `doc/agregats.md` describes every command, event, invariant and refusal in French.
 
 pub mod catalogue;
+pub mod chat;
 pub mod combat;
 pub mod de;
 pub mod echange;
@@ -19,6 +23,7 @@ mod essais;
 pub mod ids;
 pub mod inventaire;
 pub mod joueur;
+pub mod monde;
 pub mod quete;
 pub mod simulation;
 pub mod valeurs;

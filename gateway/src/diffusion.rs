@@ -5,6 +5,10 @@
 //! Each gateway instance tails the store itself, in the global order tailing readers can
 //! trust ([`commands::lecteur::lire_apres`]), woken by the store's notify: every instance
 //! sees every event, so a player reaches it through whichever gateway holds the socket.
+//!
+//! The [`Diffuseur`] (the sockets by account) also carries the pushes that are not events of
+//! the store, moves and chat messages, which reach every instance through NATS
+//! ([`crate::voisinage`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -298,6 +302,33 @@ impl Diffuseur {
         comptes.iter().any(|c| abonnes.contains_key(c))
     }
 
+    /// Whether any socket of this account is open on this instance.
+    pub fn connecte(&self, compte: Uuid) -> bool {
+        self.abonnes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(&compte)
+    }
+
+    /// Queues `message` on every socket of this instance (the `monde` chat channel), as
+    /// [`Diffuseur::pousser`] does.
+    pub fn pousser_a_tous(&self, message: &Arc<str>) {
+        let abonnes = self
+            .abonnes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for a in abonnes.values().flatten() {
+            self.envoyer(a, message);
+        }
+    }
+
+    fn envoyer(&self, a: &Abonne, message: &Arc<str>) {
+        if a.file.try_send(Arc::clone(message)).is_err() {
+            self.abandons.fetch_add(1, Ordering::Relaxed);
+            a.trop_lent.notify_one();
+        }
+    }
+
     /// Queues `message` on every socket of these accounts, never waiting: a full queue marks
     /// its socket as too slow.
     pub fn pousser(&self, comptes: &HashSet<Uuid>, message: &Arc<str>) {
@@ -307,10 +338,7 @@ impl Diffuseur {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for compte in comptes {
             for a in abonnes.get(compte).into_iter().flatten() {
-                if a.file.try_send(Arc::clone(message)).is_err() {
-                    self.abandons.fetch_add(1, Ordering::Relaxed);
-                    a.trop_lent.notify_one();
-                }
+                self.envoyer(a, message);
             }
         }
     }
@@ -443,5 +471,10 @@ mod tests {
         assert_eq!(rx_vif.recv().await.as_deref(), Some("m"));
         drop(b);
         assert!(d.ecoute(&comptes), "le premier abonné reste");
+        assert!(d.connecte(compte));
+        let (tx_autre, mut rx_autre) = mpsc::channel(8);
+        let _c = d.abonner(Uuid::from_u64_pair(1, 2), tx_autre, Arc::new(Notify::new()));
+        d.pousser_a_tous(&"à tous".into());
+        assert_eq!(rx_autre.recv().await.as_deref(), Some("à tous"));
     }
 }

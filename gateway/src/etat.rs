@@ -1,11 +1,14 @@
-//! The one state every handler shares: connections to the three engines, the write side, the
-//! auth machinery, the push hub and the metrics.
+//! The one state every handler shares: connections to the three engines, the write side and
+//! the services without an aggregate (Monde, Chat), the auth machinery, the push hub and the
+//! metrics.
 
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
 use commands::Magasin;
 use commands::bus::Bus;
+use commands::services::chat::Chat;
+use commands::services::monde::Monde;
 use domain::ids::CompteId;
 use projections::cache::Cache;
 use redis::aio::ConnectionManager;
@@ -16,6 +19,7 @@ use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
 use crate::diffusion::Diffuseur;
 use crate::metriques::Metriques;
+use crate::voisinage::Presences;
 
 /// Shared by every request (behind an `Arc`).
 pub struct Etat {
@@ -23,6 +27,12 @@ pub struct Etat {
     pub pool: PgPool,
     /// The write side.
     pub magasin: Arc<Magasin>,
+    /// Service Monde: positions, presence, portals.
+    pub monde: Monde,
+    /// Service Chat: channels, history, moderation.
+    pub chat: Chat,
+    /// This instance's characters by zone, for the fanned-out pushes.
+    pub presences: Arc<Presences>,
     /// The read-through caches.
     pub cache: Cache,
     /// Redis, for what is not a cache (rate limits).

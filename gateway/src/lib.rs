@@ -6,7 +6,8 @@
 //! - [`serveur`]: starting and stopping the backend in one process, and its routes;
 //! - [`auth`]: passwords, tokens, rate limits; [`rest`]: the REST part and its OpenAPI;
 //! - [`rpc`]: the dispatcher and one module per service; [`ws`]: the WebSocket sessions;
-//! - [`diffusion`]: pushes and catch-up; [`metriques`], [`sante`]: `/metrics`, `/readyz`;
+//! - [`diffusion`]: pushes and catch-up; [`voisinage`]: moves and chat messages fanned out
+//!   to every instance over NATS; [`metriques`], [`sante`]: `/metrics`, `/readyz`;
 //! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
 pub mod auth;
@@ -20,4 +21,5 @@ pub mod rpc;
 pub mod sante;
 pub mod serveur;
 pub mod telemetrie;
+pub mod voisinage;
 pub mod ws;

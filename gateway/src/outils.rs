@@ -190,14 +190,18 @@ pub async fn travailler(
         Partie::Relay | Partie::Sagas => {
             let nats = serveur::connecter_nats(&connexions.nats_url).await?;
             let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus);
-            let magasin = Arc::new(commands::Magasin::new(pool.clone(), Catalogue::officiel()?));
+            let catalogue = Catalogue::officiel()?;
+            let magasin = Arc::new(commands::Magasin::new(pool.clone(), catalogue.clone()));
             compteurs = Arc::clone(magasin.compteurs());
             let tache = if partie == Partie::Relay {
                 let relais = commands::bus::relais::Relais::new(pool.clone(), bus);
                 etat_bus.relais = relais.etat();
                 tokio::spawn(relais.executer(arret_rx.clone()))
             } else {
-                let reactions = commands::bus::reactions::Reactions::new(magasin, bus);
+                let redis = serveur::connecter_redis(&connexions.redis_url).await?;
+                let monde =
+                    commands::services::monde::Monde::new(pool.clone(), redis, "", catalogue);
+                let reactions = commands::bus::reactions::Reactions::new(magasin, monde, bus);
                 etat_bus.reactions = reactions.etat();
                 tokio::spawn(reactions.executer(arret_rx.clone()))
             };

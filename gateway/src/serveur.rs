@@ -1,7 +1,8 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
-//! the projection workers, the bus's relay and process managers, the push hub and the
-//! HTTP/WebSocket server.
+//! the projection workers, the bus's relay and process managers, the push hub, the fan-out
+//! of moves and chat messages, the writing of positions behind Redis, and the HTTP/WebSocket
+//! server.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -18,6 +19,8 @@ use axum::routing::{get, post};
 use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::Relais;
+use commands::services::chat::Chat;
+use commands::services::monde::{self, Monde};
 use commands::{MIGRATIONS, Magasin};
 use domain::Catalogue;
 use projections::Projection;
@@ -42,6 +45,7 @@ use crate::diffusion::{self, Diffuseur};
 use crate::etat::{Etat, EtatPartage};
 use crate::metriques::{self, Metriques};
 use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
+use crate::voisinage::{self, Presences};
 use crate::{rest, sante, ws};
 
 const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
@@ -111,11 +115,12 @@ pub fn lancer_projections(
 /// no other does; consumers share their messages across instances).
 pub fn lancer_bus(
     magasin: &Arc<Magasin>,
+    monde: &Monde,
     bus: &Bus,
     arret: &watch::Receiver<bool>,
 ) -> (metriques::Bus, Vec<JoinHandle<()>>) {
     let relais = Relais::new(magasin.pool().clone(), bus.clone());
-    let reactions = Reactions::new(Arc::clone(magasin), bus.clone());
+    let reactions = Reactions::new(Arc::clone(magasin), monde.clone(), bus.clone());
     let etat = metriques::Bus {
         relais: relais.etat(),
         reactions: reactions.etat(),
@@ -125,6 +130,34 @@ pub fn lancer_bus(
         tokio::spawn(reactions.executer(arret.clone())),
     ];
     (etat, taches)
+}
+
+/// The fan-out of moves and chat messages (subscribed before this returns), and the writing
+/// of positions behind Redis.
+async fn lancer_voisinage(
+    bus: &Bus,
+    monde: &Monde,
+    diffuseur: &Arc<Diffuseur>,
+    presences: &Arc<Presences>,
+    arret: &watch::Receiver<bool>,
+) -> anyhow::Result<[JoinHandle<()>; 2]> {
+    let abonne = voisinage::abonner(bus)
+        .await
+        .context("abonnement aux diffusions (NATS)")?;
+    Ok([
+        tokio::spawn(voisinage::suivre(
+            bus.clone(),
+            abonne,
+            Arc::clone(diffuseur),
+            Arc::clone(presences),
+            arret.clone(),
+        )),
+        tokio::spawn(
+            monde
+                .clone()
+                .ecrire_periodiquement(monde::PERIODE_ECRITURE, arret.clone()),
+        ),
+    ])
 }
 
 /// A running backend.
@@ -149,6 +182,8 @@ impl Serveur {
     }
 
     /// Starts everything on the given database (tests give a fresh one).
+    // One sequence, read top to bottom: the order of the starts is the point.
+    #[allow(clippy::too_many_lines)]
     pub async fn demarrer_sur(
         options: PgConnectOptions,
         connexions: &Connexions,
@@ -162,13 +197,19 @@ impl Serveur {
         let redis = connecter_redis(&connexions.redis_url).await?;
         let nats = connecter_nats(&connexions.nats_url).await?;
         let catalogue = Catalogue::officiel().context("catalogue livré")?;
-        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue));
+        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue.clone()));
+        let monde = Monde::new(
+            pool.clone(),
+            redis.clone(),
+            &passerelle.prefixe_redis,
+            catalogue,
+        );
         let cache = Cache::new(redis.clone()).avec_prefixe(passerelle.prefixe_redis.clone());
         let (arret, arret_rx) = watch::channel(false);
 
         let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
         let bus = Bus::new(nats, &connexions.prefixe_bus);
-        let (etat_bus, taches_bus) = lancer_bus(&magasin, &bus, &arret_rx);
+        let (etat_bus, taches_bus) = lancer_bus(&magasin, &monde, &bus, &arret_rx);
         taches.extend(taches_bus);
         let diffuseur = Arc::new(Diffuseur::default());
         taches.push(tokio::spawn(diffusion::suivre(
@@ -176,6 +217,8 @@ impl Serveur {
             Arc::clone(&diffuseur),
             arret_rx.clone(),
         )));
+        let presences = Arc::new(Presences::default());
+        taches.extend(lancer_voisinage(&bus, &monde, &diffuseur, &presences, &arret_rx).await?);
         let metriques = Arc::new(Metriques::new(
             Arc::clone(magasin.compteurs()),
             etats,
@@ -202,6 +245,9 @@ impl Serveur {
         let etat = Arc::new(Etat {
             pool: pool.clone(),
             magasin,
+            chat: Chat::new(monde.clone()),
+            monde,
+            presences,
             cache,
             redis: redis.clone(),
             bus,

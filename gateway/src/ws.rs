@@ -5,6 +5,10 @@
 //! bounded and a socket that lets it fill is closed. Browsers must come from an allowed
 //! Origin.
 //!
+//! A socket keeps its player's characters present in their zones (a sign of life at each
+//! ping); when the account's last socket on this instance closes, their positions are
+//! written to PostgreSQL and their presence dropped.
+//!
 //! Close codes: 1001 server stopping, 1009 message too big, 4401 not authenticated (in
 //! time) or token expired, 4408 silent too long, 4429 too slow to read its messages.
 
@@ -193,6 +197,7 @@ impl<'e> Session<'e> {
                     if entendu.elapsed() > SILENCE_MAX {
                         break Fin::Silence;
                     }
+                    self.signe_de_vie();
                     Message::Ping(axum::body::Bytes::from_static(b"mmo"))
                 }
                 Some(texte) = self.sortants.recv() => Message::Text(texte.as_ref().into()),
@@ -223,6 +228,41 @@ impl<'e> Session<'e> {
             tracing::debug!(?fin, ip = %self.ctx.ip, "fermeture de la socket");
             let fermeture = socket.send(Message::Close(Some(trame)));
             let _ = tokio::time::timeout(Duration::from_secs(1), fermeture).await;
+        }
+        self.quitter_le_monde().await;
+    }
+
+    /// While the socket lives, its characters stay present in their zones (Service Monde's
+    /// presence expires without a sign of life). In its own task: the socket does not wait
+    /// for Redis.
+    fn signe_de_vie(&self) {
+        let Some(a) = self.ctx.auth else { return };
+        let joueurs = self.etat.presences.joueurs_du_compte(a.compte_id);
+        if joueurs.is_empty() {
+            return;
+        }
+        let monde = self.etat.monde.clone();
+        tokio::spawn(async move {
+            if let Err(e) = monde.signaler_presence(&joueurs).await {
+                tracing::warn!(erreur = %e, "présence non signalée");
+            }
+        });
+    }
+
+    /// When the account's last socket on this instance closes, its characters leave the
+    /// world: positions written to PostgreSQL, presence dropped.
+    async fn quitter_le_monde(&mut self) {
+        drop(self.abonnement.take());
+        let Some(a) = self.ctx.auth else { return };
+        if self.etat.diffuseur.connecte(a.compte_id.uuid()) {
+            return;
+        }
+        let joueurs = self.etat.presences.retirer_compte(a.compte_id);
+        if joueurs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.etat.monde.quitter(&joueurs).await {
+            tracing::warn!(erreur = %e, "positions non écrites à la fermeture de la socket");
         }
     }
 

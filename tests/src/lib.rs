@@ -54,6 +54,8 @@ pub struct Banc {
     pub base: String,
     /// The HTTP client.
     pub http: reqwest::Client,
+    /// The settings it started with.
+    pub reglages: Passerelle,
 }
 
 /// An account with a session.
@@ -94,7 +96,14 @@ impl Banc {
             base: format!("http://{}", serveur.adresse),
             serveur,
             http: reqwest::Client::new(),
+            reglages: passerelle,
         }
+    }
+
+    /// A second gateway instance beside this one: the same database, Redis prefix, bus
+    /// prefix and token secret, its own port (a player may reach either, DESIGN §8).
+    pub async fn jumeau(&self, pool: &PgPool) -> Self {
+        Self::demarrer_avec(pool, self.reglages.clone()).await
     }
 
     /// Stops the server (and closes its pool, so that the test database can be dropped), then

@@ -93,8 +93,16 @@ fn a_recu(notifications: &VecDeque<Value>, methode: &str, pret: impl Fn(&Value) 
 }
 
 /// Plays the loop up to the victory; `pendant_le_combat` runs after the launch (the fault
-/// test stops and restarts NATS there).
+/// test stops NATS there).
 pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOnce()) -> Bilan {
+    let mut joueurs = arriver(banc, pool).await;
+    se_voir_et_se_parler(&mut joueurs).await;
+    combattre(joueurs, pendant_le_combat).await
+}
+
+/// Three accounts, a character each (Tank, DPS, Heal), placed in the start zone by the
+/// process manager; each looks at the zone and accepts a quest.
+async fn arriver(banc: &Banc, pool: &PgPool) -> Vec<Joueur> {
     let mut joueurs = Vec::new();
     for (login, nom, classe, quete) in [
         ("tania", "Brennos", "Tank", "rempart"),
@@ -130,11 +138,10 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
         .await;
     }
     for j in &mut joueurs {
-        let zone = j
-            .ws
-            .appel("monde.zone", json!({ "joueur_id": j.id }))
-            .await
-            .expect("zone");
+        let zone =
+            j.ws.appel("monde.zone", json!({ "joueur_id": j.id }))
+                .await
+                .expect("zone");
         assert_eq!(zone["zone"]["code"], "plaine_verte");
         j.ws.appel(
             "quete.accepter",
@@ -144,7 +151,12 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
         .expect("quête acceptée");
     }
 
-    // The Tank steps aside: the two others see it move.
+    joueurs
+}
+
+/// The Tank steps aside and the others see it move; the DPS speaks in the zone and the others
+/// hear it.
+async fn se_voir_et_se_parler(joueurs: &mut [Joueur]) {
     let tank = joueurs[0].id.clone();
     joueurs[0]
         .ws
@@ -162,7 +174,6 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
         .await;
     }
 
-    // The DPS speaks in the zone: the others hear it.
     let dps = joueurs[1].id.clone();
     joueurs[1]
         .ws
@@ -176,13 +187,16 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
         let entendu = |n: &Value| n["de"] == dps.as_str() && n["texte"] == "On attaque les loups ?";
         joueurs[i]
             .ws
-            .attendre_evenements("le message de zone", |n| {
-                a_recu(n, "chat.message", entendu)
-            })
+            .attendre_evenements("le message de zone", |n| a_recu(n, "chat.message", entendu))
             .await;
     }
+}
 
-    // The fight: the Tank prepares, the others join, the Tank launches.
+/// The Tank prepares the wolves, the others join, the Tank launches; then each round, whoever
+/// has to act does, on their own socket, from the state the Tank's client folds out of its
+/// pushes, until the victory.
+async fn combattre(mut joueurs: Vec<Joueur>, pendant_le_combat: impl AsyncFnOnce()) -> Bilan {
+    let tank = joueurs[0].id.clone();
     let r = joueurs[0]
         .ws
         .appel(
@@ -194,9 +208,8 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
     let combat_id = r["combat_id"].as_str().expect("combat_id").to_owned();
     let mut attendus = 1;
     for j in &mut joueurs[1..] {
-        let r = j
-            .ws
-            .appel(
+        let r =
+            j.ws.appel(
                 "combat.rejoindre",
                 json!({ "joueur_id": j.id, "combat_id": combat_id }),
             )
@@ -214,9 +227,6 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
         .expect("lancé");
     attendus += nombre(&r);
     pendant_le_combat().await;
-
-    // Each round, whoever has to act does, on their own socket, from the state the Tank's
-    // client folds out of its pushes.
     let mut vue = VueCombat::new(&combat_id);
     let recompenses = loop {
         joueurs[0]
@@ -253,9 +263,8 @@ pub async fn jouer(banc: &Banc, pool: &PgPool, pendant_le_combat: impl AsyncFnOn
             .iter_mut()
             .find(|j| j.id == qui)
             .expect("un des trois");
-        let r = j
-            .ws
-            .appel(
+        let r =
+            j.ws.appel(
                 "combat.agir",
                 json!({ "joueur_id": qui, "combat_id": combat_id, "action": action }),
             )
@@ -278,93 +287,112 @@ impl Bilan {
             .iter()
             .find(|r| r["joueur_id"] == joueur)
             .map_or((0, 0), |r| {
-                (
-                    r["xp"].as_u64().unwrap_or(0),
-                    r["or"].as_u64().unwrap_or(0),
-                )
+                (r["xp"].as_u64().unwrap_or(0), r["or"].as_u64().unwrap_or(0))
             })
+    }
+
+    /// The combat's XP, plus the quest's when the victory completed it (`rempart` and
+    /// `main_secourable` give 60; `chasse_aux_loups` asks four wolves, the combat had two).
+    fn xp_attendue(&self, j: &Joueur) -> u64 {
+        let quete = if j.quete == "chasse_aux_loups" { 0 } else { 60 };
+        self.part(&j.id).0 + quete
     }
 
     /// Checks, through the gateway's reads, that the victory was paid exactly once: XP (the
     /// combat's, plus the quest it completed), the loot's gold in the inventory and in the
     /// ledger, quest progress, and the combat's history, every event in order.
     pub async fn verifier_les_recompenses(&self, banc: &Banc) {
-        const XP_QUETE: u64 = 60; // `rempart` and `main_secourable`
         for j in &self.joueurs {
-            let jeton = j.compte.jeton.as_str();
-            let (xp, or) = self.part(&j.id);
-            assert!(xp > 0 && or > 0, "une victoire contre des loups paie : {xp} XP, {or} po");
-            let quete_terminee = j.quete != "chasse_aux_loups";
-            let xp_attendue = xp + if quete_terminee { XP_QUETE } else { 0 };
-            let profil = banc
-                .lire_quand(jeton, "joueur.profil", json!({ "joueur_id": j.id }), |p| {
-                    p["xp"].as_u64() == Some(xp_attendue) && p["combat_id"].is_null()
-                })
-                .await;
-            assert!(profil["niveau"].as_u64() >= Some(1));
-            let journal = banc
-                .lire_quand(jeton, "quete.journal", json!({ "joueur_id": j.id }), |q| {
-                    q["quetes"].as_array().is_some_and(|l| {
-                        l.iter().any(|q| {
-                            q["quete"] == j.quete
-                                && (q["statut"] == "terminee"
-                                    || (q["statut"] == "en_cours" && q["progression"] == 2))
-                        })
-                    })
-                })
-                .await;
-            let ligne = journal["quetes"]
-                .as_array()
-                .and_then(|l| l.iter().find(|q| q["quete"] == j.quete))
-                .expect("la quête");
-            assert_eq!(
-                ligne["statut"] == "terminee",
-                quete_terminee,
-                "{}",
-                journal
-            );
-            let livre = banc
-                .lire_quand(
-                    jeton,
-                    "economie.grand_livre",
-                    json!({ "joueur_id": j.id }),
-                    |l| {
-                        l["mouvements"]
-                            .as_array()
-                            .is_some_and(|m| m.iter().any(|m| m["cause"] == "butin"))
-                    },
-                )
-                .await;
-            let or_du_butin: Vec<u64> = livre["mouvements"]
-                .as_array()
-                .expect("mouvements")
-                .iter()
-                .filter(|m| m["cause"] == "butin" && m["ressource"] == "or")
-                .filter_map(|m| m["delta"].as_u64())
-                .collect();
-            assert_eq!(or_du_butin, vec![or], "le butin en or, une fois : {livre}");
-            let inventaire = banc
-                .lire_quand(
-                    jeton,
-                    "inventaire.consulter",
-                    json!({ "joueur_id": j.id }),
-                    |i| i["or_total"].as_u64().is_some_and(|o| o > 30),
-                )
-                .await;
-            assert_eq!(inventaire["or_total"].as_u64(), Some(30 + or), "{inventaire}");
+            self.verifier_la_part(banc, j).await;
         }
         // Settled: nothing more comes (a doubled reward would show after a while).
         tokio::time::sleep(Duration::from_millis(500)).await;
         for j in &self.joueurs {
-            let (xp, _) = self.part(&j.id);
             let profil = banc
-                .appel(&j.compte.jeton, "joueur.profil", json!({ "joueur_id": j.id }))
+                .appel(
+                    &j.compte.jeton,
+                    "joueur.profil",
+                    json!({ "joueur_id": j.id }),
+                )
                 .await
                 .expect("profil");
-            let quete = if j.quete == "chasse_aux_loups" { 0 } else { 60 };
-            assert_eq!(profil["xp"].as_u64(), Some(xp + quete), "payé une fois");
+            assert_eq!(
+                profil["xp"].as_u64(),
+                Some(self.xp_attendue(j)),
+                "payé une fois"
+            );
         }
+        self.verifier_l_historique(banc).await;
+    }
 
+    /// One player's share: XP on the profile, quest progress, the loot's gold once in the
+    /// ledger and in the inventory.
+    async fn verifier_la_part(&self, banc: &Banc, j: &Joueur) {
+        let jeton = j.compte.jeton.as_str();
+        let (xp, or) = self.part(&j.id);
+        assert!(
+            xp > 0 && or > 0,
+            "une victoire contre des loups paie : {xp} XP, {or} po"
+        );
+        let xp_attendue = self.xp_attendue(j);
+        banc.lire_quand(jeton, "joueur.profil", json!({ "joueur_id": j.id }), |p| {
+            p["xp"].as_u64() == Some(xp_attendue) && p["combat_id"].is_null()
+        })
+        .await;
+        let quete_terminee = j.quete != "chasse_aux_loups";
+        let journal = banc
+            .lire_quand(jeton, "quete.journal", json!({ "joueur_id": j.id }), |q| {
+                q["quetes"].as_array().is_some_and(|l| {
+                    l.iter().any(|q| {
+                        q["quete"] == j.quete
+                            && (q["statut"] == "terminee"
+                                || (q["statut"] == "en_cours" && q["progression"] == 2))
+                    })
+                })
+            })
+            .await;
+        let ligne = journal["quetes"]
+            .as_array()
+            .and_then(|l| l.iter().find(|q| q["quete"] == j.quete))
+            .expect("la quête");
+        assert_eq!(ligne["statut"] == "terminee", quete_terminee, "{journal}");
+        let livre = banc
+            .lire_quand(
+                jeton,
+                "economie.grand_livre",
+                json!({ "joueur_id": j.id }),
+                |l| {
+                    l["mouvements"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|m| m["cause"] == "butin"))
+                },
+            )
+            .await;
+        let or_du_butin: Vec<u64> = livre["mouvements"]
+            .as_array()
+            .expect("mouvements")
+            .iter()
+            .filter(|m| m["cause"] == "butin" && m["ressource"] == "or")
+            .filter_map(|m| m["delta"].as_u64())
+            .collect();
+        assert_eq!(or_du_butin, vec![or], "le butin en or, une fois : {livre}");
+        let inventaire = banc
+            .lire_quand(
+                jeton,
+                "inventaire.consulter",
+                json!({ "joueur_id": j.id }),
+                |i| i["or_total"].as_u64().is_some_and(|o| o > 30),
+            )
+            .await;
+        assert_eq!(
+            inventaire["or_total"].as_u64(),
+            Some(30 + or),
+            "{inventaire}"
+        );
+    }
+
+    /// The combat's history: every event, in order.
+    async fn verifier_l_historique(&self, banc: &Banc) {
         let jeton = self.joueurs[0].compte.jeton.as_str();
         let historique = banc
             .lire_quand(
@@ -379,7 +407,11 @@ impl Bilan {
             .await;
         let evenements = historique["evenements"].as_array().expect("liste");
         for (i, e) in evenements.iter().enumerate() {
-            assert_eq!(e["sequence"].as_u64(), Some(i as u64 + 1), "dans l'ordre : {e}");
+            assert_eq!(
+                e["sequence"].as_u64(),
+                Some(i as u64 + 1),
+                "dans l'ordre : {e}"
+            );
         }
         assert_eq!(evenements[0]["type"], "CombatPrepare");
         assert_eq!(evenements.last().expect("fin")["type"], "CombatTermine");

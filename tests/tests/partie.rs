@@ -3,14 +3,11 @@
 //! client offers (profile, leaderboard, inventory, combat history, ledger), with the victory
 //! paid through the bus.
 
-use std::collections::VecDeque;
-
-use cqrs_es::Aggregate as _;
-use domain::combat::{Combat, EvenementCombat, Phase};
+use domain::combat::Phase;
 use domain::simulation::action_scriptee;
 use mmo_tests::scenario::{VueCombat, nombre};
 use mmo_tests::{Banc, ClientWs, code};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "../migrations")]

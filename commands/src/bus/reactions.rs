@@ -2,7 +2,7 @@
 //!
 //! | consumer | reacts to | sends |
 //! |---|---|---|
-//! | `joueur_cree` | `Joueur.JoueurCree` | the inventory with its starting kit |
+//! | `joueur_cree` | `Joueur.JoueurCree` | placed at the start (Monde), the inventory with its kit |
 //! | `combat_termine` | `Combat.CombatTermine` | each participant freed, XP, loot, quest progress |
 //! | `quete_terminee` | `Quete.QueteTerminee` | the quest's XP, gold and items |
 //! | `niveau_atteint` | `Joueur.NiveauAtteint` | quest progress |
@@ -44,6 +44,7 @@ use crate::lecteur::EvenementStocke;
 use crate::magasin::{AgregatStocke, Magasin};
 use crate::metadonnees::Metadonnees;
 use crate::services;
+use crate::services::monde::Monde;
 
 /// A durable consumer: its name and the `(aggregate, event type)` it receives (one subject
 /// each: NATS 2.9, Debian's, filters a consumer on one subject only).
@@ -113,15 +114,17 @@ pub struct EtatReactions {
 #[derive(Clone)]
 pub struct Reactions {
     magasin: Arc<Magasin>,
+    monde: Monde,
     bus: Bus,
     etat: Arc<EtatReactions>,
 }
 
 impl Reactions {
     /// The process managers.
-    pub fn new(magasin: Arc<Magasin>, bus: Bus) -> Self {
+    pub fn new(magasin: Arc<Magasin>, monde: Monde, bus: Bus) -> Self {
         Self {
             magasin,
+            monde,
             bus,
             etat: Arc::default(),
         }
@@ -354,13 +357,16 @@ impl Reactions {
             .await
     }
 
-    /// A new character's inventory, with its starting kit. Service Joueur opens it at once;
-    /// this makes it certain even if the process died between the two writes.
+    /// A new character: placed at the start of the start zone (idempotent: a character that
+    /// already stands somewhere stays there), and its inventory with the starting kit.
+    /// Service Joueur opens the inventory at once; this makes it certain even if the process
+    /// died between the two writes.
     async fn joueur_cree(
         &self,
         e: &EvenementStocke,
         joueur_id: JoueurId,
     ) -> Result<(), ErreurApplication> {
+        self.monde.placer_au_depart(joueur_id).await?;
         let ouvrir = CommandeInventaire::Ouvrir { joueur_id };
         self.appliquer::<Inventaire>(e, "inventaire", &joueur_id.to_string(), ouvrir)
             .await

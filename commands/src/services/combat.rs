@@ -1,20 +1,22 @@
 //! Service Combat: a character is engaged (`Joueur::EntrerEnCombat`) before it enters a combat,
 //! and freed when it leaves it or the combat ends.
 //!
-//! Where a character stands belongs to Service Monde, which does not exist yet: until it does,
-//! a combat is prepared in its encounter's own zone and nobody's position is checked.
+//! Where a character stands belongs to Service Monde: a combat is prepared in its initiator's
+//! zone (the aggregate refuses an encounter of another zone) and only characters standing in
+//! that zone may join it.
 
 use chrono::Utc;
 use domain::combat::{Action, Combat, Combattant, CommandeCombat, ErreurCombat, EvenementCombat};
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, FicheJoueur, Joueur};
-use domain::valeurs::{CodeRencontre, Graine};
+use domain::valeurs::{CodeRencontre, CodeZone, Graine};
 use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 use crate::services::fiche_possedee;
+use crate::services::monde::Monde;
 
 fn combattant(fiche: &FicheJoueur) -> Combattant {
     Combattant {
@@ -25,24 +27,27 @@ fn combattant(fiche: &FicheJoueur) -> Combattant {
     }
 }
 
-/// Prepares a combat against an encounter, the caller's character as initiator.
+/// Where a character stands (placed at the start if Monde has not placed it yet: the
+/// process manager reacting to its creation may still be on its way).
+async fn zone_de(monde: &Monde, joueur_id: JoueurId) -> Result<CodeZone, ErreurApplication> {
+    Ok(match monde.emplacement(joueur_id).await? {
+        Some(e) => e.zone,
+        None => monde.placer_au_depart(joueur_id).await?.zone,
+    })
+}
+
+/// Prepares a combat against an encounter of the zone where the caller's character stands,
+/// that character as initiator.
 pub async fn preparer(
     magasin: &Magasin,
+    monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
     rencontre: CodeRencontre,
     meta: &Metadonnees,
 ) -> Result<CombatId, ErreurApplication> {
     let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
-    let zone = magasin
-        .catalogue()
-        .rencontre(&rencontre)
-        .map(|r| r.zone.clone())
-        .ok_or_else(|| {
-            ErreurApplication::Regle(Refus::Combat(ErreurCombat::RencontreInconnue(
-                rencontre.clone(),
-            )))
-        })?;
+    let zone = zone_de(monde, joueur_id).await?;
     let combat_id = CombatId::from_uuid(Uuid::new_v5(&meta.id_commande, b"combat"));
     // The seed comes from the server's randomness, never from anything the client chose (a
     // client picking command ids could otherwise search for a lucky fight).
@@ -65,15 +70,28 @@ pub async fn preparer(
     Ok(combat_id)
 }
 
-/// The caller's character joins a combat in preparation.
+/// The caller's character joins a combat in preparation, from the combat's zone.
 pub async fn rejoindre(
     magasin: &Magasin,
+    monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
     let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    let zone = zone_de(monde, joueur_id).await?;
+    let zone_du_combat = magasin
+        .charger::<Combat>(&combat_id.to_string())
+        .await?
+        .and_then(|c| c.etat().map(|e| e.zone.clone()));
+    if let Some(combat) = zone_du_combat
+        && combat != zone
+    {
+        return Err(ErreurApplication::Regle(Refus::Combat(
+            ErreurCombat::HorsDeLaZone { combat, zone },
+        )));
+    }
     // Already in this very combat (joining twice, or its initiator): engaging changes nothing,
     // and the refusal that follows must not free a character that is still fighting.
     let deja_engage = fiche.combat == Some(combat_id);

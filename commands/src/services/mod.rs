@@ -1,4 +1,5 @@
-//! One application service per game service. Each checks what the aggregates cannot (data of
+//! One application service per game service (Monde and Chat, which have no aggregate, are
+//! structs over Redis and PostgreSQL). Each checks what the aggregates cannot (data of
 //! other aggregates or tables: ownership of a character, name uniqueness, prerequisites read
 //! from other streams) and then sends commands through [`Magasin::executer`].
 //!
@@ -8,9 +9,11 @@
 //! finished combat, settling a concluded trade) are done here synchronously for now; the
 //! process managers of the bus make them durable (DESIGN §6).
 
+pub mod chat;
 pub mod combat;
 pub mod economie;
 pub mod joueur;
+pub mod monde;
 pub mod quete;
 
 use domain::ids::{CompteId, JoueurId};

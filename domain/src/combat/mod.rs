@@ -344,6 +344,15 @@ pub enum ErreurCombat {
         /// The initiator's zone.
         zone: CodeZone,
     },
+    /// A character joining from another zone than the combat's (checked by the command side,
+    /// which knows where characters stand).
+    #[error("le combat a lieu en « {combat} », le personnage est en « {zone} »")]
+    HorsDeLaZone {
+        /// The combat's zone.
+        combat: CodeZone,
+        /// The character's zone.
+        zone: CodeZone,
+    },
     /// A level above the catalog's cap.
     #[error("niveau {0} au-delà du niveau maximum")]
     NiveauInvalide(Niveau),

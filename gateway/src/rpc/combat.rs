@@ -23,8 +23,15 @@ pub struct Demarrer {
 /// Prepares a combat against an encounter, the caller's character as initiator.
 pub async fn demarrer(etat: &Etat, a: Appelant, p: Demarrer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let combat_id =
-        service::preparer(&etat.magasin, a.compte_id, p.joueur_id, p.rencontre, &meta).await?;
+    let combat_id = service::preparer(
+        &etat.magasin,
+        &etat.monde,
+        a.compte_id,
+        p.joueur_id,
+        p.rencontre,
+        &meta,
+    )
+    .await?;
     Ok(json!({ "combat_id": combat_id }))
 }
 
@@ -40,7 +47,15 @@ pub struct DansUnCombat {
 /// Joins a combat in preparation.
 pub async fn rejoindre(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::rejoindre(&etat.magasin, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
+    let e = service::rejoindre(
+        &etat.magasin,
+        &etat.monde,
+        a.compte_id,
+        p.joueur_id,
+        p.combat_id,
+        &meta,
+    )
+    .await?;
     evenements_json(&e)
 }
 

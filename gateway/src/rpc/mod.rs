@@ -3,11 +3,13 @@
 //! Every answer is a result or a documented error ([`erreur`]); nothing a client sends can
 //! make it panic or answer a 500.
 
+pub mod chat;
 pub mod combat;
 pub mod economie;
 pub mod erreur;
 pub mod evenements;
 pub mod joueur;
+pub mod monde;
 pub mod quete;
 
 use std::net::IpAddr;
@@ -119,6 +121,10 @@ methodes! {
     JoueurLister => "joueur.lister", false;
     JoueurProfil => "joueur.profil", false;
     ClassementConsulter => "classement.consulter", false;
+    MondeZone => "monde.zone", false;
+    MondeDeplacer => "monde.deplacer", false;
+    MondeChangerZone => "monde.changer_zone", false;
+    MondeProches => "monde.proches", false;
     CombatDemarrer => "combat.demarrer", false;
     CombatRejoindre => "combat.rejoindre", false;
     CombatQuitter => "combat.quitter", false;
@@ -141,6 +147,9 @@ methodes! {
     EchangeAnnuler => "echange.annuler", false;
     EconomieGrandLivre => "economie.grand_livre", false;
     EconomieTotaux => "economie.totaux", true;
+    ChatEnvoyer => "chat.envoyer", false;
+    ChatHistorique => "chat.historique", false;
+    ChatMuseler => "chat.museler", true;
     EvenementsDepuis => "evenements.depuis", false;
 }
 
@@ -376,6 +385,10 @@ async fn appeler(
         Methode::JoueurLister => joueur::lister(etat, a, params(p)?).await,
         Methode::JoueurProfil => joueur::profil(etat, params(p)?).await,
         Methode::ClassementConsulter => joueur::classement(etat, params(p)?).await,
+        Methode::MondeZone => monde::zone(etat, a, params(p)?).await,
+        Methode::MondeDeplacer => monde::deplacer(etat, a, params(p)?).await,
+        Methode::MondeChangerZone => monde::changer_zone(etat, a, params(p)?).await,
+        Methode::MondeProches => monde::proches(etat, a, params(p)?).await,
         Methode::CombatDemarrer => combat::demarrer(etat, a, params(p)?).await,
         Methode::CombatRejoindre => combat::rejoindre(etat, a, params(p)?).await,
         Methode::CombatQuitter => combat::quitter(etat, a, params(p)?).await,
@@ -398,6 +411,9 @@ async fn appeler(
         Methode::EchangeAnnuler => economie::annuler(etat, a, params(p)?).await,
         Methode::EconomieGrandLivre => economie::grand_livre(etat, a, params(p)?).await,
         Methode::EconomieTotaux => economie::totaux(etat, params(p)?).await,
+        Methode::ChatEnvoyer => chat::envoyer(etat, a, params(p)?).await,
+        Methode::ChatHistorique => chat::historique(etat, a, params(p)?).await,
+        Methode::ChatMuseler => chat::museler(etat, params(p)?).await,
         Methode::EvenementsDepuis => evenements::depuis(etat, a, params(p)?).await,
     }
 }
@@ -445,6 +461,8 @@ mod tests {
         }
         assert_eq!(Methode::depuis_nom("joueur.supprimer"), None);
         assert!(Methode::EconomieTotaux.admin());
+        assert!(Methode::ChatMuseler.admin());
+        assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
     }
 

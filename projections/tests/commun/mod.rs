@@ -189,14 +189,42 @@ async fn echanger(partie: &Partie, hasard: &mut Hasard) -> Result<(), commands::
     economie::accepter(m, cb, jb, e, &meta(cb)).await.map(drop)
 }
 
+/// Service Monde on the test's database, under a Redis prefix named after it.
+async fn monde(m: &Magasin) -> commands::services::monde::Monde {
+    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
+    let redis = redis::aio::ConnectionManager::new(client)
+        .await
+        .expect("Redis (scripts/services.sh le démarre)");
+    let base = m
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or("")
+        .to_owned();
+    commands::services::monde::Monde::new(
+        m.pool().clone(),
+        redis,
+        &format!("essai:{base}:"),
+        m.catalogue().clone(),
+    )
+}
+
 async fn combattre(
     partie: &Partie,
     hasard: &mut Hasard,
 ) -> Result<(), commands::ErreurApplication> {
     let m = &partie.magasin;
     let ((ca, ja), (cb, jb)) = deux_joueurs(partie, hasard);
-    let combat_id = combat::preparer(m, ca, ja, code("meute_de_loups"), &meta(ca)).await?;
-    if combat::rejoindre(m, cb, jb, combat_id, &meta(cb))
+    let combat_id = combat::preparer(
+        m,
+        &monde(m).await,
+        ca,
+        ja,
+        code("meute_de_loups"),
+        &meta(ca),
+    )
+    .await?;
+    if combat::rejoindre(m, &monde(m).await, cb, jb, combat_id, &meta(cb))
         .await
         .is_err()
     {

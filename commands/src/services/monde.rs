@@ -1,0 +1,770 @@
+//! Service Monde: where characters stand, without an aggregate (DESIGN §1: too hot to
+//! event-source every step). The rules are the domain's ([`domain::monde`]); this service owns
+//! the storage and its guarantees:
+//!
+//! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y and the
+//!   instant `t` of the last accepted move, in ms), written by every move through a script
+//!   that also checks nobody moved the character meanwhile;
+//! - **durable in PostgreSQL** (`positions`), written behind: a move marks the character
+//!   dirty (`monde:sales`); [`Monde::ecrire_positions_sales`] writes the dirty ones, called
+//!   periodically by [`Monde::ecrire_periodiquement`] and for a socket's characters when it
+//!   closes ([`Monde::quitter`]). A zone change and the first placement are written to
+//!   PostgreSQL before they are answered. On a Redis miss the position is read from
+//!   PostgreSQL and Redis is refilled;
+//! - **presence**: one sorted set per zone (`monde:presence:<zone>`), scored by the instant
+//!   of the character's last sign of life; a character counts as present for
+//!   [`DUREE_PRESENCE`] after it.
+//!
+//! What a crash loses: if Redis loses its data, the moves since the last periodic write (at
+//! most [`PERIODE_ECRITURE`], plus the write's own duration); never a zone change or a
+//! placement. A gateway crash loses nothing: the dirty set is in Redis, and any instance's
+//! periodic write drains it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use domain::Services;
+use domain::ids::{CompteId, JoueurId};
+use domain::monde::{decider_changement, decider_deplacement};
+use domain::valeurs::{CodeZone, Position};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::erreurs::ErreurApplication;
+use crate::magasin::Magasin;
+use crate::services::fiche_possedee;
+
+/// How long a character counts as present in its zone after its last sign of life (a move,
+/// a look at the zone, a heartbeat of its socket).
+pub const DUREE_PRESENCE: Duration = Duration::from_secs(45);
+
+/// How often dirty positions are written to PostgreSQL: the most a Redis crash can lose.
+pub const PERIODE_ECRITURE: Duration = Duration::from_secs(2);
+
+/// How long a position stays in Redis without a move (it comes back from PostgreSQL on the
+/// next read). Far longer than [`PERIODE_ECRITURE`]: a dirty position is written long before.
+const DUREE_CACHE_S: i64 = 24 * 3600;
+
+/// Dirty positions written per round trip.
+const LOT_ECRITURE: usize = 500;
+
+/// Characters listed in a zone, at most.
+const PRESENTS_MAX: isize = 500;
+
+/// Owners and names cached before the cache is cleared (both never change).
+const PROPRIETAIRES_MAX: usize = 100_000;
+
+/// Where a character stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Emplacement {
+    /// Its zone.
+    pub zone: CodeZone,
+    /// Its position in the zone.
+    pub position: Position,
+}
+
+/// A character present in a zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Present {
+    /// Who.
+    pub joueur_id: JoueurId,
+    /// Its name.
+    pub nom: String,
+    /// Where.
+    pub position: Position,
+}
+
+/// A character near another one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proche {
+    /// Who.
+    pub joueur_id: JoueurId,
+    /// Its name.
+    pub nom: String,
+    /// Where.
+    pub position: Position,
+    /// How far, in metres.
+    pub distance: f64,
+}
+
+/// A character's view of its zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VueZone {
+    /// Where the character stands.
+    pub emplacement: Emplacement,
+    /// Who is present in the zone (the character included).
+    pub presents: Vec<Present>,
+}
+
+/// A position as Redis holds it: with the instant of its move.
+#[derive(Debug, Clone)]
+struct Etat {
+    emplacement: Emplacement,
+    t: i64,
+}
+
+/// Service Monde. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct Monde {
+    i: Arc<Interieur>,
+}
+
+struct Interieur {
+    pool: PgPool,
+    redis: ConnectionManager,
+    prefixe: String,
+    catalogue: Services,
+    magasin: Magasin,
+    /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
+    proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
+    deplacer: redis::Script,
+    remplir: redis::Script,
+}
+
+impl std::fmt::Debug for Monde {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monde")
+            .field("prefixe", &self.i.prefixe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A move, applied only if the character still stands where it was decided from (same zone,
+/// same instant): two concurrent moves, or a move racing a zone change, cannot both apply.
+const SCRIPT_DEPLACER: &str = r"
+local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
+if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[7])
+redis.call('SADD', KEYS[2], ARGV[6])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
+return 1
+";
+
+/// A refill from PostgreSQL, only if no move wrote the position meanwhile.
+const SCRIPT_REMPLIR: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'zone', ARGV[1], 'x', ARGV[2], 'y', ARGV[3], 't', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+";
+
+fn maintenant_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn introuvable_position(joueur_id: JoueurId) -> ErreurApplication {
+    ErreurApplication::introuvable("position", &joueur_id)
+}
+
+impl Monde {
+    /// The service on a migrated database and a Redis, its keys under `prefixe_redis`.
+    pub fn new(
+        pool: PgPool,
+        redis: ConnectionManager,
+        prefixe_redis: &str,
+        catalogue: Services,
+    ) -> Self {
+        Self {
+            i: Arc::new(Interieur {
+                magasin: Magasin::new(pool.clone(), catalogue.clone()),
+                pool,
+                redis,
+                prefixe: prefixe_redis.to_owned(),
+                catalogue,
+                proprietaires: Mutex::new(HashMap::new()),
+                deplacer: redis::Script::new(SCRIPT_DEPLACER),
+                remplir: redis::Script::new(SCRIPT_REMPLIR),
+            }),
+        }
+    }
+
+    /// The game catalog.
+    pub fn catalogue(&self) -> &Services {
+        &self.i.catalogue
+    }
+
+    pub(crate) fn magasin(&self) -> &Magasin {
+        &self.i.magasin
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.i.pool
+    }
+
+    pub(crate) fn redis(&self) -> ConnectionManager {
+        self.i.redis.clone()
+    }
+
+    pub(crate) fn cle(&self, suffixe: &str) -> String {
+        format!("{}{suffixe}", self.i.prefixe)
+    }
+
+    fn cle_position(&self, joueur_id: JoueurId) -> String {
+        self.cle(&format!("monde:position:{joueur_id}"))
+    }
+
+    fn cle_sales(&self) -> String {
+        self.cle("monde:sales")
+    }
+
+    fn cle_presence(&self, zone: &CodeZone) -> String {
+        self.cle(&format!("monde:presence:{}", zone.as_str()))
+    }
+
+    /// A character's account and name (`None` if no such character).
+    pub async fn proprietaire(
+        &self,
+        joueur_id: JoueurId,
+    ) -> Result<Option<(CompteId, String)>, ErreurApplication> {
+        if let Some(connu) = self.cache_proprietaires().get(&joueur_id) {
+            return Ok(Some(connu.clone()));
+        }
+        let ligne: Option<(Uuid, String)> =
+            sqlx::query_as("SELECT compte_id, nom FROM noms_joueurs WHERE joueur_id = $1")
+                .bind(joueur_id.uuid())
+                .fetch_optional(&self.i.pool)
+                .await?;
+        let Some((compte, nom)) = ligne else {
+            return Ok(None);
+        };
+        let connu = (CompteId::from_uuid(compte), nom);
+        let mut cache = self.cache_proprietaires();
+        if cache.len() >= PROPRIETAIRES_MAX {
+            cache.clear();
+        }
+        cache.insert(joueur_id, connu.clone());
+        Ok(Some(connu))
+    }
+
+    /// The names of these characters: from the cache, the missing ones in one query.
+    async fn noms(
+        &self,
+        joueurs: &[JoueurId],
+    ) -> Result<HashMap<JoueurId, String>, ErreurApplication> {
+        let mut noms = HashMap::with_capacity(joueurs.len());
+        let mut manquants = Vec::new();
+        {
+            let cache = self.cache_proprietaires();
+            for j in joueurs {
+                match cache.get(j) {
+                    Some((_, nom)) => {
+                        noms.insert(*j, nom.clone());
+                    }
+                    None => manquants.push(j.uuid()),
+                }
+            }
+        }
+        if manquants.is_empty() {
+            return Ok(noms);
+        }
+        let lignes: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT joueur_id, compte_id, nom FROM noms_joueurs WHERE joueur_id = ANY($1)",
+        )
+        .bind(&manquants)
+        .fetch_all(&self.i.pool)
+        .await?;
+        let mut cache = self.cache_proprietaires();
+        if cache.len() + lignes.len() >= PROPRIETAIRES_MAX {
+            cache.clear();
+        }
+        for (j, compte, nom) in lignes {
+            let j = JoueurId::from_uuid(j);
+            cache.insert(j, (CompteId::from_uuid(compte), nom.clone()));
+            noms.insert(j, nom);
+        }
+        Ok(noms)
+    }
+
+    fn cache_proprietaires(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<JoueurId, (CompteId, String)>> {
+        self.i
+            .proprietaires
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Checks that the character belongs to the account; its name.
+    pub async fn verifier_proprietaire(
+        &self,
+        compte: CompteId,
+        joueur_id: JoueurId,
+    ) -> Result<String, ErreurApplication> {
+        match self.proprietaire(joueur_id).await? {
+            None => Err(ErreurApplication::introuvable("personnage", &joueur_id)),
+            Some((c, nom)) if c == compte => Ok(nom),
+            Some(_) => Err(ErreurApplication::Interdit),
+        }
+    }
+
+    /// Places a character at the start zone's `depart` if it has no position yet, durably
+    /// (PostgreSQL); returns where it stands. Idempotent: a placed character stays where it
+    /// is. No ownership check: the process manager reacting to `JoueurCree` calls it.
+    pub async fn placer_au_depart(
+        &self,
+        joueur_id: JoueurId,
+    ) -> Result<Emplacement, ErreurApplication> {
+        let zone = self.i.catalogue.regles().zone_depart.clone();
+        let depart = self
+            .i
+            .catalogue
+            .zone(&zone)
+            .map(|z| z.depart)
+            .ok_or_else(|| ErreurApplication::introuvable("zone", &zone.as_str()))?;
+        let insertion = sqlx::query(
+            "INSERT INTO positions (joueur_id, zone, x, y) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (joueur_id) DO NOTHING",
+        )
+        .bind(joueur_id.uuid())
+        .bind(zone.as_str())
+        .bind(depart.x())
+        .bind(depart.y())
+        .execute(&self.i.pool)
+        .await;
+        match insertion {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                return Err(ErreurApplication::introuvable("personnage", &joueur_id));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.emplacement(joueur_id)
+            .await?
+            .ok_or_else(|| introuvable_position(joueur_id))
+    }
+
+    /// Where a character stands: Redis first, PostgreSQL on a miss (refilling Redis). `None`
+    /// if it was never placed.
+    pub async fn emplacement(
+        &self,
+        joueur_id: JoueurId,
+    ) -> Result<Option<Emplacement>, ErreurApplication> {
+        Ok(self.etat(joueur_id).await?.map(|e| e.emplacement))
+    }
+
+    async fn etat(&self, joueur_id: JoueurId) -> Result<Option<Etat>, ErreurApplication> {
+        let cle = self.cle_position(joueur_id);
+        let mut redis = self.redis();
+        let champs: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(&cle)
+            .arg(&["zone", "x", "y", "t"])
+            .query_async(&mut redis)
+            .await?;
+        if let Some(etat) = lire_etat(&champs) {
+            return Ok(Some(etat));
+        }
+        let ligne: Option<(String, f64, f64, i64)> = sqlx::query_as(
+            "SELECT zone, x, y, (extract(epoch FROM mis_a_jour) * 1000)::bigint \
+             FROM positions WHERE joueur_id = $1",
+        )
+        .bind(joueur_id.uuid())
+        .fetch_optional(&self.i.pool)
+        .await?;
+        let Some((zone, x, y, t)) = ligne else {
+            return Ok(None);
+        };
+        let rempli: i64 = self
+            .i
+            .remplir
+            .key(&cle)
+            .arg(&zone)
+            .arg(x.to_string())
+            .arg(y.to_string())
+            .arg(t)
+            .arg(DUREE_CACHE_S)
+            .invoke_async(&mut redis)
+            .await?;
+        if rempli == 0 {
+            // A move wrote it between our two reads: that one is newer.
+            let champs: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(&cle)
+                .arg(&["zone", "x", "y", "t"])
+                .query_async(&mut redis)
+                .await?;
+            return Ok(lire_etat(&champs));
+        }
+        Ok(lire_etat(&[
+            Some(zone),
+            Some(x.to_string()),
+            Some(y.to_string()),
+            Some(t.to_string()),
+        ]))
+    }
+
+    /// Moves the caller's character inside its zone: within the zone's bounds, no faster than
+    /// the domain allows since its last accepted move. Marks it present and dirty.
+    pub async fn deplacer(
+        &self,
+        compte: CompteId,
+        joueur_id: JoueurId,
+        vers: Position,
+    ) -> Result<Emplacement, ErreurApplication> {
+        self.verifier_proprietaire(compte, joueur_id).await?;
+        let etat = self
+            .etat(joueur_id)
+            .await?
+            .ok_or_else(|| introuvable_position(joueur_id))?;
+        let zone = &etat.emplacement.zone;
+        let def = self.i.catalogue.zone(zone).ok_or_else(|| {
+            ErreurApplication::monde(domain::monde::ErreurMonde::ZoneInconnue(zone.clone()))
+        })?;
+        // Strictly after the previous move: the script tells moves apart by this instant.
+        let t = maintenant_ms().max(etat.t + 1);
+        let ecoule = Duration::from_millis(u64::try_from(t - etat.t).unwrap_or(0));
+        decider_deplacement(zone, def, etat.emplacement.position, vers, ecoule)
+            .map_err(ErreurApplication::monde)?;
+        let mut redis = self.redis();
+        let applique: i64 = self
+            .i
+            .deplacer
+            .key(self.cle_position(joueur_id))
+            .key(self.cle_sales())
+            .key(self.cle_presence(zone))
+            .arg(zone.as_str())
+            .arg(etat.t)
+            .arg(vers.x().to_string())
+            .arg(vers.y().to_string())
+            .arg(t)
+            .arg(joueur_id.to_string())
+            .arg(DUREE_CACHE_S)
+            .invoke_async(&mut redis)
+            .await?;
+        if applique == 0 {
+            return Err(ErreurApplication::Conflit);
+        }
+        Ok(Emplacement {
+            zone: zone.clone(),
+            position: vers,
+        })
+    }
+
+    /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
+    /// the portal and have its level (read from its sheet). Written to PostgreSQL before the
+    /// answer (a zone change is never lost), then to Redis; the character leaves the old
+    /// zone's presence and joins the new one's.
+    pub async fn changer_zone(
+        &self,
+        compte: CompteId,
+        joueur_id: JoueurId,
+        vers: CodeZone,
+    ) -> Result<Emplacement, ErreurApplication> {
+        let fiche = fiche_possedee(&self.i.magasin, compte, joueur_id).await?;
+        let etat = self
+            .etat(joueur_id)
+            .await?
+            .ok_or_else(|| introuvable_position(joueur_id))?;
+        let portail = decider_changement(
+            &self.i.catalogue,
+            &etat.emplacement.zone,
+            etat.emplacement.position,
+            &vers,
+            fiche.niveau,
+        )
+        .map_err(ErreurApplication::monde)?;
+        let arrivee = Emplacement {
+            zone: vers,
+            position: portail.arrivee,
+        };
+        let t = maintenant_ms().max(etat.t + 1);
+        ecrire_en_base(&self.i.pool, &[(joueur_id, arrivee.clone(), t)]).await?;
+        let id = joueur_id.to_string();
+        let mut redis = self.redis();
+        let cle = self.cle_position(joueur_id);
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &cle,
+                &[
+                    ("zone", arrivee.zone.as_str().to_owned()),
+                    ("x", arrivee.position.x().to_string()),
+                    ("y", arrivee.position.y().to_string()),
+                    ("t", t.to_string()),
+                ],
+            )
+            .ignore()
+            .expire(&cle, DUREE_CACHE_S)
+            .ignore()
+            // PostgreSQL already holds this, newer than any pending move.
+            .srem(self.cle_sales(), &id)
+            .ignore()
+            .zrem(self.cle_presence(&etat.emplacement.zone), &id)
+            .ignore()
+            .zadd(self.cle_presence(&arrivee.zone), &id, t)
+            .ignore()
+            .query_async(&mut redis)
+            .await?;
+        Ok(arrivee)
+    }
+
+    /// A sign of life of these characters: present in their zone for [`DUREE_PRESENCE`] more.
+    /// Characters with no position are skipped.
+    pub async fn signaler_presence(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
+        let t = maintenant_ms();
+        let mut pipe = redis::pipe();
+        for &joueur_id in joueurs {
+            if let Some(etat) = self.etat(joueur_id).await? {
+                pipe.zadd(
+                    self.cle_presence(&etat.emplacement.zone),
+                    joueur_id.to_string(),
+                    t,
+                )
+                .ignore();
+            }
+        }
+        let _: () = pipe.query_async(&mut self.redis()).await?;
+        Ok(())
+    }
+
+    /// The caller's character's view of its zone: where it stands and who is present. Places
+    /// it at the start first if it has no position yet (created before Service Monde placed
+    /// it), and counts as a sign of life.
+    pub async fn vue_zone(
+        &self,
+        compte: CompteId,
+        joueur_id: JoueurId,
+    ) -> Result<VueZone, ErreurApplication> {
+        self.verifier_proprietaire(compte, joueur_id).await?;
+        let emplacement = match self.emplacement(joueur_id).await? {
+            Some(e) => e,
+            None => self.placer_au_depart(joueur_id).await?,
+        };
+        self.signaler_presence(&[joueur_id]).await?;
+        let presents = self.presents(&emplacement.zone).await?;
+        Ok(VueZone {
+            emplacement,
+            presents,
+        })
+    }
+
+    /// The characters present near the caller's, within `rayon` metres, nearest first (the
+    /// character itself excluded).
+    pub async fn proches(
+        &self,
+        compte: CompteId,
+        joueur_id: JoueurId,
+        rayon: f64,
+    ) -> Result<Vec<Proche>, ErreurApplication> {
+        self.verifier_proprietaire(compte, joueur_id).await?;
+        let ici = self
+            .emplacement(joueur_id)
+            .await?
+            .ok_or_else(|| introuvable_position(joueur_id))?;
+        let mut proches: Vec<Proche> = self
+            .presents(&ici.zone)
+            .await?
+            .into_iter()
+            .filter(|p| p.joueur_id != joueur_id)
+            .map(|p| Proche {
+                distance: ici.position.distance(p.position),
+                joueur_id: p.joueur_id,
+                nom: p.nom,
+                position: p.position,
+            })
+            .filter(|p| p.distance <= rayon)
+            .collect();
+        proches.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        Ok(proches)
+    }
+
+    /// Who is present in a zone, with their positions, most recently active first. Forgets
+    /// the presences older than [`DUREE_PRESENCE`] on the way.
+    pub async fn presents(&self, zone: &CodeZone) -> Result<Vec<Present>, ErreurApplication> {
+        let cle = self.cle_presence(zone);
+        let seuil = maintenant_ms() - DUREE_PRESENCE.as_millis() as i64;
+        let mut redis = self.redis();
+        let (ids,): (Vec<String>,) = redis::pipe()
+            .zrembyscore(&cle, "-inf", format!("({seuil}"))
+            .ignore()
+            .zrevrangebyscore_limit(&cle, "+inf", seuil, 0, PRESENTS_MAX)
+            .query_async(&mut redis)
+            .await?;
+        let joueurs: Vec<JoueurId> = ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok().map(JoueurId::from_uuid))
+            .collect();
+        // One round trip for every position. A present character whose position is missing
+        // (Redis lost it) was not writing to Redis lately: it is left out rather than reloaded.
+        let mut pipe = redis::pipe();
+        for &j in &joueurs {
+            pipe.cmd("HMGET")
+                .arg(self.cle_position(j))
+                .arg(&["zone", "x", "y", "t"]);
+        }
+        let lignes: Vec<Vec<Option<String>>> = pipe.query_async(&mut redis).await?;
+        let mut noms = self.noms(&joueurs).await?;
+        let presents = joueurs
+            .into_iter()
+            .zip(lignes)
+            .filter_map(|(joueur_id, champs)| {
+                let etat = lire_etat(&champs)?;
+                // A presence can outlive a zone change: the position decides.
+                (&etat.emplacement.zone == zone).then(|| Present {
+                    joueur_id,
+                    nom: noms.remove(&joueur_id).unwrap_or_default(),
+                    position: etat.emplacement.position,
+                })
+            })
+            .collect();
+        Ok(presents)
+    }
+
+    /// These characters leave the world (their player's socket closed): their positions are
+    /// written to PostgreSQL now and they are no longer present.
+    pub async fn quitter(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
+        self.ecrire_positions(joueurs).await?;
+        let mut pipe = redis::pipe();
+        for &joueur_id in joueurs {
+            if let Some(etat) = self.etat(joueur_id).await? {
+                pipe.zrem(
+                    self.cle_presence(&etat.emplacement.zone),
+                    joueur_id.to_string(),
+                )
+                .ignore();
+            }
+        }
+        let _: () = pipe.query_async(&mut self.redis()).await?;
+        Ok(())
+    }
+
+    /// Writes these characters' positions to PostgreSQL if they are dirty.
+    pub async fn ecrire_positions(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
+        let mut pipe = redis::pipe();
+        for joueur_id in joueurs {
+            pipe.srem(self.cle_sales(), joueur_id.to_string());
+        }
+        let retires: Vec<i64> = pipe.query_async(&mut self.redis()).await?;
+        let sales: Vec<String> = joueurs
+            .iter()
+            .zip(retires)
+            .filter(|(_, r)| *r == 1)
+            .map(|(j, _)| j.to_string())
+            .collect();
+        self.ecrire_lot(sales).await
+    }
+
+    /// Writes every dirty position to PostgreSQL; how many. Several instances may run it at
+    /// once: each dirty character is taken by one of them (`SPOP`), and a row is never
+    /// replaced by an older position.
+    pub async fn ecrire_positions_sales(&self) -> Result<usize, ErreurApplication> {
+        let mut ecrites = 0;
+        loop {
+            let lot: Vec<String> = redis::cmd("SPOP")
+                .arg(self.cle_sales())
+                .arg(LOT_ECRITURE)
+                .query_async(&mut self.redis())
+                .await?;
+            if lot.is_empty() {
+                return Ok(ecrites);
+            }
+            ecrites += lot.len();
+            self.ecrire_lot(lot).await?;
+        }
+    }
+
+    /// Writes these (just taken dirty) characters' positions; on failure, marks them dirty
+    /// again for the next round.
+    async fn ecrire_lot(&self, ids: Vec<String>) -> Result<(), ErreurApplication> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let resultat = self.ecrire_lot_une_fois(&ids).await;
+        if resultat.is_err() {
+            let _: Result<(), _> = redis::cmd("SADD")
+                .arg(self.cle_sales())
+                .arg(&ids)
+                .query_async(&mut self.redis())
+                .await;
+        }
+        resultat
+    }
+
+    async fn ecrire_lot_une_fois(&self, ids: &[String]) -> Result<(), ErreurApplication> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(self.cle(&format!("monde:position:{id}")))
+                .arg(&["zone", "x", "y", "t"]);
+        }
+        let lignes: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.redis()).await?;
+        let lot: Vec<(JoueurId, Emplacement, i64)> = ids
+            .iter()
+            .zip(lignes)
+            .filter_map(|(id, champs)| {
+                let etat = lire_etat(&champs)?;
+                let joueur_id = JoueurId::from_uuid(Uuid::parse_str(id).ok()?);
+                Some((joueur_id, etat.emplacement, etat.t))
+            })
+            .collect();
+        ecrire_en_base(&self.i.pool, &lot).await
+    }
+
+    /// Writes the dirty positions every `periode` until `arret`, then once more.
+    pub async fn ecrire_periodiquement(self, periode: Duration, mut arret: watch::Receiver<bool>) {
+        let mut horloge = tokio::time::interval(periode);
+        horloge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let fin = tokio::select! {
+                _ = horloge.tick() => false,
+                _ = arret.changed() => true,
+            };
+            match self.ecrire_positions_sales().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(positions = n, "positions écrites"),
+                Err(e) => tracing::warn!(erreur = %e, "écriture des positions, nouvel essai"),
+            }
+            if fin || *arret.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads a Redis hash `zone, x, y, t` (all present and well-formed, else `None`).
+fn lire_etat(champs: &[Option<String>]) -> Option<Etat> {
+    let [Some(zone), Some(x), Some(y), Some(t)] = champs else {
+        return None;
+    };
+    Some(Etat {
+        emplacement: Emplacement {
+            zone: CodeZone::parse(zone).ok()?,
+            position: Position::parse(x.parse().ok()?, y.parse().ok()?).ok()?,
+        },
+        t: t.parse().ok()?,
+    })
+}
+
+/// Upserts positions, never replacing a row with an older one.
+async fn ecrire_en_base(
+    pool: &PgPool,
+    lot: &[(JoueurId, Emplacement, i64)],
+) -> Result<(), ErreurApplication> {
+    if lot.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = lot.iter().map(|(j, _, _)| j.uuid()).collect();
+    let zones: Vec<&str> = lot.iter().map(|(_, e, _)| e.zone.as_str()).collect();
+    let xs: Vec<f64> = lot.iter().map(|(_, e, _)| e.position.x()).collect();
+    let ys: Vec<f64> = lot.iter().map(|(_, e, _)| e.position.y()).collect();
+    let ts: Vec<i64> = lot.iter().map(|(_, _, t)| *t).collect();
+    sqlx::query(
+        "INSERT INTO positions (joueur_id, zone, x, y, mis_a_jour) \
+         SELECT j, z, x, y, to_timestamp(t / 1000.0) \
+         FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::int8[]) AS u(j, z, x, y, t) \
+         ON CONFLICT (joueur_id) DO UPDATE \
+         SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour \
+         WHERE positions.mis_a_jour <= EXCLUDED.mis_a_jour",
+    )
+    .bind(&ids)
+    .bind(&zones)
+    .bind(&xs)
+    .bind(&ys)
+    .bind(&ts)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! What the tests of Services Monde and Chat share: a Redis with a prefix of the test's own,
+//! accounts and characters in the test's database, walking to a point at a pace the speed
+//! rule accepts.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use commands::services::joueur;
+use commands::services::monde::{Emplacement, Monde};
+use commands::{Magasin, Metadonnees};
+use domain::Catalogue;
+use domain::ids::{CompteId, JoueurId};
+use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
+use domain::valeurs::{Classe, CodeQuete, CodeZone, NomJoueur, Position};
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The services of one test, on its database and under its own Redis prefix.
+pub struct Banc {
+    pub pool: PgPool,
+    pub magasin: Arc<Magasin>,
+    pub monde: Monde,
+    pub redis: ConnectionManager,
+    pub prefixe: String,
+}
+
+impl Banc {
+    pub async fn new(pool: PgPool) -> Self {
+        let client = redis::Client::open("redis://127.0.0.1:6379").expect("url Redis");
+        let redis = ConnectionManager::new(client)
+            .await
+            .expect("Redis joignable");
+        let prefixe = format!("test:{}:", Uuid::new_v4().simple());
+        let catalogue = Catalogue::officiel().expect("catalogue");
+        let monde = Monde::new(pool.clone(), redis.clone(), &prefixe, catalogue.clone());
+        Self {
+            magasin: Arc::new(Magasin::new(pool.clone(), catalogue)),
+            pool,
+            monde,
+            redis,
+            prefixe,
+        }
+    }
+
+    pub async fn compte(&self, n: u64) -> CompteId {
+        let id = CompteId::from_uuid(Uuid::from_u64_pair(7, n));
+        sqlx::query("INSERT INTO comptes (compte_id, login, mot_de_passe) VALUES ($1, $2, 'x')")
+            .bind(id.uuid())
+            .bind(format!("compte{n}"))
+            .execute(&self.pool)
+            .await
+            .expect("compte");
+        id
+    }
+
+    /// A character of the account, placed at the start.
+    pub async fn personnage(&self, compte: CompteId, nom: &str) -> JoueurId {
+        let meta = Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
+        let nom = NomJoueur::parse(nom).expect("nom");
+        let id = joueur::creer_personnage(&self.magasin, compte, nom, Classe::Tank, &meta)
+            .await
+            .expect("création");
+        self.monde.placer_au_depart(id).await.expect("placement");
+        id
+    }
+
+    /// Gives the character enough XP for `niveau`.
+    pub async fn au_niveau(&self, compte: CompteId, joueur_id: JoueurId, niveau: u32) {
+        let catalogue = self.magasin.catalogue();
+        let xp = catalogue
+            .xp_pour_niveau(domain::valeurs::Niveau::parse(niveau).expect("niveau"))
+            .expect("niveau du catalogue");
+        let meta = Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
+        let gain = CommandeJoueur::GagnerXp {
+            source: SourceXp::Quete(CodeQuete::parse("essai").expect("code")),
+            xp: xp as u32,
+        };
+        self.magasin
+            .executer::<Joueur>(&joueur_id.to_string(), gain, &meta)
+            .await
+            .expect("XP");
+    }
+
+    /// Walks in steps of 1.5 m (well under what the speed rule allows between two immediate
+    /// moves) to `vers`.
+    pub async fn marcher(&self, compte: CompteId, joueur_id: JoueurId, vers: Position) {
+        let depuis = self
+            .monde
+            .emplacement(joueur_id)
+            .await
+            .expect("lecture")
+            .expect("placé")
+            .position;
+        let distance = depuis.distance(vers);
+        let pas = (distance / 1.5).ceil().max(1.0) as u32;
+        for i in 1..=pas {
+            let f = f64::from(i) / f64::from(pas);
+            let p = Position::parse(
+                depuis.x() + (vers.x() - depuis.x()) * f,
+                depuis.y() + (vers.y() - depuis.y()) * f,
+            )
+            .expect("position");
+            self.monde
+                .deplacer(compte, joueur_id, p)
+                .await
+                .expect("pas accepté");
+        }
+    }
+
+    /// Takes the character (at least level 2) from the plain to the forest.
+    pub async fn aller_en_foret(&self, compte: CompteId, joueur_id: JoueurId) -> Emplacement {
+        self.au_niveau(compte, joueur_id, 2).await;
+        self.marcher(compte, joueur_id, position(194.0, 100.0))
+            .await;
+        self.monde
+            .changer_zone(compte, joueur_id, zone("foret_sombre"))
+            .await
+            .expect("passage du portail")
+    }
+
+    /// The position PostgreSQL holds.
+    pub async fn en_base(&self, joueur_id: JoueurId) -> Option<Emplacement> {
+        let ligne: Option<(String, f64, f64)> =
+            sqlx::query_as("SELECT zone, x, y FROM positions WHERE joueur_id = $1")
+                .bind(joueur_id.uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .expect("lecture");
+        ligne.map(|(z, x, y)| Emplacement {
+            zone: zone(&z),
+            position: position(x, y),
+        })
+    }
+
+    /// Deletes every key of this test from Redis (what a Redis restart without persistence
+    /// does, for this test alone: other tests run beside it).
+    pub async fn vider_redis(&self) {
+        let mut redis = self.redis.clone();
+        let cles: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefixe))
+            .query_async(&mut redis)
+            .await
+            .expect("KEYS");
+        if !cles.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(&cles)
+                .query_async(&mut redis)
+                .await
+                .expect("DEL");
+        }
+    }
+}
+
+pub fn position(x: f64, y: f64) -> Position {
+    Position::parse(x, y).expect("position")
+}
+
+pub fn zone(code: &str) -> CodeZone {
+    CodeZone::parse(code).expect("zone")
+}

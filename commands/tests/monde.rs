@@ -1,0 +1,334 @@
+//! Service Monde against the real PostgreSQL and Redis: placement, moves checked (bounds,
+//! speed), portals (standing at one, at its level), presence and who is near, and the
+//! write-behind: PostgreSQL catches up with Redis when the dirty positions are written, and
+//! positions come back from PostgreSQL when Redis lost them. Each test gets its own database
+//! and its own Redis prefix.
+
+mod commun;
+
+use commands::services::monde::Emplacement;
+use commands::{ErreurApplication, Refus};
+use commun::{Banc, position, zone};
+use domain::monde::ErreurMonde;
+use domain::valeurs::Niveau;
+use sqlx::PgPool;
+
+fn refus_monde<T: std::fmt::Debug>(r: Result<T, ErreurApplication>) -> ErreurMonde {
+    match r {
+        Err(ErreurApplication::Regle(Refus::Monde(e))) => e,
+        autre => panic!("refus de Monde attendu : {autre:?}"),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn placer_au_depart_est_idempotent_et_durable(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Aldo").await;
+    let depart = Emplacement {
+        zone: zone("plaine_verte"),
+        position: position(100.0, 100.0),
+    };
+    assert_eq!(b.en_base(j).await, Some(depart.clone()), "écrit en base");
+    assert_eq!(b.monde.emplacement(j).await.expect("lu"), Some(depart));
+
+    b.marcher(c, j, position(103.0, 100.0)).await;
+    let encore = b.monde.placer_au_depart(j).await.expect("idempotent");
+    assert_eq!(encore.position, position(103.0, 100.0), "reste où il est");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_personnage_inconnu_n_est_pas_place(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let r = b
+        .monde
+        .placer_au_depart(domain::ids::JoueurId::generer())
+        .await;
+    assert!(
+        matches!(r, Err(ErreurApplication::Introuvable { .. })),
+        "{r:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_teleport_est_refuse_et_la_zone_a_des_bords(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Bea").await;
+    let e = refus_monde(b.monde.deplacer(c, j, position(180.0, 180.0)).await);
+    assert!(matches!(e, ErreurMonde::TropRapide { .. }), "{e:?}");
+    assert_eq!(
+        b.monde
+            .emplacement(j)
+            .await
+            .expect("lu")
+            .map(|e| e.position),
+        Some(position(100.0, 100.0)),
+        "un refus ne bouge rien"
+    );
+    b.marcher(c, j, position(199.5, 100.0)).await;
+    let e = refus_monde(b.monde.deplacer(c, j, position(200.5, 100.0)).await);
+    assert!(matches!(e, ErreurMonde::HorsZone { .. }), "{e:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn seul_le_proprietaire_deplace_son_personnage(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    let j = b.personnage(c1, "Cora").await;
+    let r = b.monde.deplacer(c2, j, position(101.0, 100.0)).await;
+    assert!(matches!(r, Err(ErreurApplication::Interdit)), "{r:?}");
+    let r = b.monde.changer_zone(c2, j, zone("foret_sombre")).await;
+    assert!(matches!(r, Err(ErreurApplication::Interdit)), "{r:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_portail_demande_d_y_etre_et_d_avoir_son_niveau(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Dario").await;
+    let foret = zone("foret_sombre");
+
+    let e = refus_monde(b.monde.changer_zone(c, j, foret.clone()).await);
+    assert!(matches!(e, ErreurMonde::LoinDuPortail { .. }), "{e:?}");
+    let e = refus_monde(b.monde.changer_zone(c, j, zone("crypte_oubliee")).await);
+    assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
+
+    b.marcher(c, j, position(194.0, 100.0)).await;
+    let e = refus_monde(b.monde.changer_zone(c, j, foret.clone()).await);
+    assert_eq!(
+        e,
+        ErreurMonde::NiveauInsuffisant {
+            requis: Niveau::parse(2).expect("niveau"),
+            niveau: Niveau::UN
+        }
+    );
+
+    b.au_niveau(c, j, 2).await;
+    let arrivee = b
+        .monde
+        .changer_zone(c, j, foret.clone())
+        .await
+        .expect("passe");
+    let attendu = Emplacement {
+        zone: foret.clone(),
+        position: position(10.0, 150.0),
+    };
+    assert_eq!(arrivee, attendu);
+    assert_eq!(
+        b.en_base(j).await,
+        Some(attendu),
+        "un changement de zone est écrit en base aussitôt"
+    );
+    let presents = b.monde.presents(&foret).await.expect("présents");
+    assert_eq!(
+        presents.iter().map(|p| p.joueur_id).collect::<Vec<_>>(),
+        vec![j]
+    );
+    assert!(
+        b.monde
+            .presents(&zone("plaine_verte"))
+            .await
+            .expect("présents")
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn l_ecriture_differee_rattrape_redis(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let (j1, j2) = (
+        b.personnage(c, "Emil").await,
+        b.personnage(c, "Fanny").await,
+    );
+    b.marcher(c, j1, position(110.0, 100.0)).await;
+    b.marcher(c, j2, position(100.0, 90.0)).await;
+    assert_eq!(
+        b.en_base(j1).await.map(|e| e.position),
+        Some(position(100.0, 100.0)),
+        "pas encore écrit"
+    );
+
+    let ecrites = b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(ecrites, 2);
+    for j in [j1, j2] {
+        assert_eq!(
+            b.en_base(j).await,
+            b.monde.emplacement(j).await.expect("lu"),
+            "la base égale Redis"
+        );
+    }
+    assert_eq!(b.monde.ecrire_positions_sales().await.expect("rien"), 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn redis_perdu_les_positions_reviennent_de_postgresql(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Gaspard").await;
+    b.marcher(c, j, position(105.0, 100.0)).await;
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    b.marcher(c, j, position(106.0, 100.0)).await; // not yet written: lost with Redis
+
+    b.vider_redis().await;
+    let relu = b.monde.emplacement(j).await.expect("lu").expect("en base");
+    assert_eq!(relu.position, position(105.0, 100.0));
+    // Redis was refilled: moves go on from there.
+    b.marcher(c, j, position(107.0, 100.0)).await;
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(
+        b.en_base(j).await.map(|e| e.position),
+        Some(position(107.0, 100.0))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn quitter_ecrit_la_position_et_retire_la_presence(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Hugo").await;
+    b.monde.vue_zone(c, j).await.expect("vue");
+    b.marcher(c, j, position(102.0, 100.0)).await;
+    b.monde.quitter(&[j]).await.expect("départ");
+    assert_eq!(
+        b.en_base(j).await.map(|e| e.position),
+        Some(position(102.0, 100.0))
+    );
+    assert!(
+        b.monde
+            .presents(&zone("plaine_verte"))
+            .await
+            .expect("présents")
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn qui_est_proche_et_qui_est_dans_la_zone(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    let (a, z) = (
+        b.personnage(c1, "Ines").await,
+        b.personnage(c2, "Jules").await,
+    );
+    let vue = b.monde.vue_zone(c1, a).await.expect("vue");
+    assert_eq!(vue.presents.len(), 1, "seule");
+    b.marcher(c2, z, position(110.0, 100.0)).await;
+
+    let proches = b.monde.proches(c1, a, 30.0).await.expect("proches");
+    assert_eq!(proches.len(), 1);
+    assert_eq!(proches[0].joueur_id, z);
+    assert_eq!(proches[0].nom, "Jules");
+    assert!((proches[0].distance - 10.0).abs() < 1e-9);
+    assert!(
+        b.monde
+            .proches(c1, a, 5.0)
+            .await
+            .expect("proches")
+            .is_empty()
+    );
+
+    let vue = b.monde.vue_zone(c2, z).await.expect("vue");
+    assert_eq!(vue.presents.len(), 2);
+    b.aller_en_foret(c2, z).await;
+    let proches = b.monde.proches(c1, a, 200.0).await.expect("proches");
+    assert!(
+        proches.is_empty(),
+        "parti dans une autre zone : {proches:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_pas_en_attente_n_ecrase_pas_un_changement_de_zone(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Karim").await;
+    // The walk to the portal leaves dirty positions in the plain...
+    let arrivee = b.aller_en_foret(c, j).await;
+    // ...which the next write must not put back over the zone change.
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(b.en_base(j).await, Some(arrivee));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: PgPool) {
+    let b = Banc::new(pool.clone()).await;
+    // A second instance of the service on the same storage, as a second gateway has.
+    let autre = commands::services::monde::Monde::new(
+        pool,
+        b.redis.clone(),
+        &b.prefixe,
+        domain::Catalogue::officiel().expect("catalogue"),
+    );
+    let c = b.compte(1).await;
+    let mut joueurs = Vec::new();
+    for n in 0..5 {
+        let j = b.personnage(c, &format!("Luc{n}")).await;
+        b.marcher(c, j, position(100.0 + f64::from(n), 101.0)).await;
+        joueurs.push(j);
+    }
+    let (x, y) = tokio::join!(
+        b.monde.ecrire_positions_sales(),
+        autre.ecrire_positions_sales()
+    );
+    assert_eq!(
+        x.expect("écriture") + y.expect("écriture"),
+        5,
+        "chacun une fois"
+    );
+    for j in joueurs {
+        assert_eq!(b.en_base(j).await, autre.emplacement(j).await.expect("lu"));
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool) {
+    use chrono::Utc;
+    use commands::Metadonnees;
+    use commands::services::combat;
+    use domain::combat::ErreurCombat;
+    use uuid::Uuid;
+
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let plaine = b.personnage(c, "Aldo").await;
+    let foret = b.personnage(c, "Berthe").await;
+    b.aller_en_foret(c, foret).await;
+    let meta = || Metadonnees::pour_compte(c, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
+    let refus_combat = |r: Result<_, ErreurApplication>| match r {
+        Err(ErreurApplication::Regle(Refus::Combat(e))) => e,
+        autre => panic!("refus du combat attendu : {autre:?}"),
+    };
+
+    // The wolves are in the plain: not from the forest.
+    let loups = || "meute_de_loups".parse().expect("code");
+    let e = refus_combat(
+        combat::preparer(&b.magasin, &b.monde, c, foret, loups(), &meta())
+            .await
+            .map(drop),
+    );
+    assert!(matches!(e, ErreurCombat::RencontreHorsZone { .. }), "{e:?}");
+
+    // Prepared in the plain, the combat cannot be joined from the forest.
+    let combat_id = combat::preparer(&b.magasin, &b.monde, c, plaine, loups(), &meta())
+        .await
+        .expect("préparé dans la plaine");
+    let e = refus_combat(
+        combat::rejoindre(&b.magasin, &b.monde, c, foret, combat_id, &meta())
+            .await
+            .map(drop),
+    );
+    assert_eq!(
+        e,
+        ErreurCombat::HorsDeLaZone {
+            combat: zone("plaine_verte"),
+            zone: zone("foret_sombre"),
+        }
+    );
+    // Refused before it was engaged: it may still fight elsewhere.
+    let araignees = "nid_d_araignees".parse().expect("code");
+    combat::preparer(&b.magasin, &b.monde, c, foret, araignees, &meta())
+        .await
+        .expect("un combat de la forêt");
+}

@@ -1,0 +1,123 @@
+//! Service Chat: `chat.envoyer|historique`, and `chat.museler` (admin). A message is pushed
+//! (`chat.message`) to its channel's members, on every gateway instance
+//! ([`crate::voisinage`]).
+
+use std::time::Duration;
+
+use commands::services::chat::{Canal, Salon};
+use domain::ids::JoueurId;
+use domain::valeurs::NomJoueur;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Appelant, ErreurRpc, en_json};
+use crate::etat::Etat;
+use crate::voisinage::{self, Diffusion};
+
+/// The longest mute, in seconds (30 days).
+const MUTE_MAX_S: u32 = 30 * 24 * 3600;
+
+/// `chat.envoyer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envoyer {
+    joueur_id: JoueurId,
+    canal: Canal,
+    texte: String,
+    id_commande: Option<Uuid>,
+}
+
+/// Sends a message; answers with its id and its text as cleaned and filtered.
+pub async fn envoyer(etat: &Etat, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
+    let envoi = etat
+        .chat
+        .envoyer(a.compte_id, p.joueur_id, p.canal, &p.texte, p.id_commande)
+        .await?;
+    if envoi.nouveau {
+        let genre = match &envoi.message.canal {
+            Salon::Monde => "monde",
+            Salon::Zone { .. } => "zone",
+            Salon::Groupe { .. } => "groupe",
+            Salon::Prive { .. } => "prive",
+        };
+        let diffusion = Diffusion {
+            destinataires: envoi.destinataires,
+            methode: "chat.message".into(),
+            params: en_json(&envoi.message)?,
+        };
+        voisinage::publier(&etat.bus, &format!("diffusion.chat.{genre}"), &diffusion).await;
+    }
+    Ok(json!({
+        "id": envoi.message.id,
+        "texte": envoi.message.texte,
+        "horodatage": envoi.message.horodatage,
+    }))
+}
+
+/// `chat.historique`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Historique {
+    joueur_id: JoueurId,
+    canal: Canal,
+    /// The cursor: messages older than this id.
+    avant: Option<String>,
+    /// 1 to 100 (default 50).
+    limite: Option<u32>,
+}
+
+/// A page of a channel's history, newest first, and the cursor of the next one.
+pub async fn historique(etat: &Etat, a: Appelant, p: Historique) -> Result<Value, ErreurRpc> {
+    let limite = p.limite.unwrap_or(50);
+    if !(1..=100).contains(&limite) {
+        return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
+    }
+    let page = etat
+        .chat
+        .historique(
+            a.compte_id,
+            p.joueur_id,
+            p.canal,
+            p.avant.as_deref(),
+            limite as usize,
+        )
+        .await?;
+    en_json(&page)
+}
+
+/// `chat.museler`: one of `joueur_id` or `nom`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Museler {
+    joueur_id: Option<JoueurId>,
+    nom: Option<NomJoueur>,
+    /// 1 s to 30 days.
+    duree_s: u32,
+}
+
+/// Mutes a character (admin).
+pub async fn museler(etat: &Etat, p: Museler) -> Result<Value, ErreurRpc> {
+    if !(1..=MUTE_MAX_S).contains(&p.duree_s) {
+        return Err(ErreurRpc::parametres(&format!(
+            "`duree_s` va de 1 à {MUTE_MAX_S}"
+        )));
+    }
+    let joueur_id = match (p.joueur_id, p.nom) {
+        (Some(id), None) => id,
+        (None, Some(nom)) => etat
+            .chat
+            .joueur_nomme(&nom)
+            .await?
+            .ok_or_else(|| ErreurRpc::introuvable("personnage", &nom))?,
+        _ => {
+            return Err(ErreurRpc::parametres(
+                &"`joueur_id` ou `nom`, l'un des deux",
+            ));
+        }
+    };
+    etat.chat
+        .museler(joueur_id, Duration::from_secs(u64::from(p.duree_s)))
+        .await?;
+    Ok(json!({ "joueur_id": joueur_id, "duree_s": p.duree_s }))
+}

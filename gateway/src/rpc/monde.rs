@@ -1,0 +1,153 @@
+//! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
+//! pushed (`monde.deplacement`) to the players of the zone, on every gateway instance
+//! ([`crate::voisinage`]).
+
+use commands::services::chat::Destinataires;
+use commands::services::monde::Emplacement;
+use domain::ids::JoueurId;
+use domain::valeurs::{CodeZone, Position};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Appelant, ErreurRpc, en_json};
+use crate::etat::Etat;
+use crate::voisinage::{self, Diffusion};
+
+/// How far `monde.proches` looks by default, in metres.
+const RAYON_PAR_DEFAUT: f64 = 30.0;
+/// How far it may look.
+const RAYON_MAX: f64 = 500.0;
+
+/// `monde.zone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    joueur_id: JoueurId,
+}
+
+/// The character's zone (code, size, portals), its position and who is present. Counts as a
+/// sign of life; places a character that has no position yet at the start.
+pub async fn zone(etat: &Etat, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
+    let vue = etat.monde.vue_zone(a.compte_id, p.joueur_id).await?;
+    present_ici(etat, a, p.joueur_id, &vue.emplacement.zone);
+    let code = &vue.emplacement.zone;
+    let def = etat
+        .monde
+        .catalogue()
+        .zone(code)
+        .ok_or_else(|| ErreurRpc::introuvable("zone", &code.as_str()))?;
+    let portails: Vec<Value> = def
+        .portails
+        .iter()
+        .map(|p| json!({ "vers": p.vers, "position": p.position, "niveau_min": p.niveau_min }))
+        .collect();
+    Ok(json!({
+        "zone": {
+            "code": code,
+            "nom": def.nom,
+            "largeur": def.largeur,
+            "hauteur": def.hauteur,
+            "donjon": def.donjon,
+            "portails": portails,
+        },
+        "position": vue.emplacement.position,
+        "presents": en_json(&vue.presents)?,
+    }))
+}
+
+/// `monde.deplacer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deplacer {
+    joueur_id: JoueurId,
+    x: f64,
+    y: f64,
+}
+
+/// Moves the character inside its zone.
+pub async fn deplacer(etat: &Etat, a: Appelant, p: Deplacer) -> Result<Value, ErreurRpc> {
+    let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
+    let emplacement = etat.monde.deplacer(a.compte_id, p.joueur_id, vers).await?;
+    present_ici(etat, a, p.joueur_id, &emplacement.zone);
+    annoncer(etat, p.joueur_id, &emplacement, &emplacement.zone).await;
+    en_json(&emplacement)
+}
+
+/// `monde.changer_zone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangerZone {
+    joueur_id: JoueurId,
+    vers: CodeZone,
+}
+
+/// Takes a portal. Both zones hear of it: the old one sees the character now elsewhere.
+pub async fn changer_zone(etat: &Etat, a: Appelant, p: ChangerZone) -> Result<Value, ErreurRpc> {
+    let depuis = etat.monde.emplacement(p.joueur_id).await?;
+    let arrivee = etat
+        .monde
+        .changer_zone(a.compte_id, p.joueur_id, p.vers)
+        .await?;
+    present_ici(etat, a, p.joueur_id, &arrivee.zone);
+    if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
+        annoncer(etat, p.joueur_id, &arrivee, &depuis.zone).await;
+    }
+    annoncer(etat, p.joueur_id, &arrivee, &arrivee.zone).await;
+    en_json(&arrivee)
+}
+
+/// `monde.proches`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proches {
+    joueur_id: JoueurId,
+    /// Metres, default 30, at most 500.
+    rayon: Option<f64>,
+}
+
+/// The characters present near the caller's, nearest first.
+pub async fn proches(etat: &Etat, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
+    let rayon = p.rayon.unwrap_or(RAYON_PAR_DEFAUT);
+    if !(rayon > 0.0 && rayon <= RAYON_MAX) {
+        return Err(ErreurRpc::parametres(&format!(
+            "`rayon` va de 0 (exclu) à {RAYON_MAX} m"
+        )));
+    }
+    let proches = etat.monde.proches(a.compte_id, p.joueur_id, rayon).await?;
+    Ok(json!({ "proches": en_json(&proches)? }))
+}
+
+/// Indexes the character in its zone on this instance, if its player has a socket here
+/// (pushes only reach sockets).
+fn present_ici(etat: &Etat, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
+    if etat.diffuseur.connecte(a.compte_id.uuid()) {
+        etat.presences.entrer(joueur_id, zone.clone(), a.compte_id);
+    }
+}
+
+/// Publishes `monde.deplacement` (where the character now stands) to the players of `zone`.
+async fn annoncer(etat: &Etat, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
+    let nom = match etat.monde.proprietaire(joueur_id).await {
+        Ok(p) => p.map(|(_, nom)| nom).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(erreur = %e, "nom du personnage pour la diffusion");
+            String::new()
+        }
+    };
+    let diffusion = Diffusion {
+        destinataires: Destinataires::Zone { zone: zone.clone() },
+        methode: "monde.deplacement".into(),
+        params: json!({
+            "joueur_id": joueur_id,
+            "nom": nom,
+            "zone": ou.zone,
+            "position": ou.position,
+        }),
+    };
+    voisinage::publier(
+        &etat.bus,
+        &format!("diffusion.monde.{}", zone.as_str()),
+        &diffusion,
+    )
+    .await;
+}

@@ -1,0 +1,195 @@
+//! Moves and chat messages, fanned out to every gateway instance (DESIGN §8): the instance
+//! that handles a move or a message publishes it once on a plain NATS subject of the bus
+//! (`diffusion.monde.<zone>`, `diffusion.chat.<canal>`), with who should receive it; every
+//! instance, the publisher included, subscribes and pushes it to its own sockets through the
+//! [`Diffuseur`].
+//!
+//! "The players in a zone" is answered by each instance for its own sockets: [`Presences`]
+//! indexes the characters whose players hold a socket here, by zone, as they look at, move
+//! in or change zone through this instance; a character leaves the index on a zone change or
+//! when its player's last socket here closes.
+//!
+//! NATS gives at-most-once delivery on plain subjects: a push lost to a disconnection is not
+//! replayed. The history (`chat.historique`) and the zone view (`monde.zone`) are how a client
+//! catches up.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use commands::bus::Bus;
+use commands::services::chat::Destinataires;
+use domain::ids::{CompteId, JoueurId};
+use domain::valeurs::CodeZone;
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::diffusion::Diffuseur;
+use crate::rpc::notification;
+
+/// The subjects every instance listens to, under the bus's prefix.
+pub const SUJETS: &str = "diffusion.>";
+
+/// What travels on the bus: a notification and who receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Diffusion {
+    /// Who receives it.
+    pub destinataires: Destinataires,
+    /// The notification's method (`monde.deplacement`, `chat.message`).
+    pub methode: String,
+    /// Its params.
+    pub params: Value,
+}
+
+/// This instance's index of the characters present in each zone, for the players who hold a
+/// socket here.
+#[derive(Debug, Default)]
+pub struct Presences {
+    par_joueur: Mutex<HashMap<JoueurId, (CodeZone, CompteId)>>,
+}
+
+impl Presences {
+    fn carte(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, (CodeZone, CompteId)>> {
+        self.par_joueur
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The character is in `zone` (leaving any other).
+    pub fn entrer(&self, joueur_id: JoueurId, zone: CodeZone, compte: CompteId) {
+        self.carte().insert(joueur_id, (zone, compte));
+    }
+
+    /// The accounts with a character in `zone`.
+    pub fn comptes_dans(&self, zone: &CodeZone) -> HashSet<Uuid> {
+        self.carte()
+            .values()
+            .filter(|(z, _)| z == zone)
+            .map(|(_, c)| c.uuid())
+            .collect()
+    }
+
+    /// The account's characters indexed here.
+    pub fn joueurs_du_compte(&self, compte: CompteId) -> Vec<JoueurId> {
+        self.carte()
+            .iter()
+            .filter(|(_, (_, c))| *c == compte)
+            .map(|(j, _)| *j)
+            .collect()
+    }
+
+    /// Forgets the account's characters (its last socket here closed); which they were.
+    pub fn retirer_compte(&self, compte: CompteId) -> Vec<JoueurId> {
+        let mut carte = self.carte();
+        let partis: Vec<JoueurId> = carte
+            .iter()
+            .filter(|(_, (_, c))| *c == compte)
+            .map(|(j, _)| *j)
+            .collect();
+        for j in &partis {
+            carte.remove(j);
+        }
+        partis
+    }
+}
+
+/// Publishes a notification for every instance to push. A failure is logged: a push is
+/// best effort, the command it reports has succeeded.
+pub async fn publier(bus: &Bus, sujet: &str, diffusion: &Diffusion) {
+    let corps = match serde_json::to_vec(diffusion) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(erreur = %e, "diffusion illisible");
+            return;
+        }
+    };
+    if let Err(e) = bus.client().publish(bus.sujet(sujet), corps.into()).await {
+        tracing::warn!(erreur = %e, sujet, "diffusion non publiée");
+    }
+}
+
+/// Subscribes to the fan-out subjects, and waits until NATS has the subscription: pushes
+/// published once this returns reach this instance.
+pub async fn abonner(bus: &Bus) -> anyhow::Result<async_nats::Subscriber> {
+    let abonne = bus.client().subscribe(bus.sujet(SUJETS)).await?;
+    bus.client().flush().await?;
+    Ok(abonne)
+}
+
+/// Pushes every fanned-out notification to this instance's sockets, until `arret`. If the
+/// subscription ends (NATS lost for good), subscribes again.
+pub async fn suivre(
+    bus: Bus,
+    mut abonne: async_nats::Subscriber,
+    diffuseur: Arc<Diffuseur>,
+    presences: Arc<Presences>,
+    mut arret: watch::Receiver<bool>,
+) {
+    loop {
+        let message = tokio::select! {
+            m = abonne.next() => m,
+            _ = arret.changed() => return,
+        };
+        if let Some(m) = message {
+            pousser(&m.payload, &diffuseur, &presences);
+            continue;
+        }
+        tracing::warn!("abonnement aux diffusions perdu, reprise");
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = arret.changed() => return,
+        }
+        match abonner(&bus).await {
+            Ok(a) => abonne = a,
+            Err(e) => tracing::warn!(erreur = %e, "réabonnement aux diffusions"),
+        }
+    }
+}
+
+fn pousser(corps: &[u8], diffuseur: &Diffuseur, presences: &Presences) {
+    let diffusion: Diffusion = match serde_json::from_slice(corps) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(erreur = %e, "diffusion illisible ignorée");
+            return;
+        }
+    };
+    let message: Arc<str> = notification(&diffusion.methode, diffusion.params)
+        .to_string()
+        .into();
+    match diffusion.destinataires {
+        Destinataires::Tous => diffuseur.pousser_a_tous(&message),
+        Destinataires::Zone { zone } => {
+            diffuseur.pousser(&presences.comptes_dans(&zone), &message);
+        }
+        Destinataires::Comptes { comptes } => {
+            let comptes = comptes.iter().map(|c| c.uuid()).collect();
+            diffuseur.pousser(&comptes, &message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn un_personnage_est_dans_une_seule_zone_a_la_fois() {
+        let p = Presences::default();
+        let (plaine, foret) = (
+            CodeZone::parse("plaine_verte").expect("zone"),
+            CodeZone::parse("foret_sombre").expect("zone"),
+        );
+        let compte = CompteId::from_uuid(Uuid::from_u64_pair(1, 1));
+        let joueur = JoueurId::from_uuid(Uuid::from_u64_pair(2, 1));
+        p.entrer(joueur, plaine.clone(), compte);
+        assert_eq!(p.comptes_dans(&plaine), HashSet::from([compte.uuid()]));
+        p.entrer(joueur, foret.clone(), compte);
+        assert!(p.comptes_dans(&plaine).is_empty());
+        assert_eq!(p.retirer_compte(compte), vec![joueur]);
+        assert!(p.comptes_dans(&foret).is_empty());
+    }
+}
