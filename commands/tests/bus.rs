@@ -1,7 +1,8 @@
 //! The bus against the real PostgreSQL and NATS JetStream: the relay publishes every event
 //! once and refills from its checkpoint; the process managers pay a won combat (XP, loot,
-//! quest progress, then the quest's reward) once however often events are delivered; the
-//! round scheduler ends a round at its deadline, even when its consumer was down at the time.
+//! quest progress, then the quest's reward) once however often events are delivered, and a
+//! crafted item and a level reached advance quests; the round scheduler ends a round at its
+//! deadline, even when its consumer was down at the time.
 //! Each test has its own database and its own stream (a bus prefix of its own).
 
 use std::sync::Arc;
@@ -436,5 +437,73 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let _ = arret.send(true);
     pm.await.expect("arrêt");
     relais.await.expect("arrêt");
+    bus.supprimer_flux().await.expect("ménage");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn fabriquer_et_monter_de_niveau_font_avancer_les_quetes(pool: PgPool) {
+    use commands::services::economie;
+    use domain::joueur::{CommandeJoueur, SourceXp};
+    use domain::valeurs::Quantite;
+
+    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let bus = bus().await;
+    let c = compte(&pool).await;
+    let j = personnage(&m, c, "Forgeron", Classe::Dps).await;
+    for q in ["premier_lingot", "aguerri"] {
+        quete::accepter(&m, c, j, q.parse().expect("code"), &meta(c))
+            .await
+            .expect("quête acceptée");
+    }
+    economie::acheter(
+        &m,
+        c,
+        j,
+        "forgeronne_brunehilde".parse().expect("code"),
+        "minerai_de_fer".parse().expect("code"),
+        Quantite::parse(2).expect("quantité"),
+        &meta(c),
+    )
+    .await
+    .expect("minerai acheté (12 po)");
+    economie::fabriquer(&m, c, j, "lingot_de_fer".parse().expect("code"), &meta(c))
+        .await
+        .expect("lingot fondu");
+    // 250 XP from elsewhere: level 3.
+    let gain = CommandeJoueur::GagnerXp {
+        source: SourceXp::Quete("essai".parse().expect("code")),
+        xp: 250,
+    };
+    m.executer::<Joueur>(&j.to_string(), gain, &meta(c))
+        .await
+        .expect("XP");
+
+    let (arret, arret_rx) = watch::channel(false);
+    let taches = [
+        tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone())),
+        tokio::spawn(reactions(&m, &bus).await.executer(arret_rx.clone())),
+    ];
+    attendre("les deux quêtes terminées et payées", || async {
+        let terminees = statut(&m, j, "premier_lingot").await.map(|s| s.0)
+            == Some(Statut::Terminee)
+            && statut(&m, j, "aguerri").await.map(|s| s.0) == Some(Statut::Terminee);
+        let or = m
+            .charger::<Inventaire>(&j.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|i| i.contenu().map(|c| c.or.pieces()));
+        // 30 − 12 (ore) + 10 (premier_lingot) + 50 (aguerri).
+        (terminees && or == Some(78)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        xp(&m, j).await,
+        250 + 50,
+        "l'XP de « premier_lingot », une fois"
+    );
+    let _ = arret.send(true);
+    for t in taches {
+        t.await.expect("arrêt");
+    }
     bus.supprimer_flux().await.expect("ménage");
 }
