@@ -409,7 +409,12 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let (arret_pm, arret_pm_rx) = watch::channel(false);
     let reactions = reactions(&m, &bus).await;
     let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let flux = bus.flux().await.expect("flux");
+    attendre("le tour 1 livré à l'ordonnanceur", || async {
+        let info = flux.consumer_info("echeances_tours").await.ok()?;
+        (info.delivered.consumer_sequence >= 1).then_some(())
+    })
+    .await;
     let _ = arret_pm.send(true);
     pm.await.expect("arrêt");
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -25,6 +25,10 @@ pub struct Connexions {
     /// Connexions PostgreSQL du pool partagé (commandes, requêtes, projections).
     #[arg(long, env = "MMO_PG_CONNEXIONS", default_value_t = 16)]
     pub pg_connexions: u32,
+    /// Préfixe des clés Redis (plusieurs jeux sur un même Redis) : le même pour la passerelle
+    /// et les travailleurs d'un jeu.
+    #[arg(long, env = "MMO_PREFIXE_REDIS", default_value = "")]
+    pub prefixe_redis: String,
     /// Préfixe des sujets NATS et du nom du flux JetStream (plusieurs jeux sur un même NATS ;
     /// lettres, chiffres et `_` seulement).
     #[arg(long, env = "MMO_PREFIXE_BUS", default_value = "")]
@@ -103,9 +107,6 @@ pub struct Passerelle {
     /// Dossier des fichiers du client web servis à `/` (absent : pas de client).
     #[arg(long, env = "MMO_CLIENT")]
     pub client: Option<PathBuf>,
-    /// Préfixe des clés Redis (plusieurs jeux sur un même Redis).
-    #[arg(long, env = "MMO_PREFIXE_REDIS", default_value = "")]
-    pub prefixe_redis: String,
 }
 
 impl Passerelle {

@@ -184,7 +184,8 @@ pub async fn travailler(
     let (etats, taches) = match partie {
         Partie::Projections => {
             let redis = serveur::connecter_redis(&connexions.redis_url).await?;
-            let cache = projections::cache::Cache::new(redis);
+            let cache = projections::cache::Cache::new(redis)
+                .avec_prefixe(connexions.prefixe_redis.clone());
             serveur::lancer_projections(&pool, &cache, &arret_rx)
         }
         Partie::Relay | Partie::Sagas => {
@@ -199,8 +200,12 @@ pub async fn travailler(
                 tokio::spawn(relais.executer(arret_rx.clone()))
             } else {
                 let redis = serveur::connecter_redis(&connexions.redis_url).await?;
-                let monde =
-                    commands::services::monde::Monde::new(pool.clone(), redis, "", catalogue);
+                let monde = commands::services::monde::Monde::new(
+                    pool.clone(),
+                    redis,
+                    &connexions.prefixe_redis,
+                    catalogue,
+                );
                 let reactions = commands::bus::reactions::Reactions::new(magasin, monde, bus);
                 etat_bus.reactions = reactions.etat();
                 tokio::spawn(reactions.executer(arret_rx.clone()))

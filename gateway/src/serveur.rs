@@ -201,10 +201,10 @@ impl Serveur {
         let monde = Monde::new(
             pool.clone(),
             redis.clone(),
-            &passerelle.prefixe_redis,
+            &connexions.prefixe_redis,
             catalogue,
         );
-        let cache = Cache::new(redis.clone()).avec_prefixe(passerelle.prefixe_redis.clone());
+        let cache = Cache::new(redis.clone()).avec_prefixe(connexions.prefixe_redis.clone());
         let (arret, arret_rx) = watch::channel(false);
 
         let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
@@ -261,7 +261,7 @@ impl Serveur {
             hacheur: Hacheur::new(passerelle.hachages_simultanes)?,
             limite_connexions: LimiteConnexions::new(
                 redis,
-                &passerelle.prefixe_redis,
+                &connexions.prefixe_redis,
                 passerelle.connexions_par_minute,
             ),
             limite_appels: Limiteur::new(

@@ -28,7 +28,7 @@ pub const ORIGINE: &str = "http://jeu.exemple";
 /// How long a test waits for something asynchronous (a push, a projection) before failing.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
-/// The settings of a test server: port 0, the test secret, a Redis prefix of its own.
+/// The settings of a test server: port 0, the test secret.
 pub fn passerelle_de_test() -> Passerelle {
     Passerelle {
         adresse: "127.0.0.1:0".parse().expect("adresse"),
@@ -42,7 +42,20 @@ pub fn passerelle_de_test() -> Passerelle {
         appels_par_seconde: 1_000,
         connexions_par_minute: 1_000,
         client: None,
-        prefixe_redis: format!("e2e:{}:", Uuid::new_v4().simple()),
+    }
+}
+
+/// Where a test server finds the engines: the machine's PostgreSQL (the test's own database),
+/// Redis and NATS, with a Redis prefix and a bus prefix of its own.
+pub fn connexions_de_test() -> Connexions {
+    let espace = Uuid::new_v4().simple().to_string();
+    Connexions {
+        database_url: String::new(),
+        redis_url: "redis://127.0.0.1:6379".into(),
+        nats_url: "nats://127.0.0.1:4222".into(),
+        pg_connexions: 12,
+        prefixe_redis: format!("e2e:{espace}:"),
+        prefixe_bus: format!("e2e_{espace}_"),
     }
 }
 
@@ -56,6 +69,8 @@ pub struct Banc {
     pub http: reqwest::Client,
     /// The settings it started with.
     pub reglages: Passerelle,
+    /// Where it found the engines, with its prefixes.
+    pub connexions: Connexions,
 }
 
 /// An account with a session.
@@ -81,13 +96,14 @@ impl Banc {
 
     /// Starts a server with these settings on the database of `pool`.
     pub async fn demarrer_avec(pool: &PgPool, passerelle: Passerelle) -> Self {
-        let connexions = Connexions {
-            database_url: String::new(),
-            redis_url: "redis://127.0.0.1:6379".into(),
-            nats_url: "nats://127.0.0.1:4222".into(),
-            pg_connexions: 12,
-            prefixe_bus: passerelle.prefixe_redis.replace(':', "_"),
-        };
+        Self::demarrer_complet(pool, connexions_de_test(), passerelle).await
+    }
+
+    async fn demarrer_complet(
+        pool: &PgPool,
+        connexions: Connexions,
+        passerelle: Passerelle,
+    ) -> Self {
         let options = (*pool.connect_options()).clone();
         let serveur = Serveur::demarrer_sur(options, &connexions, &passerelle)
             .await
@@ -97,13 +113,14 @@ impl Banc {
             serveur,
             http: reqwest::Client::new(),
             reglages: passerelle,
+            connexions,
         }
     }
 
     /// A second gateway instance beside this one: the same database, Redis prefix, bus
     /// prefix and token secret, its own port (a player may reach either, DESIGN §8).
     pub async fn jumeau(&self, pool: &PgPool) -> Self {
-        Self::demarrer_avec(pool, self.reglages.clone()).await
+        Self::demarrer_complet(pool, self.connexions.clone(), self.reglages.clone()).await
     }
 
     /// Stops the server (and closes its pool, so that the test database can be dropped), then

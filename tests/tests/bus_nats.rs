@@ -19,8 +19,21 @@ fn services(arguments: &[&str]) {
     assert!(statut.success(), "scripts/services.sh {arguments:?}");
 }
 
+/// Starts NATS again when dropped, so that a failing test never leaves the machine without
+/// it for the test binaries that follow.
+struct RelancerNats;
+
+impl Drop for RelancerNats {
+    fn drop(&mut self) {
+        // Not `services`: a second panic while unwinding would abort the test binary.
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
+        let _ = Command::new(script).status();
+    }
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn un_redemarrage_de_nats_en_pleine_partie_ne_perd_ni_ne_double_rien(pool: PgPool) {
+    let _relancer = RelancerNats;
     let banc = Banc::demarrer(&pool).await;
     let bilan = scenario::jouer(&banc, &pool, async || services(&["arreter", "nats"])).await;
     // The whole combat was fought without NATS: the victory is not paid yet.

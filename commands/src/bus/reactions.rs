@@ -90,6 +90,10 @@ const EN_VOL: usize = 32;
 /// How long JetStream waits for an acknowledgement before delivering again.
 const ATTENTE_ACCUSE: Duration = Duration::from_secs(30);
 
+/// Messages a consumer may hold unacknowledged. A round's `TourCommence` stays held until its
+/// deadline: JetStream's default (1,000) would stall the scheduler past 1,000 live combats.
+const EN_ATTENTE_MAX: i64 = 100_000;
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Issue {
@@ -171,6 +175,7 @@ impl Reactions {
             ack_wait: ATTENTE_ACCUSE,
             deliver_policy: DeliverPolicy::All,
             max_deliver: -1,
+            max_ack_pending: EN_ATTENTE_MAX,
             filter_subject: self.bus.sujet_evenement(c.evenement.0, c.evenement.1),
             ..Default::default()
         };

@@ -194,7 +194,7 @@ pub struct GrandLivre {
     /// Only movements after this sequence of the inventory's stream (paging).
     #[serde(default)]
     apres: i64,
-    /// 1 to 500 (default 100).
+    /// Events (sequences) per page, 1 to 500 (default 100); a page holds whole events.
     #[serde(default = "cent")]
     limite: u32,
 }
@@ -223,10 +223,14 @@ pub async fn grand_livre(etat: &Etat, a: Appelant, p: GrandLivre) -> Result<Valu
     }
     verifier_proprietaire(etat, a, p.joueur_id).await?;
     let lignes: Vec<Mouvement> = sqlx::query_as(
+        // A page ends on a whole event: one event may move gold and items (several rows), and
+        // the next page starts after the last sequence shown.
         "SELECT sequence, ressource, delta, solde_apres, cause, detail, correlation_id, \
                 recorded_at AS horodatage \
-         FROM lecture.grand_livre WHERE joueur_id = $1 AND sequence > $2 \
-         ORDER BY sequence, ressource LIMIT $3",
+         FROM lecture.grand_livre WHERE joueur_id = $1 AND sequence IN ( \
+             SELECT DISTINCT sequence FROM lecture.grand_livre \
+             WHERE joueur_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) \
+         ORDER BY sequence, ressource",
     )
     .bind(p.joueur_id.uuid())
     .bind(p.apres)
