@@ -41,9 +41,13 @@ pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations")
 pub struct PolitiqueReessai {
     /// Attempts in all (the first included).
     pub tentatives: u32,
-    /// Wait before the second attempt; doubled at each further one.
+    /// Wait before the second attempt; doubled at each further one, up to [`ATTENTE_MAX`].
     pub attente_initiale: Duration,
 }
+
+/// The longest wait between two attempts: doubling without a bound would put a command
+/// with many attempts to sleep for minutes.
+pub const ATTENTE_MAX: Duration = Duration::from_millis(100);
 
 impl Default for PolitiqueReessai {
     fn default() -> Self {
@@ -212,7 +216,7 @@ impl Magasin {
                     self.compteurs.conflits.fetch_add(1, Ordering::Relaxed);
                     if tentative < self.politique.tentatives {
                         tokio::time::sleep(attente + gigue(attente)).await;
-                        attente = attente.saturating_mul(2);
+                        attente = attente.saturating_mul(2).min(ATTENTE_MAX);
                     }
                 }
                 Err(e) => return Err(ErreurApplication::stockage(e)),

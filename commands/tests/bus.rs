@@ -462,11 +462,14 @@ async fn fabriquer_et_monter_de_niveau_font_avancer_les_quetes(pool: PgPool) {
     }
     economie::acheter(
         &m,
+        &monde(&m).await,
         c,
         j,
-        "forgeronne_brunehilde".parse().expect("code"),
-        "minerai_de_fer".parse().expect("code"),
-        Quantite::parse(2).expect("quantité"),
+        economie::Negoce {
+            marchand: "forgeronne_brunehilde".parse().expect("code"),
+            item: "minerai_de_fer".parse().expect("code"),
+            quantite: Quantite::parse(2).expect("quantité"),
+        },
         &meta(c),
     )
     .await

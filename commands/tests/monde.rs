@@ -332,3 +332,51 @@ async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool)
         .await
         .expect("un combat de la forêt");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn on_ne_commerce_qu_avec_un_marchand_de_sa_zone(pool: PgPool) {
+    use chrono::Utc;
+    use commands::Metadonnees;
+    use commands::services::economie::{self, Negoce};
+    use domain::inventaire::ErreurInventaire;
+    use domain::valeurs::Quantite;
+    use uuid::Uuid;
+
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Colporteur").await;
+    b.aller_en_foret(c, j).await;
+    let meta = || Metadonnees::pour_compte(c, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
+    let negoce = |marchand: &str, item: &str| Negoce {
+        marchand: marchand.parse().expect("code"),
+        item: item.parse().expect("code"),
+        quantite: Quantite::UN,
+    };
+    let refus = economie::acheter(
+        &b.magasin,
+        &b.monde,
+        c,
+        j,
+        negoce("apothicaire_mirabelle", "herbe_medicinale"),
+        &meta(),
+    )
+    .await;
+    assert!(
+        matches!(
+            &refus,
+            Err(ErreurApplication::Regle(Refus::Inventaire(ErreurInventaire::MarchandAilleurs { zone: ici, .. })))
+                if *ici == zone("foret_sombre")
+        ),
+        "{refus:?}"
+    );
+    economie::acheter(
+        &b.magasin,
+        &b.monde,
+        c,
+        j,
+        negoce("trappeur_gaspard", "pain"),
+        &meta(),
+    )
+    .await
+    .expect("le trappeur de la forêt vend du pain");
+}

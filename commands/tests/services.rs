@@ -184,11 +184,14 @@ async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
     );
     let achat = economie::acheter(
         &m,
+        &monde(&m).await,
         b,
         a_lui,
-        "apothicaire_mirabelle".parse().expect("code"),
-        "pain".parse().expect("code"),
-        Quantite::UN,
+        economie::Negoce {
+            marchand: "apothicaire_mirabelle".parse().expect("code"),
+            item: "pain".parse().expect("code"),
+            quantite: Quantite::UN,
+        },
         &intrus,
     )
     .await;
@@ -373,11 +376,14 @@ async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
     let kit = m.catalogue().regles().or_depart.pieces();
     let trop = economie::acheter(
         &m,
+        &monde(&m).await,
         a,
         pa,
-        "apothicaire_mirabelle".parse().expect("code"),
-        "herbe_medicinale".parse().expect("code"),
-        Quantite::parse(kit / 3).expect("quantité"),
+        economie::Negoce {
+            marchand: "apothicaire_mirabelle".parse().expect("code"),
+            item: "herbe_medicinale".parse().expect("code"),
+            quantite: Quantite::parse(kit / 3).expect("quantité"),
+        },
         &meta(a),
     )
     .await;
@@ -487,11 +493,14 @@ async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
     // All the gold is still free to spend.
     economie::acheter(
         &m,
+        &monde(&m).await,
         a,
         pa,
-        "apothicaire_mirabelle".parse().expect("code"),
-        "herbe_medicinale".parse().expect("code"),
-        Quantite::parse(kit.pieces() / 3).expect("quantité"),
+        economie::Negoce {
+            marchand: "apothicaire_mirabelle".parse().expect("code"),
+            item: "herbe_medicinale".parse().expect("code"),
+            quantite: Quantite::parse(kit.pieces() / 3).expect("quantité"),
+        },
         &meta(a),
     )
     .await

@@ -9,14 +9,14 @@ use chrono::Utc;
 use domain::combat::{Action, Combat, Combattant, CommandeCombat, ErreurCombat, EvenementCombat};
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, FicheJoueur, Joueur};
-use domain::valeurs::{CodeRencontre, CodeZone, Graine};
+use domain::valeurs::{CodeRencontre, Graine};
 use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
-use crate::services::fiche_possedee;
 use crate::services::monde::Monde;
+use crate::services::{fiche_possedee, zone_de};
 
 fn combattant(fiche: &FicheJoueur) -> Combattant {
     Combattant {
@@ -25,15 +25,6 @@ fn combattant(fiche: &FicheJoueur) -> Combattant {
         classe: fiche.classe,
         niveau: fiche.niveau,
     }
-}
-
-/// Where a character stands (placed at the start if Monde has not placed it yet: the
-/// process manager reacting to its creation may still be on its way).
-async fn zone_de(monde: &Monde, joueur_id: JoueurId) -> Result<CodeZone, ErreurApplication> {
-    Ok(match monde.emplacement(joueur_id).await? {
-        Some(e) => e.zone,
-        None => monde.placer_au_depart(joueur_id).await?.zone,
-    })
 }
 
 /// Prepares a combat against an encounter of the zone where the caller's character stands,

@@ -2,12 +2,12 @@
 //!
 //! The trade follows `doc/agregats.md` §5: an offer is reserved in its owner's inventory
 //! before the trade records it; a concluded trade is settled on both inventories, a cancelled
-//! one released on both. Merchants stand in zones; until Service Monde exists, nobody's
-//! position is checked.
+//! one released on both. Merchants stand in zones: one trades with a merchant of the zone it
+//! stands in (Service Monde).
 
 use domain::echange::{CommandeEchange, Echange, ErreurEchange, EvenementEchange, Offre};
 use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
-use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
+use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::Joueur;
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
 use uuid::Uuid;
@@ -15,7 +15,8 @@ use uuid::Uuid;
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
-use crate::services::fiche_possedee;
+use crate::services::monde::Monde;
+use crate::services::{fiche_possedee, zone_de};
 
 /// Runs an inventory command for a character of the caller's.
 async fn inventaire(
@@ -31,40 +32,94 @@ async fn inventaire(
         .await
 }
 
-/// Buys from a merchant.
+/// What is bought or sold: from whom, what, how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negoce {
+    /// The merchant.
+    pub marchand: CodeMarchand,
+    /// The item.
+    pub item: CodeItem,
+    /// How many.
+    pub quantite: Quantite,
+}
+
+/// Refuses a merchant of another zone than the character's; an unknown merchant is left to
+/// the inventory to refuse.
+async fn chez_le_marchand(
+    magasin: &Magasin,
+    monde: &Monde,
+    joueur_id: JoueurId,
+    marchand: &CodeMarchand,
+) -> Result<(), ErreurApplication> {
+    let Some(zone_marchand) = magasin
+        .catalogue()
+        .marchand(marchand)
+        .map(|m| m.zone.clone())
+    else {
+        return Ok(());
+    };
+    let zone = zone_de(monde, joueur_id).await?;
+    if zone == zone_marchand {
+        Ok(())
+    } else {
+        Err(ErreurApplication::Regle(Refus::Inventaire(
+            ErreurInventaire::MarchandAilleurs {
+                marchand: marchand.clone(),
+                zone_marchand,
+                zone,
+            },
+        )))
+    }
+}
+
+/// Buys from a merchant of the character's zone.
 pub async fn acheter(
     magasin: &Magasin,
+    monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
-    marchand: CodeMarchand,
-    item: CodeItem,
-    quantite: Quantite,
+    Negoce {
+        marchand,
+        item,
+        quantite,
+    }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Acheter {
         marchand,
         item,
         quantite,
     };
-    inventaire(magasin, compte, joueur_id, commande, meta).await
+    magasin
+        .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
+        .await
 }
 
-/// Sells to a merchant.
+/// Sells to a merchant of the character's zone.
 pub async fn vendre(
     magasin: &Magasin,
+    monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
-    marchand: CodeMarchand,
-    item: CodeItem,
-    quantite: Quantite,
+    Negoce {
+        marchand,
+        item,
+        quantite,
+    }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+    fiche_possedee(magasin, compte, joueur_id).await?;
+    chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Vendre {
         marchand,
         item,
         quantite,
     };
-    inventaire(magasin, compte, joueur_id, commande, meta).await
+    magasin
+        .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
+        .await
 }
 
 /// Crafts a recipe once; the operation's id derives from the request's.

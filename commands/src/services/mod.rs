@@ -18,11 +18,13 @@ pub mod quete;
 
 use domain::ids::{CompteId, JoueurId};
 use domain::joueur::{FicheJoueur, Joueur};
+use domain::valeurs::CodeZone;
 
 use crate::erreurs::ErreurApplication;
 use crate::magasin::Magasin;
 #[cfg(doc)]
 use crate::metadonnees::Metadonnees;
+use crate::services::monde::Monde;
 
 /// The sheet of a character the caller owns: never trust an id from a request.
 pub async fn fiche_possedee(
@@ -40,4 +42,16 @@ pub async fn fiche_possedee(
     } else {
         Err(ErreurApplication::Interdit)
     }
+}
+
+/// Where a character stands (placed at the start if Monde has not placed it yet: the process
+/// manager reacting to its creation may still be on its way).
+pub(crate) async fn zone_de(
+    monde: &Monde,
+    joueur_id: JoueurId,
+) -> Result<CodeZone, ErreurApplication> {
+    Ok(match monde.emplacement(joueur_id).await? {
+        Some(e) => e.zone,
+        None => monde.placer_au_depart(joueur_id).await?.zone,
+    })
 }

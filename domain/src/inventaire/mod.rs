@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::{Catalogue, LigneItem};
 use crate::echange::Offre;
 use crate::ids::{CombatId, EchangeId, FabricationId, JoueurId};
-use crate::valeurs::{CodeItem, CodeMarchand, CodeQuete, CodeRecette, Or, Quantite};
+use crate::valeurs::{CodeItem, CodeMarchand, CodeQuete, CodeRecette, CodeZone, Or, Quantite};
 use crate::{Services, emettre, evenement_de_domaine};
 use mouvements::Mouvements;
 
@@ -288,6 +288,17 @@ pub enum ErreurInventaire {
     /// The merchant is not in the catalog.
     #[error("marchand inconnu « {0} »")]
     MarchandInconnu(CodeMarchand),
+    /// The merchant stands in another zone than the character (checked by the command side,
+    /// which knows where characters stand).
+    #[error("{marchand} se tient en « {zone_marchand} », le personnage est en « {zone} »")]
+    MarchandAilleurs {
+        /// The merchant.
+        marchand: CodeMarchand,
+        /// Where the merchant stands.
+        zone_marchand: CodeZone,
+        /// Where the character stands.
+        zone: CodeZone,
+    },
     /// The merchant does not sell this item.
     #[error("{marchand} ne vend pas « {item} »")]
     ArticleNonVendu {

@@ -59,13 +59,17 @@ pub struct Negoce {
 /// Buys from a merchant.
 pub async fn acheter(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
+    let negoce = service::Negoce {
+        marchand: p.marchand,
+        item: p.item,
+        quantite: p.quantite,
+    };
     let e = service::acheter(
         &etat.magasin,
+        &etat.monde,
         a.compte_id,
         p.joueur_id,
-        p.marchand,
-        p.item,
-        p.quantite,
+        negoce,
         &meta,
     )
     .await?;
@@ -75,13 +79,17 @@ pub async fn acheter(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, Erreu
 /// Sells to a merchant.
 pub async fn vendre(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
+    let negoce = service::Negoce {
+        marchand: p.marchand,
+        item: p.item,
+        quantite: p.quantite,
+    };
     let e = service::vendre(
         &etat.magasin,
+        &etat.monde,
         a.compte_id,
         p.joueur_id,
-        p.marchand,
-        p.item,
-        p.quantite,
+        negoce,
         &meta,
     )
     .await?;

@@ -94,22 +94,28 @@ pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
         let _ = match hasard.suivant(8) {
             0 => economie::acheter(
                 m,
+                &monde(m).await,
                 c,
                 j,
-                code("forgeronne_brunehilde"),
-                code("minerai_de_fer"),
-                q,
+                economie::Negoce {
+                    marchand: code("forgeronne_brunehilde"),
+                    item: code("minerai_de_fer"),
+                    quantite: q,
+                },
                 &meta(c),
             )
             .await
             .map(drop),
             1 => economie::acheter(
                 m,
+                &monde(m).await,
                 c,
                 j,
-                code("apothicaire_mirabelle"),
-                code("herbe_medicinale"),
-                q,
+                economie::Negoce {
+                    marchand: code("apothicaire_mirabelle"),
+                    item: code("herbe_medicinale"),
+                    quantite: q,
+                },
                 &meta(c),
             )
             .await
@@ -119,11 +125,14 @@ pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
                 .map(drop),
             3 => economie::vendre(
                 m,
+                &monde(m).await,
                 c,
                 j,
-                code("apothicaire_mirabelle"),
-                code("potion_de_soin"),
-                Quantite::UN,
+                economie::Negoce {
+                    marchand: code("apothicaire_mirabelle"),
+                    item: code("potion_de_soin"),
+                    quantite: Quantite::UN,
+                },
                 &meta(c),
             )
             .await
