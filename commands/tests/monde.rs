@@ -252,6 +252,34 @@ async fn un_pas_en_attente_n_ecrase_pas_un_changement_de_zone(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn l_ecriture_differee_ne_change_jamais_la_zone_en_base(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Karla").await;
+    let arrivee = b.aller_en_foret(c, j).await;
+    // What a move of the plain that slipped past the zone change would leave in Redis: an
+    // older zone, a newer instant, marked dirty.
+    let mut redis = b.redis.clone();
+    let t = chrono::Utc::now().timestamp_millis() + 60_000;
+    let _: () = redis::pipe()
+        .hset_multiple(
+            format!("{}monde:position:{j}", b.prefixe),
+            &[
+                ("zone", "plaine_verte".to_owned()),
+                ("x", "190".to_owned()),
+                ("y", "100".to_owned()),
+                ("t", t.to_string()),
+            ],
+        )
+        .sadd(format!("{}monde:sales", b.prefixe), j.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("Redis");
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(b.en_base(j).await, Some(arrivee), "la zone en base reste");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: PgPool) {
     let b = Banc::new(pool.clone()).await;
     // A second instance of the service on the same storage, as a second gateway has.

@@ -122,6 +122,7 @@ struct Interieur {
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
     proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
     deplacer: redis::Script,
+    changer_zone: redis::Script,
     remplir: redis::Script,
 }
 
@@ -142,6 +143,20 @@ redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
+return 1
+";
+
+/// A zone change, applied only if the character still stands where it was decided from (same
+/// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
+/// already holds the new zone, newer than any pending move: the dirty mark goes.
+const SCRIPT_CHANGER_ZONE: &str = r"
+local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
+if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('SREM', KEYS[2], ARGV[7])
+redis.call('ZREM', KEYS[3], ARGV[7])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
 return 1
 ";
 
@@ -178,6 +193,7 @@ impl Monde {
                 catalogue,
                 proprietaires: Mutex::new(HashMap::new()),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
+                changer_zone: redis::Script::new(SCRIPT_CHANGER_ZONE),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),
             }),
         }
@@ -445,8 +461,9 @@ impl Monde {
 
     /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
     /// the portal and have its level (read from its sheet). Written to PostgreSQL before the
-    /// answer (a zone change is never lost), then to Redis; the character leaves the old
-    /// zone's presence and joins the new one's.
+    /// answer (a zone change is never lost) and to Redis only if nobody moved the character
+    /// since it was decided (else [`ErreurApplication::Conflit`], retryable, and PostgreSQL
+    /// is left as it was); the character leaves the old zone's presence and joins the new one's.
     pub async fn changer_zone(
         &self,
         compte: CompteId,
@@ -471,33 +488,33 @@ impl Monde {
             position: portail.arrivee,
         };
         let t = maintenant_ms().max(etat.t + 1);
-        ecrire_en_base(&self.i.pool, &[(joueur_id, arrivee.clone(), t)]).await?;
+        // PostgreSQL first, in a transaction held across the Redis check: a move that slipped
+        // in since `etat` was read wins the race, and the row is then left as it was.
+        let mut tx = self.i.pool.begin().await?;
+        changer_zone_en_base(&mut tx, joueur_id, &arrivee, t).await?;
         let id = joueur_id.to_string();
-        let mut redis = self.redis();
-        let cle = self.cle_position(joueur_id);
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &cle,
-                &[
-                    ("zone", arrivee.zone.as_str().to_owned()),
-                    ("x", arrivee.position.x().to_string()),
-                    ("y", arrivee.position.y().to_string()),
-                    ("t", t.to_string()),
-                ],
-            )
-            .ignore()
-            .expire(&cle, DUREE_CACHE_S)
-            .ignore()
-            // PostgreSQL already holds this, newer than any pending move.
-            .srem(self.cle_sales(), &id)
-            .ignore()
-            .zrem(self.cle_presence(&etat.emplacement.zone), &id)
-            .ignore()
-            .zadd(self.cle_presence(&arrivee.zone), &id, t)
-            .ignore()
-            .query_async(&mut redis)
+        let applique: i64 = self
+            .i
+            .changer_zone
+            .key(self.cle_position(joueur_id))
+            .key(self.cle_sales())
+            .key(self.cle_presence(&etat.emplacement.zone))
+            .key(self.cle_presence(&arrivee.zone))
+            .arg(etat.emplacement.zone.as_str())
+            .arg(etat.t)
+            .arg(arrivee.zone.as_str())
+            .arg(arrivee.position.x().to_string())
+            .arg(arrivee.position.y().to_string())
+            .arg(t)
+            .arg(&id)
+            .arg(DUREE_CACHE_S)
+            .invoke_async(&mut self.redis())
             .await?;
+        if applique == 0 {
+            tx.rollback().await?;
+            return Err(ErreurApplication::Conflit);
+        }
+        tx.commit().await?;
         Ok(arrivee)
     }
 
@@ -738,7 +755,32 @@ fn lire_etat(champs: &[Option<String>]) -> Option<Etat> {
     })
 }
 
-/// Upserts positions, never replacing a row with an older one.
+/// Writes a zone change: the only write that changes a row's zone.
+async fn changer_zone_en_base(
+    tx: &mut sqlx::PgConnection,
+    joueur_id: JoueurId,
+    arrivee: &Emplacement,
+    t: i64,
+) -> Result<(), ErreurApplication> {
+    sqlx::query(
+        "INSERT INTO positions (joueur_id, zone, x, y, mis_a_jour) \
+         VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0)) \
+         ON CONFLICT (joueur_id) DO UPDATE \
+         SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour",
+    )
+    .bind(joueur_id.uuid())
+    .bind(arrivee.zone.as_str())
+    .bind(arrivee.position.x())
+    .bind(arrivee.position.y())
+    .bind(t)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Upserts positions within their zone, never replacing a row with an older one nor changing
+/// its zone: only [`Monde::changer_zone`] moves a character to another zone, and it writes
+/// PostgreSQL itself. A stale position of the old zone, still dirty in Redis, is dropped.
 async fn ecrire_en_base(
     pool: &PgPool,
     lot: &[(JoueurId, Emplacement, i64)],
@@ -757,7 +799,7 @@ async fn ecrire_en_base(
          FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::int8[]) AS u(j, z, x, y, t) \
          ON CONFLICT (joueur_id) DO UPDATE \
          SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour \
-         WHERE positions.mis_a_jour <= EXCLUDED.mis_a_jour",
+         WHERE positions.mis_a_jour <= EXCLUDED.mis_a_jour AND positions.zone = EXCLUDED.zone",
     )
     .bind(&ids)
     .bind(&zones)
