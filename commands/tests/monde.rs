@@ -280,6 +280,41 @@ async fn l_ecriture_differee_ne_change_jamais_la_zone_en_base(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn une_instance_morte_en_ecrivant_ne_perd_pas_la_marque(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Lena").await;
+    b.marcher(c, j, position(104.0, 100.0)).await;
+    // What an instance that took the mark and died before writing leaves behind.
+    let mut redis = b.redis.clone();
+    let vieux = chrono::Utc::now().timestamp_millis()
+        - commands::services::monde::DELAI_REPRISE.as_millis() as i64
+        - 1_000;
+    let pris: Vec<String> = redis::cmd("SPOP")
+        .arg(format!("{}monde:sales", b.prefixe))
+        .arg(10)
+        .query_async(&mut redis)
+        .await
+        .expect("SPOP");
+    assert_eq!(pris, vec![j.to_string()]);
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{}monde:sales:en_cours", b.prefixe))
+        .arg(vieux)
+        .arg(j.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("ZADD");
+
+    assert_eq!(b.monde.ecrire_positions_sales().await.expect("écriture"), 1);
+    assert_eq!(
+        b.en_base(j).await.map(|e| e.position),
+        Some(position(104.0, 100.0)),
+        "repris et écrit"
+    );
+    assert_eq!(b.monde.ecrire_positions_sales().await.expect("rien"), 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: PgPool) {
     let b = Banc::new(pool.clone()).await;
     // A second instance of the service on the same storage, as a second gateway has.

@@ -17,8 +17,9 @@
 //!
 //! What a crash loses: if Redis loses its data, the moves since the last periodic write (at
 //! most [`PERIODE_ECRITURE`], plus the write's own duration); never a zone change or a
-//! placement. A gateway crash loses nothing: the dirty set is in Redis, and any instance's
-//! periodic write drains it.
+//! placement. A gateway crash loses nothing: the dirty marks are in Redis, a mark leaves
+//! Redis only once its position is written, and one taken by an instance that died before
+//! writing it is taken again by another after [`DELAI_REPRISE`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,10 @@ const DUREE_CACHE_S: i64 = 24 * 3600;
 
 /// Dirty positions written per round trip.
 const LOT_ECRITURE: usize = 500;
+
+/// How long a dirty mark taken for writing waits for its write: past this, the instance that
+/// took it is taken for dead and another one writes the position.
+pub const DELAI_REPRISE: Duration = Duration::from_secs(30);
 
 /// Characters listed in a zone, at most.
 const PRESENTS_MAX: isize = 500;
@@ -124,6 +129,8 @@ struct Interieur {
     deplacer: redis::Script,
     changer_zone: redis::Script,
     remplir: redis::Script,
+    prendre_sales: redis::Script,
+    prendre_ceux_ci: redis::Script,
 }
 
 impl std::fmt::Debug for Monde {
@@ -168,6 +175,34 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 ";
 
+/// Takes up to `ARGV[1]` dirty marks for writing: first the ones taken more than the delay ago
+/// (`ARGV[3]`) by an instance that never wrote them, then fresh ones; each moves to the
+/// `en_cours` set, scored with the instant it was taken (`ARGV[2]`).
+const SCRIPT_PRENDRE_SALES: &str = r"
+local n = tonumber(ARGV[1])
+local lot = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, n)
+for _, id in ipairs(lot) do redis.call('ZADD', KEYS[2], ARGV[2], id) end
+if #lot < n then
+  for _, id in ipairs(redis.call('SPOP', KEYS[1], n - #lot)) do
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    table.insert(lot, id)
+  end
+end
+return lot
+";
+
+/// Takes these characters' dirty marks for writing (`ARGV[2..]`), those that are dirty; which.
+const SCRIPT_PRENDRE_CEUX_CI: &str = r"
+local pris = {}
+for i = 2, #ARGV do
+  if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+    table.insert(pris, ARGV[i])
+  end
+end
+return pris
+";
+
 fn maintenant_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -195,6 +230,8 @@ impl Monde {
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
                 changer_zone: redis::Script::new(SCRIPT_CHANGER_ZONE),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),
+                prendre_sales: redis::Script::new(SCRIPT_PRENDRE_SALES),
+                prendre_ceux_ci: redis::Script::new(SCRIPT_PRENDRE_CEUX_CI),
             }),
         }
     }
@@ -226,6 +263,10 @@ impl Monde {
 
     fn cle_sales(&self) -> String {
         self.cle("monde:sales")
+    }
+
+    fn cle_en_cours(&self) -> String {
+        self.cle("monde:sales:en_cours")
     }
 
     fn cle_presence(&self, zone: &CodeZone) -> String {
@@ -650,30 +691,40 @@ impl Monde {
 
     /// Writes these characters' positions to PostgreSQL if they are dirty.
     pub async fn ecrire_positions(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
-        let mut pipe = redis::pipe();
-        for joueur_id in joueurs {
-            pipe.srem(self.cle_sales(), joueur_id.to_string());
+        let ids: Vec<String> = joueurs.iter().map(ToString::to_string).collect();
+        if ids.is_empty() {
+            return Ok(());
         }
-        let retires: Vec<i64> = pipe.query_async(&mut self.redis()).await?;
-        let sales: Vec<String> = joueurs
-            .iter()
-            .zip(retires)
-            .filter(|(_, r)| *r == 1)
-            .map(|(j, _)| j.to_string())
-            .collect();
-        self.ecrire_lot(sales).await
+        let pris: Vec<String> = self
+            .i
+            .prendre_ceux_ci
+            .key(self.cle_sales())
+            .key(self.cle_en_cours())
+            .arg(maintenant_ms())
+            .arg(&ids)
+            .invoke_async(&mut self.redis())
+            .await?;
+        self.ecrire_lot(pris).await
     }
 
     /// Writes every dirty position to PostgreSQL; how many. Several instances may run it at
-    /// once: each dirty character is taken by one of them (`SPOP`), and a row is never
-    /// replaced by an older position.
+    /// once: each dirty character is taken by one of them, and a row is never replaced by an
+    /// older position. Taking moves the mark from `monde:sales` to `monde:sales:en_cours`
+    /// (with the instant it was taken), and only the written ones leave it: a mark taken by an
+    /// instance that died before writing is taken again after [`DELAI_REPRISE`].
     pub async fn ecrire_positions_sales(&self) -> Result<usize, ErreurApplication> {
         let mut ecrites = 0;
         loop {
-            let lot: Vec<String> = redis::cmd("SPOP")
-                .arg(self.cle_sales())
+            let t = maintenant_ms();
+            let lot: Vec<String> = self
+                .i
+                .prendre_sales
+                .key(self.cle_sales())
+                .key(self.cle_en_cours())
                 .arg(LOT_ECRITURE)
-                .query_async(&mut self.redis())
+                .arg(t)
+                .arg(t - DELAI_REPRISE.as_millis() as i64)
+                .invoke_async(&mut self.redis())
                 .await?;
             if lot.is_empty() {
                 return Ok(ecrites);
@@ -683,21 +734,24 @@ impl Monde {
         }
     }
 
-    /// Writes these (just taken dirty) characters' positions; on failure, marks them dirty
-    /// again for the next round.
+    /// Writes these (just taken) characters' positions, then drops their marks; on failure,
+    /// marks them dirty again for the next round.
     async fn ecrire_lot(&self, ids: Vec<String>) -> Result<(), ErreurApplication> {
         if ids.is_empty() {
             return Ok(());
         }
         let resultat = self.ecrire_lot_une_fois(&ids).await;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
         if resultat.is_err() {
-            let _: Result<(), _> = redis::cmd("SADD")
-                .arg(self.cle_sales())
-                .arg(&ids)
-                .query_async(&mut self.redis())
-                .await;
+            pipe.sadd(self.cle_sales(), &ids).ignore();
         }
-        resultat
+        pipe.zrem(self.cle_en_cours(), &ids).ignore();
+        let libere: Result<(), _> = pipe.query_async(&mut self.redis()).await;
+        resultat?;
+        // Left in `en_cours`, the marks are taken again after the delay: written twice, never lost.
+        libere?;
+        Ok(())
     }
 
     async fn ecrire_lot_une_fois(&self, ids: &[String]) -> Result<(), ErreurApplication> {
