@@ -136,7 +136,7 @@ pub enum Destinataires {
 pub struct Envoi {
     /// The message as stored.
     pub message: MessageChat,
-    /// Who receives it live.
+    /// Who receives it live (no one when replayed: it was pushed with its first sending).
     pub destinataires: Destinataires,
     /// False when the command id had already sent it (nothing new to push).
     pub nouveau: bool,
@@ -161,17 +161,32 @@ struct Corps {
     t: i64,
 }
 
-/// Appends a message unless its command id already did; answers `[nouveau, id]`.
-const SCRIPT_ENVOYER: &str = r"
+/// What a command id remembers of its message: the channel as the client named it, the
+/// stream it went to and its id there.
+#[derive(Serialize, Deserialize)]
+struct Trace {
+    canal: Canal,
+    cle: String,
+    id: String,
+}
+
+/// Appends a message unless its command id already did; answers `[1, id]` for a new message,
+/// `[0, trace]` (a [`Trace`]'s JSON) for one already sent. The trace is built here, where the
+/// stream id is known: `ARGV[5]` is the channel's JSON, inserted as is.
+const SCRIPT_ENVOYER: &str = r#"
 if KEYS[2] ~= '' then
   local deja = redis.call('GET', KEYS[2])
   if deja then return {0, deja} end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[2])
 if ARGV[3] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-if KEYS[2] ~= '' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
+if KEYS[2] ~= '' then
+  local trace = '{"canal":' .. ARGV[5] .. ',"cle":' .. cjson.encode(KEYS[1])
+    .. ',"id":' .. cjson.encode(id) .. '}'
+  redis.call('SET', KEYS[2], trace, 'EX', ARGV[4])
+end
 return {1, id}
-";
+"#;
 
 /// Service Chat. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -203,7 +218,9 @@ impl Chat {
     }
 
     /// Sends a message from the caller's character. `id_commande`, if given, makes a retry
-    /// answer with the first sending instead of sending twice.
+    /// answer with the first sending instead of sending twice, looked up before any other
+    /// check (a retry spends no rate budget); the same id on another channel is refused
+    /// ([`ErreurApplication::CommandeReutilisee`]).
     pub async fn envoyer(
         &self,
         compte: CompteId,
@@ -213,6 +230,16 @@ impl Chat {
         id_commande: Option<Uuid>,
     ) -> Result<Envoi, ErreurApplication> {
         let nom = self.monde.verifier_proprietaire(compte, joueur_id).await?;
+        let cle_idempotence = id_commande
+            .map(|id| self.monde.cle(&format!("chat:commande:{joueur_id}:{id}")))
+            .unwrap_or_default();
+        // A retry answers with its first sending before anything else: it spends no rate
+        // budget, and neither a mute nor a zone change since turns it into a refusal.
+        if let Some(id) = id_commande
+            && let Some(envoi) = self.deja_envoye(&cle_idempotence, id, &canal).await?
+        {
+            return Ok(envoi);
+        }
         let texte = nettoyer(texte).map_err(ErreurApplication::chat)?;
         let (salon, destinataires) = self.resoudre(joueur_id, &canal).await?;
         self.verifier_muet(joueur_id).await?;
@@ -226,35 +253,74 @@ impl Chat {
             t,
         };
         let json = serde_json::to_string(&corps).map_err(ErreurApplication::stockage)?;
-        let cle_idempotence = id_commande
-            .map(|id| self.monde.cle(&format!("chat:commande:{joueur_id}:{id}")))
-            .unwrap_or_default();
         let expiration = match salon {
             Salon::Groupe { .. } | Salon::Prive { .. } => DUREE_CANAL_PRIVE_S,
             Salon::Monde | Salon::Zone { .. } => 0,
         };
         let cle = self.monde.cle(&salon.cle());
-        let (nouveau, id): (i64, String) = self
+        let (nouveau, trace): (i64, String) = self
             .envoyer
             .key(&cle)
-            .key(cle_idempotence)
+            .key(&cle_idempotence)
             .arg(HISTORIQUE_MAX)
             .arg(json)
             .arg(expiration)
             .arg(DUREE_IDEMPOTENCE_S)
+            .arg(serde_json::to_string(&canal).map_err(ErreurApplication::stockage)?)
             .invoke_async(&mut self.monde.redis())
             .await?;
-        let message = if nouveau == 1 {
-            message(id, corps)
-        } else {
-            self.lire(&cle, &id)
-                .await?
-                .ok_or_else(|| ErreurApplication::introuvable("message", &id))?
-        };
+        if nouveau == 1 {
+            return Ok(Envoi {
+                message: message(trace, corps),
+                destinataires,
+                nouveau: true,
+            });
+        }
+        // The same command id won a race with this call between the lookup and the script.
+        let id = id_commande.unwrap_or_default();
+        self.rejouer(&trace, id, &canal).await
+    }
+
+    /// The first answer to this command id, if it was already sent.
+    async fn deja_envoye(
+        &self,
+        cle_idempotence: &str,
+        id_commande: Uuid,
+        canal: &Canal,
+    ) -> Result<Option<Envoi>, ErreurApplication> {
+        let trace: Option<String> = redis::cmd("GET")
+            .arg(cle_idempotence)
+            .query_async(&mut self.monde.redis())
+            .await?;
+        match trace {
+            None => Ok(None),
+            Some(trace) => self.rejouer(&trace, id_commande, canal).await.map(Some),
+        }
+    }
+
+    /// The message a command id sent, from its trace; refuses the id reused on another
+    /// channel.
+    async fn rejouer(
+        &self,
+        trace: &str,
+        id_commande: Uuid,
+        canal: &Canal,
+    ) -> Result<Envoi, ErreurApplication> {
+        let trace: Trace = serde_json::from_str(trace).map_err(ErreurApplication::stockage)?;
+        if &trace.canal != canal {
+            return Err(ErreurApplication::CommandeReutilisee(id_commande));
+        }
+        let message = self
+            .lire(&trace.cle, &trace.id)
+            .await?
+            .ok_or_else(|| ErreurApplication::introuvable("message", &trace.id))?;
         Ok(Envoi {
             message,
-            destinataires,
-            nouveau: nouveau == 1,
+            // Already pushed with its first sending.
+            destinataires: Destinataires::Comptes {
+                comptes: Vec::new(),
+            },
+            nouveau: false,
         })
     }
 
