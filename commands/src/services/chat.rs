@@ -8,8 +8,10 @@
 //! - **history**: one Redis stream per channel (`chat:monde`, `chat:zone:<zone>`,
 //!   `chat:groupe:<combat>`, `chat:prive:<a>:<b>` with the pair sorted), capped at about
 //!   [`HISTORIQUE_MAX`] messages, read newest first by cursor (the stream ids);
-//! - **rate limit**: messages counted per character and per window in Redis, so every gateway
-//!   instance shares the count; **muting**: a key with a TTL, set by an admin.
+//! - **rate limit**: messages counted per account (all its characters together) and per window
+//!   in Redis, so every gateway instance shares the count; **muting**: a key with a TTL per
+//!   account, set by an admin naming one of its characters: switching characters does not
+//!   lift it.
 //!
 //! Who receives a message live is for the gateway to push: [`Envoi::destinataires`] says who.
 
@@ -29,7 +31,7 @@ use crate::services::monde::Monde;
 /// Messages kept per channel, about (`MAXLEN ~`: Redis trims by whole nodes, cheaply).
 pub const HISTORIQUE_MAX: usize = 1_000;
 
-/// Messages a character may send per [`FENETRE_DEBIT`], by default.
+/// Messages an account (all its characters) may send per [`FENETRE_DEBIT`], by default.
 pub const MESSAGES_PAR_FENETRE: u32 = 8;
 
 /// The rate limit's window, by default.
@@ -209,7 +211,7 @@ impl Chat {
         }
     }
 
-    /// Replaces the rate limit: `messages` per `fenetre` per character.
+    /// Replaces the rate limit: `messages` per `fenetre` per account.
     #[must_use]
     pub fn avec_debit(mut self, messages: u32, fenetre: Duration) -> Self {
         self.messages_par_fenetre = messages.max(1);
@@ -242,8 +244,9 @@ impl Chat {
         }
         let texte = nettoyer(texte).map_err(ErreurApplication::chat)?;
         let (salon, destinataires) = self.resoudre(joueur_id, &canal).await?;
-        self.verifier_muet(joueur_id).await?;
-        self.compter(joueur_id).await?;
+        // The account, not the character: a muted or talkative player cannot switch characters.
+        self.verifier_muet(compte).await?;
+        self.compter(compte).await?;
         let t = Utc::now().timestamp_millis();
         let corps = Corps {
             canal: salon.clone(),
@@ -360,18 +363,19 @@ impl Chat {
         Ok(PageChat { messages, suivant })
     }
 
-    /// Mutes a character for `duree` (admin: the gateway checks the role).
+    /// Mutes a character's account for `duree`: none of its characters may talk (admin: the
+    /// gateway checks the role).
     pub async fn museler(
         &self,
         joueur_id: JoueurId,
         duree: Duration,
     ) -> Result<(), ErreurApplication> {
-        if self.monde.proprietaire(joueur_id).await?.is_none() {
+        let Some((compte, _)) = self.monde.proprietaire(joueur_id).await? else {
             return Err(ErreurApplication::introuvable("personnage", &joueur_id));
-        }
+        };
         let ms = u64::try_from(duree.as_millis()).unwrap_or(u64::MAX).max(1);
         let _: () = redis::cmd("SET")
-            .arg(self.cle_muet(joueur_id))
+            .arg(self.cle_muet(compte))
             .arg(1)
             .arg("PX")
             .arg(ms)
@@ -393,13 +397,13 @@ impl Chat {
         Ok(ligne.map(|(id,)| JoueurId::from_uuid(id)))
     }
 
-    fn cle_muet(&self, joueur_id: JoueurId) -> String {
-        self.monde.cle(&format!("chat:muet:{joueur_id}"))
+    fn cle_muet(&self, compte: CompteId) -> String {
+        self.monde.cle(&format!("chat:muet:{compte}"))
     }
 
-    async fn verifier_muet(&self, joueur_id: JoueurId) -> Result<(), ErreurApplication> {
+    async fn verifier_muet(&self, compte: CompteId) -> Result<(), ErreurApplication> {
         let reste_ms: i64 = redis::cmd("PTTL")
-            .arg(self.cle_muet(joueur_id))
+            .arg(self.cle_muet(compte))
             .query_async(&mut self.monde.redis())
             .await?;
         if reste_ms > 0 {
@@ -409,12 +413,12 @@ impl Chat {
         Ok(())
     }
 
-    /// Counts a message in the character's current window; refuses past the limit.
-    async fn compter(&self, joueur_id: JoueurId) -> Result<(), ErreurApplication> {
+    /// Counts a message in the account's current window; refuses past the limit.
+    async fn compter(&self, compte: CompteId) -> Result<(), ErreurApplication> {
         let fenetre_ms = self.fenetre.as_millis().max(1) as i64;
         let maintenant = Utc::now().timestamp_millis();
         let numero = maintenant / fenetre_ms;
-        let cle = self.monde.cle(&format!("chat:debit:{joueur_id}:{numero}"));
+        let cle = self.monde.cle(&format!("chat:debit:{compte}:{numero}"));
         let (n,): (u32,) = redis::pipe()
             .incr(&cle, 1)
             .pexpire(&cle, fenetre_ms * 2)
