@@ -184,23 +184,28 @@ async fn redis_perdu_les_positions_reviennent_de_postgresql(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn quitter_ecrit_la_position_et_retire_la_presence(pool: PgPool) {
+async fn quitter_ecrit_la_position_et_laisse_expirer_la_presence(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
     let j = b.personnage(c, "Hugo").await;
     b.monde.vue_zone(c, j).await.expect("vue");
     b.marcher(c, j, position(102.0, 100.0)).await;
+    // Another instance still holds a socket of the player and keeps it present.
+    b.monde.signaler_presence(&[j]).await.expect("signe de vie");
     b.monde.quitter(&[j]).await.expect("départ");
     assert_eq!(
         b.en_base(j).await.map(|e| e.position),
         Some(position(102.0, 100.0))
     );
-    assert!(
-        b.monde
-            .presents(&zone("plaine_verte"))
-            .await
-            .expect("présents")
-            .is_empty()
+    let presents = b
+        .monde
+        .presents(&zone("plaine_verte"))
+        .await
+        .expect("présents");
+    assert_eq!(
+        presents.iter().map(|p| p.joueur_id).collect::<Vec<_>>(),
+        vec![j],
+        "la présence d'une autre instance reste"
     );
 }
 

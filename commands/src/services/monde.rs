@@ -13,7 +13,8 @@
 //!   PostgreSQL and Redis is refilled;
 //! - **presence**: one sorted set per zone (`monde:presence:<zone>`), scored by the instant
 //!   of the character's last sign of life; a character counts as present for
-//!   [`DUREE_PRESENCE`] after it.
+//!   [`DUREE_PRESENCE`] after it. Only a zone change removes a presence: a closed socket
+//!   lets it expire, since another instance may still hold one of the player's sockets.
 //!
 //! What a crash loses: if Redis loses its data, the moves since the last periodic write (at
 //! most [`PERIODE_ECRITURE`], plus the write's own duration); never a zone change or a
@@ -671,22 +672,12 @@ impl Monde {
         Ok(presents)
     }
 
-    /// These characters leave the world (their player's socket closed): their positions are
-    /// written to PostgreSQL now and they are no longer present.
+    /// These characters' player closed its socket on this instance: their positions are
+    /// written to PostgreSQL now. Their presence is left to expire ([`DUREE_PRESENCE`]): the
+    /// player may still hold a socket on another instance, which keeps signalling it, and a
+    /// removal here would hide them from their zone until its next heartbeat.
     pub async fn quitter(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
-        self.ecrire_positions(joueurs).await?;
-        let mut pipe = redis::pipe();
-        for &joueur_id in joueurs {
-            if let Some(etat) = self.etat(joueur_id).await? {
-                pipe.zrem(
-                    self.cle_presence(&etat.emplacement.zone),
-                    joueur_id.to_string(),
-                )
-                .ignore();
-            }
-        }
-        let _: () = pipe.query_async(&mut self.redis()).await?;
-        Ok(())
+        self.ecrire_positions(joueurs).await
     }
 
     /// Writes these characters' positions to PostgreSQL if they are dirty.
