@@ -135,6 +135,27 @@ async fn un_portail_demande_d_y_etre_et_d_avoir_son_niveau(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn un_changement_de_zone_rejoue_rend_la_meme_arrivee(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Dora").await;
+    let foret = zone("foret_sombre");
+    let arrivee = b.aller_en_foret(c, j).await;
+    // The first answer was lost: the client sends it again.
+    let encore = b
+        .monde
+        .changer_zone(c, j, foret.clone())
+        .await
+        .expect("le rejeu réussit");
+    assert_eq!(encore, arrivee);
+    assert_eq!(b.en_base(j).await, Some(arrivee));
+    // Once it moved on, it is no longer a retry.
+    b.marcher(c, j, position(11.0, 150.0)).await;
+    let e = refus_monde(b.monde.changer_zone(c, j, foret).await);
+    assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn l_ecriture_differee_rattrape_redis(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;

@@ -2,9 +2,10 @@
 //! event-source every step). The rules are the domain's ([`domain::monde`]); this service owns
 //! the storage and its guarantees:
 //!
-//! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y and the
-//!   instant `t` of the last accepted move, in ms), written by every move through a script
-//!   that also checks nobody moved the character meanwhile;
+//! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y, the
+//!   instant `t` of the last accepted move, in ms, and `depuis`, the zone its last zone
+//!   change left), written by every move and zone change through a script that also checks
+//!   nobody moved the character meanwhile;
 //! - **durable in PostgreSQL** (`positions`), written behind: a move marks the character
 //!   dirty (`monde:sales`); [`Monde::ecrire_positions_sales`] writes the dirty ones, called
 //!   periodically by [`Monde::ecrire_periodiquement`] and for a socket's characters when it
@@ -156,11 +157,13 @@ return 1
 
 /// A zone change, applied only if the character still stands where it was decided from (same
 /// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
-/// already holds the new zone, newer than any pending move: the dirty mark goes.
+/// already holds the new zone, newer than any pending move: the dirty mark goes. `depuis`
+/// remembers the zone left, to answer a retried zone change.
 const SCRIPT_CHANGER_ZONE: &str = r"
 local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
 if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6])
+redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
+  'depuis', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SREM', KEYS[2], ARGV[7])
 redis.call('ZREM', KEYS[3], ARGV[7])
@@ -506,6 +509,10 @@ impl Monde {
     /// answer (a zone change is never lost) and to Redis only if nobody moved the character
     /// since it was decided (else [`ErreurApplication::Conflit`], retryable, and PostgreSQL
     /// is left as it was); the character leaves the old zone's presence and joins the new one's.
+    /// A retry after a lost answer (the character stands in `vers` at the portal's `arrivee`,
+    /// its last zone change) answers the same instead of [`ErreurMonde::PasDePortail`].
+    ///
+    /// [`ErreurMonde::PasDePortail`]: domain::monde::ErreurMonde::PasDePortail
     pub async fn changer_zone(
         &self,
         compte: CompteId,
@@ -517,6 +524,14 @@ impl Monde {
             .etat(joueur_id)
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
+        if etat.emplacement.zone == vers && self.deja_passe(joueur_id, &etat.emplacement).await? {
+            // A retry whose first answer was lost: the character went through this portal
+            // and has not moved since. PostgreSQL is written again, in case the first call
+            // failed after Redis took the change.
+            let mut connexion = self.i.pool.acquire().await?;
+            changer_zone_en_base(&mut connexion, joueur_id, &etat.emplacement, etat.t).await?;
+            return Ok(etat.emplacement);
+        }
         let portail = decider_changement(
             &self.i.catalogue,
             &etat.emplacement.zone,
@@ -558,6 +573,28 @@ impl Monde {
         }
         tx.commit().await?;
         Ok(arrivee)
+    }
+
+    /// Whether the character's last zone change brought it where it stands: it stands at the
+    /// `arrivee` of a portal of the zone it came from leading to its zone.
+    async fn deja_passe(
+        &self,
+        joueur_id: JoueurId,
+        ici: &Emplacement,
+    ) -> Result<bool, ErreurApplication> {
+        let depuis: Option<String> = redis::cmd("HGET")
+            .arg(self.cle_position(joueur_id))
+            .arg("depuis")
+            .query_async(&mut self.redis())
+            .await?;
+        let depuis = depuis.and_then(|d| CodeZone::parse(&d).ok());
+        Ok(depuis
+            .and_then(|d| self.i.catalogue.zone(&d))
+            .is_some_and(|z| {
+                z.portails
+                    .iter()
+                    .any(|p| p.vers == ici.zone && p.arrivee == ici.position)
+            }))
     }
 
     /// A sign of life of these characters: present in their zone for [`DUREE_PRESENCE`] more.
