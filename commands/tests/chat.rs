@@ -299,3 +299,74 @@ async fn un_message_rejoue_avec_son_id_de_commande_part_une_fois(pool: PgPool) {
         .expect("lu");
     assert_eq!(page.messages.len(), 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_rejeu_repond_d_abord_sans_depenser_le_debit_ni_changer_de_canal(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let chat = chat(&b).avec_debit(1, Duration::from_mins(1));
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    let (a, autre) = (
+        b.personnage(c1, "Oscar").await,
+        b.personnage(c2, "Paula").await,
+    );
+    let id = Some(Uuid::new_v4());
+    let premier = chat
+        .envoyer(c1, a, Canal::Monde {}, "salut", id)
+        .await
+        .expect("envoi");
+    // The window is spent and the character muted since: the retry still gets its answer.
+    chat.museler(a, Duration::from_mins(1))
+        .await
+        .expect("muselé");
+    let second = chat
+        .envoyer(c1, a, Canal::Monde {}, "salut", id)
+        .await
+        .expect("rejeu répondu avant le débit et la sourdine");
+    assert!(!second.nouveau);
+    assert_eq!(premier.message, second.message);
+
+    let r = chat
+        .envoyer(
+            c1,
+            a,
+            Canal::Prive {
+                destinataire: autre,
+            },
+            "salut",
+            id,
+        )
+        .await;
+    assert!(
+        matches!(r, Err(ErreurApplication::CommandeReutilisee(u)) if Some(u) == id),
+        "{r:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changer_de_personnage_ne_leve_ni_la_sourdine_ni_le_debit(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let chat = chat(&b).avec_debit(2, Duration::from_mins(1));
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    let (a, a_bis) = (
+        b.personnage(c1, "Quentin").await,
+        b.personnage(c1, "Rosa").await,
+    );
+    let (m, m_bis) = (
+        b.personnage(c2, "Sacha").await,
+        b.personnage(c2, "Tina").await,
+    );
+    chat.envoyer(c1, a, Canal::Monde {}, "un", None)
+        .await
+        .expect("dans la limite");
+    chat.envoyer(c1, a_bis, Canal::Monde {}, "deux", None)
+        .await
+        .expect("dans la limite");
+    let e = refus_chat(chat.envoyer(c1, a, Canal::Monde {}, "trois", None).await);
+    assert!(matches!(e, ErreurChat::TropDeMessages { .. }), "{e:?}");
+
+    chat.museler(m, Duration::from_mins(1))
+        .await
+        .expect("muselé");
+    let e = refus_chat(chat.envoyer(c2, m_bis, Canal::Monde {}, "hé", None).await);
+    assert!(matches!(e, ErreurChat::Muet { .. }), "{e:?}");
+}

@@ -135,6 +135,27 @@ async fn un_portail_demande_d_y_etre_et_d_avoir_son_niveau(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn un_changement_de_zone_rejoue_rend_la_meme_arrivee(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Dora").await;
+    let foret = zone("foret_sombre");
+    let arrivee = b.aller_en_foret(c, j).await;
+    // The first answer was lost: the client sends it again.
+    let encore = b
+        .monde
+        .changer_zone(c, j, foret.clone())
+        .await
+        .expect("le rejeu réussit");
+    assert_eq!(encore, arrivee);
+    assert_eq!(b.en_base(j).await, Some(arrivee));
+    // Once it moved on, it is no longer a retry.
+    b.marcher(c, j, position(11.0, 150.0)).await;
+    let e = refus_monde(b.monde.changer_zone(c, j, foret).await);
+    assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn l_ecriture_differee_rattrape_redis(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
@@ -184,23 +205,28 @@ async fn redis_perdu_les_positions_reviennent_de_postgresql(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn quitter_ecrit_la_position_et_retire_la_presence(pool: PgPool) {
+async fn quitter_ecrit_la_position_et_laisse_expirer_la_presence(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
     let j = b.personnage(c, "Hugo").await;
     b.monde.vue_zone(c, j).await.expect("vue");
     b.marcher(c, j, position(102.0, 100.0)).await;
+    // Another instance still holds a socket of the player and keeps it present.
+    b.monde.signaler_presence(&[j]).await.expect("signe de vie");
     b.monde.quitter(&[j]).await.expect("départ");
     assert_eq!(
         b.en_base(j).await.map(|e| e.position),
         Some(position(102.0, 100.0))
     );
-    assert!(
-        b.monde
-            .presents(&zone("plaine_verte"))
-            .await
-            .expect("présents")
-            .is_empty()
+    let presents = b
+        .monde
+        .presents(&zone("plaine_verte"))
+        .await
+        .expect("présents");
+    assert_eq!(
+        presents.iter().map(|p| p.joueur_id).collect::<Vec<_>>(),
+        vec![j],
+        "la présence d'une autre instance reste"
     );
 }
 
@@ -249,6 +275,69 @@ async fn un_pas_en_attente_n_ecrase_pas_un_changement_de_zone(pool: PgPool) {
     // ...which the next write must not put back over the zone change.
     b.monde.ecrire_positions_sales().await.expect("écriture");
     assert_eq!(b.en_base(j).await, Some(arrivee));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn l_ecriture_differee_ne_change_jamais_la_zone_en_base(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Karla").await;
+    let arrivee = b.aller_en_foret(c, j).await;
+    // What a move of the plain that slipped past the zone change would leave in Redis: an
+    // older zone, a newer instant, marked dirty.
+    let mut redis = b.redis.clone();
+    let t = chrono::Utc::now().timestamp_millis() + 60_000;
+    let _: () = redis::pipe()
+        .hset_multiple(
+            format!("{}monde:position:{j}", b.prefixe),
+            &[
+                ("zone", "plaine_verte".to_owned()),
+                ("x", "190".to_owned()),
+                ("y", "100".to_owned()),
+                ("t", t.to_string()),
+            ],
+        )
+        .sadd(format!("{}monde:sales", b.prefixe), j.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("Redis");
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    assert_eq!(b.en_base(j).await, Some(arrivee), "la zone en base reste");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_instance_morte_en_ecrivant_ne_perd_pas_la_marque(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Lena").await;
+    b.marcher(c, j, position(104.0, 100.0)).await;
+    // What an instance that took the mark and died before writing leaves behind.
+    let mut redis = b.redis.clone();
+    let vieux = chrono::Utc::now().timestamp_millis()
+        - commands::services::monde::DELAI_REPRISE.as_millis() as i64
+        - 1_000;
+    let pris: Vec<String> = redis::cmd("SPOP")
+        .arg(format!("{}monde:sales", b.prefixe))
+        .arg(10)
+        .query_async(&mut redis)
+        .await
+        .expect("SPOP");
+    assert_eq!(pris, vec![j.to_string()]);
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{}monde:sales:en_cours", b.prefixe))
+        .arg(vieux)
+        .arg(j.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("ZADD");
+
+    assert_eq!(b.monde.ecrire_positions_sales().await.expect("écriture"), 1);
+    assert_eq!(
+        b.en_base(j).await.map(|e| e.position),
+        Some(position(104.0, 100.0)),
+        "repris et écrit"
+    );
+    assert_eq!(b.monde.ecrire_positions_sales().await.expect("rien"), 0);
 }
 
 #[sqlx::test(migrations = "../migrations")]

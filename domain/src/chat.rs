@@ -52,15 +52,16 @@ pub enum ErreurChat {
     CurseurInvalide,
 }
 
-/// Cleans a message: line breaks and tabs become spaces, other control characters and the
-/// bidirectional overrides (which can disguise a message's text) are removed, the ends are
+/// Cleans a message: line breaks and tabs become spaces, other control characters, the
+/// bidirectional overrides (which can disguise a message's text) and the zero-width
+/// characters (which can split a filtered word) are removed, the ends are
 /// trimmed, forbidden words are masked. Refuses an empty or too long result.
 pub fn nettoyer(brut: &str) -> Result<String, ErreurChat> {
     let propre: String = brut
         .chars()
         .filter_map(|c| match c {
             '\n' | '\r' | '\t' => Some(' '),
-            c if c.is_control() || est_bidi(c) => None,
+            c if c.is_control() || est_bidi(c) || est_invisible(c) => None,
             c => Some(c),
         })
         .collect();
@@ -72,6 +73,14 @@ pub fn nettoyer(brut: &str) -> Result<String, ErreurChat> {
         return Err(ErreurChat::MessageTropLong { max: LONGUEUR_MAX });
     }
     Ok(filtrer(propre))
+}
+
+/// Zero-width characters: invisible, they could split a filtered word (`mer\u{200B}de`).
+fn est_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
 }
 
 fn est_bidi(c: char) -> bool {
@@ -144,6 +153,14 @@ mod tests {
         assert_eq!(
             filtrer("Quel PUTAIN de loup, merde!"),
             "Quel ****** de loup, *****!"
+        );
+    }
+
+    #[test]
+    fn un_caractere_invisible_ne_coupe_pas_un_mot_filtre() {
+        assert_eq!(
+            nettoyer("mer\u{200B}de, pu\u{200C}ta\u{200D}in\u{2060} \u{FEFF}salaud").as_deref(),
+            Ok("*****, ****** ******")
         );
     }
 

@@ -84,6 +84,11 @@ impl Collector for AuMoment {
                 &self.diffuseur.abandons,
             ),
             (
+                "mmo_diffusions_perdues",
+                "Déplacements et messages non diffusés aux autres instances (NATS en panne ou trop lent).",
+                &crate::voisinage::DIFFUSIONS_PERDUES,
+            ),
+            (
                 "mmo_relais_publies",
                 "Événements publiés sur le bus et acquittés par JetStream.",
                 &self.bus.relais.publies,

@@ -14,6 +14,7 @@
 //! catches up.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -96,8 +97,15 @@ impl Presences {
     }
 }
 
-/// Publishes a notification for every instance to push. A failure is logged: a push is
-/// best effort, the command it reports has succeeded.
+/// How long a publish may wait on NATS before the push is dropped.
+pub const PUBLICATION_MAX: Duration = Duration::from_secs(1);
+
+/// Pushes dropped because NATS refused them or did not take them in time.
+pub static DIFFUSIONS_PERDUES: AtomicU64 = AtomicU64::new(0);
+
+/// Publishes a notification for every instance to push. A failure is logged and counted
+/// ([`DIFFUSIONS_PERDUES`]): a push is best effort, the command it reports has succeeded, and
+/// a NATS outage must not hold its answer, hence the [`PUBLICATION_MAX`] bound.
 pub async fn publier(bus: &Bus, sujet: &str, diffusion: &Diffusion) {
     let corps = match serde_json::to_vec(diffusion) {
         Ok(c) => c,
@@ -106,8 +114,20 @@ pub async fn publier(bus: &Bus, sujet: &str, diffusion: &Diffusion) {
             return;
         }
     };
-    if let Err(e) = bus.client().publish(bus.sujet(sujet), corps.into()).await {
-        tracing::warn!(erreur = %e, sujet, "diffusion non publiée");
+    let publication = bus.client().publish(bus.sujet(sujet), corps.into());
+    match tokio::time::timeout(PUBLICATION_MAX, publication).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            DIFFUSIONS_PERDUES.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(erreur = %e, sujet, "diffusion non publiée");
+        }
+        Err(_) => {
+            DIFFUSIONS_PERDUES.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                sujet,
+                "diffusion abandonnée : NATS ne l'a pas prise à temps"
+            );
+        }
     }
 }
 

@@ -249,8 +249,9 @@ impl<'e> Session<'e> {
         });
     }
 
-    /// When the account's last socket on this instance closes, its characters leave the
-    /// world: positions written to PostgreSQL, presence dropped.
+    /// When the account's last socket on this instance closes, its characters' positions are
+    /// written to PostgreSQL. Their presence expires on its own: another instance may still
+    /// hold a socket of the account and keep it alive.
     async fn quitter_le_monde(&mut self) {
         drop(self.abonnement.take());
         let Some(a) = self.ctx.auth else { return };

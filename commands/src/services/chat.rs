@@ -8,8 +8,10 @@
 //! - **history**: one Redis stream per channel (`chat:monde`, `chat:zone:<zone>`,
 //!   `chat:groupe:<combat>`, `chat:prive:<a>:<b>` with the pair sorted), capped at about
 //!   [`HISTORIQUE_MAX`] messages, read newest first by cursor (the stream ids);
-//! - **rate limit**: messages counted per character and per window in Redis, so every gateway
-//!   instance shares the count; **muting**: a key with a TTL, set by an admin.
+//! - **rate limit**: messages counted per account (all its characters together) and per window
+//!   in Redis, so every gateway instance shares the count; **muting**: a key with a TTL per
+//!   account, set by an admin naming one of its characters: switching characters does not
+//!   lift it.
 //!
 //! Who receives a message live is for the gateway to push: [`Envoi::destinataires`] says who.
 
@@ -29,7 +31,7 @@ use crate::services::monde::Monde;
 /// Messages kept per channel, about (`MAXLEN ~`: Redis trims by whole nodes, cheaply).
 pub const HISTORIQUE_MAX: usize = 1_000;
 
-/// Messages a character may send per [`FENETRE_DEBIT`], by default.
+/// Messages an account (all its characters) may send per [`FENETRE_DEBIT`], by default.
 pub const MESSAGES_PAR_FENETRE: u32 = 8;
 
 /// The rate limit's window, by default.
@@ -136,7 +138,7 @@ pub enum Destinataires {
 pub struct Envoi {
     /// The message as stored.
     pub message: MessageChat,
-    /// Who receives it live.
+    /// Who receives it live (no one when replayed: it was pushed with its first sending).
     pub destinataires: Destinataires,
     /// False when the command id had already sent it (nothing new to push).
     pub nouveau: bool,
@@ -161,17 +163,32 @@ struct Corps {
     t: i64,
 }
 
-/// Appends a message unless its command id already did; answers `[nouveau, id]`.
-const SCRIPT_ENVOYER: &str = r"
+/// What a command id remembers of its message: the channel as the client named it, the
+/// stream it went to and its id there.
+#[derive(Serialize, Deserialize)]
+struct Trace {
+    canal: Canal,
+    cle: String,
+    id: String,
+}
+
+/// Appends a message unless its command id already did; answers `[1, id]` for a new message,
+/// `[0, trace]` (a [`Trace`]'s JSON) for one already sent. The trace is built here, where the
+/// stream id is known: `ARGV[5]` is the channel's JSON, inserted as is.
+const SCRIPT_ENVOYER: &str = r#"
 if KEYS[2] ~= '' then
   local deja = redis.call('GET', KEYS[2])
   if deja then return {0, deja} end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[2])
 if ARGV[3] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-if KEYS[2] ~= '' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
+if KEYS[2] ~= '' then
+  local trace = '{"canal":' .. ARGV[5] .. ',"cle":' .. cjson.encode(KEYS[1])
+    .. ',"id":' .. cjson.encode(id) .. '}'
+  redis.call('SET', KEYS[2], trace, 'EX', ARGV[4])
+end
 return {1, id}
-";
+"#;
 
 /// Service Chat. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -194,7 +211,7 @@ impl Chat {
         }
     }
 
-    /// Replaces the rate limit: `messages` per `fenetre` per character.
+    /// Replaces the rate limit: `messages` per `fenetre` per account.
     #[must_use]
     pub fn avec_debit(mut self, messages: u32, fenetre: Duration) -> Self {
         self.messages_par_fenetre = messages.max(1);
@@ -203,7 +220,9 @@ impl Chat {
     }
 
     /// Sends a message from the caller's character. `id_commande`, if given, makes a retry
-    /// answer with the first sending instead of sending twice.
+    /// answer with the first sending instead of sending twice, looked up before any other
+    /// check (a retry spends no rate budget); the same id on another channel is refused
+    /// ([`ErreurApplication::CommandeReutilisee`]).
     pub async fn envoyer(
         &self,
         compte: CompteId,
@@ -213,10 +232,21 @@ impl Chat {
         id_commande: Option<Uuid>,
     ) -> Result<Envoi, ErreurApplication> {
         let nom = self.monde.verifier_proprietaire(compte, joueur_id).await?;
+        let cle_idempotence = id_commande
+            .map(|id| self.monde.cle(&format!("chat:commande:{joueur_id}:{id}")))
+            .unwrap_or_default();
+        // A retry answers with its first sending before anything else: it spends no rate
+        // budget, and neither a mute nor a zone change since turns it into a refusal.
+        if let Some(id) = id_commande
+            && let Some(envoi) = self.deja_envoye(&cle_idempotence, id, &canal).await?
+        {
+            return Ok(envoi);
+        }
         let texte = nettoyer(texte).map_err(ErreurApplication::chat)?;
         let (salon, destinataires) = self.resoudre(joueur_id, &canal).await?;
-        self.verifier_muet(joueur_id).await?;
-        self.compter(joueur_id).await?;
+        // The account, not the character: a muted or talkative player cannot switch characters.
+        self.verifier_muet(compte).await?;
+        self.compter(compte).await?;
         let t = Utc::now().timestamp_millis();
         let corps = Corps {
             canal: salon.clone(),
@@ -226,35 +256,74 @@ impl Chat {
             t,
         };
         let json = serde_json::to_string(&corps).map_err(ErreurApplication::stockage)?;
-        let cle_idempotence = id_commande
-            .map(|id| self.monde.cle(&format!("chat:commande:{joueur_id}:{id}")))
-            .unwrap_or_default();
         let expiration = match salon {
             Salon::Groupe { .. } | Salon::Prive { .. } => DUREE_CANAL_PRIVE_S,
             Salon::Monde | Salon::Zone { .. } => 0,
         };
         let cle = self.monde.cle(&salon.cle());
-        let (nouveau, id): (i64, String) = self
+        let (nouveau, trace): (i64, String) = self
             .envoyer
             .key(&cle)
-            .key(cle_idempotence)
+            .key(&cle_idempotence)
             .arg(HISTORIQUE_MAX)
             .arg(json)
             .arg(expiration)
             .arg(DUREE_IDEMPOTENCE_S)
+            .arg(serde_json::to_string(&canal).map_err(ErreurApplication::stockage)?)
             .invoke_async(&mut self.monde.redis())
             .await?;
-        let message = if nouveau == 1 {
-            message(id, corps)
-        } else {
-            self.lire(&cle, &id)
-                .await?
-                .ok_or_else(|| ErreurApplication::introuvable("message", &id))?
-        };
+        if nouveau == 1 {
+            return Ok(Envoi {
+                message: message(trace, corps),
+                destinataires,
+                nouveau: true,
+            });
+        }
+        // The same command id won a race with this call between the lookup and the script.
+        let id = id_commande.unwrap_or_default();
+        self.rejouer(&trace, id, &canal).await
+    }
+
+    /// The first answer to this command id, if it was already sent.
+    async fn deja_envoye(
+        &self,
+        cle_idempotence: &str,
+        id_commande: Uuid,
+        canal: &Canal,
+    ) -> Result<Option<Envoi>, ErreurApplication> {
+        let trace: Option<String> = redis::cmd("GET")
+            .arg(cle_idempotence)
+            .query_async(&mut self.monde.redis())
+            .await?;
+        match trace {
+            None => Ok(None),
+            Some(trace) => self.rejouer(&trace, id_commande, canal).await.map(Some),
+        }
+    }
+
+    /// The message a command id sent, from its trace; refuses the id reused on another
+    /// channel.
+    async fn rejouer(
+        &self,
+        trace: &str,
+        id_commande: Uuid,
+        canal: &Canal,
+    ) -> Result<Envoi, ErreurApplication> {
+        let trace: Trace = serde_json::from_str(trace).map_err(ErreurApplication::stockage)?;
+        if &trace.canal != canal {
+            return Err(ErreurApplication::CommandeReutilisee(id_commande));
+        }
+        let message = self
+            .lire(&trace.cle, &trace.id)
+            .await?
+            .ok_or_else(|| ErreurApplication::introuvable("message", &trace.id))?;
         Ok(Envoi {
             message,
-            destinataires,
-            nouveau: nouveau == 1,
+            // Already pushed with its first sending.
+            destinataires: Destinataires::Comptes {
+                comptes: Vec::new(),
+            },
+            nouveau: false,
         })
     }
 
@@ -294,18 +363,19 @@ impl Chat {
         Ok(PageChat { messages, suivant })
     }
 
-    /// Mutes a character for `duree` (admin: the gateway checks the role).
+    /// Mutes a character's account for `duree`: none of its characters may talk (admin: the
+    /// gateway checks the role).
     pub async fn museler(
         &self,
         joueur_id: JoueurId,
         duree: Duration,
     ) -> Result<(), ErreurApplication> {
-        if self.monde.proprietaire(joueur_id).await?.is_none() {
+        let Some((compte, _)) = self.monde.proprietaire(joueur_id).await? else {
             return Err(ErreurApplication::introuvable("personnage", &joueur_id));
-        }
+        };
         let ms = u64::try_from(duree.as_millis()).unwrap_or(u64::MAX).max(1);
         let _: () = redis::cmd("SET")
-            .arg(self.cle_muet(joueur_id))
+            .arg(self.cle_muet(compte))
             .arg(1)
             .arg("PX")
             .arg(ms)
@@ -327,13 +397,13 @@ impl Chat {
         Ok(ligne.map(|(id,)| JoueurId::from_uuid(id)))
     }
 
-    fn cle_muet(&self, joueur_id: JoueurId) -> String {
-        self.monde.cle(&format!("chat:muet:{joueur_id}"))
+    fn cle_muet(&self, compte: CompteId) -> String {
+        self.monde.cle(&format!("chat:muet:{compte}"))
     }
 
-    async fn verifier_muet(&self, joueur_id: JoueurId) -> Result<(), ErreurApplication> {
+    async fn verifier_muet(&self, compte: CompteId) -> Result<(), ErreurApplication> {
         let reste_ms: i64 = redis::cmd("PTTL")
-            .arg(self.cle_muet(joueur_id))
+            .arg(self.cle_muet(compte))
             .query_async(&mut self.monde.redis())
             .await?;
         if reste_ms > 0 {
@@ -343,12 +413,12 @@ impl Chat {
         Ok(())
     }
 
-    /// Counts a message in the character's current window; refuses past the limit.
-    async fn compter(&self, joueur_id: JoueurId) -> Result<(), ErreurApplication> {
+    /// Counts a message in the account's current window; refuses past the limit.
+    async fn compter(&self, compte: CompteId) -> Result<(), ErreurApplication> {
         let fenetre_ms = self.fenetre.as_millis().max(1) as i64;
         let maintenant = Utc::now().timestamp_millis();
         let numero = maintenant / fenetre_ms;
-        let cle = self.monde.cle(&format!("chat:debit:{joueur_id}:{numero}"));
+        let cle = self.monde.cle(&format!("chat:debit:{compte}:{numero}"));
         let (n,): (u32,) = redis::pipe()
             .incr(&cle, 1)
             .pexpire(&cle, fenetre_ms * 2)

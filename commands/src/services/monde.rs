@@ -2,9 +2,10 @@
 //! event-source every step). The rules are the domain's ([`domain::monde`]); this service owns
 //! the storage and its guarantees:
 //!
-//! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y and the
-//!   instant `t` of the last accepted move, in ms), written by every move through a script
-//!   that also checks nobody moved the character meanwhile;
+//! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y, the
+//!   instant `t` of the last accepted move, in ms, and `depuis`, the zone its last zone
+//!   change left), written by every move and zone change through a script that also checks
+//!   nobody moved the character meanwhile;
 //! - **durable in PostgreSQL** (`positions`), written behind: a move marks the character
 //!   dirty (`monde:sales`); [`Monde::ecrire_positions_sales`] writes the dirty ones, called
 //!   periodically by [`Monde::ecrire_periodiquement`] and for a socket's characters when it
@@ -13,12 +14,14 @@
 //!   PostgreSQL and Redis is refilled;
 //! - **presence**: one sorted set per zone (`monde:presence:<zone>`), scored by the instant
 //!   of the character's last sign of life; a character counts as present for
-//!   [`DUREE_PRESENCE`] after it.
+//!   [`DUREE_PRESENCE`] after it. Only a zone change removes a presence: a closed socket
+//!   lets it expire, since another instance may still hold one of the player's sockets.
 //!
 //! What a crash loses: if Redis loses its data, the moves since the last periodic write (at
 //! most [`PERIODE_ECRITURE`], plus the write's own duration); never a zone change or a
-//! placement. A gateway crash loses nothing: the dirty set is in Redis, and any instance's
-//! periodic write drains it.
+//! placement. A gateway crash loses nothing: the dirty marks are in Redis, a mark leaves
+//! Redis only once its position is written, and one taken by an instance that died before
+//! writing it is taken again by another after [`DELAI_REPRISE`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,6 +54,10 @@ const DUREE_CACHE_S: i64 = 24 * 3600;
 
 /// Dirty positions written per round trip.
 const LOT_ECRITURE: usize = 500;
+
+/// How long a dirty mark taken for writing waits for its write: past this, the instance that
+/// took it is taken for dead and another one writes the position.
+pub const DELAI_REPRISE: Duration = Duration::from_secs(30);
 
 /// Characters listed in a zone, at most.
 const PRESENTS_MAX: isize = 500;
@@ -122,7 +129,10 @@ struct Interieur {
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
     proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
     deplacer: redis::Script,
+    changer_zone: redis::Script,
     remplir: redis::Script,
+    prendre_sales: redis::Script,
+    prendre_ceux_ci: redis::Script,
 }
 
 impl std::fmt::Debug for Monde {
@@ -145,12 +155,56 @@ redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 return 1
 ";
 
+/// A zone change, applied only if the character still stands where it was decided from (same
+/// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
+/// already holds the new zone, newer than any pending move: the dirty mark goes. `depuis`
+/// remembers the zone left, to answer a retried zone change.
+const SCRIPT_CHANGER_ZONE: &str = r"
+local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
+if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
+  'depuis', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('SREM', KEYS[2], ARGV[7])
+redis.call('ZREM', KEYS[3], ARGV[7])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
+return 1
+";
+
 /// A refill from PostgreSQL, only if no move wrote the position meanwhile.
 const SCRIPT_REMPLIR: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'zone', ARGV[1], 'x', ARGV[2], 'y', ARGV[3], 't', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
+";
+
+/// Takes up to `ARGV[1]` dirty marks for writing: first the ones taken more than the delay ago
+/// (`ARGV[3]`) by an instance that never wrote them, then fresh ones; each moves to the
+/// `en_cours` set, scored with the instant it was taken (`ARGV[2]`).
+const SCRIPT_PRENDRE_SALES: &str = r"
+local n = tonumber(ARGV[1])
+local lot = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, n)
+for _, id in ipairs(lot) do redis.call('ZADD', KEYS[2], ARGV[2], id) end
+if #lot < n then
+  for _, id in ipairs(redis.call('SPOP', KEYS[1], n - #lot)) do
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    table.insert(lot, id)
+  end
+end
+return lot
+";
+
+/// Takes these characters' dirty marks for writing (`ARGV[2..]`), those that are dirty; which.
+const SCRIPT_PRENDRE_CEUX_CI: &str = r"
+local pris = {}
+for i = 2, #ARGV do
+  if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+    table.insert(pris, ARGV[i])
+  end
+end
+return pris
 ";
 
 fn maintenant_ms() -> i64 {
@@ -178,7 +232,10 @@ impl Monde {
                 catalogue,
                 proprietaires: Mutex::new(HashMap::new()),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
+                changer_zone: redis::Script::new(SCRIPT_CHANGER_ZONE),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),
+                prendre_sales: redis::Script::new(SCRIPT_PRENDRE_SALES),
+                prendre_ceux_ci: redis::Script::new(SCRIPT_PRENDRE_CEUX_CI),
             }),
         }
     }
@@ -210,6 +267,10 @@ impl Monde {
 
     fn cle_sales(&self) -> String {
         self.cle("monde:sales")
+    }
+
+    fn cle_en_cours(&self) -> String {
+        self.cle("monde:sales:en_cours")
     }
 
     fn cle_presence(&self, zone: &CodeZone) -> String {
@@ -445,8 +506,13 @@ impl Monde {
 
     /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
     /// the portal and have its level (read from its sheet). Written to PostgreSQL before the
-    /// answer (a zone change is never lost), then to Redis; the character leaves the old
-    /// zone's presence and joins the new one's.
+    /// answer (a zone change is never lost) and to Redis only if nobody moved the character
+    /// since it was decided (else [`ErreurApplication::Conflit`], retryable, and PostgreSQL
+    /// is left as it was); the character leaves the old zone's presence and joins the new one's.
+    /// A retry after a lost answer (the character stands in `vers` at the portal's `arrivee`,
+    /// its last zone change) answers the same instead of [`ErreurMonde::PasDePortail`].
+    ///
+    /// [`ErreurMonde::PasDePortail`]: domain::monde::ErreurMonde::PasDePortail
     pub async fn changer_zone(
         &self,
         compte: CompteId,
@@ -458,6 +524,14 @@ impl Monde {
             .etat(joueur_id)
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
+        if etat.emplacement.zone == vers && self.deja_passe(joueur_id, &etat.emplacement).await? {
+            // A retry whose first answer was lost: the character went through this portal
+            // and has not moved since. PostgreSQL is written again, in case the first call
+            // failed after Redis took the change.
+            let mut connexion = self.i.pool.acquire().await?;
+            changer_zone_en_base(&mut connexion, joueur_id, &etat.emplacement, etat.t).await?;
+            return Ok(etat.emplacement);
+        }
         let portail = decider_changement(
             &self.i.catalogue,
             &etat.emplacement.zone,
@@ -471,34 +545,56 @@ impl Monde {
             position: portail.arrivee,
         };
         let t = maintenant_ms().max(etat.t + 1);
-        ecrire_en_base(&self.i.pool, &[(joueur_id, arrivee.clone(), t)]).await?;
+        // PostgreSQL first, in a transaction held across the Redis check: a move that slipped
+        // in since `etat` was read wins the race, and the row is then left as it was.
+        let mut tx = self.i.pool.begin().await?;
+        changer_zone_en_base(&mut tx, joueur_id, &arrivee, t).await?;
         let id = joueur_id.to_string();
-        let mut redis = self.redis();
-        let cle = self.cle_position(joueur_id);
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &cle,
-                &[
-                    ("zone", arrivee.zone.as_str().to_owned()),
-                    ("x", arrivee.position.x().to_string()),
-                    ("y", arrivee.position.y().to_string()),
-                    ("t", t.to_string()),
-                ],
-            )
-            .ignore()
-            .expire(&cle, DUREE_CACHE_S)
-            .ignore()
-            // PostgreSQL already holds this, newer than any pending move.
-            .srem(self.cle_sales(), &id)
-            .ignore()
-            .zrem(self.cle_presence(&etat.emplacement.zone), &id)
-            .ignore()
-            .zadd(self.cle_presence(&arrivee.zone), &id, t)
-            .ignore()
-            .query_async(&mut redis)
+        let applique: i64 = self
+            .i
+            .changer_zone
+            .key(self.cle_position(joueur_id))
+            .key(self.cle_sales())
+            .key(self.cle_presence(&etat.emplacement.zone))
+            .key(self.cle_presence(&arrivee.zone))
+            .arg(etat.emplacement.zone.as_str())
+            .arg(etat.t)
+            .arg(arrivee.zone.as_str())
+            .arg(arrivee.position.x().to_string())
+            .arg(arrivee.position.y().to_string())
+            .arg(t)
+            .arg(&id)
+            .arg(DUREE_CACHE_S)
+            .invoke_async(&mut self.redis())
             .await?;
+        if applique == 0 {
+            tx.rollback().await?;
+            return Err(ErreurApplication::Conflit);
+        }
+        tx.commit().await?;
         Ok(arrivee)
+    }
+
+    /// Whether the character's last zone change brought it where it stands: it stands at the
+    /// `arrivee` of a portal of the zone it came from leading to its zone.
+    async fn deja_passe(
+        &self,
+        joueur_id: JoueurId,
+        ici: &Emplacement,
+    ) -> Result<bool, ErreurApplication> {
+        let depuis: Option<String> = redis::cmd("HGET")
+            .arg(self.cle_position(joueur_id))
+            .arg("depuis")
+            .query_async(&mut self.redis())
+            .await?;
+        let depuis = depuis.and_then(|d| CodeZone::parse(&d).ok());
+        Ok(depuis
+            .and_then(|d| self.i.catalogue.zone(&d))
+            .is_some_and(|z| {
+                z.portails
+                    .iter()
+                    .any(|p| p.vers == ici.zone && p.arrivee == ici.position)
+            }))
     }
 
     /// A sign of life of these characters: present in their zone for [`DUREE_PRESENCE`] more.
@@ -613,50 +709,50 @@ impl Monde {
         Ok(presents)
     }
 
-    /// These characters leave the world (their player's socket closed): their positions are
-    /// written to PostgreSQL now and they are no longer present.
+    /// These characters' player closed its socket on this instance: their positions are
+    /// written to PostgreSQL now. Their presence is left to expire ([`DUREE_PRESENCE`]): the
+    /// player may still hold a socket on another instance, which keeps signalling it, and a
+    /// removal here would hide them from their zone until its next heartbeat.
     pub async fn quitter(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
-        self.ecrire_positions(joueurs).await?;
-        let mut pipe = redis::pipe();
-        for &joueur_id in joueurs {
-            if let Some(etat) = self.etat(joueur_id).await? {
-                pipe.zrem(
-                    self.cle_presence(&etat.emplacement.zone),
-                    joueur_id.to_string(),
-                )
-                .ignore();
-            }
-        }
-        let _: () = pipe.query_async(&mut self.redis()).await?;
-        Ok(())
+        self.ecrire_positions(joueurs).await
     }
 
     /// Writes these characters' positions to PostgreSQL if they are dirty.
     pub async fn ecrire_positions(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
-        let mut pipe = redis::pipe();
-        for joueur_id in joueurs {
-            pipe.srem(self.cle_sales(), joueur_id.to_string());
+        let ids: Vec<String> = joueurs.iter().map(ToString::to_string).collect();
+        if ids.is_empty() {
+            return Ok(());
         }
-        let retires: Vec<i64> = pipe.query_async(&mut self.redis()).await?;
-        let sales: Vec<String> = joueurs
-            .iter()
-            .zip(retires)
-            .filter(|(_, r)| *r == 1)
-            .map(|(j, _)| j.to_string())
-            .collect();
-        self.ecrire_lot(sales).await
+        let pris: Vec<String> = self
+            .i
+            .prendre_ceux_ci
+            .key(self.cle_sales())
+            .key(self.cle_en_cours())
+            .arg(maintenant_ms())
+            .arg(&ids)
+            .invoke_async(&mut self.redis())
+            .await?;
+        self.ecrire_lot(pris).await
     }
 
     /// Writes every dirty position to PostgreSQL; how many. Several instances may run it at
-    /// once: each dirty character is taken by one of them (`SPOP`), and a row is never
-    /// replaced by an older position.
+    /// once: each dirty character is taken by one of them, and a row is never replaced by an
+    /// older position. Taking moves the mark from `monde:sales` to `monde:sales:en_cours`
+    /// (with the instant it was taken), and only the written ones leave it: a mark taken by an
+    /// instance that died before writing is taken again after [`DELAI_REPRISE`].
     pub async fn ecrire_positions_sales(&self) -> Result<usize, ErreurApplication> {
         let mut ecrites = 0;
         loop {
-            let lot: Vec<String> = redis::cmd("SPOP")
-                .arg(self.cle_sales())
+            let t = maintenant_ms();
+            let lot: Vec<String> = self
+                .i
+                .prendre_sales
+                .key(self.cle_sales())
+                .key(self.cle_en_cours())
                 .arg(LOT_ECRITURE)
-                .query_async(&mut self.redis())
+                .arg(t)
+                .arg(t - DELAI_REPRISE.as_millis() as i64)
+                .invoke_async(&mut self.redis())
                 .await?;
             if lot.is_empty() {
                 return Ok(ecrites);
@@ -666,21 +762,24 @@ impl Monde {
         }
     }
 
-    /// Writes these (just taken dirty) characters' positions; on failure, marks them dirty
-    /// again for the next round.
+    /// Writes these (just taken) characters' positions, then drops their marks; on failure,
+    /// marks them dirty again for the next round.
     async fn ecrire_lot(&self, ids: Vec<String>) -> Result<(), ErreurApplication> {
         if ids.is_empty() {
             return Ok(());
         }
         let resultat = self.ecrire_lot_une_fois(&ids).await;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
         if resultat.is_err() {
-            let _: Result<(), _> = redis::cmd("SADD")
-                .arg(self.cle_sales())
-                .arg(&ids)
-                .query_async(&mut self.redis())
-                .await;
+            pipe.sadd(self.cle_sales(), &ids).ignore();
         }
-        resultat
+        pipe.zrem(self.cle_en_cours(), &ids).ignore();
+        let libere: Result<(), _> = pipe.query_async(&mut self.redis()).await;
+        resultat?;
+        // Left in `en_cours`, the marks are taken again after the delay: written twice, never lost.
+        libere?;
+        Ok(())
     }
 
     async fn ecrire_lot_une_fois(&self, ids: &[String]) -> Result<(), ErreurApplication> {
@@ -738,7 +837,32 @@ fn lire_etat(champs: &[Option<String>]) -> Option<Etat> {
     })
 }
 
-/// Upserts positions, never replacing a row with an older one.
+/// Writes a zone change: the only write that changes a row's zone.
+async fn changer_zone_en_base(
+    tx: &mut sqlx::PgConnection,
+    joueur_id: JoueurId,
+    arrivee: &Emplacement,
+    t: i64,
+) -> Result<(), ErreurApplication> {
+    sqlx::query(
+        "INSERT INTO positions (joueur_id, zone, x, y, mis_a_jour) \
+         VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0)) \
+         ON CONFLICT (joueur_id) DO UPDATE \
+         SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour",
+    )
+    .bind(joueur_id.uuid())
+    .bind(arrivee.zone.as_str())
+    .bind(arrivee.position.x())
+    .bind(arrivee.position.y())
+    .bind(t)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Upserts positions within their zone, never replacing a row with an older one nor changing
+/// its zone: only [`Monde::changer_zone`] moves a character to another zone, and it writes
+/// PostgreSQL itself. A stale position of the old zone, still dirty in Redis, is dropped.
 async fn ecrire_en_base(
     pool: &PgPool,
     lot: &[(JoueurId, Emplacement, i64)],
@@ -757,7 +881,7 @@ async fn ecrire_en_base(
          FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::int8[]) AS u(j, z, x, y, t) \
          ON CONFLICT (joueur_id) DO UPDATE \
          SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour \
-         WHERE positions.mis_a_jour <= EXCLUDED.mis_a_jour",
+         WHERE positions.mis_a_jour <= EXCLUDED.mis_a_jour AND positions.zone = EXCLUDED.zone",
     )
     .bind(&ids)
     .bind(&zones)

@@ -83,6 +83,10 @@ pub struct ChangerZone {
 
 /// Takes a portal. Both zones hear of it: the old one sees the character now elsewhere.
 pub async fn changer_zone(etat: &Etat, a: Appelant, p: ChangerZone) -> Result<Value, ErreurRpc> {
+    // Ownership first: where a stranger's character stands is not the caller's to read.
+    etat.monde
+        .verifier_proprietaire(a.compte_id, p.joueur_id)
+        .await?;
     let depuis = etat.monde.emplacement(p.joueur_id).await?;
     let arrivee = etat
         .monde
