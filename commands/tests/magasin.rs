@@ -566,9 +566,16 @@ where
     let mut vus: HashMap<Uuid, u32> = HashMap::new();
     let mut derniere_sequence: HashMap<String, i64> = HashMap::new();
     let (mut desordres, mut position) = (0, PositionGlobale::DEBUT);
-    let mut termine = false;
+    // Stop once the writers are done and the reader has seen as many events as the store
+    // holds, or has seen nothing new for 5 s (the naive tail never catches up). Not on the
+    // first empty batch: the xid8 horizon is the whole cluster's, and another test's open
+    // transaction may hold it back for a while (lag, not loss).
+    let mut progres = tokio::time::Instant::now();
     loop {
         let lot = lire(pool.clone(), position).await;
+        if !lot.is_empty() {
+            progres = tokio::time::Instant::now();
+        }
         for e in &lot {
             *vus.entry(e.event_id).or_default() += 1;
             let avant = derniere_sequence
@@ -580,10 +587,16 @@ where
             position = e.position();
         }
         if lot.is_empty() {
-            if termine {
-                break;
+            if ecrivains.iter().all(tokio::task::JoinHandle::is_finished) {
+                let (dans_le_magasin,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("lecture");
+                let tout_vu = i64::try_from(vus.len()).is_ok_and(|n| n >= dans_le_magasin);
+                if tout_vu || progres.elapsed() > Duration::from_secs(5) {
+                    break;
+                }
             }
-            termine = ecrivains.iter().all(tokio::task::JoinHandle::is_finished);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
