@@ -5,6 +5,8 @@
 //! deadline, even when its consumer was down at the time.
 //! Each test has its own database and its own stream (a bus prefix of its own).
 
+mod commun;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,21 +16,21 @@ use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::{self, Relais};
 use commands::lecteur::{self, EvenementStocke};
-use commands::services::monde::Monde;
 use commands::services::{combat, joueur, quete};
 use commands::{Magasin, Metadonnees};
 use domain::Catalogue;
 use domain::combat::{Combat, Phase};
-use domain::ids::{CombatId, CompteId, JoueurId};
+use domain::ids::{CompteId, JoueurId};
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::{Quete, QueteId, Statut};
-use domain::simulation::action_scriptee;
 use domain::valeurs::{Classe, NomJoueur};
 use futures_util::StreamExt as _;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
+
+use commun::{jouer, monde_de};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -43,29 +45,9 @@ fn magasin(pool: PgPool, catalogue: Arc<Catalogue>) -> Arc<Magasin> {
     Arc::new(Magasin::new(pool, catalogue))
 }
 
-/// Service Monde on the test's database, under a Redis prefix named after it.
-async fn monde(m: &Magasin) -> Monde {
-    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
-    let redis = redis::aio::ConnectionManager::new(client)
-        .await
-        .expect("Redis (scripts/services.sh le démarre)");
-    let base = m
-        .pool()
-        .connect_options()
-        .get_database()
-        .unwrap_or("")
-        .to_owned();
-    Monde::new(
-        m.pool().clone(),
-        redis,
-        &format!("essai:{base}:"),
-        m.catalogue().clone(),
-    )
-}
-
 /// The process managers over `m`.
 async fn reactions(m: &Arc<Magasin>, bus: &Bus) -> Reactions {
-    Reactions::new(Arc::clone(m), monde(m).await, bus.clone())
+    Reactions::new(Arc::clone(m), monde_de(m).await, bus.clone())
 }
 
 async fn compte(pool: &PgPool) -> CompteId {
@@ -153,7 +135,24 @@ async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_poi
     }
     let relais = Relais::new(pool.clone(), bus.clone());
     bus.flux().await.expect("flux créé");
-    while relais.relayer_un_lot().await.expect("lot publié") > 0 {}
+    // Until the checkpoint reaches the store's last event: an empty batch may only mean that
+    // the cluster's xid8 horizon lags behind (another test's open transaction).
+    let (transaction, position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events \
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("dernier événement");
+    let dernier = lecteur::PositionGlobale {
+        transaction,
+        position,
+    };
+    let tout_relayer = || async {
+        relais.relayer_un_lot().await.expect("lot publié");
+        (relais::point_de_reprise(&pool).await.expect("point") == dernier).then_some(())
+    };
+    attendre("tout le magasin relayé", tout_relayer).await;
     let stockes = lecteur::lire_apres(&pool, lecteur::PositionGlobale::DEBUT, 1_000)
         .await
         .expect("lecture");
@@ -185,7 +184,7 @@ async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_poi
         .execute(&pool)
         .await
         .expect("point de reprise effacé");
-    while relais.relayer_un_lot().await.expect("lot republié") > 0 {}
+    attendre("tout le magasin relayé de nouveau", tout_relayer).await;
     let info = bus
         .flux()
         .await
@@ -199,31 +198,6 @@ async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_poi
         stockes.last().expect("au moins un").position()
     );
     bus.supprimer_flux().await.expect("ménage");
-}
-
-/// Plays a combat to its end with the scripted policy.
-async fn jouer(m: &Magasin, c: CompteId, combat_id: CombatId) {
-    for _ in 0..500 {
-        let etat = m
-            .charger::<Combat>(&combat_id.to_string())
-            .await
-            .expect("lecture")
-            .and_then(|c| c.etat().cloned())
-            .expect("combat");
-        if matches!(etat.phase, Phase::Termine { .. }) {
-            return;
-        }
-        let i = etat
-            .participants
-            .iter()
-            .position(|p| !p.ko() && !p.a_agi)
-            .expect("quelqu'un doit agir");
-        let qui = etat.participants[i].combattant.joueur_id;
-        combat::agir(m, c, qui, combat_id, action_scriptee(&etat, i), &meta(c))
-            .await
-            .expect("action");
-    }
-    panic!("combat sans fin");
 }
 
 async fn xp(m: &Magasin, j: JoueurId) -> u64 {
@@ -260,7 +234,7 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
     }
     let combat_id = combat::preparer(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -269,7 +243,7 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
     .await
     .expect("préparé");
     for j in [dps, heal] {
-        combat::rejoindre(&m, &monde(&m).await, c, j, combat_id, &meta(c))
+        combat::rejoindre(&m, &monde_de(&m).await, c, j, combat_id, &meta(c))
             .await
             .expect("rejoint");
     }
@@ -380,7 +354,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let tank = personnage(&m, c, "Dormeur", Classe::Tank).await;
     let combat_id = combat::preparer(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -427,17 +401,17 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     // Started again after the deadline: the round ends (the Tank never acted).
     let (arret_pm, arret_pm_rx) = watch::channel(false);
     let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
-    attendre("le tour 1 terminé par son échéance", || async {
-        (tour().await >= 2).then_some(())
-    })
-    .await;
-    assert!(
+    // The round is committed before the scheduler counts it: wait for both.
+    let echus = || {
         reactions
             .etat()
             .tours_echus
             .load(std::sync::atomic::Ordering::Relaxed)
-            >= 1
-    );
+    };
+    attendre("le tour 1 terminé par son échéance", || async {
+        (tour().await >= 2 && echus() >= 1).then_some(())
+    })
+    .await;
     let _ = arret_pm.send(true);
     let _ = arret.send(true);
     pm.await.expect("arrêt");
@@ -462,7 +436,7 @@ async fn fabriquer_et_monter_de_niveau_font_avancer_les_quetes(pool: PgPool) {
     }
     economie::acheter(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         c,
         j,
         economie::Negoce {

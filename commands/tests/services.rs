@@ -3,6 +3,8 @@
 //! other streams) and the multi-command flows (engaging and freeing combatants, escrowed
 //! trades). Each test gets its own database.
 
+mod commun;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,36 +12,17 @@ use chrono::Utc;
 use commands::services::{combat, economie, joueur, quete};
 use commands::{ErreurApplication, Magasin, Metadonnees, Refus};
 use domain::Catalogue;
-use domain::combat::{Action, Combat, ErreurCombat, Phase};
+use domain::combat::{Action, ErreurCombat};
 use domain::echange::Offre;
 use domain::ids::{CompteId, JoueurId};
 use domain::inventaire::Inventaire;
 use domain::joueur::{CommandeJoueur, ErreurJoueur, Joueur, SourceXp};
 use domain::quete::{CommandeQuete, ErreurQuete, Fait, Quete, QueteId};
-use domain::simulation::action_scriptee;
 use domain::valeurs::{Classe, CodeQuete, NomJoueur, Or, Quantite};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Service Monde on the test's database, under a Redis prefix named after it.
-async fn monde(m: &Magasin) -> commands::services::monde::Monde {
-    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
-    let redis = redis::aio::ConnectionManager::new(client)
-        .await
-        .expect("Redis (scripts/services.sh le démarre)");
-    let base = m
-        .pool()
-        .connect_options()
-        .get_database()
-        .unwrap_or("")
-        .to_owned();
-    commands::services::monde::Monde::new(
-        m.pool().clone(),
-        redis,
-        &format!("essai:{base}:"),
-        m.catalogue().clone(),
-    )
-}
+use commun::{jouer, monde_de};
 
 fn magasin(pool: PgPool) -> Arc<Magasin> {
     Arc::new(Magasin::new(
@@ -171,7 +154,7 @@ async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
     let intrus = meta(b);
     let preparer = combat::preparer(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         b,
         a_lui,
         "meute_de_loups".parse().expect("code"),
@@ -184,7 +167,7 @@ async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
     );
     let achat = economie::acheter(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         b,
         a_lui,
         economie::Negoce {
@@ -284,7 +267,7 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
     let combat_id = combat::preparer(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         c,
         tank,
         "meute_de_loups".parse().expect("code"),
@@ -292,12 +275,12 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
     )
     .await
     .expect("préparation");
-    combat::rejoindre(&m, &monde(&m).await, c, heal, combat_id, &meta(c))
+    combat::rejoindre(&m, &monde_de(&m).await, c, heal, combat_id, &meta(c))
         .await
         .expect("rejoindre");
     let ailleurs = combat::preparer(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         c,
         heal,
         "meute_de_loups".parse().expect("code"),
@@ -312,28 +295,7 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
         .await
         .expect("lancer");
     // Play it out with the scripted policy, through the service.
-    for _ in 0..500 {
-        let etat = m
-            .charger::<Combat>(&combat_id.to_string())
-            .await
-            .expect("lecture")
-            .expect("combat")
-            .etat()
-            .cloned()
-            .expect("préparé");
-        if matches!(etat.phase, Phase::Termine { .. }) {
-            break;
-        }
-        let i = etat
-            .participants
-            .iter()
-            .position(|p| !p.ko() && !p.a_agi)
-            .expect("quelqu'un doit agir");
-        let qui = etat.participants[i].combattant.joueur_id;
-        combat::agir(&m, c, qui, combat_id, action_scriptee(&etat, i), &meta(c))
-            .await
-            .expect("action");
-    }
+    jouer(&m, c, combat_id).await;
     for j in [tank, heal] {
         let fiche = m
             .charger::<Joueur>(&j.to_string())
@@ -376,7 +338,7 @@ async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
     let kit = m.catalogue().regles().or_depart.pieces();
     let trop = economie::acheter(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         a,
         pa,
         economie::Negoce {
@@ -439,17 +401,17 @@ async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool
     let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
     let loups = || "meute_de_loups".parse().expect("code");
-    let combat_id = combat::preparer(&m, &monde(&m).await, c, tank, loups(), &meta(c))
+    let combat_id = combat::preparer(&m, &monde_de(&m).await, c, tank, loups(), &meta(c))
         .await
         .expect("préparation");
-    combat::rejoindre(&m, &monde(&m).await, c, heal, combat_id, &meta(c))
+    combat::rejoindre(&m, &monde_de(&m).await, c, heal, combat_id, &meta(c))
         .await
         .expect("rejoindre");
     for (qui, refus) in [
         (heal, ErreurCombat::DejaParticipant),
         (tank, ErreurCombat::DejaParticipant),
     ] {
-        let encore = combat::rejoindre(&m, &monde(&m).await, c, qui, combat_id, &meta(c)).await;
+        let encore = combat::rejoindre(&m, &monde_de(&m).await, c, qui, combat_id, &meta(c)).await;
         assert!(
             matches!(&encore, Err(ErreurApplication::Regle(Refus::Combat(e))) if *e == refus),
             "{encore:?}"
@@ -462,7 +424,7 @@ async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool
             .expect("fiche");
         assert_eq!(fiche.combat, Some(combat_id), "toujours engagé");
     }
-    let ailleurs = combat::preparer(&m, &monde(&m).await, c, heal, loups(), &meta(c)).await;
+    let ailleurs = combat::preparer(&m, &monde_de(&m).await, c, heal, loups(), &meta(c)).await;
     assert!(
         matches!(ailleurs, Err(ErreurApplication::Regle(Refus::Joueur(ErreurJoueur::DejaEnCombat(id)))) if id == combat_id),
         "{ailleurs:?}"
@@ -493,7 +455,7 @@ async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
     // All the gold is still free to spend.
     economie::acheter(
         &m,
-        &monde(&m).await,
+        &monde_de(&m).await,
         a,
         pa,
         economie::Negoce {

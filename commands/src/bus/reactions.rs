@@ -87,8 +87,11 @@ pub const CONSOMMATEURS: [Consommateur; 6] = [
 /// Messages handled at once by one consumer.
 const EN_VOL: usize = 32;
 
-/// How long JetStream waits for an acknowledgement before delivering again.
-const ATTENTE_ACCUSE: Duration = Duration::from_secs(30);
+/// How long JetStream waits for an acknowledgement before delivering again. Short: a message
+/// handed to a consumer that has just stopped (a pull request still open on the server when
+/// the process went away) comes back after this long, and a round's deadline with it; the
+/// handlers take milliseconds, and a redelivery changes nothing.
+const ATTENTE_ACCUSE: Duration = Duration::from_secs(5);
 
 /// Messages a consumer may hold unacknowledged. A round's `TourCommence` stays held until its
 /// deadline: JetStream's default (1,000) would stall the scheduler past 1,000 live combats.

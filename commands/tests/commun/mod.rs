@@ -1,6 +1,6 @@
-//! What the tests of Services Monde and Chat share: a Redis with a prefix of the test's own,
-//! accounts and characters in the test's database, walking to a point at a pace the speed
-//! rule accepts.
+//! What the tests of the services and the bus share: a Redis with a prefix of the test's
+//! own, accounts and characters in the test's database, walking to a point at a pace the
+//! speed rule accepts, a combat played to its end.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -160,4 +160,53 @@ pub fn position(x: f64, y: f64) -> Position {
 
 pub fn zone(code: &str) -> CodeZone {
     CodeZone::parse(code).expect("zone")
+}
+
+/// Service Monde on the test's database, under a Redis prefix named after it (for the tests
+/// that build their store themselves).
+pub async fn monde_de(m: &Magasin) -> Monde {
+    let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
+    let redis = ConnectionManager::new(client)
+        .await
+        .expect("Redis (scripts/services.sh le démarre)");
+    let base = m
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or("")
+        .to_owned();
+    Monde::new(
+        m.pool().clone(),
+        redis,
+        &format!("essai:{base}:"),
+        m.catalogue().clone(),
+    )
+}
+
+/// Plays a combat to its end with the scripted policy, through Service Combat.
+pub async fn jouer(m: &Magasin, c: CompteId, combat_id: domain::ids::CombatId) {
+    use domain::combat::{Combat, Phase};
+    for _ in 0..500 {
+        let etat = m
+            .charger::<Combat>(&combat_id.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|c| c.etat().cloned())
+            .expect("combat");
+        if matches!(etat.phase, Phase::Termine { .. }) {
+            return;
+        }
+        let i = etat
+            .participants
+            .iter()
+            .position(|p| !p.ko() && !p.a_agi)
+            .expect("quelqu'un doit agir");
+        let qui = etat.participants[i].combattant.joueur_id;
+        let action = domain::simulation::action_scriptee(&etat, i);
+        let meta = Metadonnees::pour_compte(c, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
+        commands::services::combat::agir(m, c, qui, combat_id, action, &meta)
+            .await
+            .expect("action");
+    }
+    panic!("combat sans fin");
 }
