@@ -341,7 +341,7 @@ async fn rapport(
     let _ = writeln!(texte, "\n## charge — `{}`\n", commande.join(" "));
     let secondes = bilan.duree.as_secs_f64();
     let repondus = bilan.stats.repondus();
-    let ok: u64 = bilan.stats.methodes.iter().map(|m| m.ok).sum();
+    let ok: u64 = bilan.stats.methodes.values().map(|m| m.ok).sum();
     let _ = writeln!(
         texte,
         "{} sockets ({} personnages, {} inactives), débit visé {}/s pendant {} s ; \
@@ -358,7 +358,11 @@ async fn rapport(
     let _ = writeln!(
         texte,
         "\n- retard d'envoi du client (au-delà de l'instant prévu, µs) : {}",
-        centiles(&bilan.stats.retard_envoi, 1.0)
+        bilan
+            .stats
+            .retard_envoi
+            .as_ref()
+            .map_or_else(|| "aucun envoi".to_owned(), |h| centiles(h, 1.0))
     );
     let _ = writeln!(
         texte,

@@ -43,24 +43,6 @@ pub(crate) enum Methode {
 }
 
 impl Methode {
-    /// All of them, in report order.
-    pub(crate) const TOUTES: [Self; 14] = [
-        Self::Deplacer,
-        Self::Zone,
-        Self::Chat,
-        Self::CombatDemarrer,
-        Self::CombatRejoindre,
-        Self::CombatLancer,
-        Self::CombatAgir,
-        Self::Acheter,
-        Self::Fabriquer,
-        Self::Vendre,
-        Self::EchangeProposer,
-        Self::EchangeAccepter,
-        Self::Profil,
-        Self::Consulter,
-    ];
-
     /// Its name on the wire.
     pub(crate) const fn nom(self) -> &'static str {
         match self {
@@ -80,15 +62,12 @@ impl Methode {
             Self::Consulter => "inventaire.consulter",
         }
     }
-
-    const fn rang(self) -> usize {
-        self as usize
-    }
 }
 
 fn histogramme() -> Histogram<u64> {
-    // Microseconds, 1 µs to 10 min, 3 significant digits.
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("bornes d'histogramme valides")
+    // Microseconds, 1 µs to 2 min, 2 significant digits (1 %): ~25 KiB each. Three digits
+    // would cost ~170 KiB per histogram, gigabytes over 10,000 players' tasks.
+    Histogram::new_with_bounds(1, 120_000_000, 2).expect("bornes d'histogramme valides")
 }
 
 /// One method's figures.
@@ -115,10 +94,10 @@ impl Default for ParMethode {
 /// A player task's figures, merged at the end.
 #[derive(Debug, Clone)]
 pub(crate) struct Stats {
-    /// Per method, indexed by [`Methode`].
-    pub(crate) methodes: Vec<ParMethode>,
-    /// How late the client sent each call after its intended time, µs.
-    pub(crate) retard_envoi: Histogram<u64>,
+    /// Per method, made on its first call (an idle socket's stats stay empty and small).
+    pub(crate) methodes: BTreeMap<Methode, ParMethode>,
+    /// How late the client sent each call after its intended time, µs (made on the first).
+    pub(crate) retard_envoi: Option<Histogram<u64>>,
     /// Pushes received, by method (`monde.deplacement`, `chat.message`, `evenement`).
     pub(crate) pousses: BTreeMap<String, u64>,
     /// Ticks whose action could not be sent as drawn (a combat step waiting for an answer,
@@ -131,11 +110,8 @@ pub(crate) struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         Self {
-            methodes: Methode::TOUTES
-                .iter()
-                .map(|_| ParMethode::default())
-                .collect(),
-            retard_envoi: histogramme(),
+            methodes: BTreeMap::new(),
+            retard_envoi: None,
             pousses: BTreeMap::new(),
             substitutions: BTreeMap::new(),
             fermetures: BTreeMap::new(),
@@ -150,7 +126,7 @@ fn micros(d: Duration) -> u64 {
 impl Stats {
     /// An answered call.
     pub(crate) fn reponse(&mut self, m: Methode, latence: Duration, erreur: Option<&str>) {
-        let pm = &mut self.methodes[m.rang()];
+        let pm = self.methodes.entry(m).or_default();
         pm.latences.saturating_record(micros(latence));
         match erreur {
             None => pm.ok += 1,
@@ -160,7 +136,10 @@ impl Stats {
 
     /// A call that got no answer before the end of the run.
     pub(crate) fn sans_reponse(&mut self, m: Methode) {
-        *self.methodes[m.rang()]
+        *self
+            .methodes
+            .entry(m)
+            .or_default()
             .erreurs
             .entry("SANS_REPONSE".to_owned())
             .or_default() += 1;
@@ -168,21 +147,27 @@ impl Stats {
 
     /// A call sent `retard` after its intended time.
     pub(crate) fn envoi(&mut self, retard: Duration) {
-        self.retard_envoi.saturating_record(micros(retard));
+        self.retard_envoi
+            .get_or_insert_with(histogramme)
+            .saturating_record(micros(retard));
     }
 
     /// Adds `autre` into this one.
     pub(crate) fn fusionner(&mut self, autre: &Self) {
-        for (a, b) in self.methodes.iter_mut().zip(&autre.methodes) {
+        for (m, b) in &autre.methodes {
+            let a = self.methodes.entry(*m).or_default();
             a.latences.add(&b.latences).expect("mêmes bornes");
             a.ok += b.ok;
             for (code, n) in &b.erreurs {
                 *a.erreurs.entry(code.clone()).or_default() += n;
             }
         }
-        self.retard_envoi
-            .add(&autre.retard_envoi)
-            .expect("mêmes bornes");
+        if let Some(h) = &autre.retard_envoi {
+            self.retard_envoi
+                .get_or_insert_with(histogramme)
+                .add(h)
+                .expect("mêmes bornes");
+        }
         for (k, n) in &autre.pousses {
             *self.pousses.entry(k.clone()).or_default() += n;
         }
@@ -196,7 +181,7 @@ impl Stats {
 
     /// Calls answered (successes and errors).
     pub(crate) fn repondus(&self) -> u64 {
-        self.methodes.iter().map(|m| m.latences.len()).sum()
+        self.methodes.values().map(|m| m.latences.len()).sum()
     }
 
     /// The per-method table, in Markdown, over a run of `duree`.
@@ -207,8 +192,7 @@ impl Stats {
              |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
         );
         let mut total = ParMethode::default();
-        for m in Methode::TOUTES {
-            let pm = &self.methodes[m.rang()];
+        for (m, pm) in &self.methodes {
             let sans = pm.erreurs.get("SANS_REPONSE").copied().unwrap_or(0);
             if pm.latences.is_empty() && sans == 0 {
                 continue;
@@ -277,8 +261,8 @@ mod tests {
         *b.pousses.entry("chat.message".into()).or_default() += 1;
         a.fusionner(&b);
         assert_eq!(a.repondus(), 3);
-        assert_eq!(a.methodes[Methode::Deplacer.rang()].ok, 2);
-        assert_eq!(a.methodes[Methode::Chat.rang()].erreurs.len(), 2);
+        assert_eq!(a.methodes[&Methode::Deplacer].ok, 2);
+        assert_eq!(a.methodes[&Methode::Chat].erreurs.len(), 2);
         assert_eq!(a.pousses["chat.message"], 5);
         let t = a.tableau(Duration::from_secs(1));
         assert!(t.contains("| monde.deplacer | 2 | 2 | 2 |"), "{t}");
