@@ -92,7 +92,7 @@ impl Default for ParMethode {
 }
 
 /// A player task's figures, merged at the end.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Stats {
     /// Per method, made on its first call (an idle socket's stats stay empty and small).
     pub(crate) methodes: BTreeMap<Methode, ParMethode>,
@@ -105,18 +105,6 @@ pub(crate) struct Stats {
     pub(crate) substitutions: BTreeMap<&'static str, u64>,
     /// Sockets the server closed, by close code.
     pub(crate) fermetures: BTreeMap<u16, u64>,
-}
-
-impl Default for Stats {
-    fn default() -> Self {
-        Self {
-            methodes: BTreeMap::new(),
-            retard_envoi: None,
-            pousses: BTreeMap::new(),
-            substitutions: BTreeMap::new(),
-            fermetures: BTreeMap::new(),
-        }
-    }
 }
 
 fn micros(d: Duration) -> u64 {
