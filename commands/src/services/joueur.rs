@@ -2,12 +2,12 @@
 //! characters per account, and their inventory opened with the starting kit.
 
 use domain::ids::{CompteId, JoueurId};
-use domain::inventaire::{CommandeInventaire, Inventaire};
+use domain::inventaire::{CommandeInventaire, ErreurInventaire, Inventaire};
 use domain::joueur::{CommandeJoueur, Joueur};
 use domain::valeurs::{Classe, NomJoueur};
 use uuid::Uuid;
 
-use crate::erreurs::ErreurApplication;
+use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 
@@ -33,9 +33,14 @@ pub async fn creer_personnage(
         .executer::<Joueur>(&joueur_id.to_string(), creer, meta)
         .await?;
     let ouvrir = CommandeInventaire::Ouvrir { joueur_id };
-    magasin
+    match magasin
         .executer::<Inventaire>(&joueur_id.to_string(), ouvrir, &meta.etape("inventaire"))
-        .await?;
+        .await
+    {
+        // The process manager reacting to `JoueurCree` may open it first: it is open, as asked.
+        Ok(_) | Err(ErreurApplication::Regle(Refus::Inventaire(ErreurInventaire::DejaOuvert))) => {}
+        Err(e) => return Err(e),
+    }
     Ok(joueur_id)
 }
 
