@@ -26,6 +26,16 @@ pub struct PositionGlobale {
     pub position: i64,
 }
 
+impl From<(i64, i64)> for PositionGlobale {
+    /// A `(transaction, position)` pair as the queries read it.
+    fn from((transaction, position): (i64, i64)) -> Self {
+        Self {
+            transaction,
+            position,
+        }
+    }
+}
+
 impl PositionGlobale {
     /// Before every event.
     pub const DEBUT: Self = Self {

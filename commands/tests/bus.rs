@@ -30,9 +30,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use commun::{jouer, monde_de};
-
-const PATIENCE: Duration = Duration::from_secs(20);
+use commun::{PATIENCE, attendre, jouer, monde_de};
 
 async fn bus() -> Bus {
     let client = async_nats::connect("nats://127.0.0.1:4222")
@@ -69,24 +67,6 @@ async fn personnage(m: &Magasin, c: CompteId, nom: &str, classe: Classe) -> Joue
     joueur::creer_personnage(m, c, NomJoueur::parse(nom).expect("nom"), classe, &meta(c))
         .await
         .expect("création")
-}
-
-async fn attendre<T, F, Fut>(quoi: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let fin = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < fin,
-            "attendu en vain : {quoi}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Every message of the stream, read by an ephemeral consumer.

@@ -353,14 +353,7 @@ pub async fn tete(pool: &PgPool) -> Result<PositionGlobale, sqlx::Error> {
     )
     .fetch_optional(pool)
     .await?;
-    Ok(
-        ligne.map_or(PositionGlobale::DEBUT, |(transaction, position)| {
-            PositionGlobale {
-                transaction,
-                position,
-            }
-        }),
-    )
+    Ok(ligne.map_or(PositionGlobale::DEBUT, PositionGlobale::from))
 }
 
 /// Tails the store from its head and pushes each event to the sockets it concerns, until

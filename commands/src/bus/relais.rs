@@ -170,12 +170,5 @@ pub async fn point_de_reprise(pool: &PgPool) -> Result<PositionGlobale, sqlx::Er
     .bind(LECTEUR)
     .fetch_optional(pool)
     .await?;
-    Ok(
-        ligne.map_or(PositionGlobale::DEBUT, |(transaction, position)| {
-            PositionGlobale {
-                transaction,
-                position,
-            }
-        }),
-    )
+    Ok(ligne.map_or(PositionGlobale::DEBUT, PositionGlobale::from))
 }

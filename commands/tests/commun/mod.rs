@@ -210,3 +210,25 @@ pub async fn jouer(m: &Magasin, c: CompteId, combat_id: domain::ids::CombatId) {
     }
     panic!("combat sans fin");
 }
+
+/// How long a test waits for something asynchronous (a relay, a process manager).
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits until `f` gives `Some`, or fails after [`PATIENCE`].
+pub async fn attendre<T, F, Fut>(quoi: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let fin = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < fin,
+            "attendu en vain : {quoi}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
