@@ -37,11 +37,12 @@ pub(crate) enum Issue {
 pub(crate) struct Entree {
     pub(crate) id_commande: Uuid,
     pub(crate) methode: &'static str,
+    pub(crate) params: Value,
     pub(crate) issue: Issue,
     /// When the client got its answer.
     pub(crate) fin: Instant,
-    /// Sends it took (1 = no retry).
-    pub(crate) envois: u32,
+    /// Why each resend was needed (empty: the first send was answered).
+    pub(crate) renvois: Vec<String>,
 }
 
 /// Everything the load did, shared by its players.
@@ -69,19 +70,19 @@ const PATIENCE_COMMANDE: Duration = Duration::from_mins(1);
 
 /// Sends one command until it gets an answer: a result or a refusal. Retries on transport
 /// errors, 5xx, and the errors that say "try again" (internal, conflict, rate limit).
+/// Returns how it ended and why each resend was needed.
 pub(crate) async fn envoyer(
     http: &reqwest::Client,
     base: &str,
     jeton: &str,
     methode: &'static str,
     params: Value,
-) -> (Issue, u32) {
+) -> (Issue, Vec<String>) {
     let corps = json!({"jsonrpc": "2.0", "id": 1, "method": methode, "params": params});
     let fin = Instant::now() + PATIENCE_COMMANDE;
-    let mut envois = 0;
+    let mut renvois = Vec::new();
     let mut attente = Duration::from_millis(20);
     loop {
-        envois += 1;
         let reponse = http
             .post(format!("{base}/rpc"))
             .bearer_auth(jeton)
@@ -89,26 +90,27 @@ pub(crate) async fn envoyer(
             .timeout(Duration::from_secs(5))
             .send()
             .await;
-        if let Ok(r) = reponse
-            && r.status().is_success()
-            && let Ok(v) = r.json::<Value>().await
-        {
-            if let Some(resultat) = v.get("result") {
-                return (Issue::Acquittee(resultat.clone()), envois);
-            }
-            let code = v["error"]["data"]["code"]
-                .as_str()
-                .unwrap_or("?")
-                .to_owned();
-            if !matches!(
-                code.as_str(),
-                "ERREUR_INTERNE" | "CONFLIT" | "TROP_DE_REQUETES"
-            ) {
-                return (Issue::Refusee(code), envois);
-            }
-        }
+        let motif = match reponse {
+            Err(e) if e.is_timeout() => "délai".to_owned(),
+            Err(_) => "connexion".to_owned(),
+            Ok(r) if !r.status().is_success() => format!("HTTP {}", r.status().as_u16()),
+            Ok(r) => match r.json::<Value>().await {
+                Err(_) => "réponse illisible".to_owned(),
+                Ok(v) => {
+                    if let Some(resultat) = v.get("result") {
+                        return (Issue::Acquittee(resultat.clone()), renvois);
+                    }
+                    let code = v["error"]["data"]["code"].as_str().unwrap_or("?");
+                    if !matches!(code, "ERREUR_INTERNE" | "CONFLIT" | "TROP_DE_REQUETES") {
+                        return (Issue::Refusee(code.to_owned()), renvois);
+                    }
+                    code.to_owned()
+                }
+            },
+        };
+        renvois.push(motif);
         if Instant::now() + attente > fin {
-            return (Issue::Abandonnee, envois);
+            return (Issue::Abandonnee, renvois);
         }
         tokio::time::sleep(attente).await;
         attente = (attente * 2).min(Duration::from_millis(500));
@@ -232,7 +234,8 @@ pub(crate) async fn jouer(
         if methode != "monde.deplacer" {
             params["id_commande"] = json!(id);
         }
-        let (issue, envois) = if joueur.tirer().is_multiple_of(8) {
+        let envoyes = params.clone();
+        let (issue, renvois) = if joueur.tirer().is_multiple_of(8) {
             let (a, b) = tokio::join!(
                 envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
                 envoyer(&http, &base, &acteur.jeton, methode, params)
@@ -241,7 +244,7 @@ pub(crate) async fn jouer(
                 let egaux = ra == rb;
                 journal.lock().expect("journal").jumeaux.push((id, egaux));
             }
-            (a.0, a.1 + b.1)
+            (a.0, [a.1, b.1].concat())
         } else {
             envoyer(&http, &base, &acteur.jeton, methode, params).await
         };
@@ -253,9 +256,10 @@ pub(crate) async fn jouer(
         journal.lock().expect("journal").entrees.push(Entree {
             id_commande: id,
             methode,
+            params: envoyes,
             issue,
             fin: Instant::now(),
-            envois,
+            renvois,
         });
         // Paced: the next command leaves at its time, or at once when the last one was late.
         prochain += periode;

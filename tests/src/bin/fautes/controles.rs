@@ -80,7 +80,7 @@ pub(crate) struct Bilan {
     pub(crate) acquittees: usize,
     pub(crate) refusees: BTreeMap<String, usize>,
     pub(crate) abandonnees: usize,
-    pub(crate) renvois: u64,
+    pub(crate) renvois: BTreeMap<String, u64>,
     pub(crate) jumeaux: usize,
 }
 
@@ -94,11 +94,13 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
         id_commande,
         methode,
         issue,
-        envois,
+        renvois,
         ..
     } in &journal.entrees
     {
-        bilan.renvois += u64::from(envois.saturating_sub(1));
+        for motif in renvois {
+            *bilan.renvois.entry(motif.clone()).or_default() += 1;
+        }
         match issue {
             Issue::Acquittee(_) => {
                 bilan.acquittees += 1;
@@ -211,5 +213,72 @@ pub(crate) async fn caches_egaux_aux_lignes(
             a.joueur_id
         );
     }
+    Ok(())
+}
+
+/// The economy's books agree with what the clients were told: for each item and cause, the
+/// quantity the totals say was created or destroyed lies between what the acknowledged
+/// commands moved and that plus what the abandoned ones would have (a command without an
+/// answer applied at most once). Trades create and destroy nothing; a starting kit destroys
+/// nothing, a destruction creates nothing; no gold and no item is held below zero.
+pub(crate) async fn livres_conformes(pool: &PgPool, journal: &Journal) -> anyhow::Result<()> {
+    // (resource, cause, created?) -> (acknowledged, abandoned)
+    let mut attendu: BTreeMap<(String, &str, bool), (i64, i64)> = BTreeMap::new();
+    for e in &journal.entrees {
+        let item = e.params["item"].as_str().unwrap_or_default().to_owned();
+        let q = e.params["quantite"].as_i64().unwrap_or(0);
+        let mouvements = match e.methode {
+            "inventaire.acheter" => vec![(item, "achat", true, q)],
+            "inventaire.vendre" => vec![(item, "vente", false, q)],
+            "inventaire.jeter" => vec![(item, "destruction", false, q)],
+            // The one recipe the load crafts: two ore, one ingot.
+            "inventaire.fabriquer" => vec![
+                ("lingot_de_fer".to_owned(), "fabrication", true, 1),
+                ("minerai_de_fer".to_owned(), "fabrication", false, 2),
+            ],
+            _ => vec![],
+        };
+        for (ressource, cause, cree, n) in mouvements {
+            let compte = attendu.entry((ressource, cause, cree)).or_default();
+            match e.issue {
+                Issue::Acquittee(_) => compte.0 += n,
+                Issue::Abandonnee => compte.1 += n,
+                Issue::Refusee(_) => {}
+            }
+        }
+    }
+    let totaux: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT ressource, cause, cree, detruit FROM lecture.economie_totaux")
+            .fetch_all(pool)
+            .await?;
+    for (ressource, cause, cree, detruit) in &totaux {
+        match cause.as_str() {
+            "echange" => ensure!(
+                cree == detruit,
+                "l'échange a créé {cree} et détruit {detruit} de {ressource}"
+            ),
+            "kit_de_depart" => ensure!(
+                *detruit == 0,
+                "le kit de départ a détruit {detruit} de {ressource}"
+            ),
+            "destruction" => ensure!(*cree == 0, "une destruction a créé {cree} de {ressource}"),
+            _ => {}
+        }
+    }
+    for ((ressource, cause, cree), (acquitte, abandonne)) in &attendu {
+        let livre = totaux
+            .iter()
+            .find(|(r, c, _, _)| r == ressource && c == cause)
+            .map_or(0, |(_, _, c, d)| if *cree { *c } else { *d });
+        ensure!(
+            (*acquitte..=acquitte + abandonne).contains(&livre),
+            "{ressource} ({cause}) : les livres disent {livre}, les réponses {acquitte} (+{abandonne} sans réponse)"
+        );
+    }
+    let (negatifs,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM lecture.inventaires WHERE or_total < 0")
+            .fetch_one(pool)
+            .await?;
+    ensure!(negatifs == 0, "{negatifs} inventaires sous zéro pièce d'or");
     Ok(())
 }

@@ -226,7 +226,12 @@ async fn campagne(
         let projections = controles::projections_a_jour(pool).await?;
         controles::reactions_a_jour(pool).await?;
         let instantane = std::mem::take(&mut *journal.lock().expect("journal"));
-        let bilan = controles::exactement_une_fois(pool, &instantane).await;
+        let bilan = match controles::exactement_une_fois(pool, &instantane).await {
+            Ok(b) => controles::livres_conformes(pool, &instantane)
+                .await
+                .map(|()| b),
+            Err(e) => Err(e),
+        };
         *journal.lock().expect("journal") = instantane;
         let bilan = bilan?;
         // A load that wrote nothing, or never sent twins, would prove nothing.
@@ -238,7 +243,7 @@ async fn campagne(
         println!(
             "fautes : panne {panne:<8} durée {:>9.2?}, interruption {interruption:>9.2?}, chaîne complète {chaine_complete:>9.2?}, \
              projections à jour {projections:>8.2?}\n  depuis le début : {} acquittées, refusées {:?}, {} abandonnées, \
-             {} renvois, {} paires jumelles\n  une fois chacune, modèles = reconstruction, économie conservée, caches = lignes",
+             renvois {:?}, {} paires jumelles\n  une fois chacune, modèles = reconstruction, économie conservée et conforme aux réponses, caches = lignes",
             retour - debut,
             bilan.acquittees,
             bilan.refusees,
