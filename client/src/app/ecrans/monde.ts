@@ -53,7 +53,7 @@ const SOLS: Record<string, [string, string, string]> = {
         <ul class="rencontres">
           @for (r of rencontres(); track r.code) {
             <li>
-              <div><b>{{ r.nom }}</b> <span class="petit-texte">niv. {{ r.niveau }}</span><br><span class="petit-texte">{{ r.monstres }}</span></div>
+              <div><b>{{ r.nom }}</b> &middot; <span class="petit-texte">niv. {{ r.niveau }}</span><br><span class="petit-texte">{{ r.monstres }}</span></div>
               <button class="bouton petit danger" (click)="combattre(r.code)" [disabled]="!!jeu.personnage()?.combat_id" [attr.data-testid]="'combattre-' + r.code">Combattre</button>
             </li>
           }
