@@ -156,11 +156,11 @@ async function jouerUnTour(page, classe, nom) {
   if (classe === 'Tank') {
     const vises = await page.locator('.monstre:not(.vaincu) .vise').allTextContents();
     if (vises.some((t) => !t.includes(nom))) {
-      await page.click(tid('action-provoquer'));
+      await page.click(tid('action-provoquer'), { timeout: 1000 });
       return true;
     }
   }
-  await page.click(tid('action-attaquer'));
+  await page.click(tid('action-attaquer'), { timeout: 1000 });
   return true;
 }
 
@@ -307,7 +307,7 @@ async function principal() {
     await A.click(tid('fabriquer-lingot_de_fer'));
     await A.locator('.case[data-item="lingot_de_fer"][data-quantite="1"]').waitFor();
     await A.click(tid('acheter-epee_en_fer'));
-    await A.locator(tid('erreur')).filter({ hasText: 'Pas assez d’or' }).waitFor();
+    await A.locator(tid('erreur')).filter({ hasText: 'Pas assez d’or : 120 po requis' }).waitFor();
   });
 
   await etape('échange entre les deux joueurs', async () => {

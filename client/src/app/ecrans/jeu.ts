@@ -30,11 +30,11 @@ import { PanneauChat } from './chat';
       </div>
       <nav class="onglets-jeu">
         <a routerLink="/jeu/monde" routerLinkActive="actif" data-testid="nav-monde">Monde</a>
-        <a routerLink="/jeu/combat" routerLinkActive="actif" data-testid="nav-combat">Combat @if (jeu.combat()?.phase === 'en_cours') {<span class="pastille">!</span>}</a>
+        <a routerLink="/jeu/combat" routerLinkActive="actif" data-testid="nav-combat">Combat @if (jeu.combat()?.phase === 'en_cours' || jeu.combat()?.phase === 'preparation') {<span class="pastille">!</span>}</a>
         <a routerLink="/jeu/quetes" routerLinkActive="actif" data-testid="nav-quetes">Quêtes</a>
         <a routerLink="/jeu/inventaire" routerLinkActive="actif" data-testid="nav-inventaire">Inventaire @if (jeu.echangesOuverts().length) {<span class="pastille">{{ jeu.echangesOuverts().length }}</span>}</a>
         <a routerLink="/jeu/audit" routerLinkActive="actif" data-testid="nav-audit">Chroniques</a>
-        <a (click)="personnages()" class="discret" data-testid="nav-personnages">Personnages</a>
+        <a (click)="personnages()" class="discret" data-testid="nav-personnages" title="Changer de personnage">Héros</a>
       </nav>
     </header>
     <main class="jeu-centre"><router-outlet /></main>

@@ -304,19 +304,17 @@ export class JeuService {
       await this.chargerCombat(r.combat_id);
       const nom = CATALOGUE.rencontres[rencontre]?.nom ?? rencontre;
       // The invitation travels in the zone chat: other clients show it as a « Rejoindre » button.
-      await this.envoyer(`${p.nom} prépare « ${nom} » : rejoignez le combat ! [combat:${r.combat_id}]`, { type: 'zone' });
+      await this.envoyer(`Je prépare « ${nom} » : qui vient ? [combat:${r.combat_id}]`, { type: 'zone' });
     });
   }
 
   async rejoindreCombat(combatId: string): Promise<boolean> {
     const p = this.personnage();
     if (!p) return false;
-    const r = await this.tenter(async () => {
-      await this.rpc.commande('combat.rejoindre', { joueur_id: p.joueur_id, combat_id: combatId });
-      await this.chargerCombat(combatId);
-      return true;
-    });
-    return !!r;
+    const r = await this.tenter(() => this.rpc.commande('combat.rejoindre', { joueur_id: p.joueur_id, combat_id: combatId }));
+    if (r === undefined) return false;
+    await this.chargerCombat(combatId).catch((e) => this.erreur(e));
+    return true;
   }
 
   async lancerCombat(): Promise<void> {
@@ -590,13 +588,16 @@ export class JeuService {
   }
 
   /** A read from the read models, retried while it does not show what was just written. */
-  private async lireQuand<T>(methode: string, params: object, pret: (r: T) => boolean, essais = 20): Promise<T> {
+  private async lireQuand<T>(methode: string, params: object, pret: (r: T) => boolean, essais = 30): Promise<T> {
     for (let i = 0; ; i++) {
       try {
         const r = await this.rpc.appel<T>(methode, params);
         if (pret(r) || i >= essais) return r;
       } catch (e) {
-        if (!(e instanceof ErreurJeu) || e.code !== 'INTROUVABLE' || i >= essais) throw e;
+        // Just written, not projected yet: the combat unknown, or its history not yet open to
+        // a participant who joined a moment ago (§3.8).
+        const attendre = e instanceof ErreurJeu && (e.code === 'INTROUVABLE' || (e.code === 'INTERDIT' && methode === 'combat.historique'));
+        if (!attendre || i >= essais) throw e;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
