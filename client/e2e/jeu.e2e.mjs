@@ -86,7 +86,9 @@ async function demarrerServeur() {
 function pause(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 async function capture(page, nom) {
-  await pause(250); // let the canvas and transitions settle
+  // Let transitions settle and most notices fade (they would hide the screen).
+  for (let i = 0; i < 40 && (await page.locator('.avis-ligne').count()) > 1; i++) await pause(100);
+  await pause(250);
   await page.screenshot({ path: resolve(CAPTURES, `${nom}.png`) });
   log(`  capture doc/client/${nom}.png`);
 }
@@ -122,13 +124,18 @@ async function inscrire(page, login) {
   await page.waitForURL('**/personnages');
 }
 
-async function creerPersonnage(page, nom, classe, photo) {
+async function creerPersonnage(page, nom, classe, photo, photoListe) {
   await page.fill(tid('nom-personnage'), nom);
   await page.click(tid(`classe-${classe}`));
   if (photo) await capture(page, photo);
   await page.click(tid('creer'));
   const carte = page.locator(`.perso[data-nom="${nom}"][data-classe="${classe}"]`);
   await carte.waitFor();
+  if (photoListe) {
+    await page.fill(tid('nom-personnage'), 'Ondine');
+    await page.click(tid('classe-Heal'));
+    await capture(page, photoListe);
+  }
   await carte.locator(tid('jouer')).click();
   await page.waitForURL('**/jeu/monde');
   await page.locator(tid('connexion') + '[data-etat="en_ligne"]').waitFor();
@@ -151,6 +158,7 @@ async function vuPar(page, id) {
 
 /** One action for whoever may act on this page; true when it acted. */
 async function jouerUnTour(page, classe, nom) {
+  if (await page.locator(tid('issue')).count()) return false;
   const actions = page.locator(`${tid('actions')}[data-peut-agir="true"]`);
   if (!(await actions.count())) return false;
   if (classe === 'Tank') {
@@ -194,7 +202,7 @@ async function principal() {
     await inscrire(A, loginA);
     await creerPersonnage(A, nomA, 'Tank', '02-personnages');
     await inscrire(B, loginB);
-    await creerPersonnage(B, nomB, 'DPS');
+    await creerPersonnage(B, nomB, 'DPS', null, '02b-personnages');
   });
   const idA = await idDe(A), idB = await idDe(B);
 
@@ -342,6 +350,7 @@ async function principal() {
     await A.locator(`${tid('echanges')} .echange[data-statut="ouvert"]`).waitFor();
     await A.fill(tid('chat-saisie'), 'Tu es encore là ?');
     await A.press(tid('chat-saisie'), 'Enter');
+    await B.locator(tid('bandeau-reconnexion')).waitFor();
     await capture(B, '10-reconnexion');
     await B.locator(`${tid('connexion')}[data-etat="en_ligne"]`).waitFor({ timeout: 20_000 });
     await B.locator(`${tid('echanges')} .echange[data-statut="ouvert"]`).waitFor();

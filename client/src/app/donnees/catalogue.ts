@@ -85,3 +85,16 @@ export function recompenseTexte(r: Recompense): string {
   for (const i of r.items ?? []) parts.push(`${i.quantite} × ${nomItem(i.item)}`);
   return parts.join(' · ') || '—';
 }
+
+const GLYPHES_GENRE: Record<string, string> = { consommable: '⚗', materiau: '◆', arme: '⚔', armure: '♜', tresor: '♛' };
+const GLYPHES_ITEM: Record<string, string> = {
+  peau_de_loup: '☗', croc_de_loup: '✦', os_ancien: '☠', minerai_de_fer: '⬢', lingot_de_fer: '▬',
+  bois_de_chene: '☘', herbe_medicinale: '☘', soie_d_araignee: '❖', plume_de_harpie: '✧',
+  amulette_de_la_liche: '⚜', corne_de_troll: '✪', pain: '❂', viande_de_sanglier: '♨',
+  defense_de_sanglier: '✧', cuir_tanne: '☗',
+};
+
+/** A glyph for an item's slot (fonts every Linux has: DejaVu). */
+export function glypheItem(code: string): string {
+  return GLYPHES_ITEM[code] ?? GLYPHES_GENRE[CATALOGUE.items[code]?.genre ?? ''] ?? '◆';
+}

@@ -81,19 +81,27 @@ export class EcranAudit implements OnInit {
 
   detail(e: any): string {
     const d = e.donnees ?? {};
-    const nom = (id: string) => this.jeu.nomDe(id);
+    const prepare = this.historique()[0]?.donnees;
+    const noms = new Map<string, string>();
+    for (const h of this.historique()) {
+      const c = h.donnees?.initiateur ?? h.donnees?.combattant;
+      if (c) noms.set(c.joueur_id, c.nom);
+    }
+    const nom = (id: string) => noms.get(id) ?? this.jeu.nomDe(id);
+    const monstre = (i: number) => `${prepare?.monstres?.[i]?.nom ?? 'monstre'} n°${i + 1}`;
     switch (e.type) {
       case 'CombatPrepare': return `${d.initiateur?.nom} contre ${d.monstres?.map((m: any) => m.nom).join(', ')}`;
       case 'CombattantRejoint': return `${d.combattant?.nom} (${d.combattant?.classe})`;
       case 'TourCommence': return `tour ${d.tour}`;
-      case 'AttaquePortee': return `${nom(d.joueur_id)} → monstre n°${d.monstre + 1} : ${d.degats}${d.critique ? ' (critique)' : ''}, reste ${d.pv_restants}`;
-      case 'SoinProdigue': return `${nom(d.joueur_id)} soigne ${nom(d.cible)} : +${d.montant}`;
+      case 'AttaquePortee': return `${nom(d.joueur_id)} frappe ${monstre(d.monstre)} : ${d.degats} dégâts${d.critique ? ' (critique)' : ''}, il lui reste ${d.pv_restants} PV`;
+      case 'SoinProdigue': return `${nom(d.joueur_id)} soigne ${nom(d.cible)} : +${d.montant} PV`;
       case 'ProvocationLancee': return `${nom(d.joueur_id)} provoque`;
       case 'DefensePrise': return `${nom(d.joueur_id)} se défend`;
-      case 'MonstreVaincu': return `monstre n°${d.monstre + 1} vaincu`;
-      case 'MonstreAttaque': return `monstre n°${d.monstre + 1} → ${nom(d.cible)} : ${d.degats}, reste ${d.pv_restants}`;
+      case 'MonstreVaincu': return `${monstre(d.monstre)} est vaincu`;
+      case 'MonstreAttaque': return `${monstre(d.monstre)} frappe ${nom(d.cible)} : ${d.degats} dégâts, il lui reste ${d.pv_restants} PV`;
       case 'CombattantKo': return `${nom(d.joueur_id)} KO`;
-      case 'CombatTermine': return `${d.issue} en ${d.tours} tours`;
+      case 'CombatTermine': return `${d.issue === 'victoire' ? 'Victoire' : 'Défaite'} en ${d.tours} tours`;
+      case 'CombatLance': return `le groupe de ${d.participants?.length ?? '?'} entre en combat`;
       default: return '';
     }
   }

@@ -2,7 +2,7 @@
 import { Component, OnInit, computed, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { ActivatedRoute } from '@angular/router';
-import { CATALOGUE, nomItem } from '../donnees/catalogue';
+import { CATALOGUE, glypheItem, nomItem } from '../donnees/catalogue';
 import { EchangeVue, JeuService, Offre } from '../noyau/jeu.service';
 
 @Component({
@@ -10,13 +10,14 @@ import { EchangeVue, JeuService, Offre } from '../noyau/jeu.service';
   imports: [FormsModule],
   template: `
   <div class="inventaire">
+   <div class="colonne">
     <section class="carte sac">
       <h2>Sac <span class="compteur">{{ objets().length }} / {{ capacite }}</span> <span class="hud-or petit"><span class="piece"></span>{{ jeu.inventaire().or }} po</span></h2>
       <div class="grille-sac" data-testid="sac">
         @for (o of cases(); track $index) {
           @if (o) {
             <div class="case" [class]="'case genre-' + o.genre" [attr.data-item]="o.code" [attr.data-quantite]="o.quantite" [title]="o.nom">
-              <span class="initiale">{{ o.nom.charAt(0) }}</span>
+              <span class="initiale">{{ o.glyphe }}</span>
               <span class="nom-objet">{{ o.nom }}</span>
               <span class="quantite">{{ o.quantite }}</span>
             </div>
@@ -65,6 +66,8 @@ import { EchangeVue, JeuService, Offre } from '../noyau/jeu.service';
       </form>
     </section>
 
+   </div>
+   <div class="colonne">
     <section class="carte marchands">
       <h2>Marchands de la zone</h2>
       @for (m of marchands(); track m.code) {
@@ -106,6 +109,7 @@ import { EchangeVue, JeuService, Offre } from '../noyau/jeu.service';
       </div>
       @if (jeu.derniereErreur()) { <p class="erreur" data-testid="erreur">{{ jeu.derniereErreur() }}</p> }
     </section>
+   </div>
   </div>`,
 })
 export class EcranInventaire implements OnInit {
@@ -119,10 +123,10 @@ export class EcranInventaire implements OnInit {
 
   readonly moi = computed(() => this.jeu.personnage()?.joueur_id ?? '');
   readonly objets = computed(() => Object.entries(this.jeu.inventaire().items)
-    .map(([code, quantite]) => ({ code, quantite, nom: nomItem(code), genre: CATALOGUE.items[code]?.genre ?? 'materiau' }))
+    .map(([code, quantite]) => ({ code, quantite, nom: nomItem(code), glyphe: glypheItem(code), genre: CATALOGUE.items[code]?.genre ?? 'materiau' }))
     .sort((a, b) => a.genre.localeCompare(b.genre) || a.nom.localeCompare(b.nom)));
   readonly cases = computed(() => {
-    const o: ({ code: string; quantite: number; nom: string; genre: string } | null)[] = [...this.objets()];
+    const o: ({ code: string; quantite: number; nom: string; glyphe: string; genre: string } | null)[] = [...this.objets()];
     while (o.length < this.capacite) o.push(null);
     return o;
   });

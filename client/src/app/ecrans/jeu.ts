@@ -37,6 +37,9 @@ import { PanneauChat } from './chat';
         <a (click)="personnages()" class="discret" data-testid="nav-personnages" title="Changer de personnage">Héros</a>
       </nav>
     </header>
+    @if (rpc.etat() === 'reconnexion') {
+      <div class="bandeau-reconnexion" data-testid="bandeau-reconnexion">Connexion au serveur perdue — reconnexion en cours… Ce qui se passe pendant ce temps sera rattrapé.</div>
+    }
     <main class="jeu-centre"><router-outlet /></main>
     <aside class="jeu-droite"><app-chat /></aside>
     <div class="avis" data-testid="avis">

@@ -66,7 +66,14 @@ export class JeuService {
     this.rpc.evenements$.subscribe((e) => this.surEvenement(e));
     this.rpc.deplacements$.subscribe((d) => this.surDeplacement(d));
     this.rpc.messages$.subscribe((m) => this.surMessage(m));
-    this.rpc.enLigne$.subscribe(({ reconnexion }) => { if (reconnexion) this.relire(); });
+    let rattrapes = 0;
+    this.rpc.enLigne$.subscribe(({ reconnexion }) => {
+      const n = this.rpc.rattrapes() - rattrapes;
+      rattrapes = this.rpc.rattrapes();
+      if (!reconnexion) return;
+      this.signaler(`De retour en ligne : ${n} événement${n > 1 ? 's' : ''} rattrapé${n > 1 ? 's' : ''}.`, 'info');
+      this.relire();
+    });
     this.rpc.sessionPerdue$.subscribe(() => { this.quitterPartie(); this.router.navigateByUrl('/connexion'); });
   }
 
@@ -74,8 +81,8 @@ export class JeuService {
 
   signaler(texte: string, genre: Avis['genre'] = 'info'): void {
     const id = this.avisSuivant++;
-    this.avis.update((l) => [...l.slice(-4), { id, texte, genre }]);
-    setTimeout(() => this.avis.update((l) => l.filter((a) => a.id !== id)), genre === 'erreur' ? 8000 : 5000);
+    this.avis.update((l) => [...l.slice(-2), { id, texte, genre }]);
+    setTimeout(() => this.avis.update((l) => l.filter((a) => a.id !== id)), genre === 'erreur' ? 7000 : 4000);
   }
 
   erreur(x: unknown): void {
