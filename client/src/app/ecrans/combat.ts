@@ -13,7 +13,8 @@ import { JeuService } from '../noyau/jeu.service';
     <header class="combat-tete carte">
       <div>
         <h2>{{ c.nomRencontre }}</h2>
-        <span class="petit-texte">{{ phaseTexte() }}@if (c.phase === 'en_cours') { · tour {{ c.tour }} · {{ reste() }} s}</span>
+        <span class="petit-texte">{{ phaseTexte() }}@if (c.phase === 'en_cours') { · tour {{ c.tour }} · encore {{ reste() }} s pour agir}</span>
+        @if (c.phase === 'en_cours') { <div class="sablier"><div [style.width.%]="100 * reste() / dureeTour"></div></div> }
       </div>
       <div class="combat-boutons">
         @if (c.phase === 'preparation') {
@@ -48,7 +49,7 @@ import { JeuService } from '../noyau/jeu.service';
         <h3>Monstres</h3>
         @for (m of c.monstres; track $index; let i = $index) {
           <div class="combattant monstre" [class.vaincu]="m.pv <= 0" [attr.data-testid]="'monstre-' + i" [attr.data-pv]="m.pv">
-            <div class="ligne-nom"><b>{{ m.nom }} n°{{ i + 1 }}</b>
+            <div class="ligne-nom"><span class="portrait-monstre">{{ m.pv > 0 ? glyphe(m.code) : '☠' }}</span><b>{{ m.nom }} n°{{ i + 1 }}</b> <span class="petit-texte">att. {{ m.attaque }} · déf. {{ m.defense }}</span>
               @if (m.pv > 0 && c.cibleDu(i); as cible) { <span class="vise">vise {{ nomDe(cible) }}</span> }
             </div>
             <div class="barre pv monstre"><div [style.width.%]="100 * m.pv / m.pv_max"></div><span>{{ m.pv }} / {{ m.pv_max }} PV</span></div>
@@ -129,6 +130,8 @@ export class EcranCombat implements OnInit, OnDestroy {
   private readonly maintenant = signal(Date.now());
   private minuteur?: ReturnType<typeof setInterval>;
   nomItem = nomItem;
+  readonly dureeTour = CATALOGUE.regles.duree_tour_secondes;
+  glyphe(code: string) { return ({ loup: 'ᴥ', sanglier: '♞', araignee_geante: '✵', bandit: '⚔', harpie: '✧', troll_des_cimes: '♜', squelette: '☠', seigneur_liche: '♛' } as Record<string, string>)[code] ?? '✵'; }
 
   readonly moi = computed(() => this.jeu.personnage()?.joueur_id ?? '');
   readonly fini = computed(() => ['victoire', 'defaite', 'annule'].includes(this.jeu.combat()?.phase ?? ''));

@@ -20,7 +20,7 @@ import { SessionService } from '../noyau/session.service';
     <h2>Vos personnages</h2>
     <div class="liste-persos" data-testid="personnages">
       @for (p of personnages(); track p.joueur_id) {
-        <div class="carte perso" [attr.data-classe]="p.classe" [attr.data-nom]="p.nom">
+        <div [class]="'carte perso classe-' + p.classe" [attr.data-classe]="p.classe" [attr.data-nom]="p.nom">
           <div class="blason" [class]="'blason classe-' + p.classe">{{ p.classe?.charAt(0) }}</div>
           <div class="perso-infos">
             <h3>{{ p.nom }}</h3>
