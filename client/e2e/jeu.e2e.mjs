@@ -303,7 +303,6 @@ async function principal() {
       await pause(200);
       return (await A.locator(`${tid('grand-livre')} tr[data-cause="butin"]`).count()) > 0;
     });
-    await capture(A, '09-chroniques');
   });
 
   await etape('marchand, artisanat et une erreur lisible', async () => {
@@ -335,6 +334,15 @@ async function principal() {
     await A.locator(`${tid('echanges')} .echange[data-statut="conclu"]`).waitFor();
     await A.locator(`${tid('or')}[data-or="${orA + 5}"]`).waitFor();
     await A.locator('.case[data-item="pain"][data-quantite="6"]').waitFor();
+    // The ledger now tells the whole story: kit, loot, quest reward, purchases, crafting, trade.
+    await A.click(tid('nav-audit'));
+    await attendre('l’échange au grand livre', async () => {
+      await A.click(tid('recharger-livre'));
+      await pause(200);
+      return (await A.locator(`${tid('grand-livre')} tr[data-cause="echange"]`).count()) > 0;
+    });
+    await A.locator(`${tid('grand-livre')} tr[data-cause="echange"]`).last().scrollIntoViewIfNeeded();
+    await capture(A, '09-chroniques');
   });
 
   await etape('connexion perdue : reconnexion et rattrapage', async () => {

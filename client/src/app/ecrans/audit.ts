@@ -1,6 +1,6 @@
 // The chronicles (audit): a combat's event history, and the economy ledger of the character.
-import { Component, OnInit, inject, signal } from '@angular/core';
-import { nomItem } from '../donnees/catalogue';
+import { Component, OnInit, computed, inject, signal } from '@angular/core';
+import { CATALOGUE, nomItem } from '../donnees/catalogue';
 import { JeuService } from '../noyau/jeu.service';
 
 const CAUSES: Record<string, string> = {
@@ -15,21 +15,24 @@ const CAUSES: Record<string, string> = {
     <section class="carte">
       <h2>Histoire d’un combat</h2>
       <div class="choix-combat">
-        @for (id of jeu.combatsConnus(); track id) {
+        @for (id of combats(); track id) {
           <button class="bouton petit" [class.actif]="combatChoisi() === id" (click)="voir(id)" data-testid="voir-combat">Combat {{ id.slice(0, 8) }}</button>
-        } @empty { <span class="vide">Aucun combat pour ce personnage depuis votre arrivée.</span> }
+        } @empty { <span class="vide">Aucun combat pour ce personnage pour l’instant.</span> }
       </div>
       @if (historique().length) {
+        <div class="defile">
         <table class="table-audit" data-testid="historique">
           <tr><th>#</th><th>Événement</th><th>Détail</th><th>Heure</th><th>Corrélation</th></tr>
           @for (e of historique(); track e.sequence) {
             <tr><td>{{ e.sequence }}</td><td><code>{{ e.type }}</code></td><td>{{ detail(e) }}</td><td>{{ heure(e.horodatage) }}</td><td><code>{{ e.correlation_id?.slice(0, 8) }}</code></td></tr>
           }
         </table>
+        </div>
       }
     </section>
     <section class="carte">
       <h2>Grand livre <button class="bouton petit" (click)="chargerLivre()" data-testid="recharger-livre">Actualiser</button></h2>
+      <div class="defile">
       <table class="table-audit" data-testid="grand-livre">
         <tr><th>#</th><th>Ressource</th><th>Mouvement</th><th>Solde</th><th>Cause</th><th>Heure</th></tr>
         @for (m of livre(); track $index) {
@@ -38,11 +41,12 @@ const CAUSES: Record<string, string> = {
             <td>{{ m.ressource === 'or' ? 'Or' : nom(m.ressource) }}</td>
             <td [class]="m.delta > 0 ? 'plus' : 'moins'">{{ m.delta > 0 ? '+' : '' }}{{ m.delta }}</td>
             <td>{{ m.solde_apres }}</td>
-            <td>{{ cause(m.cause) }}</td>
+            <td>{{ cause(m) }}</td>
             <td>{{ heure(m.horodatage) }}</td>
           </tr>
         }
       </table>
+      </div>
       @if (suite()) { <button class="bouton petit" (click)="chargerLivre(true)">Plus ancien…</button> }
     </section>
   </div>`,
@@ -54,10 +58,20 @@ export class EcranAudit implements OnInit {
   readonly livre = signal<any[]>([]);
   readonly suite = signal(false);
 
-  ngOnInit(): void {
-    const c = this.jeu.combatsConnus()[0];
-    if (c) this.voir(c);
-    this.chargerLivre();
+  /** The combats seen live, and those the ledger shows loot from (they survive a reload). */
+  readonly combats = computed(() => {
+    const ids = [...this.jeu.combatsConnus()];
+    for (const m of [...this.livre()].reverse()) {
+      const id = m.detail?.combat_id;
+      if (m.cause === 'butin' && id && !ids.includes(id)) ids.push(id);
+    }
+    return ids;
+  });
+
+  async ngOnInit(): Promise<void> {
+    await this.chargerLivre();
+    const c = this.combats()[0];
+    if (c) await this.voir(c);
   }
 
   async voir(id: string): Promise<void> {
@@ -76,7 +90,18 @@ export class EcranAudit implements OnInit {
   }
 
   nom(c: string) { return nomItem(c); }
-  cause(c: string) { return CAUSES[c] ?? c; }
+  cause(m: any): string {
+    const d = m.detail ?? {};
+    const base = CAUSES[m.cause] ?? m.cause;
+    switch (m.cause) {
+      case 'achat': case 'vente': return `${base} — ${CATALOGUE.marchands[d.marchand]?.nom ?? d.marchand}`;
+      case 'fabrication': return `${base} — ${CATALOGUE.recettes[d.recette]?.nom ?? d.recette}`;
+      case 'recompense_quete': return `${base} — ${CATALOGUE.quetes[d.quete]?.nom ?? d.quete}`;
+      case 'echange': return `${base} avec ${this.jeu.nomDe(d.avec)}`;
+      case 'butin': return `${base} — combat ${String(d.combat_id).slice(0, 8)}`;
+      default: return base;
+    }
+  }
   heure(h: string) { return new Date(h).toLocaleTimeString('fr-FR'); }
 
   detail(e: any): string {

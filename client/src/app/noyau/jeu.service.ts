@@ -173,6 +173,7 @@ export class JeuService {
         .filter((x) => x.joueur_id !== p.joueur_id)
         .map((x) => ({ joueur_id: x.joueur_id, nom: x.nom, x: x.position.x, y: x.position.y, classe: this.classes.get(x.joueur_id), vu: maintenant })),
     );
+    for (const x of r.presents as any[]) this.noms.set(x.joueur_id, x.nom);
     this.completerClasses();
   }
 
@@ -188,6 +189,7 @@ export class JeuService {
   }
 
   private surDeplacement(d: Deplacement): void {
+    this.noms.set(d.joueur_id, d.nom);
     const p = this.personnage();
     if (!p || d.joueur_id === p.joueur_id) return;
     const ici = this.zone()?.code;
@@ -296,6 +298,7 @@ export class JeuService {
   }
 
   private surMessage(m: MessageChat): void {
+    this.noms.set(m.de, m.nom);
     if (m.canal.type === 'zone' && m.canal.zone !== this.zone()?.code) return;
     const cle = this.cleCanal(m.canal);
     this.messages.update((all) => ({ ...all, [cle]: fusionner(all[cle] ?? [], [m]) }));
@@ -474,7 +477,7 @@ export class JeuService {
       ?? this.noms.get(joueurId)
       ?? joueurId.slice(0, 8);
   }
-  private noms = new Map<string, string>();
+  private readonly noms = new Map<string, string>();
 
   // ------------------------------------------------------------------ audit
 
