@@ -370,6 +370,20 @@ async function principal() {
     await capture(B, '08-monde-b');
   });
 
+  await etape('un portail vers la Forêt sombre (niveau 2)', async () => {
+    // Brennos reached level 2 with the wolves and « Le rempart »: the forest is open to him.
+    await A.click(tid('nav-monde'));
+    await A.click(tid('aller-foret_sombre'));
+    await A.locator(tid('passer-portail')).waitFor({ timeout: 40_000 });
+    await A.click(tid('passer-portail'));
+    await A.locator(`${tid('zone')}[data-zone="foret_sombre"]`).waitFor();
+    await attendre('Sylvaine voit Brennos quitter la plaine', async () => (await vuPar(B, idA)) === null);
+    await A.keyboard.down('ArrowRight');
+    await pause(1500);
+    await A.keyboard.up('ArrowRight');
+    await capture(A, '11-foret');
+  });
+
   if (Date.now() - DEBUT > LIMITE_MS) throw new Error(`trop long : ${(Date.now() - DEBUT) / 1000} s`);
 }
 

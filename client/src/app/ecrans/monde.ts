@@ -20,7 +20,7 @@ const SOLS: Record<string, [string, string, string]> = {
   <div class="monde">
     <div class="carte-zone carte">
       <div class="titre-zone">
-        <h2>{{ nomZone() }}</h2>
+        <h2 data-testid="zone" [attr.data-zone]="jeu.zone()?.code">{{ nomZone() }}</h2>
         <span class="coord" data-testid="position" [attr.data-x]="jeu.position().x" [attr.data-y]="jeu.position().y">x {{ jeu.position().x.toFixed(1) }} · y {{ jeu.position().y.toFixed(1) }}</span>
       </div>
       <canvas #toile [width]="taille" [height]="taille" (click)="cliquer($event)" data-testid="canvas" tabindex="0"></canvas>
@@ -64,7 +64,7 @@ const SOLS: Record<string, [string, string, string]> = {
         <ul class="portails">
           @for (pt of jeu.zone()?.def?.portails ?? []; track pt.vers) {
             <li><span>vers <b>{{ zoneDe(pt.vers) }}</b> · niv. {{ pt.niveau_min }}</span>
-              <button class="bouton petit" (click)="jeu.allerVers(pt.position.x, pt.position.y)">Y aller</button></li>
+              <button class="bouton petit" (click)="jeu.allerVers(pt.position.x, pt.position.y)" [attr.data-testid]="'aller-' + pt.vers">Y aller</button></li>
           }
         </ul>
       </section>
@@ -168,7 +168,7 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
       ctx.strokeStyle = `rgba(220,190,255,${0.6 + 0.3 * Math.sin(t * 3)})`;
       ctx.lineWidth = 2;
       ctx.beginPath(); ctx.arc(x, y, 8 + 2 * Math.sin(t * 3), 0, Math.PI * 2); ctx.stroke();
-      this.etiquette(ctx, `${nomZone(pt.vers)} · niv. ${pt.niveau_min}`, clampX(x), y - 16, '#e4d4ff');
+      this.etiquette(ctx, `${nomZone(pt.vers)} · niv. ${pt.niveau_min}`, clampX(x, 80), y + 26, '#e4d4ff');
     }
     // Target
     const c = this.jeu.cible();
@@ -244,7 +244,7 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
   }
 }
 
-function clampX(x: number) { return Math.max(60, Math.min(TAILLE - 60, x)); }
+function clampX(x: number, marge = 60) { return Math.max(marge, Math.min(TAILLE - marge, x)); }
 function shade(hex: string) {
   const n = parseInt(hex.slice(1), 16);
   const f = (v: number) => Math.floor(v * 0.45);

@@ -87,6 +87,7 @@ export class JeuService {
 
   erreur(x: unknown): void {
     const e = enErreurJeu(x);
+    console.warn(`[${e.code}] ${e.detail}`);
     this.derniereErreur.set(e.humain);
     this.signaler(e.humain, 'erreur');
   }
@@ -258,7 +259,17 @@ export class JeuService {
     const p = this.personnage();
     if (!p) return;
     await this.tenter(async () => {
-      await this.rpc.commande('monde.changer_zone', { joueur_id: p.joueur_id, vers });
+      // No id_commande here: a resend after a lost answer is recognised by the server (§4.7).
+      for (let essai = 1; ; essai++) {
+        try {
+          await this.rpc.appel('monde.changer_zone', { joueur_id: p.joueur_id, vers });
+          break;
+        } catch (e) {
+          const code = enErreurJeu(e).code;
+          if (essai >= 4 || (code !== 'CONFLIT' && code !== 'CONNEXION_PERDUE')) throw e;
+          await new Promise((r) => setTimeout(r, 150 * essai));
+        }
+      }
       this.cible.set(null);
       await this.rafraichirZone();
       await this.chargerCanal({ type: 'zone' });
@@ -270,7 +281,8 @@ export class JeuService {
 
   cleCanal(c: Canal | MessageChat['canal']): string {
     switch (c.type) {
-      case 'zone': return 'zone';
+      // Each zone has its own channel: the history of the plain is not the forest's.
+      case 'zone': return `zone:${(c as any).zone ?? this.zone()?.code ?? ''}`;
       case 'monde': return 'monde';
       case 'groupe': return `groupe:${(c as any).combat_id}`;
       case 'prive': {
