@@ -381,6 +381,10 @@ async function principal() {
     await A.keyboard.down('ArrowRight');
     await pause(1500);
     await A.keyboard.up('ArrowRight');
+    await A.fill(tid('chat-saisie'), 'La forêt est bien sombre… quelqu’un ?');
+    await A.press(tid('chat-saisie'), 'Enter');
+    await A.locator(tid('messages')).getByText('La forêt est bien sombre').waitFor();
+    if (await A.locator(tid('messages')).getByText('On attaque les loups ?').count()) throw new Error('le chat de la plaine dans la forêt');
     await capture(A, '11-foret');
   });
 

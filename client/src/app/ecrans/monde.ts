@@ -168,7 +168,7 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
       ctx.strokeStyle = `rgba(220,190,255,${0.6 + 0.3 * Math.sin(t * 3)})`;
       ctx.lineWidth = 2;
       ctx.beginPath(); ctx.arc(x, y, 8 + 2 * Math.sin(t * 3), 0, Math.PI * 2); ctx.stroke();
-      this.etiquette(ctx, `${nomZone(pt.vers)} · niv. ${pt.niveau_min}`, clampX(x, 80), y + 26, '#e4d4ff');
+      this.etiquette(ctx, `${nomZone(pt.vers)} · niv. ${pt.niveau_min}`, x, y + 26, '#e4d4ff');
     }
     // Target
     const c = this.jeu.cible();
@@ -229,12 +229,13 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
     g.addColorStop(1, shade(couleur));
     ctx.fillStyle = g;
     ctx.beginPath(); ctx.arc(x, y, 9, 0, Math.PI * 2); ctx.fill();
-    this.etiquette(ctx, nom, clampX(x), y - 20, moi ? '#ffe6a0' : '#ffffff');
+    this.etiquette(ctx, nom, x, y - 20, moi ? '#ffe6a0' : '#ffffff');
   }
 
   private etiquette(ctx: CanvasRenderingContext2D, texte: string, x: number, y: number, couleur: string): void {
     ctx.font = '600 12px system-ui, sans-serif';
     const l = ctx.measureText(texte).width;
+    x = Math.max(l / 2 + 6, Math.min(TAILLE - l / 2 - 6, x));
     ctx.fillStyle = 'rgba(10,12,20,0.65)';
     ctx.fillRect(x - l / 2 - 5, y - 11, l + 10, 16);
     ctx.fillStyle = couleur;
@@ -244,7 +245,6 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
   }
 }
 
-function clampX(x: number, marge = 60) { return Math.max(marge, Math.min(TAILLE - marge, x)); }
 function shade(hex: string) {
   const n = parseInt(hex.slice(1), 16);
   const f = (v: number) => Math.floor(v * 0.45);
