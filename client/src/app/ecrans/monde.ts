@@ -1,9 +1,10 @@
 // The zone on a canvas: the ground, the portals, every character present, moving live.
 // Move with the arrow keys (or ZQSD/WASD), or click where to go.
-import { AfterViewInit, Component, ElementRef, HostListener, OnDestroy, computed, inject, viewChild } from '@angular/core';
+import { AfterViewInit, Component, ElementRef, HostListener, OnDestroy, OnInit, computed, effect, inject, signal, viewChild } from '@angular/core';
 import { Router } from '@angular/router';
 import { CATALOGUE, Classe, nomZone } from '../donnees/catalogue';
 import { JeuService } from '../noyau/jeu.service';
+import { RpcService } from '../noyau/rpc.service';
 
 const TAILLE = 640;
 const COULEURS: Record<Classe, string> = { Tank: '#4f8cff', DPS: '#ff5d5d', Heal: '#57d98a' };
@@ -60,6 +61,19 @@ const SOLS: Record<string, [string, string, string]> = {
         </ul>
       </section>
       <section class="carte">
+        <h3>Classement</h3>
+        <ol class="classement" data-testid="classement">
+          @for (c of classement(); track c.joueur_id) {
+            <li [class.moi]="c.joueur_id === jeu.personnage()?.joueur_id">
+              <span class="rang">{{ c.rang }}</span>
+              <span class="point-classe" [style.background]="couleur(c.classe)"></span>
+              <b>{{ c.nom }}</b>
+              <span class="petit-texte">niv. {{ c.niveau }} · {{ c.xp }} XP</span>
+            </li>
+          }
+        </ol>
+      </section>
+      <section class="carte">
         <h3>Portails</h3>
         <ul class="portails">
           @for (pt of jeu.zone()?.def?.portails ?? []; track pt.vers) {
@@ -71,12 +85,15 @@ const SOLS: Record<string, [string, string, string]> = {
     </div>
   </div>`,
 })
-export class EcranMonde implements AfterViewInit, OnDestroy {
+export class EcranMonde implements OnInit, AfterViewInit, OnDestroy {
   readonly jeu = inject(JeuService);
   private readonly router = inject(Router);
   private readonly toile = viewChild.required<ElementRef<HTMLCanvasElement>>('toile');
+  private readonly rpc = inject(RpcService);
   readonly taille = TAILLE;
+  readonly classement = signal<{ rang: number; joueur_id: string; nom: string; classe: Classe; niveau: number; xp: number }[]>([]);
   private anim = 0;
+  private minuteurClassement?: ReturnType<typeof setInterval>;
   private affiches = new Map<string, { x: number; y: number }>();
   private decor: { x: number; y: number; r: number; genre: number }[] = [];
   private decorZone = '';
@@ -93,6 +110,24 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
   couleur(c?: Classe) { return c ? COULEURS[c] : '#ccc'; }
   distance(p: { x: number; y: number }) { const m = this.jeu.position(); return Math.hypot(p.x - m.x, p.y - m.y); }
 
+  constructor() {
+    // Someone arrives, or someone (maybe us) gains XP: the ranking is read again.
+    effect(() => {
+      this.jeu.presents().length;
+      this.jeu.personnage()?.xp;
+      this.lireClassement();
+    });
+  }
+
+  ngOnInit(): void {
+    this.minuteurClassement = setInterval(() => this.lireClassement(), 15_000);
+  }
+
+  private lireClassement(): void {
+    this.rpc.appel<any>('classement.consulter', { limite: 6 })
+      .then((r) => this.classement.set(r.classement)).catch(() => {});
+  }
+
   ngAfterViewInit(): void {
     const boucle = () => { this.dessiner(); this.anim = requestAnimationFrame(boucle); };
     this.anim = requestAnimationFrame(boucle);
@@ -100,6 +135,7 @@ export class EcranMonde implements AfterViewInit, OnDestroy {
 
   ngOnDestroy(): void {
     cancelAnimationFrame(this.anim);
+    clearInterval(this.minuteurClassement);
     for (const k of ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'z', 'q', 's', 'd', 'w', 'a']) this.jeu.toucheRelachee(k);
   }
 
