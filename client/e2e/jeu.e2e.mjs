@@ -64,6 +64,9 @@ async function demarrerServeur() {
       MMO_PREFIXE_REDIS: `${base}:`,
       MMO_PREFIXE_BUS: base,
       MMO_CONNEXIONS_PAR_MINUTE: '100',
+      // Short-lived access tokens: the client refreshes them, and re-authenticates its socket,
+      // several times during the run (checked at the end: no socket lost to an expiry).
+      MMO_DUREE_ACCES: '30',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -205,6 +208,7 @@ async function principal() {
     await creerPersonnage(B, nomB, 'DPS', null, '02b-personnages');
   });
   const idA = await idDe(A), idB = await idDe(B);
+  const jetonA = await A.evaluate(() => JSON.parse(sessionStorage.getItem('mmo.session')).jeton_acces);
 
   await etape('chacun voit l’autre bouger sur la carte (touches et clic)', async () => {
     // B walks right with the arrow key: A sees B appear and move.
@@ -386,6 +390,16 @@ async function principal() {
     await A.locator(tid('messages')).getByText('La forêt est bien sombre').waitFor();
     if (await A.locator(tid('messages')).getByText('On attaque les loups ?').count()) throw new Error('le chat de la plaine dans la forêt');
     await capture(A, '11-foret');
+  });
+
+  await etape('des jetons de 30 s rafraîchis sans perdre la socket', async () => {
+    const { jeton, reconnexions, etat } = await A.evaluate(() => ({
+      jeton: JSON.parse(sessionStorage.getItem('mmo.session')).jeton_acces,
+      reconnexions: window.__mmo.reconnexions(),
+      etat: window.__mmo.etat(),
+    }));
+    if (jeton === jetonA) throw new Error('le jeton d’accès n’a jamais été rafraîchi');
+    if (reconnexions !== 0 || etat !== 'en_ligne') throw new Error(`socket de A : ${reconnexions} reconnexion(s), ${etat}`);
   });
 
   if (Date.now() - DEBUT > LIMITE_MS) throw new Error(`trop long : ${(Date.now() - DEBUT) / 1000} s`);
