@@ -46,13 +46,7 @@ export class PanneauChat {
   private readonly router = inject(Router);
   private readonly liste = viewChild<ElementRef<HTMLElement>>('liste');
   brouillon = '';
-  private dernierPrive: string | null = null;
-
-  readonly prive = computed(() => {
-    const c = this.jeu.canal();
-    if (c.type === 'prive') this.dernierPrive = c.destinataire;
-    return this.dernierPrive;
-  });
+  readonly prive = this.jeu.dernierPrive;
   readonly nomCanal = computed(() => ({ zone: 'zone', monde: 'monde', groupe: 'groupe', prive: 'privé' })[this.jeu.canal().type]);
 
   constructor() {

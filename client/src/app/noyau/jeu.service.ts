@@ -49,6 +49,8 @@ export class JeuService {
   readonly avis = signal<Avis[]>([]);
   readonly derniereErreur = signal<string | null>(null);
   readonly cible = signal<{ x: number; y: number } | null>(null);
+  /** The last private conversation opened: its tab stays in the chat. */
+  readonly dernierPrive = signal<string | null>(null);
 
   readonly messagesDuCanal = computed(() => this.messages()[this.cleCanal(this.canal())] ?? []);
   readonly echangesOuverts = computed(() => Object.values(this.echanges()).filter((e) => e.statut === 'ouvert'));
@@ -128,6 +130,7 @@ export class JeuService {
     this.messages.set({});
     this.journal.set({});
     this.combatsConnus.set([]);
+    this.dernierPrive.set(null);
     this.tampon.clear();
     sessionStorage.removeItem('mmo.personnage');
   }
@@ -295,6 +298,7 @@ export class JeuService {
 
   async chargerCanal(c: Canal): Promise<void> {
     this.canal.set(c);
+    if (c.type === 'prive') this.dernierPrive.set(c.destinataire);
     const p = this.personnage();
     if (!p) return;
     const r = await this.rpc.appel<{ messages: MessageChat[] }>('chat.historique', { joueur_id: p.joueur_id, canal: c, limite: 50 });
