@@ -412,9 +412,13 @@ async function nettoyer() {
     await Promise.race([new Promise((r) => serveur.once('exit', r)), pause(5000)]);
     if (serveur.exitCode === null) serveur.kill('SIGKILL');
   }
+  // Best effort: the run's database and Redis keys (its prefix is its own).
   try {
     execFileSync('psql', [`${BASE_PG}/postgres`, '-qc', `DROP DATABASE IF EXISTS "${base}" WITH (FORCE)`], { stdio: 'ignore' });
-  } catch { /* best effort */ }
+  } catch { /* psql missing, or the server still holds it */ }
+  try {
+    execFileSync('sh', ['-c', `redis-cli -h 127.0.0.1 --scan --pattern '${base}:*' | xargs -r -n 500 redis-cli -h 127.0.0.1 del`], { stdio: 'ignore' });
+  } catch { /* redis-cli missing */ }
 }
 
 const garde = setTimeout(() => { console.error(`✘ le test dépasse ${LIMITE_MS / 1000 + 60} s`); process.exit(2); }, LIMITE_MS + 60_000);
