@@ -17,7 +17,7 @@ interface Ligne { code: string; def: DefQuete; etat?: LigneQuete; bloquee: strin
             <header><h3>{{ q.def.nom }}</h3><span class="recompense">{{ recompense(q.def) }}</span></header>
             <p>{{ q.def.description }}</p>
             <div class="objectif">{{ objectif(q.def) }}</div>
-            <div class="barre quete"><div [style.width.%]="100 * (q.etat?.progression ?? 0) / (q.etat?.requis || 1)"></div><span>{{ q.etat?.progression }} / {{ q.etat?.requis }}</span></div>
+            <div class="barre progression"><div [style.width.%]="100 * (q.etat?.progression ?? 0) / (q.etat?.requis || 1)"></div><span>{{ q.etat?.progression }} / {{ q.etat?.requis }}</span></div>
             <button class="bouton petit discret" (click)="jeu.abandonnerQuete(q.code)">Abandonner</button>
           </article>
         } @empty { <p class="vide">Aucune quête en cours : choisissez-en une ci-dessous.</p> }
