@@ -218,7 +218,11 @@ async function principal() {
     await B.keyboard.up('ArrowRight');
     const posB = await position(B);
     if (!(posB.x > 103)) throw new Error(`B n’a pas avancé : ${JSON.stringify(posB)}`);
-    await attendre('A voit B à sa nouvelle place', async () => { const v = await vuPar(A, idB); return v && Math.abs(v.x - posB.x) < 0.01; });
+    // (A step may still be in flight when the key is released: compare with B's latest place.)
+    await attendre('A voit B à sa nouvelle place', async () => {
+      const v = await vuPar(A, idB);
+      return v && Math.abs(v.x - (await position(B)).x) < 0.01;
+    });
     // A clicks on the map below-left: B sees A walk there.
     const boite = await A.locator(tid('canvas')).boundingBox();
     await A.mouse.click(boite.x + boite.width * 0.46, boite.y + boite.height * 0.56);
@@ -367,6 +371,7 @@ async function principal() {
     await B.locator(`${tid('connexion')}[data-etat="en_ligne"]`).waitFor({ timeout: 20_000 });
     await B.locator(`${tid('echanges')} .echange[data-statut="ouvert"]`).waitFor();
     await B.locator(tid('messages')).getByText('Tu es encore là ?').waitFor();
+    await capture(B, '10b-rattrapage');
     const { reconnexions, rattrapes } = await B.evaluate(() => ({ reconnexions: window.__mmo.reconnexions(), rattrapes: window.__mmo.rattrapes() }));
     log(`  B : ${reconnexions} reconnexion(s), ${rattrapes - avant} événement(s) rattrapé(s)`);
     if (reconnexions < 1 || rattrapes <= avant) throw new Error('pas de rattrapage après la reconnexion');
