@@ -379,6 +379,14 @@ async function principal() {
     await capture(B, '08-monde-b');
   });
 
+  await etape('un rechargement de page reprend la partie', async () => {
+    await B.reload();
+    await B.locator(`${tid('nom')}`).filter({ hasText: nomB }).waitFor();
+    await B.locator(`${tid('connexion')}[data-etat="en_ligne"]`).waitFor();
+    await B.locator(tid('messages')).getByText('Tu es encore là ?').waitFor();
+    await B.locator(`${tid('presents')} li[data-joueur="${idA}"]`).waitFor();
+  });
+
   await etape('un portail vers la Forêt sombre (niveau 2)', async () => {
     // Brennos reached level 2 with the wolves and « Le rempart »: the forest is open to him.
     await A.click(tid('nav-monde'));

@@ -131,6 +131,7 @@ export class JeuService {
     this.journal.set({});
     this.combatsConnus.set([]);
     this.dernierPrive.set(null);
+    this.canal.set({ type: 'zone' });
     this.tampon.clear();
     sessionStorage.removeItem('mmo.personnage');
   }
@@ -140,8 +141,9 @@ export class JeuService {
   async relire(): Promise<void> {
     const p = this.personnage();
     if (!p) return;
+    // The zone first: the zone channel's history is kept under the zone's code.
+    await this.rafraichirZone().catch((e) => this.erreur(e));
     await Promise.all([
-      this.rafraichirZone(),
       this.rafraichirProfil(),
       this.rafraichirInventaire(),
       this.rafraichirJournal(),
