@@ -24,7 +24,7 @@ const SOLS: Record<string, [string, string, string]> = {
         <h2 data-testid="zone" [attr.data-zone]="jeu.zone()?.code">{{ nomZone() }}</h2>
         <span class="coord" data-testid="position" [attr.data-x]="jeu.position().x" [attr.data-y]="jeu.position().y">x {{ jeu.position().x.toFixed(1) }} · y {{ jeu.position().y.toFixed(1) }}</span>
       </div>
-      <canvas #toile [width]="taille" [height]="taille" (click)="cliquer($event)" data-testid="canvas" tabindex="0"></canvas>
+      <canvas #toile [width]="taille" [height]="taille" (click)="cliquer($event)" data-testid="canvas" tabindex="0" role="img" [attr.aria-label]="'Carte : ' + nomZone() + ', ' + jeu.presents().length + ' autre(s) joueur(s) présent(s)'"></canvas>
       <p class="aide">Flèches ou ZQSD pour marcher, clic pour aller quelque part.</p>
       @if (jeu.portailProche(); as pt) {
         <div class="portail-proche">
