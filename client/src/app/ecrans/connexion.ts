@@ -30,6 +30,13 @@ import { SessionService } from '../noyau/session.service';
         {{ mode() === 'connexion' ? 'Entrer dans le monde' : 'Créer mon compte et entrer' }}
       </button>
     </form>
+    <ul class="atouts">
+      <li><span class="blason mini classe-Tank">T</span> Encaissez pour le groupe</li>
+      <li><span class="blason mini classe-DPS">D</span> Frappez fort, frappez vite</li>
+      <li><span class="blason mini classe-Heal">H</span> Gardez-les tous debout</li>
+    </ul>
+    <div class="lune" aria-hidden="true"></div>
+    <div class="paysage" aria-hidden="true"></div>
   </div>`,
 })
 export class EcranConnexion {
