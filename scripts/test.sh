@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test.
+# formatting, lints, every test, then the web client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +23,6 @@ scripts/fautes.sh
 
 echo "== the shipped catalog validates through the binary"
 cargo run --quiet --locked -p gateway --bin mmo -- catalogue
+
+echo "== the web client: build, then two browsers play against a fresh server"
+scripts/client.sh test
