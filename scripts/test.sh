@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test.
+# formatting, lints, every test, schemathesis against the OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== schemathesis against the OpenAPI document of a real mmo serve"
+scripts/schemathesis.sh
 
 echo "== the shipped catalog validates through the binary"
 cargo run --quiet --locked -p gateway --bin mmo -- catalogue

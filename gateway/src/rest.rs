@@ -146,11 +146,21 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identifiants {
-    /// 3 to 32 characters: letters, digits, `.`, `_`, `-`; unique case-insensitively.
-    #[schema(example = "aragorn")]
+    /// 3 to 32 characters: letters, digits, `.`, `_`, `-`; unique case-insensitively. (To
+    /// log in, anything else is simply an unknown login.)
+    #[schema(
+        example = "aragorn",
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9._-]+$"
+    )]
     login: String,
     /// 10 to 128 characters.
-    #[schema(example = "une phrase de passe assez longue")]
+    #[schema(
+        example = "une phrase de passe assez longue",
+        min_length = 10,
+        max_length = 128
+    )]
     mot_de_passe: String,
 }
 
@@ -192,6 +202,7 @@ pub struct CompteCree {
         (status = 201, description = "Compte créé", body = CompteCree),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 409, description = "LOGIN_DEJA_PRIS", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES", body = CorpsErreur),
         (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
     )
@@ -274,6 +285,7 @@ fn session(
         (status = 200, description = "Connecté", body = Session),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "IDENTIFIANTS_INVALIDES", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES (en-tête Retry-After)", body = CorpsErreur),
         (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
     )
@@ -328,7 +340,9 @@ pub struct Rafraichissement {
     request_body = Rafraichissement,
     responses(
         (status = 200, description = "Nouvelle session", body = Session),
+        (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE, ou JETON_REUTILISE (la famille est révoquée)", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
     )
 )]
 pub async fn rafraichir(
@@ -370,7 +384,9 @@ pub async fn rafraichir(
     request_body = Rafraichissement,
     responses(
         (status = 204, description = "Déconnecté"),
+        (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
     )
 )]
 pub async fn deconnecter(
