@@ -12,6 +12,7 @@
 //! seed (random by default, printed first and with any failure).
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,6 +61,7 @@ enum Genre {
 
 /// The params of each method: its fields and what they hold. A `match` without a catch-all:
 /// a new method does not compile until it has its template.
+#[allow(clippy::too_many_lines)] // One arm per method: a table.
 fn modele(m: Methode) -> &'static [(&'static str, Genre)] {
     use Genre as G;
     match m {
@@ -256,6 +258,7 @@ fn codes(valides: &[&str]) -> BoxedStrategy<Value> {
 }
 
 /// A plausible value for a field of this kind: mostly well-formed, often valid, sometimes not.
+#[allow(clippy::too_many_lines)] // One arm per kind of field: a table.
 fn valeur(genre: Genre, monde: &Monde) -> BoxedStrategy<Value> {
     let joueur = prop_oneof![
         6 => parmi(&monde.joueurs),
@@ -581,7 +584,7 @@ fn verifier_erreur(e: &Value, documentes: &BTreeSet<String>) -> Result<(), Strin
     let stable = e["data"]["code"]
         .as_str()
         .ok_or_else(|| format!("data.code : {e}"))?;
-    if !e["message"].as_str().is_some_and(|m| !m.is_empty()) {
+    if e["message"].as_str().is_none_or(str::is_empty) {
         return Err(format!("message : {e}"));
     }
     if code == codes::INTERNE {
@@ -771,7 +774,10 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
     let documentes = Arc::new(codes_documentes());
     let cas = nombre_de_cas();
     let graine = graine();
-    let graine_hex: String = graine.iter().map(|o| format!("{o:02x}")).collect();
+    let graine_hex = graine.iter().fold(String::new(), |mut hex, o| {
+        let _ = write!(hex, "{o:02x}");
+        hex
+    });
     eprintln!("fuzz : {cas} messages, graine {graine_hex} (MMO_GRAINE_FUZZ=… pour rejouer)");
 
     let mut runner = TestRunner::new_with_rng(
