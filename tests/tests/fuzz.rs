@@ -8,6 +8,8 @@
 //! JSON-RPC 2.0, echo the id as the spec says, and carry only documented errors, never
 //! `ERREUR_INTERNE`.
 //!
+//! One message in [`PAR_HTTP`] also goes through `POST /rpc` with its bytes as they are.
+//!
 //! `MMO_CAS_FUZZ` sets the number of messages (100,000 by default), `MMO_GRAINE_FUZZ` the
 //! seed (random by default, printed first and with any failure).
 
@@ -694,6 +696,52 @@ fn graine() -> [u8; 32] {
     graine
 }
 
+/// One message in this many also goes through `POST /rpc` (as the player), for the HTTP layer
+/// in front of the dispatcher: the body's bytes as they are, the status, the same checks.
+const PAR_HTTP: usize = 20;
+
+#[derive(Clone)]
+struct Http {
+    client: reqwest::Client,
+    url: String,
+    jeton: Arc<str>,
+}
+
+impl Http {
+    async fn envoyer(&self, corps: &[u8]) -> Result<(u16, Option<Value>), String> {
+        let r = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.jeton)
+            .header("content-type", "application/json")
+            .body(corps.to_vec())
+            .send()
+            .await
+            .map_err(|e| format!("HTTP : {e}"))?;
+        let statut = r.status().as_u16();
+        let texte = r.bytes().await.map_err(|e| format!("HTTP : {e}"))?;
+        let valeur = (!texte.is_empty())
+            .then(|| serde_json::from_slice(&texte).map_err(|e| format!("corps HTTP : {e}")))
+            .transpose()?;
+        Ok((statut, valeur))
+    }
+}
+
+/// The answer over HTTP: 413 over 64 KiB, else 200 with the answer or 204 with none.
+fn verifier_http(
+    corps: &[u8],
+    reponse: Result<(u16, Option<Value>), String>,
+    documentes: &BTreeSet<String>,
+) -> Result<(), String> {
+    let (statut, valeur) = reponse?;
+    match (statut, valeur) {
+        (413, Some(r)) if corps.len() > 64 * 1024 => verifier_un(&r, &Value::Null, documentes),
+        (200, Some(r)) => verifier(corps, Some(&r), documentes),
+        (204, None) => verifier(corps, None, documentes),
+        (statut, r) => Err(format!("HTTP {statut} : {r:?}")),
+    }
+}
+
 /// Sets up two players, an admin, characters, a combat and a trade to aim at.
 async fn preparer(banc: &Banc, pool: &PgPool) -> (Monde, Authentifie, Authentifie) {
     let alice = banc.compte("alice").await;
@@ -786,6 +834,11 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
     );
     let strategie = (message(&monde), qui());
     let etat: EtatPartage = Arc::clone(&banc.serveur.etat);
+    let http = Http {
+        client: banc.http.clone(),
+        url: format!("{}/rpc", banc.base),
+        jeton: Arc::from(monde.jetons[0].as_str().unwrap_or_default()),
+    };
     let debut = Instant::now();
     let generes = (0..cas).map(|n| {
         let (corps, (qui, transport)) = strategie
@@ -799,6 +852,7 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
             let etat = Arc::clone(&etat);
             let documentes = Arc::clone(&documentes);
             let mut ctx = contexte(qui, transport, joueur, admin);
+            let http = (n % PAR_HTTP == 0).then(|| http.clone());
             async move {
                 let tache = tokio::spawn(async move {
                     let r = tokio::time::timeout(
@@ -806,21 +860,31 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
                         rpc::traiter(&etat, &mut ctx, &corps),
                     )
                     .await;
-                    (corps, r)
+                    let par_http = match http {
+                        Some(h) => Some(h.envoyer(&corps).await),
+                        None => None,
+                    };
+                    (corps, r, par_http)
                 });
                 let verdict = match tache.await {
                     Err(e) if e.is_panic() => Err(format!("panique : {e:?}")),
                     Err(e) => Err(format!("tâche : {e}")),
-                    Ok((corps, Err(_))) => Err(format!(
+                    Ok((corps, Err(_), _)) => Err(format!(
                         "pas de réponse en 30 s à {}",
                         String::from_utf8_lossy(&corps)
                     )),
-                    Ok((corps, Ok(reponse))) => verifier(&corps, reponse.as_ref(), &documentes)
-                        .map_err(|e| {
-                            let montre: String =
-                                String::from_utf8_lossy(&corps).chars().take(600).collect();
-                            format!("{e}\n  message : {montre}")
-                        }),
+                    Ok((corps, Ok(reponse), par_http)) => {
+                        verifier(&corps, reponse.as_ref(), &documentes)
+                            .and_then(|()| match par_http {
+                                Some(r) => verifier_http(&corps, r, &documentes),
+                                None => Ok(()),
+                            })
+                            .map_err(|e| {
+                                let montre: String =
+                                    String::from_utf8_lossy(&corps).chars().take(600).collect();
+                                format!("{e}\n  message : {montre}")
+                            })
+                    }
                 };
                 verdict.map_err(|e| format!("cas {n} ({qui:?}, {transport:?}) : {e}"))
             }

@@ -877,3 +877,27 @@ async fn un_deluge_de_connexions_oisives_ne_prive_pas_un_client_normal_et_se_res
     assert!(servi(&banc, &alice.jeton).await < Duration::from_secs(2));
     banc.arreter().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_id_numerique_revient_tel_quel_meme_flottant(pool: PgPool) {
+    // Found by the fuzzing over HTTP: without serde_json's exact float parsing, the server
+    // read `6.599744089251595e218` a hair off and sent back `6.599744089251594e218`.
+    let banc = Banc::demarrer(&pool).await;
+    let alice = banc.compte("alice").await;
+    for id in [
+        "6.599744089251595e+218",
+        "-1.0840239900336119e-294",
+        "1.5686107100510318e+265",
+        "12482704923773847068",
+        "-9223372036854775808",
+        "0.1",
+        "-0.0",
+    ] {
+        let corps = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"quete.catalogue"}}"#);
+        let (_, reponse) = banc.rpc_brut(Some(&alice.jeton), corps).await;
+        let attendu: Value = serde_json::from_str(id).expect("nombre");
+        assert_eq!(reponse["id"], attendu, "{id}");
+        assert_eq!(reponse["id"].to_string(), attendu.to_string(), "{id}");
+    }
+    banc.arreter().await;
+}
