@@ -199,7 +199,12 @@ pub struct CompteCree {
     post, path = "/api/comptes", tag = "comptes",
     request_body = Identifiants,
     responses(
-        (status = 201, description = "Compte créé", body = CompteCree),
+        (status = 201, description = "Compte créé", body = CompteCree, links(
+            ("connexion" = (
+                operation_id = "connecter",
+                request_body = json!({"login": "$request.body#/login", "mot_de_passe": "$request.body#/mot_de_passe"})
+            ))
+        )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 409, description = "LOGIN_DEJA_PRIS", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
@@ -282,7 +287,16 @@ fn session(
     post, path = "/api/sessions", tag = "sessions",
     request_body = Identifiants,
     responses(
-        (status = 200, description = "Connecté", body = Session),
+        (status = 200, description = "Connecté", body = Session, links(
+            ("rafraichissement" = (
+                operation_id = "rafraichir",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            )),
+            ("deconnexion" = (
+                operation_id = "deconnecter",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            ))
+        )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "IDENTIFIANTS_INVALIDES", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
@@ -339,7 +353,16 @@ pub struct Rafraichissement {
     post, path = "/api/sessions/rafraichir", tag = "sessions",
     request_body = Rafraichissement,
     responses(
-        (status = 200, description = "Nouvelle session", body = Session),
+        (status = 200, description = "Nouvelle session", body = Session, links(
+            ("rafraichissement" = (
+                operation_id = "rafraichir",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            )),
+            ("deconnexion" = (
+                operation_id = "deconnecter",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            ))
+        )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE, ou JETON_REUTILISE (la famille est révoquée)", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
@@ -430,3 +453,58 @@ pub async fn deconnecter(
     ))
 )]
 pub struct DocApi;
+
+/// The OpenAPI document as served. utoipa 5 writes a link's fields in snake case
+/// (`operation_id`, `request_body`) where OpenAPI says `operationId`, `requestBody`: without
+/// this, tools ignore the links (schemathesis's stateful phase among them).
+pub fn document_openapi() -> serde_json::Value {
+    use utoipa::OpenApi as _;
+
+    let mut document = serde_json::to_value(DocApi::openapi()).unwrap_or_default();
+    let operations = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|chemins| chemins.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|verbes| verbes.values_mut());
+    for operation in operations {
+        let liens = operation
+            .get_mut("responses")
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flat_map(|reponses| reponses.values_mut())
+            .filter_map(|r| {
+                r.get_mut("links")
+                    .and_then(serde_json::Value::as_object_mut)
+            })
+            .flat_map(|liens| liens.values_mut())
+            .filter_map(serde_json::Value::as_object_mut);
+        for lien in liens {
+            for (serpent, chameau) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = lien.remove(serpent) {
+                    lien.insert(chameau.to_owned(), v);
+                }
+            }
+        }
+    }
+    document
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn les_liens_de_l_openapi_s_ecrivent_comme_openapi_le_veut() {
+        let document = document_openapi();
+        let lien = &document["paths"]["/api/sessions"]["post"]["responses"]["200"]["links"]["rafraichissement"];
+        assert_eq!(lien["operationId"], "rafraichir", "{lien}");
+        assert!(lien["requestBody"].is_object(), "{lien}");
+        assert!(!document.to_string().contains("operation_id"));
+    }
+}

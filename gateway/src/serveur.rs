@@ -33,7 +33,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi as _;
 use uuid::Uuid;
 
 use crate::auth::Jetons;
@@ -385,7 +384,7 @@ fn routeur(etat: EtatPartage, passerelle: &Passerelle) -> Router {
 }
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(rest::DocApi::openapi())
+    axum::Json(rest::document_openapi())
 }
 
 /// The request id: the client's `X-Request-Id` if it is a UUID, else a new one. It becomes the
