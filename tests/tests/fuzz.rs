@@ -8,7 +8,8 @@
 //! JSON-RPC 2.0, echo the id as the spec says, and carry only documented errors, never
 //! `ERREUR_INTERNE`.
 //!
-//! One message in [`PAR_HTTP`] also goes through `POST /rpc` with its bytes as they are.
+//! One message in [`PAR_RESEAU`] also goes through `POST /rpc` with its bytes as they are,
+//! and one through a WebSocket.
 //!
 //! `MMO_CAS_FUZZ` sets the number of messages (100,000 by default), `MMO_GRAINE_FUZZ` the
 //! seed (random by default, printed first and with any failure).
@@ -696,14 +697,16 @@ fn graine() -> [u8; 32] {
     graine
 }
 
-/// One message in this many also goes through `POST /rpc` (as the player), for the HTTP layer
-/// in front of the dispatcher: the body's bytes as they are, the status, the same checks.
-const PAR_HTTP: usize = 20;
+/// One message in this many also goes through `POST /rpc` (as the player), and another one
+/// in this many through a fresh WebSocket of the player, for the layers in front of the
+/// dispatcher: the bytes as they are, the status or the close, the same checks.
+const PAR_RESEAU: usize = 20;
 
 #[derive(Clone)]
 struct Http {
     client: reqwest::Client,
     url: String,
+    url_ws: String,
     jeton: Arc<str>,
 }
 
@@ -724,6 +727,83 @@ impl Http {
             .then(|| serde_json::from_slice(&texte).map_err(|e| format!("corps HTTP : {e}")))
             .transpose()?;
         Ok((statut, valeur))
+    }
+}
+
+/// What a fresh socket of the player answered to a message: the answer (none for a
+/// notification), or the close.
+#[derive(Debug)]
+enum ParWs {
+    Reponse(Option<Value>),
+    Fermee(Option<u16>),
+}
+
+const SENTINELLE: &str = "sentinelle du fuzzing";
+
+/// Sends the message on a fresh socket (text if it is UTF-8, else binary), then a call with a
+/// known id: whatever comes back before that call's answer is the message's.
+async fn par_websocket(url: &str, corps: &[u8]) -> Result<ParWs, String> {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (mut flux, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|e| format!("WebSocket : {e}"))?;
+    let message = match std::str::from_utf8(corps) {
+        Ok(texte) => Message::Text(texte.to_owned().into()),
+        Err(_) => Message::Binary(corps.to_vec().into()),
+    };
+    let sentinelle = json!({"jsonrpc": "2.0", "id": SENTINELLE, "method": "nulle.part"});
+    // A closed socket refuses the sentinel: what it said on closing is the answer.
+    let _ = flux.send(message).await;
+    let _ = flux
+        .send(Message::Text(sentinelle.to_string().into()))
+        .await;
+    let mut reponse = None;
+    loop {
+        let recu = tokio::time::timeout(Duration::from_secs(30), flux.next())
+            .await
+            .map_err(|_| "WebSocket : rien en 30 s".to_owned())?;
+        match recu {
+            None | Some(Err(_)) => return Ok(ParWs::Fermee(None)),
+            Some(Ok(Message::Close(trame))) => {
+                return Ok(ParWs::Fermee(trame.map(|t| t.code.into())));
+            }
+            Some(Ok(Message::Text(texte))) => {
+                let v: Value =
+                    serde_json::from_str(&texte).map_err(|e| format!("WebSocket : {e}"))?;
+                if v.get("method").is_some() {
+                    continue; // a push
+                }
+                if v["id"] == SENTINELLE {
+                    return Ok(ParWs::Reponse(reponse));
+                }
+                if reponse.replace(v).is_some() {
+                    return Err("deux réponses à un message".to_owned());
+                }
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// The answer over WebSocket: closed in 1009 over 64 KiB; bytes that are not UTF-8 (sent as
+/// binary) get `REQUETE_INVALIDE`; else the same checks as in-process.
+fn verifier_ws(
+    corps: &[u8],
+    reponse: Result<ParWs, String>,
+    documentes: &BTreeSet<String>,
+) -> Result<(), String> {
+    match reponse? {
+        ParWs::Fermee(Some(1009)) if corps.len() > 64 * 1024 => Ok(()),
+        ParWs::Reponse(Some(r)) if std::str::from_utf8(corps).is_err() => {
+            verifier_un(&r, &Value::Null, documentes)?;
+            (r["error"]["code"] == codes::REQUETE_INVALIDE)
+                .then_some(())
+                .ok_or_else(|| format!("binaire : -32600 attendu : {r}"))
+        }
+        ParWs::Reponse(r) if corps.len() <= 64 * 1024 => verifier(corps, r.as_ref(), documentes),
+        autre => Err(format!("WebSocket : {autre:?}")),
     }
 }
 
@@ -837,6 +917,11 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
     let http = Http {
         client: banc.http.clone(),
         url: format!("{}/rpc", banc.base),
+        url_ws: format!(
+            "ws://{}/ws?jeton={}",
+            banc.serveur.adresse,
+            monde.jetons[0].as_str().unwrap_or_default()
+        ),
         jeton: Arc::from(monde.jetons[0].as_str().unwrap_or_default()),
     };
     let debut = Instant::now();
@@ -852,7 +937,11 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
             let etat = Arc::clone(&etat);
             let documentes = Arc::clone(&documentes);
             let mut ctx = contexte(qui, transport, joueur, admin);
-            let http = (n % PAR_HTTP == 0).then(|| http.clone());
+            let reseau = match n % PAR_RESEAU {
+                0 => Some((http.clone(), false)),
+                10 => Some((http.clone(), true)),
+                _ => None,
+            };
             async move {
                 let tache = tokio::spawn(async move {
                     let r = tokio::time::timeout(
@@ -860,11 +949,12 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
                         rpc::traiter(&etat, &mut ctx, &corps),
                     )
                     .await;
-                    let par_http = match http {
-                        Some(h) => Some(h.envoyer(&corps).await),
+                    let par_reseau = match reseau {
+                        Some((h, false)) => Some(Err(h.envoyer(&corps).await)),
+                        Some((h, true)) => Some(Ok(par_websocket(&h.url_ws, &corps).await)),
                         None => None,
                     };
-                    (corps, r, par_http)
+                    (corps, r, par_reseau)
                 });
                 let verdict = match tache.await {
                     Err(e) if e.is_panic() => Err(format!("panique : {e:?}")),
@@ -873,10 +963,11 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
                         "pas de réponse en 30 s à {}",
                         String::from_utf8_lossy(&corps)
                     )),
-                    Ok((corps, Ok(reponse), par_http)) => {
+                    Ok((corps, Ok(reponse), par_reseau)) => {
                         verifier(&corps, reponse.as_ref(), &documentes)
-                            .and_then(|()| match par_http {
-                                Some(r) => verifier_http(&corps, r, &documentes),
+                            .and_then(|()| match par_reseau {
+                                Some(Err(r)) => verifier_http(&corps, r, &documentes),
+                                Some(Ok(r)) => verifier_ws(&corps, r, &documentes),
                                 None => Ok(()),
                             })
                             .map_err(|e| {
