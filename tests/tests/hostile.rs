@@ -614,6 +614,18 @@ fn code_de_fermeture(mut octets: &[u8]) -> Option<u16> {
     None
 }
 
+/// The process's resident memory, in KiB (Linux).
+fn memoire_residente() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 async fn servi(banc: &Banc, jeton: &str) -> Duration {
     let debut = Instant::now();
     banc.appel(jeton, "quete.catalogue", json!({}))
@@ -741,9 +753,31 @@ async fn un_client_qui_ne_lit_jamais_est_deconnecte_et_les_autres_restent_servis
     let banc = Banc::demarrer_avec(&pool, reglages).await;
     let lent = banc.compte("lent").await;
     let alice = banc.compte("alice").await;
+    let creer = |nom: &'static str| {
+        let jeton = lent.jeton.clone();
+        let banc = &banc;
+        async move {
+            let p = json!({"nom": nom, "classe": "Tank"});
+            banc.appel(&jeton, "joueur.creer", p)
+                .await
+                .expect("personnage")["joueur_id"]
+                .clone()
+        }
+    };
+    let (l1, l2) = (creer("Lentille").await, creer("Lenteur").await);
+    for j in [&l1, &l2] {
+        banc.lire_quand(
+            &lent.jeton,
+            "inventaire.consulter",
+            json!({"joueur_id": j}),
+            |_| true,
+        )
+        .await;
+    }
 
-    // The slow client asks for a lot (batches of 50 catalogs, ~0.5 MB an answer) and never
-    // reads a byte; its small receive buffer fills at once.
+    let memoire_avant = memoire_residente();
+    // The slow client asks for a lot (batches of 50 catalogs) and never reads a byte; its
+    // small receive buffer fills at once, and the server's write to it blocks.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("tampon");
     let tcp = socket
@@ -773,11 +807,42 @@ async fn un_client_qui_ne_lit_jamais_est_deconnecte_et_les_autres_restent_servis
         (envoyes, flux)
     });
 
+    // While its socket is stuck writing, its account gets more pushes than its queue holds
+    // (300 trades proposed between its characters): they are dropped, not buffered.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..300 {
+        let p = json!({"joueur_id": l1, "destinataire": l2, "offre": {}});
+        banc.appel(&lent.jeton, "echange.proposer", p)
+            .await
+            .expect("échange proposé");
+    }
+    let metriques = banc
+        .http
+        .get(format!("{}/metrics", banc.base))
+        .send()
+        .await
+        .expect("métriques")
+        .text()
+        .await
+        .expect("texte");
+    let abandonnees: f64 = metriques
+        .lines()
+        .find_map(|l| l.strip_prefix("mmo_pousses_abandonnees_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    eprintln!("client lent : {abandonnees} notifications abandonnées");
+    assert!(
+        abandonnees >= 1.0,
+        "aucune notification abandonnée :\n{metriques}"
+    );
+
     // Meanwhile, the others are served promptly.
     let mut voisine = banc.ws(Some(&alice.jeton)).await;
     let debut = Instant::now();
     let mut pire = Duration::ZERO;
+    let mut memoire_max = memoire_avant;
     while debut.elapsed() < Duration::from_secs(12) {
+        memoire_max = memoire_max.max(memoire_residente());
         pire = pire.max(servi(&banc, &alice.jeton).await);
         let t = Instant::now();
         assert!(voisine.appel("joueur.lister", json!({})).await.is_ok());
@@ -785,6 +850,14 @@ async fn un_client_qui_ne_lit_jamais_est_deconnecte_et_les_autres_restent_servis
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(pire < Duration::from_secs(2), "une voisine attend {pire:?}");
+    // What the server holds for the slow socket stays bounded (one message at a time, then the
+    // kernel's buffers): the whole test process, server included, grows by little.
+    let croissance = memoire_max.saturating_sub(memoire_avant);
+    eprintln!("client lent : mémoire résidente {memoire_avant} Kio, au plus {memoire_max} Kio");
+    assert!(
+        croissance < 128 * 1024,
+        "la mémoire a crû de {croissance} Kio"
+    );
 
     // The server gave up on the slow socket (a write stuck 10 s): reading it now drains what
     // the buffers hold, then the end.
