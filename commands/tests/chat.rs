@@ -221,8 +221,9 @@ async fn l_historique_se_lit_par_pages_du_plus_recent_au_plus_ancien(pool: PgPoo
 async fn un_curseur_extreme_rend_une_page_vide_ou_un_refus_jamais_une_erreur_de_redis(
     pool: PgPool,
 ) {
-    // Found by the dispatcher's fuzzing (tests/tests/fuzz.rs): `(0-0` and `(+1-1` made Redis
-    // answer an error, shown to the client as an internal one.
+    // Found by the dispatcher's fuzzing (tests/tests/fuzz.rs): `(0-0` made Redis answer an
+    // error, shown to the client as an internal one. A cursor is digits only (`+1` parses as
+    // a u64).
     let b = Banc::new(pool).await;
     let chat = chat(&b);
     let c = b.compte(1).await;

@@ -555,8 +555,8 @@ fn lire_entree(id: String, champs: &[String]) -> Option<MessageChat> {
 }
 
 /// A stream id: `<ms>-<seq>`.
-/// A stream id, `<ms>-<seq>`: its two numbers. Digits only: `u64::from_str` would also take
-/// `+1`, which Redis refuses (an internal error for a client's bad cursor).
+/// A stream id, `<ms>-<seq>`: its two numbers. Digits only (`u64::from_str` would also take
+/// `+1`): the cursor is one this service gave out.
 fn id_de_flux(texte: &str) -> Option<(u64, u64)> {
     let nombre = |s: &str| {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
