@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VERSION=4.32.5
-CIBLE="${CARGO_TARGET_DIR:-target}"
+CIBLE="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 VENV="$CIBLE/venv-schemathesis"
 EXEMPLES="${MMO_SCHEMATHESIS_EXEMPLES:-100}"
 
@@ -69,6 +69,8 @@ done
 [ -n "$URL" ] || { cat "$JOURNAL" >&2; echo "schemathesis.sh: pas d'adresse après 60 s" >&2; exit 1; }
 echo "schemathesis.sh: mmo serve sur $URL (base $ESPACE), $EXEMPLES exemples par opération"
 
+# From the build directory: schemathesis keeps its cache (`.schemathesis/`) where it runs.
+cd "$CIBLE"
 "$VENV/bin/schemathesis" run "$URL/api/openapi.json" \
   --checks all \
   --max-examples "$EXEMPLES" \
