@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test, then the web client in two browsers.
+# formatting, lints, every test, schemathesis against the OpenAPI document, the fault harness,
+# then the web client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== schemathesis against the OpenAPI document of a real mmo serve"
+scripts/schemathesis.sh
 
 echo "== faults under load: kill -9, PostgreSQL and NATS restarts, Redis flush (scripts/fautes.sh)"
 scripts/fautes.sh

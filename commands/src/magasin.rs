@@ -258,7 +258,9 @@ impl Magasin {
         A: AgregatStocke,
     {
         // One round trip: the command's owner and its events (none if it emitted nothing).
-        let lignes: Vec<LigneDeCommande<A::Event>> = sqlx::query_as(
+        // The payloads are read as plain JSON: they are another aggregate's events when the
+        // id was used for one, and only this aggregate's are decoded as its events.
+        let lignes: Vec<LigneDeCommande> = sqlx::query_as(
             "SELECT c.aggregate_type, c.aggregate_id, e.payload \
              FROM commandes_appliquees c \
              LEFT JOIN events e ON e.id_commande = c.id_commande \
@@ -275,12 +277,12 @@ impl Magasin {
         if type_agregat != A::TYPE || id != aggregat_id {
             return Err(ErreurApplication::CommandeReutilisee(id_commande));
         }
-        Ok(Some(
-            lignes
-                .into_iter()
-                .filter_map(|(_, _, e)| e.map(|e| e.0))
-                .collect(),
-        ))
+        lignes
+            .into_iter()
+            .filter_map(|(_, _, e)| e)
+            .map(|e| serde_json::from_value(e.0).map_err(ErreurApplication::stockage))
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     /// An aggregate's current state, folded from its stream (for the checks that need another
@@ -309,7 +311,7 @@ impl Magasin {
 }
 
 /// The owner of a command id (aggregate type and id) and one of its events, if it emitted any.
-type LigneDeCommande<E> = (String, String, Option<sqlx::types::Json<E>>);
+type LigneDeCommande = (String, String, Option<sqlx::types::Json<serde_json::Value>>);
 
 /// Up to a quarter of the wait, so that writers who collided do not collide again in step.
 fn gigue(attente: Duration) -> Duration {

@@ -218,6 +218,37 @@ async fn l_historique_se_lit_par_pages_du_plus_recent_au_plus_ancien(pool: PgPoo
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn un_curseur_extreme_rend_une_page_vide_ou_un_refus_jamais_une_erreur_de_redis(
+    pool: PgPool,
+) {
+    // Found by the dispatcher's fuzzing (tests/tests/fuzz.rs): `(0-0` made Redis answer an
+    // error, shown to the client as an internal one. A cursor is digits only (`+1` parses as
+    // a u64).
+    let b = Banc::new(pool).await;
+    let chat = chat(&b);
+    let c = b.compte(1).await;
+    let a = b.personnage(c, "Ysaline").await;
+    chat.envoyer(c, a, Canal::Monde {}, "bonjour", None)
+        .await
+        .expect("envoi");
+    let page = chat
+        .historique(c, a, Canal::Monde {}, Some("0-0"), 10)
+        .await
+        .expect("rien avant le premier id");
+    assert!(page.messages.is_empty() && page.suivant.is_none());
+    for mauvais in ["+1-1", "1-+0", "99999999999999999999-0"] {
+        assert_eq!(
+            refus_chat(
+                chat.historique(c, a, Canal::Monde {}, Some(mauvais), 10)
+                    .await
+            ),
+            ErreurChat::CurseurInvalide,
+            "{mauvais}"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn le_texte_est_nettoye_borne_et_filtre(pool: PgPool) {
     let b = Banc::new(pool).await;
     let chat = chat(&b);

@@ -456,6 +456,35 @@ async fn un_identifiant_de_commande_ne_sert_pas_pour_deux_agregats(pool: PgPool)
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn un_identifiant_de_commande_repris_pour_un_agregat_d_un_autre_type_est_refuse_comme_reutilise(
+    pool: PgPool,
+) {
+    // Found by the dispatcher's fuzzing (tests/tests/fuzz.rs): the first command's events
+    // were decoded as the second aggregate's, an internal error instead of the refusal.
+    let m = magasin(pool);
+    let requete = meta();
+    m.executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &requete)
+        .await
+        .expect("création");
+    let ouvrir = CommandeInventaire::Ouvrir {
+        joueur_id: joueur(1),
+    };
+    let autre = m
+        .executer::<Inventaire>(&joueur(1).to_string(), ouvrir, &requete)
+        .await;
+    assert!(
+        matches!(autre, Err(ErreurApplication::CommandeReutilisee(id)) if id == requete.id_commande),
+        "{autre:?}"
+    );
+    assert!(
+        m.charger::<Inventaire>(&joueur(1).to_string())
+            .await
+            .expect("lecture")
+            .is_none()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn un_refus_du_domaine_revient_avec_sa_raison_et_n_ecrit_rien(pool: PgPool) {
     let m = magasin(pool.clone());
     let j = joueur(1).to_string();

@@ -146,11 +146,21 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identifiants {
-    /// 3 to 32 characters: letters, digits, `.`, `_`, `-`; unique case-insensitively.
-    #[schema(example = "aragorn")]
+    /// 3 to 32 characters: letters, digits, `.`, `_`, `-`; unique case-insensitively. (To
+    /// log in, anything else is simply an unknown login.)
+    #[schema(
+        example = "aragorn",
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9._-]+$"
+    )]
     login: String,
     /// 10 to 128 characters.
-    #[schema(example = "une phrase de passe assez longue")]
+    #[schema(
+        example = "une phrase de passe assez longue",
+        min_length = 10,
+        max_length = 128
+    )]
     mot_de_passe: String,
 }
 
@@ -189,9 +199,15 @@ pub struct CompteCree {
     post, path = "/api/comptes", tag = "comptes",
     request_body = Identifiants,
     responses(
-        (status = 201, description = "Compte créé", body = CompteCree),
+        (status = 201, description = "Compte créé", body = CompteCree, links(
+            ("connexion" = (
+                operation_id = "connecter",
+                request_body = json!({"login": "$request.body#/login", "mot_de_passe": "$request.body#/mot_de_passe"})
+            ))
+        )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 409, description = "LOGIN_DEJA_PRIS", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES", body = CorpsErreur),
         (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
     )
@@ -271,9 +287,19 @@ fn session(
     post, path = "/api/sessions", tag = "sessions",
     request_body = Identifiants,
     responses(
-        (status = 200, description = "Connecté", body = Session),
+        (status = 200, description = "Connecté", body = Session, links(
+            ("rafraichissement" = (
+                operation_id = "rafraichir",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            )),
+            ("deconnexion" = (
+                operation_id = "deconnecter",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            ))
+        )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "IDENTIFIANTS_INVALIDES", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES (en-tête Retry-After)", body = CorpsErreur),
         (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
     )
@@ -327,8 +353,19 @@ pub struct Rafraichissement {
     post, path = "/api/sessions/rafraichir", tag = "sessions",
     request_body = Rafraichissement,
     responses(
-        (status = 200, description = "Nouvelle session", body = Session),
+        (status = 200, description = "Nouvelle session", body = Session, links(
+            ("rafraichissement" = (
+                operation_id = "rafraichir",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            )),
+            ("deconnexion" = (
+                operation_id = "deconnecter",
+                request_body = json!({"jeton_rafraichissement": "$response.body#/jeton_rafraichissement"})
+            ))
+        )),
+        (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE, ou JETON_REUTILISE (la famille est révoquée)", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
     )
 )]
 pub async fn rafraichir(
@@ -370,7 +407,9 @@ pub async fn rafraichir(
     request_body = Rafraichissement,
     responses(
         (status = 204, description = "Déconnecté"),
+        (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE", body = CorpsErreur),
+        (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
     )
 )]
 pub async fn deconnecter(
@@ -414,3 +453,58 @@ pub async fn deconnecter(
     ))
 )]
 pub struct DocApi;
+
+/// The OpenAPI document as served. utoipa 5 writes a link's fields in snake case
+/// (`operation_id`, `request_body`) where OpenAPI says `operationId`, `requestBody`: without
+/// this, tools ignore the links (schemathesis's stateful phase among them).
+pub fn document_openapi() -> serde_json::Value {
+    use utoipa::OpenApi as _;
+
+    let mut document = serde_json::to_value(DocApi::openapi()).unwrap_or_default();
+    let operations = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|chemins| chemins.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|verbes| verbes.values_mut());
+    for operation in operations {
+        let liens = operation
+            .get_mut("responses")
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flat_map(|reponses| reponses.values_mut())
+            .filter_map(|r| {
+                r.get_mut("links")
+                    .and_then(serde_json::Value::as_object_mut)
+            })
+            .flat_map(|liens| liens.values_mut())
+            .filter_map(serde_json::Value::as_object_mut);
+        for lien in liens {
+            for (serpent, chameau) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = lien.remove(serpent) {
+                    lien.insert(chameau.to_owned(), v);
+                }
+            }
+        }
+    }
+    document
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn les_liens_de_l_openapi_s_ecrivent_comme_openapi_le_veut() {
+        let document = document_openapi();
+        let lien = &document["paths"]["/api/sessions"]["post"]["responses"]["200"]["links"]["rafraichissement"];
+        assert_eq!(lien["operationId"], "rafraichir", "{lien}");
+        assert!(lien["requestBody"].is_object(), "{lien}");
+        assert!(!document.to_string().contains("operation_id"));
+    }
+}

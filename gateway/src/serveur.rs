@@ -33,7 +33,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi as _;
 use uuid::Uuid;
 
 use crate::auth::Jetons;
@@ -279,18 +278,7 @@ impl Serveur {
             .with_context(|| format!("écoute impossible sur {}", passerelle.adresse))?;
         let adresse = ecoute.local_addr()?;
         let app = routeur(Arc::clone(&etat), passerelle);
-        let mut arret_http = arret_rx.clone();
-        taches.push(tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let resultat = axum::serve(ecoute, service)
-                .with_graceful_shutdown(async move {
-                    let _ = arret_http.wait_for(|a| *a).await;
-                })
-                .await;
-            if let Err(e) = resultat {
-                tracing::error!(erreur = %e, "serveur HTTP arrêté");
-            }
-        }));
+        taches.push(tokio::spawn(servir_http(ecoute, app, arret_rx.clone())));
         tracing::info!(%adresse, "passerelle à l'écoute");
         Ok(Self {
             adresse,
@@ -307,6 +295,66 @@ impl Serveur {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
         self.etat.pool.close().await;
+    }
+}
+
+/// How long a client may take to send a request's headers (the first request's, and each next
+/// one's on a kept-alive connection): a connection that opens and says nothing, or drips its
+/// headers, is closed after that instead of being held for ever.
+pub const ENTETES_MAX: Duration = Duration::from_secs(10);
+
+/// Accepts HTTP/1 connections until the stop signal, each served by the router with the
+/// peer's address ([`ConnectInfo`]) and upgrades (WebSocket). What `axum::serve` does, plus a
+/// timer: hyper then enforces [`ENTETES_MAX`]. On stop, no new connection is taken and each
+/// open one finishes its request in flight (the sockets close themselves, with 1001).
+async fn servir_http(
+    ecoute: tokio::net::TcpListener,
+    app: Router,
+    mut arret: watch::Receiver<bool>,
+) {
+    use tower::ServiceExt as _;
+
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(ENTETES_MAX);
+    loop {
+        let (flux, pair) = tokio::select! {
+            () = async { drop(arret.wait_for(|a| *a).await) } => break,
+            accepte = ecoute.accept() => match accepte {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, mostly: wait a little rather than spin.
+                    tracing::warn!(erreur = %e, "connexion non acceptée");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut requete: hyper::Request<hyper::body::Incoming>| {
+                requete.extensions_mut().insert(ConnectInfo(pair));
+                app.clone().oneshot(requete)
+            },
+        );
+        let connexion = http1
+            .serve_connection(hyper_util::rt::TokioIo::new(flux), service)
+            .with_upgrades();
+        let mut arret = arret.clone();
+        tokio::spawn(async move {
+            tokio::pin!(connexion);
+            let resultat = tokio::select! {
+                r = connexion.as_mut() => r,
+                () = async { drop(arret.wait_for(|a| *a).await) } => {
+                    connexion.as_mut().graceful_shutdown();
+                    connexion.await
+                }
+            };
+            if let Err(e) = resultat {
+                tracing::debug!(erreur = %e, %pair, "connexion HTTP close sur une erreur");
+            }
+        });
     }
 }
 
@@ -336,7 +384,7 @@ fn routeur(etat: EtatPartage, passerelle: &Passerelle) -> Router {
 }
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(rest::DocApi::openapi())
+    axum::Json(rest::document_openapi())
 }
 
 /// The request id: the client's `X-Request-Id` if it is a UUID, else a new one. It becomes the

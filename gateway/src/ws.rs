@@ -9,8 +9,9 @@
 //! ping); when the account's last socket on this instance closes, their positions are
 //! written to PostgreSQL and their presence dropped.
 //!
-//! Close codes: 1001 server stopping, 1009 message too big, 4401 not authenticated (in
-//! time) or token expired, 4408 silent too long, 4429 too slow to read its messages.
+//! Close codes: 1001 server stopping, 1002 a frame outside the protocol, 1007 text that is
+//! not UTF-8, 1009 message too big, 4401 not authenticated (in time) or token expired, 4408
+//! silent too long, 4429 too slow to read its messages.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -106,6 +107,11 @@ enum Fin {
     Client,
     Arret,
     TropGrand,
+    /// A frame outside the protocol (reserved opcode or bits, unmasked, a continuation out of
+    /// place, an oversized or fragmented control frame...).
+    Protocole,
+    /// A text message that is not UTF-8.
+    PasUtf8,
     NonAuthentifie,
     JetonExpire,
     Silence,
@@ -118,6 +124,8 @@ impl Fin {
             Self::Client => return None,
             Self::Arret => (1001, "arrêt du serveur"),
             Self::TropGrand => (1009, "message trop grand"),
+            Self::Protocole => (1002, "trame hors protocole"),
+            Self::PasUtf8 => (1007, "texte qui n'est pas de l'UTF-8"),
             Self::NonAuthentifie => (4401, "authentification attendue"),
             Self::JetonExpire => (4401, "jeton expiré"),
             Self::Silence => (4408, "pas de nouvelles du client"),
@@ -209,7 +217,7 @@ impl<'e> Session<'e> {
                     entendu = Instant::now();
                     match recu {
                         None | Some(Ok(Message::Close(_))) => break Fin::Client,
-                        Some(Err(e)) => break if trop_grand(&e) { Fin::TropGrand } else { Fin::Client },
+                        Some(Err(e)) => break Fin::de_l_erreur(&e),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Binary(_))) => {
                             let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
@@ -283,9 +291,20 @@ impl<'e> Session<'e> {
     }
 }
 
-/// Whether a receive error is tungstenite's capacity error (a message or frame over the
-/// limit). axum hides tungstenite's type, so its message is what tells: "Space limit
-/// exceeded: Message too long: ..." / "... Message too big".
-fn trop_grand(e: &axum::Error) -> bool {
-    e.to_string().contains("Space limit exceeded")
+impl Fin {
+    /// Why a receive failed. axum hides tungstenite's error type, so its message is what
+    /// tells: "Space limit exceeded: Message too long: ...", "WebSocket protocol error: ...",
+    /// "UTF-8 encoding error: ..."; anything else (I/O) is the connection gone.
+    fn de_l_erreur(e: &axum::Error) -> Self {
+        let texte = e.to_string();
+        if texte.contains("Space limit exceeded") {
+            Self::TropGrand
+        } else if texte.contains("protocol error") {
+            Self::Protocole
+        } else if texte.contains("UTF-8") {
+            Self::PasUtf8
+        } else {
+            Self::Client
+        }
+    }
 }

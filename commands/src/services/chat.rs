@@ -339,10 +339,17 @@ impl Chat {
     ) -> Result<PageChat, ErreurApplication> {
         self.monde.verifier_proprietaire(compte, joueur_id).await?;
         let (salon, _) = self.resoudre(joueur_id, &canal).await?;
-        let fin = match avant {
+        let fin = match avant.map(|a| (a, id_de_flux(a))) {
             None => "+".to_owned(),
-            Some(a) if est_un_id_de_flux(a) => format!("({a}"),
-            Some(_) => return Err(ErreurApplication::chat(ErreurChat::CurseurInvalide)),
+            // Nothing is older than the very first id (and Redis refuses the interval `(0-0`).
+            Some((_, Some((0, 0)))) => {
+                return Ok(PageChat {
+                    messages: Vec::new(),
+                    suivant: None,
+                });
+            }
+            Some((a, Some(_))) => format!("({a}"),
+            Some((_, None)) => return Err(ErreurApplication::chat(ErreurChat::CurseurInvalide)),
         };
         let limite = limite.clamp(1, 100);
         let entrees: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE")
@@ -548,10 +555,17 @@ fn lire_entree(id: String, champs: &[String]) -> Option<MessageChat> {
 }
 
 /// A stream id: `<ms>-<seq>`.
-fn est_un_id_de_flux(texte: &str) -> bool {
-    texte
-        .split_once('-')
-        .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok())
+/// A stream id, `<ms>-<seq>`: its two numbers. Digits only (`u64::from_str` would also take
+/// `+1`): the cursor is one this service gave out.
+fn id_de_flux(texte: &str) -> Option<(u64, u64)> {
+    let nombre = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<u64>().ok()
+    };
+    let (ms, seq) = texte.split_once('-')?;
+    Some((nombre(ms)?, nombre(seq)?))
 }
 
 #[cfg(test)]
@@ -574,9 +588,13 @@ mod tests {
 
     #[test]
     fn un_curseur_est_un_id_de_flux() {
-        assert!(est_un_id_de_flux("1764453875123-0"));
-        for mauvais in ["", "12", "a-1", "1-", "-1", "1-2-3"] {
-            assert!(!est_un_id_de_flux(mauvais), "{mauvais}");
+        assert_eq!(id_de_flux("1764453875123-0"), Some((1_764_453_875_123, 0)));
+        assert_eq!(id_de_flux("0-0"), Some((0, 0)));
+        let trop = "99999999999999999999-0";
+        for mauvais in [
+            "", "12", "a-1", "1-", "-1", "1-2-3", "+1-1", "1-+1", " 1-1", trop,
+        ] {
+            assert!(id_de_flux(mauvais).is_none(), "{mauvais}");
         }
     }
 }
