@@ -13,5 +13,6 @@ export MMO_CLIENT="${MMO_CLIENT:-$PWD/client/dist/client/browser}"
 adresse="${MMO_ADRESSE:-127.0.0.1:8080}"
 export MMO_ORIGINES="${MMO_ORIGINES:-http://$adresse,http://localhost:${adresse##*:}}"
 cargo build --release --locked -p gateway --bin mmo
-./target/release/mmo catalogue
-exec ./target/release/mmo serve "$@"
+mmo="${CARGO_TARGET_DIR:-target}/release/mmo"
+"$mmo" catalogue
+exec "$mmo" serve "$@"
