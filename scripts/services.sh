@@ -3,7 +3,7 @@
 # (127.0.0.1:5432), Redis (127.0.0.1:6379, nothing kept on disk) and NATS with JetStream
 # (127.0.0.1:4222). A service that is down is started; one that is missing is installed from
 # Debian's packages first. Idempotent: running it when all is up changes nothing.
-# `scripts/services.sh arreter nats` stops NATS (fault tests).
+# `scripts/services.sh arreter nats|postgres` stops one (fault tests).
 set -euo pipefail
 
 SUDO=""
@@ -26,10 +26,15 @@ installer() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
 
-# `services.sh arreter nats`: stops NATS, for the tests that prove a broker restart loses
-# nothing; the next plain run starts it again.
-if [ "${1:-}" = "arreter" ] && [ "${2:-}" = "nats" ]; then
-  $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server
+# `services.sh arreter nats|postgres`: stops that service, for the tests that prove a restart
+# loses nothing (tests/tests/bus_nats.rs, the fault harness `fautes`); the next plain run
+# starts it again.
+if [ "${1:-}" = "arreter" ]; then
+  case "${2:-}" in
+    nats) $SUDO start-stop-daemon --stop --oknodo --retry 10 --exec /usr/sbin/nats-server ;;
+    postgres) $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main stop -m fast ;;
+    *) echo "services.sh: arreter nats|postgres" >&2; exit 2 ;;
+  esac
   exit 0
 fi
 

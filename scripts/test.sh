@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test, schemathesis against the OpenAPI document.
+# formatting, lints, every test, schemathesis against the OpenAPI document, then the web
+# client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +22,11 @@ cargo test --workspace --locked
 echo "== schemathesis against the OpenAPI document of a real mmo serve"
 scripts/schemathesis.sh
 
+echo "== faults under load: kill -9, PostgreSQL and NATS restarts, Redis flush (scripts/fautes.sh)"
+scripts/fautes.sh
+
 echo "== the shipped catalog validates through the binary"
 cargo run --quiet --locked -p gateway --bin mmo -- catalogue
+
+echo "== the web client: build, then two browsers play against a fresh server"
+scripts/client.sh test

@@ -132,4 +132,8 @@ pub mod limites {
     /// Messages waiting to be written to one socket; a socket that falls this far behind is
     /// closed (a slow consumer is never buffered without end).
     pub const FILE_SORTANTE: usize = 256;
+    /// A WebSocket's read buffer, allocated whole when the socket opens: tungstenite's
+    /// default of 128 KiB made an idle socket cost 135 KiB (doc/performance.md). Client
+    /// messages are small; a larger one is read in several passes, up to `TAILLE_MESSAGE`.
+    pub const TAMPON_LECTURE_WS: usize = 4 * 1024;
 }

@@ -27,7 +27,7 @@ use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 use crate::auth::{Authentifie, JetonRefuse};
-use crate::config::limites::{FILE_SORTANTE, TAILLE_MESSAGE};
+use crate::config::limites::{FILE_SORTANTE, TAILLE_MESSAGE, TAMPON_LECTURE_WS};
 use crate::diffusion::Abonnement;
 use crate::etat::{Etat, EtatPartage};
 use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
@@ -79,8 +79,12 @@ pub async fn ouvrir(
             );
         }
     };
+    // Written at once, message by message (no write buffer to fill first): the outgoing
+    // queue already batches, and an idle socket then holds no write buffer.
     ws.max_message_size(TAILLE_MESSAGE)
         .max_frame_size(TAILLE_MESSAGE)
+        .read_buffer_size(TAMPON_LECTURE_WS)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             etat.metriques.sockets(1);
             Session::new(&etat, pair.ip(), auth).mener(socket).await;

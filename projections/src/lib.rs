@@ -13,6 +13,7 @@ pub mod cache;
 mod modeles;
 pub mod reconstruction;
 pub mod travailleur;
+pub mod verification;
 
 use commands::lecteur::EvenementStocke;
 use sqlx::PgConnection;

@@ -20,6 +20,7 @@ use domain::simulation::action_scriptee;
 use domain::valeurs::{Classe, NomJoueur, Or, Quantite};
 use projections::Projection;
 use projections::travailleur::{retard, traiter_un_lot};
+use projections::verification::{self, Desequilibre};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -292,33 +293,12 @@ pub async fn rattraper(pool: &PgPool, projection: Projection) {
 
 /// Every row of every read-model table, as text, in a stable order.
 pub async fn instantane(pool: &PgPool) -> BTreeMap<&'static str, Vec<String>> {
-    let mut tout = BTreeMap::new();
-    for p in Projection::TOUTES {
-        for table in p.tables() {
-            let lignes: Vec<(String,)> = sqlx::query_as(&format!(
-                "SELECT t::text FROM lecture.{table} AS t ORDER BY 1"
-            ))
-            .fetch_all(pool)
-            .await
-            .expect("lecture du modèle");
-            tout.insert(*table, lignes.into_iter().map(|(l,)| l).collect());
-        }
-    }
-    tout
+    verification::instantane(pool)
+        .await
+        .expect("lecture du modèle")
 }
 
 /// Conservation per resource: Σ created − Σ destroyed = Σ held. Returns the mismatches.
-pub async fn desequilibres(pool: &PgPool) -> Vec<(String, i64, i64)> {
-    let lignes: Vec<(String, i64, i64)> = sqlx::query_as(
-        "WITH bilan AS (SELECT ressource, sum(cree - detruit)::bigint AS net FROM lecture.economie_totaux GROUP BY ressource), \
-              detenu AS (SELECT 'or' AS ressource, sum(or_total)::bigint AS total FROM lecture.inventaires \
-                         UNION ALL SELECT item, sum(quantite)::bigint FROM lecture.inventaire_items GROUP BY item) \
-         SELECT COALESCE(b.ressource, d.ressource), COALESCE(b.net, 0), COALESCE(d.total, 0) \
-         FROM bilan b FULL JOIN detenu d ON b.ressource = d.ressource \
-         WHERE COALESCE(b.net, 0) <> COALESCE(d.total, 0)",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("bilan");
-    lignes
+pub async fn desequilibres(pool: &PgPool) -> Vec<Desequilibre> {
+    verification::desequilibres(pool).await.expect("bilan")
 }

@@ -1,0 +1,276 @@
+//! The steady load the faults strike: each virtual player trades gold with the next one, buys,
+//! crafts, sells, destroys and moves, over `POST /rpc`, at a fixed rate. Every command
+//! carries an `id_commande` chosen here and is sent again with the same id until it gets an
+//! answer — the way a client must retry — so that the journal knows which commands were
+//! acknowledged. One command in eight is sent twice at once, as a client that retries too
+//! early would.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// A character the load plays, with its account's token.
+#[derive(Debug, Clone)]
+pub(crate) struct Acteur {
+    pub(crate) jeton: String,
+    pub(crate) joueur_id: Uuid,
+}
+
+/// How a command ended for the client.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Issue {
+    /// A result: the command is done.
+    Acquittee(Value),
+    /// A documented refusal (`data.code`): nothing to retry.
+    Refusee(String),
+    /// No answer before the client gave up: it may or may not have been applied (at most
+    /// once).
+    Abandonnee,
+}
+
+/// One command of the journal.
+#[derive(Debug, Clone)]
+pub(crate) struct Entree {
+    pub(crate) id_commande: Uuid,
+    pub(crate) methode: &'static str,
+    pub(crate) params: Value,
+    pub(crate) issue: Issue,
+    /// When the client got its answer.
+    pub(crate) fin: Instant,
+    /// Why each resend was needed (empty: the first send was answered).
+    pub(crate) renvois: Vec<String>,
+}
+
+/// Everything the load did, shared by its players.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    pub(crate) entrees: Vec<Entree>,
+    /// Twin sends of one id that both got a result, and whether the results were equal.
+    pub(crate) jumeaux: Vec<(Uuid, bool)>,
+}
+
+/// Commands that write to the event store when they succeed.
+pub(crate) const ECRITURES: &[&str] = &[
+    "inventaire.acheter",
+    "inventaire.vendre",
+    "inventaire.fabriquer",
+    "inventaire.jeter",
+    "echange.proposer",
+    "echange.accepter",
+    "echange.annuler",
+    "joueur.creer",
+];
+
+/// How long a client keeps retrying one command before it gives up.
+const PATIENCE_COMMANDE: Duration = Duration::from_mins(1);
+
+/// Sends one command until it gets an answer: a result or a refusal. Retries on transport
+/// errors, 5xx, and the errors that say "try again" (internal, conflict, rate limit).
+/// Returns how it ended and why each resend was needed.
+pub(crate) async fn envoyer(
+    http: &reqwest::Client,
+    base: &str,
+    jeton: &str,
+    methode: &'static str,
+    params: Value,
+) -> (Issue, Vec<String>) {
+    let corps = json!({"jsonrpc": "2.0", "id": 1, "method": methode, "params": params});
+    let fin = Instant::now() + PATIENCE_COMMANDE;
+    let mut renvois = Vec::new();
+    let mut attente = Duration::from_millis(20);
+    loop {
+        let reponse = http
+            .post(format!("{base}/rpc"))
+            .bearer_auth(jeton)
+            .json(&corps)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        let motif = match reponse {
+            Err(e) if e.is_timeout() => "délai".to_owned(),
+            Err(_) => "connexion".to_owned(),
+            Ok(r) if !r.status().is_success() => format!("HTTP {}", r.status().as_u16()),
+            Ok(r) => match r.json::<Value>().await {
+                Err(_) => "réponse illisible".to_owned(),
+                Ok(v) => {
+                    if let Some(resultat) = v.get("result") {
+                        return (Issue::Acquittee(resultat.clone()), renvois);
+                    }
+                    let code = v["error"]["data"]["code"].as_str().unwrap_or("?");
+                    if !matches!(code, "ERREUR_INTERNE" | "CONFLIT" | "TROP_DE_REQUETES") {
+                        return (Issue::Refusee(code.to_owned()), renvois);
+                    }
+                    code.to_owned()
+                }
+            },
+        };
+        renvois.push(motif);
+        if Instant::now() + attente > fin {
+            return (Issue::Abandonnee, renvois);
+        }
+        tokio::time::sleep(attente).await;
+        attente = (attente * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// A player of the load: its character, the partner it trades with, where it is in its round.
+pub(crate) struct Joueur {
+    pub(crate) moi: Acteur,
+    pub(crate) partenaire: Acteur,
+    /// xorshift state: the same seed plays the same choices.
+    hasard: u64,
+    pas: u64,
+    /// The trade it proposed and has not yet seen through.
+    echange: Option<Uuid>,
+}
+
+impl Joueur {
+    pub(crate) fn new(moi: Acteur, partenaire: Acteur, graine: u64) -> Self {
+        Self {
+            moi,
+            partenaire,
+            hasard: graine | 1,
+            pas: 0,
+            echange: None,
+        }
+    }
+
+    fn tirer(&mut self) -> u64 {
+        self.hasard ^= self.hasard << 13;
+        self.hasard ^= self.hasard >> 7;
+        self.hasard ^= self.hasard << 17;
+        self.hasard
+    }
+
+    /// The next command of its round of ten: who sends it (itself, or its partner accepting
+    /// a trade), the method and the params (without `id_commande`).
+    fn prochaine(&mut self) -> (Acteur, &'static str, Value) {
+        loop {
+            let hasard = self.tirer();
+            let pas = self.pas;
+            self.pas += 1;
+            let j = self.moi.joueur_id;
+            let achat = |marchand: &str, item: &str, quantite: u32| json!({"joueur_id": j, "marchand": marchand, "item": item, "quantite": quantite});
+            let moi = |methode: &'static str, params: Value| (self.moi.clone(), methode, params);
+            return match pas % 10 {
+                0 => moi(
+                    "echange.proposer",
+                    json!({"joueur_id": j, "destinataire": self.partenaire.joueur_id, "offre": {"or": 1, "items": {}}}),
+                ),
+                // No trade open (the proposal was refused): on with the round.
+                1 | 2 if self.echange.is_none() => continue,
+                // One trade in four is cancelled rather than concluded.
+                1 if hasard.is_multiple_of(4) => {
+                    let e = self.echange.take();
+                    moi("echange.annuler", json!({"joueur_id": j, "echange_id": e}))
+                }
+                1 => moi(
+                    "echange.accepter",
+                    json!({"joueur_id": j, "echange_id": self.echange}),
+                ),
+                2 => {
+                    let e = self.echange.take();
+                    let p = &self.partenaire;
+                    (
+                        p.clone(),
+                        "echange.accepter",
+                        json!({"joueur_id": p.joueur_id, "echange_id": e}),
+                    )
+                }
+                3 => moi(
+                    "inventaire.acheter",
+                    achat("apothicaire_mirabelle", "herbe_medicinale", 1),
+                ),
+                4 => moi(
+                    "inventaire.vendre",
+                    achat("apothicaire_mirabelle", "herbe_medicinale", 1),
+                ),
+                // A step of one metre, back and forth: well under the speed limit.
+                5 | 9 => moi(
+                    "monde.deplacer",
+                    json!({"joueur_id": j, "x": 100.0 + (pas / 5 % 2) as f64, "y": 100.0}),
+                ),
+                // Every other round a craft from bought ore, the other a loaf thrown away.
+                6 if (pas / 10).is_multiple_of(2) => moi(
+                    "inventaire.acheter",
+                    achat("forgeronne_brunehilde", "minerai_de_fer", 2),
+                ),
+                6 => moi(
+                    "inventaire.jeter",
+                    json!({"joueur_id": j, "item": "pain", "quantite": 1}),
+                ),
+                7 => moi(
+                    "inventaire.fabriquer",
+                    json!({"joueur_id": j, "recette": "lingot_de_fer"}),
+                ),
+                _ => moi(
+                    "inventaire.vendre",
+                    achat("forgeronne_brunehilde", "lingot_de_fer", 1),
+                ),
+            };
+        }
+    }
+}
+
+/// Plays `joueur`'s part of the load, `debit` commands per second, until `arret` turns true.
+pub(crate) async fn jouer(
+    http: reqwest::Client,
+    base: String,
+    mut joueur: Joueur,
+    debit: u32,
+    journal: Arc<Mutex<Journal>>,
+    mut arret: watch::Receiver<bool>,
+) {
+    let periode = Duration::from_secs_f64(1.0 / f64::from(debit.max(1)));
+    let mut prochain = Instant::now();
+    while !*arret.borrow() {
+        let (acteur, methode, mut params) = joueur.prochaine();
+        let id = Uuid::new_v4();
+        // Moves have no id: they are not commands of the store (a retried step is a step).
+        if methode != "monde.deplacer" {
+            params["id_commande"] = json!(id);
+        }
+        let envoyes = params.clone();
+        let (issue, renvois) = if joueur.tirer().is_multiple_of(8) {
+            let (a, b) = tokio::join!(
+                envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
+                envoyer(&http, &base, &acteur.jeton, methode, params)
+            );
+            if let (Issue::Acquittee(ra), Issue::Acquittee(rb)) = (&a.0, &b.0) {
+                let egaux = ra == rb;
+                journal.lock().expect("journal").jumeaux.push((id, egaux));
+            }
+            (a.0, [a.1, b.1].concat())
+        } else {
+            envoyer(&http, &base, &acteur.jeton, methode, params).await
+        };
+        if methode == "echange.proposer"
+            && let Issue::Acquittee(r) = &issue
+        {
+            joueur.echange = r["echange_id"].as_str().and_then(|s| s.parse().ok());
+        }
+        journal.lock().expect("journal").entrees.push(Entree {
+            id_commande: id,
+            methode,
+            params: envoyes,
+            issue,
+            fin: Instant::now(),
+            renvois,
+        });
+        // Paced: the next command leaves at its time, or at once when the last one was late.
+        prochain += periode;
+        let maintenant = Instant::now();
+        if prochain > maintenant {
+            tokio::select! {
+                () = tokio::time::sleep_until(prochain) => {}
+                _ = arret.changed() => {}
+            }
+        } else {
+            prochain = maintenant;
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! `fautes`: the fault harness. It starts `mmo serve` as a process of its own on a fresh
+//! database, drives a steady load of commands with known ids (`activite`), and strikes in
+//! turn: none (concurrency alone), `kill -9` of the server then a restart, a PostgreSQL
+//! restart, a NATS restart, a flush of the server's Redis database. After each it measures
+//! how long the system took to serve again and to catch up, by itself, and checks
+//! (`controles`) that every acknowledged command is in the store exactly once, no command
+//! was applied twice, every read model equals a rebuild, the economy is conserved, and the
+//! caches equal the rows.
+//!
+//! It stops and restarts the machine's PostgreSQL and NATS: run it alone
+//! (`scripts/fautes.sh`, which builds it and `mmo` first). Exit code 0 when every check
+//! held; the report goes to standard output.
+
+mod activite;
+mod controles;
+mod serveur;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::activite::{Acteur, Issue, Joueur, Journal, envoyer};
+use crate::serveur::{BASE_REDIS, ServeurMmo, executer, journal_neuf, script};
+
+/// The faults, in the order they strike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Panne {
+    /// No fault: the load alone (concurrent trades, crafts, twin sends).
+    Aucune,
+    /// SIGKILL the server, then start it again.
+    Kill9,
+    /// Restart PostgreSQL (fast shutdown: open transactions are cut).
+    Postgres,
+    /// Restart the NATS server.
+    Nats,
+    /// FLUSHDB the server's Redis database.
+    Redis,
+}
+
+/// The fault harness (loopback only; stops and restarts the machine's PostgreSQL and NATS).
+#[derive(Debug, Parser)]
+#[command(name = "fautes")]
+struct Options {
+    /// The `mmo` binary (default: beside this one).
+    #[arg(long)]
+    mmo: Option<PathBuf>,
+    /// PostgreSQL server, without a database name.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    /// Virtual players (one account and character each).
+    #[arg(long, default_value_t = 8)]
+    joueurs: usize,
+    /// Commands per second per player.
+    #[arg(long, default_value_t = 10)]
+    debit: u32,
+    /// Seconds of load before each fault, and again after it.
+    #[arg(long, default_value_t = 4)]
+    duree: u64,
+    /// Longest accepted time, in seconds, from a fault's end to a new character fully
+    /// served: the bound of "recovers by itself".
+    #[arg(long, default_value_t = 30)]
+    reprise_max: u64,
+    /// The faults, in order.
+    #[arg(long, value_delimiter = ',', default_values_t = [Panne::Aucune, Panne::Kill9, Panne::Postgres, Panne::Nats, Panne::Redis])]
+    pannes: Vec<Panne>,
+}
+
+impl std::fmt::Display for Panne {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Aucune => "aucune",
+            Self::Kill9 => "kill9",
+            Self::Postgres => "postgres",
+            Self::Nats => "nats",
+            Self::Redis => "redis",
+        })
+    }
+}
+
+/// What one phase measured.
+struct Mesure {
+    panne: Panne,
+    /// How long the fault itself lasted (stopping and starting the service again).
+    duree_panne: Duration,
+    /// The longest time without any acknowledged command, around the fault: the outage as
+    /// the players saw it.
+    interruption: Duration,
+    /// From the service's return to a new character fully served: created, its inventory
+    /// opened by the process manager over NATS, projected and readable.
+    chaine_complete: Duration,
+    /// Projections caught up, after the load stopped.
+    projections: Duration,
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = executer_tout(Options::parse()).await {
+        eprintln!("fautes : ÉCHEC : {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn executer_tout(o: Options) -> anyhow::Result<()> {
+    let racine = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("racine")?
+        .to_path_buf();
+    let binaire = match o.mmo.clone() {
+        Some(b) => b,
+        None => std::env::current_exe()?.with_file_name("mmo"),
+    };
+    if !binaire.exists() {
+        bail!(
+            "{} introuvable : `cargo build -p gateway --bin mmo` d'abord",
+            binaire.display()
+        );
+    }
+    script(&racine, "services.sh", &[])?;
+    let nom_base = "mmo_fautes";
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{}/postgres", o.postgres))
+        .await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {nom_base} WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    executer("redis-cli", &["-n", &BASE_REDIS.to_string(), "FLUSHDB"])?;
+    let prefixe_bus = format!("fautes_{}_", Uuid::new_v4().simple());
+    let journal_serveur = journal_neuf(&racine.join("target").join("fautes"), "serveur.log")?;
+    let mut serveur = ServeurMmo::new(
+        binaire,
+        format!("{}/{nom_base}", o.postgres),
+        prefixe_bus.clone(),
+        journal_serveur,
+    )?;
+    let http = reqwest::Client::new();
+    let demarrage = serveur.demarrer(&http).await?;
+    println!(
+        "fautes : mmo serve prêt en {demarrage:.2?} sur {}",
+        serveur.base
+    );
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&serveur.database_url)
+        .await?;
+
+    let resultat = campagne(&o, &racine, &mut serveur, &http, &pool).await;
+    if resultat.is_err() {
+        eprintln!(
+            "--- fin du journal de mmo serve\n{}",
+            serveur.fin_du_journal()
+        );
+    }
+    serveur.tuer()?;
+    pool.close().await;
+    nettoyer(&prefixe_bus).await;
+    resultat
+}
+
+async fn campagne(
+    o: &Options,
+    racine: &Path,
+    serveur: &mut ServeurMmo,
+    http: &reqwest::Client,
+    pool: &PgPool,
+) -> anyhow::Result<()> {
+    println!(
+        "fautes : {} joueurs, {} commandes/s chacun",
+        o.joueurs, o.debit
+    );
+    let journal = Arc::new(Mutex::new(Journal::default()));
+    let mut mesures = Vec::new();
+    let mut tous = Vec::new();
+    for (rang, &panne) in o.pannes.iter().enumerate() {
+        // New characters each phase: their starting gold keeps the economy moving.
+        let acteurs = inscrire(http, &serveur.base, rang, o.joueurs).await?;
+        controles::reactions_a_jour(pool).await?;
+        tous.extend(acteurs.iter().cloned());
+        let (arret, ecoute) = watch::channel(false);
+        let joueurs: Vec<_> = (0..acteurs.len())
+            .map(|i| {
+                tokio::spawn(activite::jouer(
+                    http.clone(),
+                    serveur.base.clone(),
+                    Joueur::new(
+                        acteurs[i].clone(),
+                        acteurs[(i + 1) % acteurs.len()].clone(),
+                        (rang * 1_000 + i) as u64 + 1,
+                    ),
+                    o.debit,
+                    Arc::clone(&journal),
+                    ecoute.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(o.duree)).await;
+        let debut = Instant::now();
+        frapper(panne, racine, serveur, http).await?;
+        let retour = Instant::now();
+        // A new character through the whole chain: command, relay, NATS, process manager,
+        // projection, read.
+        sonder(http, &serveur.base, rang).await?;
+        let chaine_complete = retour.elapsed();
+        if chaine_complete > Duration::from_secs(o.reprise_max) {
+            bail!(
+                "panne {panne} : {chaine_complete:.2?} pour servir un nouveau personnage, plus que {} s",
+                o.reprise_max
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(o.duree)).await;
+        let _ = arret.send(true);
+        for j in joueurs {
+            j.await.context("un joueur de la charge a paniqué")?;
+        }
+        let interruption = plus_longue_interruption(&journal.lock().expect("journal"), debut);
+        let projections = controles::projections_a_jour(pool).await?;
+        controles::reactions_a_jour(pool).await?;
+        let instantane = std::mem::take(&mut *journal.lock().expect("journal"));
+        let bilan = match controles::exactement_une_fois(pool, &instantane).await {
+            Ok(b) => controles::livres_conformes(pool, &instantane)
+                .await
+                .map(|()| b),
+            Err(e) => Err(e),
+        };
+        *journal.lock().expect("journal") = instantane;
+        let bilan = bilan?;
+        // A load that wrote nothing, or never sent twins, would prove nothing.
+        if bilan.acquittees == 0 || bilan.jumeaux == 0 {
+            bail!("la charge n'a rien fait d'utile : {bilan:?}");
+        }
+        controles::modeles_egaux_a_la_reconstruction(pool, serveur).await?;
+        controles::caches_egaux_aux_lignes(pool, http, &serveur.base, &tous).await?;
+        println!(
+            "fautes : panne {panne:<8} durée {:>9.2?}, interruption {interruption:>9.2?}, chaîne complète {chaine_complete:>9.2?}, \
+             projections à jour {projections:>8.2?}\n  depuis le début : {} acquittées, refusées {:?}, {} abandonnées, \
+             renvois {:?}, {} paires jumelles\n  une fois chacune, modèles = reconstruction, économie conservée et conforme aux réponses, caches = lignes",
+            retour - debut,
+            bilan.acquittees,
+            bilan.refusees,
+            bilan.abandonnees,
+            bilan.renvois,
+            bilan.jumeaux
+        );
+        mesures.push(Mesure {
+            panne,
+            duree_panne: retour - debut,
+            interruption,
+            chaine_complete,
+            projections,
+        });
+    }
+    println!(
+        "\n| panne | durée de la panne | plus longue interruption | chaîne complète après le retour | projections à jour |\n|---|---|---|---|---|"
+    );
+    for m in &mesures {
+        println!(
+            "| {} | {:.2?} | {:.2?} | {:.2?} | {:.2?} |",
+            m.panne, m.duree_panne, m.interruption, m.chaine_complete, m.projections
+        );
+    }
+    Ok(())
+}
+
+/// The longest time without an acknowledged command, from one second before `debut` on.
+fn plus_longue_interruption(journal: &Journal, debut: Instant) -> Duration {
+    let depuis = debut.checked_sub(Duration::from_secs(1)).unwrap_or(debut);
+    let mut instants: Vec<Instant> = journal
+        .entrees
+        .iter()
+        .filter(|e| e.fin >= depuis && matches!(e.issue, Issue::Acquittee(_)))
+        .map(|e| e.fin)
+        .collect();
+    instants.sort();
+    instants
+        .windows(2)
+        .map(|p| p[1] - p[0])
+        .max()
+        .unwrap_or_default()
+}
+
+/// Strikes: returns when the fault is over (the service is back, or the server restarted).
+async fn frapper(
+    panne: Panne,
+    racine: &Path,
+    serveur: &mut ServeurMmo,
+    http: &reqwest::Client,
+) -> anyhow::Result<()> {
+    match panne {
+        Panne::Aucune => {}
+        Panne::Kill9 => {
+            serveur.tuer()?;
+            serveur.demarrer(http).await?;
+        }
+        Panne::Postgres => {
+            script(racine, "services.sh", &["arreter", "postgres"])?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            script(racine, "services.sh", &[])?;
+        }
+        Panne::Nats => {
+            script(racine, "services.sh", &["arreter", "nats"])?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            script(racine, "services.sh", &[])?;
+        }
+        Panne::Redis => executer("redis-cli", &["-n", &BASE_REDIS.to_string(), "FLUSHDB"])?,
+    }
+    Ok(())
+}
+
+/// Accounts and characters for the load, placed and with their inventory open.
+async fn inscrire(
+    http: &reqwest::Client,
+    base: &str,
+    rang: usize,
+    n: usize,
+) -> anyhow::Result<Vec<Acteur>> {
+    let mut acteurs = Vec::with_capacity(n);
+    for i in 0..n {
+        let jeton = compte(http, base, &format!("fautes{rang}_{i}")).await?;
+        let classe = ["Tank", "DPS", "Heal"][i % 3];
+        let (issue, _) = envoyer(
+            http,
+            base,
+            &jeton,
+            "joueur.creer",
+            json!({"nom": format!("Faute{rang}_{i}"), "classe": classe, "id_commande": Uuid::new_v4()}),
+        )
+        .await;
+        let Issue::Acquittee(r) = issue else {
+            bail!("joueur.creer : {issue:?}");
+        };
+        let joueur_id = r["joueur_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("joueur_id dans {r}"))?;
+        acteurs.push(Acteur { jeton, joueur_id });
+    }
+    Ok(acteurs)
+}
+
+/// A new account: its access token.
+async fn compte(http: &reqwest::Client, base: &str, login: &str) -> anyhow::Result<String> {
+    let corps = json!({"login": login, "mot_de_passe": "une phrase de passe solide"});
+    let fin = Instant::now() + Duration::from_mins(1);
+    // Registration is not idempotent by id: an account already made by a lost answer is
+    // fine, the session below proves it exists.
+    loop {
+        let _ = http
+            .post(format!("{base}/api/comptes"))
+            .json(&corps)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if let Ok(r) = http
+            .post(format!("{base}/api/sessions"))
+            .json(&corps)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            let v: Value = r.json().await?;
+            return v["jeton_acces"]
+                .as_str()
+                .map(str::to_owned)
+                .context("jeton_acces");
+        }
+        if Instant::now() > fin {
+            bail!("pas de session pour {login}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Returns when a new character is fully served: created, its inventory opened by the
+/// process manager (over NATS) and readable through the read model.
+async fn sonder(http: &reqwest::Client, base: &str, rang: usize) -> anyhow::Result<()> {
+    let debut = Instant::now();
+    let jeton = compte(http, base, &format!("sonde{rang}")).await?;
+    let (issue, _) = envoyer(
+        http,
+        base,
+        &jeton,
+        "joueur.creer",
+        json!({"nom": format!("Sonde{rang}"), "classe": "Heal", "id_commande": Uuid::new_v4()}),
+    )
+    .await;
+    let Issue::Acquittee(r) = issue else {
+        bail!("joueur.creer de la sonde : {issue:?}");
+    };
+    let joueur_id = r["joueur_id"].clone();
+    loop {
+        let (issue, _) = envoyer(
+            http,
+            base,
+            &jeton,
+            "inventaire.consulter",
+            json!({"joueur_id": joueur_id}),
+        )
+        .await;
+        if matches!(issue, Issue::Acquittee(_)) {
+            return Ok(());
+        }
+        if debut.elapsed() > Duration::from_mins(2) {
+            bail!("la sonde {joueur_id} n'a pas d'inventaire lisible après 120 s : {issue:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Deletes the run's NATS stream and its consumers.
+async fn nettoyer(prefixe_bus: &str) {
+    if let Ok(client) = async_nats::connect("nats://127.0.0.1:4222").await {
+        let _ = commands::bus::Bus::new(client, prefixe_bus)
+            .supprimer_flux()
+            .await;
+    }
+}
