@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test, schemathesis against the OpenAPI document, then the web
-# client in two browsers.
+# formatting, lints, every test, schemathesis against the OpenAPI document, the fault harness,
+# then the web client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
