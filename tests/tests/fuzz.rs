@@ -14,7 +14,7 @@
 //! `MMO_CAS_FUZZ` sets the number of messages (100,000 by default), `MMO_GRAINE_FUZZ` the
 //! seed (random by default, printed first and with any failure).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -964,6 +964,7 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
                         String::from_utf8_lossy(&corps)
                     )),
                     Ok((corps, Ok(reponse), par_reseau)) => {
+                        let issue = issue_d_un_appel(&corps, reponse.as_ref());
                         verifier(&corps, reponse.as_ref(), &documentes)
                             .and_then(|()| match par_reseau {
                                 Some(Err(r)) => verifier_http(&corps, r, &documentes),
@@ -975,18 +976,26 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
                                     String::from_utf8_lossy(&corps).chars().take(600).collect();
                                 format!("{e}\n  message : {montre}")
                             })
+                            .map(|()| issue)
                     }
                 };
-                verdict.map_err(|e| format!("cas {n} ({qui:?}, {transport:?}) : {e}"))
+                verdict
+                    .map(|issue| issue.map(|(m, i)| (m, i, qui)))
+                    .map_err(|e| format!("cas {n} ({qui:?}, {transport:?}) : {e}"))
             }
         })
         .buffer_unordered(16);
     let mut echecs = Vec::new();
     let mut vus = 0usize;
+    let mut issues: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     while let Some(r) = resultats.next().await {
         vus += 1;
-        if let Err(e) = r {
-            echecs.push(e);
+        match r {
+            Err(e) => echecs.push(e),
+            Ok(Some((m, issue, _))) => {
+                *issues.entry(m.nom()).or_default().entry(issue).or_default() += 1;
+            }
+            Ok(None) => {}
         }
     }
     drop(resultats);
@@ -997,6 +1006,17 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
         vus as f64 / duree.as_secs_f64(),
         echecs.len()
     );
+    eprintln!("fuzz : issues des appels seuls, par méthode (ok, puis les codes) :");
+    for (m, parts) in &issues {
+        let mut parts: Vec<_> = parts.iter().collect();
+        parts.sort_by(|a, b| b.1.cmp(a.1));
+        let liste: Vec<String> = parts
+            .iter()
+            .take(6)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        eprintln!("  {m} : {}", liste.join(", "));
+    }
     assert_eq!(vus, cas);
     assert!(
         echecs.is_empty(),
@@ -1009,5 +1029,50 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // Every method was reached past the envelope, the token and the params: its handler ran
+    // (a result, or a refusal of its own), not only the checks in front of it.
+    if cas >= 10_000 {
+        for &m in Methode::TOUTES {
+            let atteinte = issues.get(m.nom()).is_some_and(|parts| {
+                parts
+                    .keys()
+                    .any(|c| !AVANT_LA_METHODE.contains(&c.as_str()))
+            });
+            assert!(
+                atteinte,
+                "{} : jamais atteinte ({:?})",
+                m.nom(),
+                issues.get(m.nom())
+            );
+        }
+    }
     banc.arreter().await;
+}
+
+/// The refusals that come before a method's own code runs.
+const AVANT_LA_METHODE: &[&str] = &[
+    "REQUETE_INVALIDE",
+    "METHODE_INCONNUE",
+    "PARAMETRES_INVALIDES",
+    "NON_AUTHENTIFIE",
+    "JETON_EXPIRE",
+    "JETON_INVALIDE",
+    "TROP_DE_REQUETES",
+];
+
+/// For a message that is one call of a known method: the method and how it ended (`ok` or
+/// the error's `data.code`).
+fn issue_d_un_appel(corps: &[u8], reponse: Option<&Value>) -> Option<(Methode, String)> {
+    let appel: Value = serde_json::from_slice(corps).ok()?;
+    let methode = Methode::depuis_nom(appel.get("method")?.as_str()?)?;
+    let reponse = reponse?;
+    let issue = match reponse.get("error") {
+        None => "ok".to_owned(),
+        Some(e) => code_stable(e).to_owned(),
+    };
+    Some((methode, issue))
+}
+
+fn code_stable(e: &Value) -> &str {
+    e["data"]["code"].as_str().unwrap_or("?")
 }
