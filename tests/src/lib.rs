@@ -201,6 +201,19 @@ impl Banc {
         resultat(reponse)
     }
 
+    /// Creates a character of the account whose token this is: its `joueur_id`.
+    pub async fn personnage(&self, jeton: &str, nom: &str, classe: &str) -> Value {
+        let r = self
+            .appel(
+                jeton,
+                "joueur.creer",
+                json!({ "nom": nom, "classe": classe }),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("création de {nom} : {e}"));
+        r["joueur_id"].clone()
+    }
+
     /// A read that must come to satisfy `pret`: the read models follow the store a few
     /// milliseconds behind, so right after a command a read may not see it yet (or not find
     /// a character's inventory at all). Polls until `pret` holds, or fails after

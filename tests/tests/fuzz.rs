@@ -831,20 +831,10 @@ async fn preparer(banc: &Banc, pool: &PgPool) -> (Monde, Authentifie, Authentifi
         .execute(pool)
         .await
         .expect("admin");
-    let creer = |jeton: String, nom: &'static str, classe: &'static str| async move {
-        banc.appel(
-            &jeton,
-            "joueur.creer",
-            json!({"nom": nom, "classe": classe}),
-        )
-        .await
-        .expect("personnage")["joueur_id"]
-            .clone()
-    };
-    let a1 = creer(alice.jeton.clone(), "Alicia", "Tank").await;
-    let a2 = creer(alice.jeton.clone(), "Aliette", "Heal").await;
-    let b1 = creer(bob.jeton.clone(), "Bobinette", "DPS").await;
-    let c1 = creer(chef.jeton.clone(), "Chefaillon", "Heal").await;
+    let a1 = banc.personnage(&alice.jeton, "Alicia", "Tank").await;
+    let a2 = banc.personnage(&alice.jeton, "Aliette", "Heal").await;
+    let b1 = banc.personnage(&bob.jeton, "Bobinette", "DPS").await;
+    let c1 = banc.personnage(&chef.jeton, "Chefaillon", "Heal").await;
     let combats = [(&alice.jeton, &a1), (&bob.jeton, &b1)];
     let mut ids_combats = vec![json!(Uuid::new_v4())];
     for (jeton, joueur) in combats {

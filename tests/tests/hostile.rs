@@ -247,19 +247,9 @@ async fn etat_du_jeu(banc: &Banc, pool: &PgPool, d: &Decor) -> Value {
 async fn decor(banc: &Banc, pool: &PgPool) -> Decor {
     let alice = banc.compte("alice").await;
     let bob = banc.compte("bob").await;
-    let creer = |jeton: String, nom: &'static str, classe: &'static str| async move {
-        banc.appel(
-            &jeton,
-            "joueur.creer",
-            json!({"nom": nom, "classe": classe}),
-        )
-        .await
-        .expect("personnage")["joueur_id"]
-            .clone()
-    };
-    let a = creer(alice.jeton.clone(), "Alicia", "Tank").await;
-    let a2 = creer(alice.jeton.clone(), "Aliette", "Heal").await;
-    let b = creer(bob.jeton.clone(), "Bobinette", "DPS").await;
+    let a = banc.personnage(&alice.jeton, "Alicia", "Tank").await;
+    let a2 = banc.personnage(&alice.jeton, "Aliette", "Heal").await;
+    let b = banc.personnage(&bob.jeton, "Bobinette", "DPS").await;
     // The inventories are opened by a process manager: wait for them before trading.
     for j in [&a, &a2] {
         banc.lire_quand(

@@ -17,15 +17,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn personnage(banc: &Banc, jeton: &str, nom: &str) -> JoueurId {
-    let r = banc
-        .appel(
-            jeton,
-            "joueur.creer",
-            json!({ "nom": nom, "classe": "DPS" }),
-        )
-        .await
-        .expect("création");
-    let id: JoueurId = serde_json::from_value(r["joueur_id"].clone()).expect("id");
+    let id: JoueurId =
+        serde_json::from_value(banc.personnage(jeton, nom, "DPS").await).expect("id");
     // Until the process manager reacting to `JoueurCree` lands, the test places it.
     banc.serveur
         .etat
