@@ -8,7 +8,9 @@ pub mod scenario;
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use domain::ids::CompteId;
 use futures_util::{SinkExt as _, StreamExt as _};
+use gateway::auth::Jetons;
 use gateway::config::{Connexions, Passerelle, Secret};
 use gateway::serveur::Serveur;
 use reqwest::StatusCode;
@@ -86,6 +88,33 @@ pub struct Compte {
     pub jeton: String,
     /// The refresh token.
     pub rafraichissement: String,
+}
+
+impl Compte {
+    /// Issues tokens as the test servers do (their secret, issuer and audience), or as a
+    /// forger would with `secret`.
+    fn jetons(secret: &[u8]) -> Jetons {
+        Jetons::new(secret, "mmo", "mmo-client", Duration::from_mins(15))
+    }
+
+    /// A token of this account signed with the servers' secret but issued an hour ago:
+    /// expired.
+    pub fn jeton_perime(&self) -> String {
+        Self::jetons(SECRET.as_bytes())
+            .emettre_a(
+                CompteId::from_uuid(self.compte_id),
+                false,
+                chrono::Utc::now() - chrono::Duration::hours(1),
+            )
+            .expect("jeton périmé")
+    }
+
+    /// A token for this account, claiming admin, signed with another secret: forged.
+    pub fn jeton_forge(&self) -> String {
+        Self::jetons(b"un autre secret, tout aussi long!!")
+            .emettre(CompteId::from_uuid(self.compte_id), true)
+            .expect("jeton forgé")
+    }
 }
 
 impl Banc {

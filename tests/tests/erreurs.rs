@@ -2,10 +2,7 @@
 //! nothing: malformed JSON, bad requests, unknown methods, wrong params, another account's
 //! character, an admin method, missing, expired or forged tokens, oversized messages.
 
-use chrono::Utc;
-use domain::ids::CompteId;
-use gateway::auth::Jetons;
-use mmo_tests::{Banc, Fermeture, SECRET, code};
+use mmo_tests::{Banc, Fermeture, code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -191,26 +188,13 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
     let lister = a("joueur.lister", json!({})).to_string();
     let (_, r) = banc.rpc_brut(None, lister.clone()).await;
     assert_eq!(erreur(&r), (-32001, "NON_AUTHENTIFIE"));
-    let compte = CompteId::from_uuid(alice.compte_id);
-    let faussaire = Jetons::new(
-        b"un autre secret, tout aussi long!!",
-        "mmo",
-        "mmo-client",
-        std::time::Duration::from_mins(15),
-    );
-    let forge = faussaire.emettre(compte, true).expect("jeton forgé");
-    let (_, r) = banc.rpc_brut(Some(&forge), lister.clone()).await;
+    let (_, r) = banc
+        .rpc_brut(Some(&alice.jeton_forge()), lister.clone())
+        .await;
     assert_eq!(erreur(&r), (-32001, "JETON_INVALIDE"));
-    let vrai = Jetons::new(
-        SECRET.as_bytes(),
-        "mmo",
-        "mmo-client",
-        std::time::Duration::from_mins(15),
-    );
-    let perime = vrai
-        .emettre_a(compte, false, Utc::now() - chrono::Duration::hours(1))
-        .expect("jeton périmé");
-    let (_, r) = banc.rpc_brut(Some(&perime), lister.clone()).await;
+    let (_, r) = banc
+        .rpc_brut(Some(&alice.jeton_perime()), lister.clone())
+        .await;
     assert_eq!(erreur(&r), (-32001, "JETON_EXPIRE"));
     let (_, r) = banc.rpc_brut(Some("pas.un.jwt"), lister.clone()).await;
     assert_eq!(erreur(&r), (-32001, "JETON_INVALIDE"));

@@ -21,13 +21,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::ids::CompteId;
 use futures_util::StreamExt as _;
-use gateway::auth::{Authentifie, JetonRefuse, Jetons};
+use gateway::auth::{Authentifie, JetonRefuse};
 use gateway::etat::EtatPartage;
 use gateway::rpc::erreur::codes;
 use gateway::rpc::{self, Contexte, Methode, Transport};
-use mmo_tests::{Banc, SECRET, passerelle_de_test};
+use mmo_tests::{Banc, passerelle_de_test};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree as _;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -848,23 +847,8 @@ async fn preparer(banc: &Banc, pool: &PgPool) -> (Monde, Authentifie, Authentifi
     if let Ok(r) = banc.appel(&alice.jeton, "echange.proposer", offre).await {
         echanges.push(r["echange_id"].clone());
     }
-    let jetons = Jetons::new(
-        SECRET.as_bytes(),
-        "mmo",
-        "mmo-client",
-        Duration::from_mins(15),
-    );
-    let compte = CompteId::from_uuid(alice.compte_id);
-    let perime = jetons
-        .emettre_a(compte, false, Utc::now() - chrono::Duration::hours(1))
-        .expect("jeton périmé");
-    let faussaire = Jetons::new(
-        b"un autre secret, tout aussi long!!",
-        "mmo",
-        "mmo-client",
-        Duration::from_mins(15),
-    );
-    let forge = faussaire.emettre(compte, true).expect("jeton forgé");
+    let perime = alice.jeton_perime();
+    let forge = alice.jeton_forge();
     let etat = &banc.serveur.etat;
     let joueur = etat.jetons.verifier(&alice.jeton).expect("jeton d'Alice");
     let admin = etat.jetons.verifier(&chef.jeton).expect("jeton du chef");

@@ -10,11 +10,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
-use domain::ids::CompteId;
-use gateway::auth::Jetons;
 use gateway::rpc::Methode;
-use mmo_tests::{Banc, ClientWs, Compte, ORIGINE, SECRET, code, passerelle_de_test};
+use mmo_tests::{Banc, ClientWs, Compte, ORIGINE, code, passerelle_de_test};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -158,14 +155,7 @@ async fn http(banc: &Banc, jeton: Option<&str>, m: Methode, p: &Value) -> Result
 /// Tokens that are not ours: another secret (claiming admin), `alg: none`, Alice's token
 /// with its payload changed to admin.
 fn jetons_forges(alice: &Compte) -> Vec<(&'static str, String)> {
-    let compte = CompteId::from_uuid(alice.compte_id);
-    let faussaire = Jetons::new(
-        b"un autre secret, tout aussi long!!",
-        "mmo",
-        "mmo-client",
-        Duration::from_mins(15),
-    );
-    let autre_secret = faussaire.emettre(compte, true).expect("jeton forgé");
+    let autre_secret = alice.jeton_forge();
     let mut parties = alice.jeton.split('.');
     let (_, charge, signature) = (
         parties.next().expect("en-tête"),
@@ -317,19 +307,7 @@ async fn chaque_methode_refuse_sans_jeton_jeton_expire_ou_forge_autrui_et_non_ad
     let d = decor(&banc, &pool).await;
     let avant = etat_du_jeu(&banc, &pool, &d).await;
 
-    let vrai = Jetons::new(
-        SECRET.as_bytes(),
-        "mmo",
-        "mmo-client",
-        Duration::from_mins(15),
-    );
-    let perime = vrai
-        .emettre_a(
-            CompteId::from_uuid(d.alice.compte_id),
-            false,
-            Utc::now() - chrono::Duration::hours(1),
-        )
-        .expect("jeton périmé");
+    let perime = d.alice.jeton_perime();
     let forges = jetons_forges(&d.alice);
     let url = format!("ws://{}/ws", banc.serveur.adresse);
     let non_authentifie = (-32001, "NON_AUTHENTIFIE".to_owned());
