@@ -1,37 +1,42 @@
 //! The event store and command execution.
 //!
-//! One cqrs-es framework per aggregate, each on postgres-es's event repository as a plain event
-//! store: no snapshots (cqrs-es 0.5.0's snapshot and aggregate stores apply events twice into
-//! the saved state) and no in-process queries (they are lost on a crash; projections tail the
-//! store instead).
+//! The store is postgres-es's `events` table (its primary key `(aggregate_type, aggregate_id,
+//! sequence)` is the optimistic-concurrency check), written and read here rather than through
+//! cqrs-es's `CqrsFramework` and postgres-es's repository, which reload an aggregate's whole
+//! stream for every command and write its events one statement each inside a client-side
+//! transaction: five round trips and more for one command, and a cost that grows with the
+//! stream (doc/magasin.md §2, doc/performance.md). The aggregates keep cqrs-es's `Aggregate`
+//! trait: `handle` decides, `apply` folds.
 //!
-//! [`Magasin::executer`] is the one way a command reaches an aggregate: it writes the command's
-//! metadata on every event, retries a bounded number of times when another writer got to the
-//! aggregate first, and answers a command id already applied with the events it produced then
-//! (the database refuses a second application, see the migration's `commandes_appliquees`).
+//! [`Magasin::executer`] is the one way a command reaches an aggregate. It decides on the state
+//! this process already holds for the aggregate ([`Memoire`]), writes the events in one
+//! statement with the command's metadata on each, and lets the primary key catch a state this
+//! process had not fully seen (another process wrote): it then reads the missing events and
+//! decides again, a bounded number of times. A decision that writes nothing (a refusal, a
+//! no-op) is confirmed against the store before it is answered. A command id already applied
+//! is answered with the events it produced then (the database refuses a second application,
+//! see the migration's `commandes_appliquees`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
 use domain::Services;
 use domain::combat::Combat;
 use domain::echange::Echange;
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::Quete;
-use postgres_es::PostgresEventRepository;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::metadonnees::Metadonnees;
-
-/// A cqrs-es framework on the PostgreSQL event store.
-pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<PostgresEventRepository, A>>;
 
 /// The migrations of the whole backend (`migrations/`).
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -69,17 +74,20 @@ pub struct Compteurs {
     pub abandons: AtomicU64,
 }
 
-/// An aggregate kept in the store, with its framework.
+/// Aggregates of one type a process keeps in memory before it forgets those not in use.
+pub const AGREGATS_EN_MEMOIRE: usize = 100_000;
+
+/// An aggregate kept in the store.
 pub trait AgregatStocke:
     Aggregate<
         Services = Services,
         Command: Clone,
         Event: DeserializeOwned + Unpin + 'static,
         Error: Send + Sync + 'static,
-    >
+    > + Clone
 {
-    /// This aggregate's framework in the store.
-    fn cqrs(magasin: &Magasin) -> &Cqrs<Self>;
+    /// What this process holds of this aggregate type.
+    fn memoire(magasin: &Magasin) -> &Memoire<Self>;
     /// Wraps this aggregate's refusal.
     fn refus(erreur: Self::Error) -> Refus;
 }
@@ -87,7 +95,7 @@ pub trait AgregatStocke:
 macro_rules! agregat_stocke {
     ($agregat:ty, $champ:ident, $variante:ident) => {
         impl AgregatStocke for $agregat {
-            fn cqrs(magasin: &Magasin) -> &Cqrs<Self> {
+            fn memoire(magasin: &Magasin) -> &Memoire<Self> {
                 &magasin.$champ
             }
             fn refus(erreur: Self::Error) -> Refus {
@@ -103,38 +111,83 @@ agregat_stocke!(Quete, quetes, Quete);
 agregat_stocke!(Inventaire, inventaires, Inventaire);
 agregat_stocke!(Echange, echanges, Echange);
 
-/// The write side's handle on PostgreSQL: the pool, the catalog and one framework per
-/// aggregate. Cheap to share behind an `Arc`.
+/// An aggregate's state after the first `version` events of its stream.
+#[derive(Debug, Clone, Default)]
+struct Connu<A> {
+    etat: A,
+    version: i64,
+}
+
+/// One aggregate's slot: what this process knows of it (nothing yet, or nothing it can trust
+/// after a failed write), behind a lock that also queues this process's commands on it, so
+/// that they never race each other for a version.
+type Case<A> = Arc<tokio::sync::Mutex<Option<Connu<A>>>>;
+
+/// The aggregates of one type this process holds. The store stays the truth: a state here may
+/// lag behind it when another process writes, and the primary key catches a write decided on
+/// such a state.
+pub struct Memoire<A> {
+    cases: Mutex<HashMap<String, Case<A>>>,
+}
+
+impl<A> Default for Memoire<A> {
+    fn default() -> Self {
+        Self {
+            cases: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<A> Memoire<A> {
+    fn case(&self, aggregat_id: &str) -> Case<A> {
+        let mut cases = self.cases.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(case) = cases.get(aggregat_id) {
+            return Arc::clone(case);
+        }
+        if cases.len() >= AGREGATS_EN_MEMOIRE {
+            // Forget every aggregate no command is working on; they are read again on need.
+            cases.retain(|_, case| Arc::strong_count(case) > 1);
+        }
+        Arc::clone(cases.entry(aggregat_id.to_owned()).or_default())
+    }
+}
+
+/// The write side's handle on PostgreSQL: the pool, the catalog and the aggregates this process
+/// holds. Cheap to share behind an `Arc`.
 pub struct Magasin {
     pool: PgPool,
     catalogue: Services,
-    joueurs: Cqrs<Joueur>,
-    combats: Cqrs<Combat>,
-    quetes: Cqrs<Quete>,
-    inventaires: Cqrs<Inventaire>,
-    echanges: Cqrs<Echange>,
+    joueurs: Memoire<Joueur>,
+    combats: Memoire<Combat>,
+    quetes: Memoire<Quete>,
+    inventaires: Memoire<Inventaire>,
+    echanges: Memoire<Echange>,
     politique: PolitiqueReessai,
     compteurs: Arc<Compteurs>,
 }
 
-fn cqrs<A: Aggregate>(pool: &PgPool, services: A::Services) -> Cqrs<A> {
-    let depot = PostgresEventRepository::new(pool.clone());
-    CqrsFramework::new(
-        PersistedEventStore::new_event_store(depot),
-        vec![],
-        services,
-    )
-}
+/// The events of one command, in one statement (a statement is its own transaction): the
+/// same metadata on each, sequences following the version the command was decided on.
+const INSERER: &str = "INSERT INTO events \
+     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     SELECT $1, $2, $3 + e.rang, e.genre, e.version, e.payload::json, $7::json \
+     FROM UNNEST($4::text[], $5::text[], $6::text[]) WITH ORDINALITY \
+          AS e (genre, version, payload, rang) \
+     ORDER BY e.rang";
+
+/// The events of a stream after a version.
+const SUITE: &str = "SELECT sequence, payload FROM events \
+     WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
 impl Magasin {
     /// The store on a migrated database.
     pub fn new(pool: PgPool, catalogue: Services) -> Self {
         Self {
-            joueurs: cqrs(&pool, catalogue.clone()),
-            combats: cqrs(&pool, catalogue.clone()),
-            quetes: cqrs(&pool, catalogue.clone()),
-            inventaires: cqrs(&pool, catalogue.clone()),
-            echanges: cqrs(&pool, catalogue.clone()),
+            joueurs: Memoire::default(),
+            combats: Memoire::default(),
+            quetes: Memoire::default(),
+            inventaires: Memoire::default(),
+            echanges: Memoire::default(),
             pool,
             catalogue,
             politique: PolitiqueReessai::default(),
@@ -166,12 +219,12 @@ impl Magasin {
 
     /// Runs a command on an aggregate and returns the events it produced.
     ///
-    /// A refusal of the domain comes back as [`ErreurApplication::Regle`]. When another writer
-    /// wins the race for the aggregate, the command is decided again on the new state, up to
-    /// the policy's number of attempts, then [`ErreurApplication::Conflit`]. A command id
-    /// already applied returns the events of that application and changes nothing, whether the
-    /// duplicate races the original (the database refuses its events) or comes later (the
-    /// domain refuses it, or accepts it as a no-op).
+    /// A refusal of the domain comes back as [`ErreurApplication::Regle`]. When the store holds
+    /// events this process had not seen (another process wrote), the command is decided again
+    /// on the full state, up to the policy's number of attempts, then
+    /// [`ErreurApplication::Conflit`]. A command id already applied returns the events of that
+    /// application and changes nothing, whether the duplicate races the original (the database
+    /// refuses its events) or comes later (the domain refuses it, or accepts it as a no-op).
     pub async fn executer<A>(
         &self,
         aggregat_id: &str,
@@ -181,49 +234,145 @@ impl Magasin {
     where
         A: AgregatStocke,
     {
+        let case = A::memoire(self).case(aggregat_id);
+        let mut garde = case.lock().await;
+        // A read that fails below leaves the slot empty: the next command reads the stream
+        // again. Anything else puts back a state that is a prefix of the stream.
+        let mut connu = match garde.take() {
+            Some(connu) => connu,
+            None => self.rattraper(aggregat_id, Connu::default()).await?.0,
+        };
         let mut attente = self.politique.attente_initiale;
-        for tentative in 1..=self.politique.tentatives {
-            let resultat = A::cqrs(self)
-                .execute_with_metadata(aggregat_id, commande.clone(), meta.en_map())
-                .await;
-            match resultat {
+        let mut tentative = 1;
+        loop {
+            let mut etat = connu.etat.clone();
+            let sink = EventSink::default();
+            let decision = etat.handle(commande.clone(), &self.catalogue, &sink).await;
+            let evenements = sink.collect().await;
+            if decision.is_err() || evenements.is_empty() {
+                // Nothing to write. A replayed command is often refused by the state it
+                // produced itself (`Creer` → `DejaCree`): the caller gets the first answer.
+                if let Some(anterieurs) = self
+                    .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
+                    .await?
+                {
+                    *garde = Some(connu);
+                    return Ok(anterieurs);
+                }
+                // The decision stands only on the whole stream.
+                let (a_jour, lus) = self.rattraper(aggregat_id, connu).await?;
+                connu = a_jour;
+                if lus > 0 && tentative < self.politique.tentatives {
+                    tentative += 1;
+                    continue;
+                }
+                *garde = Some(connu);
+                return decision
+                    .map(|()| Vec::new())
+                    .map_err(|e| ErreurApplication::Regle(A::refus(e)));
+            }
+            match self
+                .ecrire::<A>(aggregat_id, connu.version, &evenements, meta)
+                .await
+            {
                 Ok(()) => {
-                    return self
-                        .evenements_de_la_commande::<A>(aggregat_id, meta.id_commande)
-                        .await
-                        .map(Option::unwrap_or_default);
+                    let n = i64::try_from(evenements.len()).unwrap_or(i64::MAX);
+                    *garde = Some(Connu {
+                        etat,
+                        version: connu.version + n,
+                    });
+                    return Ok(evenements);
                 }
-                Err(AggregateError::UserError(e)) => {
-                    // A retried command is often refused by the state it produced itself
-                    // (`Creer` → `DejaCree`): the caller gets the first answer, not the refusal.
-                    if let Some(evenements) = self
-                        .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
-                        .await?
-                    {
-                        return Ok(evenements);
-                    }
-                    return Err(ErreurApplication::Regle(A::refus(e)));
-                }
-                Err(AggregateError::AggregateConflict) => {
-                    // Either another command won this version, or this very command id was
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    // Either another writer holds this version, or this very command id was
                     // applied already (by a concurrent duplicate or an earlier attempt).
-                    if let Some(evenements) = self
+                    if let Some(anterieurs) = self
                         .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
                         .await?
                     {
-                        return Ok(evenements);
+                        *garde = Some(connu);
+                        return Ok(anterieurs);
                     }
                     self.compteurs.conflits.fetch_add(1, Ordering::Relaxed);
-                    if tentative < self.politique.tentatives {
+                    if tentative >= self.politique.tentatives {
+                        self.compteurs.abandons.fetch_add(1, Ordering::Relaxed);
+                        *garde = Some(connu);
+                        return Err(ErreurApplication::Conflit);
+                    }
+                    if tentative > 1 {
+                        // The first conflict is a state this process had not seen; more mean
+                        // other processes keep writing this aggregate: let them pass.
                         tokio::time::sleep(attente + gigue(attente)).await;
                         attente = attente.saturating_mul(2).min(ATTENTE_MAX);
                     }
+                    tentative += 1;
+                    connu = self.rattraper(aggregat_id, connu).await?.0;
                 }
-                Err(e) => return Err(ErreurApplication::stockage(e)),
+                Err(e) => {
+                    // Committed or not, the state known is still a prefix of the stream.
+                    *garde = Some(connu);
+                    return Err(ErreurApplication::stockage(e));
+                }
             }
         }
-        self.compteurs.abandons.fetch_add(1, Ordering::Relaxed);
-        Err(ErreurApplication::Conflit)
+    }
+
+    /// Writes a command's events after `version`.
+    async fn ecrire<A>(
+        &self,
+        aggregat_id: &str,
+        version: i64,
+        evenements: &[A::Event],
+        meta: &Metadonnees,
+    ) -> Result<(), sqlx::Error>
+    where
+        A: AgregatStocke,
+    {
+        let mut genres = Vec::with_capacity(evenements.len());
+        let mut versions = Vec::with_capacity(evenements.len());
+        let mut payloads = Vec::with_capacity(evenements.len());
+        for e in evenements {
+            genres.push(e.event_type());
+            versions.push(e.event_version());
+            payloads.push(serde_json::to_string(e).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        }
+        let metadata =
+            serde_json::to_string(&meta.en_map()).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        sqlx::query(INSERER)
+            .bind(A::TYPE)
+            .bind(aggregat_id)
+            .bind(version)
+            .bind(genres)
+            .bind(versions)
+            .bind(payloads)
+            .bind(metadata)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+    }
+
+    /// Folds the events of the stream after `connu` into it; also how many there were.
+    async fn rattraper<A>(
+        &self,
+        aggregat_id: &str,
+        mut connu: Connu<A>,
+    ) -> Result<(Connu<A>, usize), ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let suite: Vec<(i64, Json<A::Event>)> = sqlx::query_as(SUITE)
+            .bind(A::TYPE)
+            .bind(aggregat_id)
+            .bind(connu.version)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ErreurApplication::stockage)?;
+        let lus = suite.len();
+        for (sequence, Json(e)) in suite {
+            connu.etat.apply(e);
+            connu.version = sequence;
+        }
+        Ok((connu, lus))
     }
 
     /// The answer a command id already got, if it was applied before (counted): what a
@@ -285,33 +434,42 @@ impl Magasin {
             .map(Some)
     }
 
-    /// An aggregate's current state, folded from its stream (for the checks that need another
-    /// aggregate's data). `None` if it has no event.
+    /// An aggregate's current state, with every event the store holds for it (for the checks
+    /// that need another aggregate's data). `None` if it has no event.
     pub async fn charger<A>(&self, aggregat_id: &str) -> Result<Option<A>, ErreurApplication>
     where
         A: AgregatStocke,
     {
-        let charges: Vec<(sqlx::types::Json<A::Event>,)> = sqlx::query_as(
-            "SELECT payload FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
-        )
-        .bind(A::TYPE)
-        .bind(aggregat_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(ErreurApplication::stockage)?;
-        if charges.is_empty() {
-            return Ok(None);
-        }
-        let mut agregat = A::default();
-        for (e,) in charges {
-            agregat.apply(e.0);
-        }
-        Ok(Some(agregat))
+        let case = A::memoire(self).case(aggregat_id);
+        let mut garde = case.lock().await;
+        let connu = garde.take().unwrap_or_default();
+        let (connu, _) = self.rattraper(aggregat_id, connu).await?;
+        let etat = (connu.version > 0).then(|| connu.etat.clone());
+        *garde = Some(connu);
+        Ok(etat)
+    }
+
+    /// An aggregate's state as this process last saw it, read from the store only when it
+    /// holds nothing of it: for what never changes once written, such as a character's
+    /// owner. `None` if it has no event.
+    pub async fn charger_connu<A>(&self, aggregat_id: &str) -> Result<Option<A>, ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let case = A::memoire(self).case(aggregat_id);
+        let mut garde = case.lock().await;
+        let connu = match garde.take() {
+            Some(connu) if connu.version > 0 => connu,
+            _ => self.rattraper(aggregat_id, Connu::default()).await?.0,
+        };
+        let etat = (connu.version > 0).then(|| connu.etat.clone());
+        *garde = Some(connu);
+        Ok(etat)
     }
 }
 
 /// The owner of a command id (aggregate type and id) and one of its events, if it emitted any.
-type LigneDeCommande = (String, String, Option<sqlx::types::Json<serde_json::Value>>);
+type LigneDeCommande = (String, String, Option<Json<serde_json::Value>>);
 
 /// Up to a quarter of the wait, so that writers who collided do not collide again in step.
 fn gigue(attente: Duration) -> Duration {

@@ -686,3 +686,88 @@ async fn demonstration_le_suivi_naif_perd_des_evenements(pool: PgPool) {
         total - vus
     );
 }
+
+/// Two processes on one store (two gateways, or a gateway and a worker): each decides on the
+/// aggregates it holds in memory, which the other's writes leave behind the store.
+#[sqlx::test(migrations = "../migrations")]
+async fn un_etat_en_retard_sur_le_magasin_n_accepte_ni_ne_refuse_a_tort(pool: PgPool) {
+    let (ici, ailleurs) = (magasin(pool.clone()), magasin(pool.clone()));
+    let j = joueur(1).to_string();
+    ouvert(&ici, 1).await;
+    let herbe = || "herbe_medicinale".parse().expect("code");
+    let negoce = |vendre: bool, n: u64| {
+        let (marchand, item, quantite) = (
+            "apothicaire_mirabelle".parse().expect("code"),
+            herbe(),
+            Quantite::parse(n).expect("quantité"),
+        );
+        if vendre {
+            CommandeInventaire::Vendre {
+                marchand,
+                item,
+                quantite,
+            }
+        } else {
+            CommandeInventaire::Acheter {
+                marchand,
+                item,
+                quantite,
+            }
+        }
+    };
+    // `ici` holds the inventory as it opened: no herb. `ailleurs` buys three.
+    ailleurs
+        .executer::<Inventaire>(&j, negoce(false, 3), &meta())
+        .await
+        .expect("achat ailleurs");
+    // Selling a herb, refused on the state `ici` holds, passes on the store's.
+    ici.executer::<Inventaire>(&j, negoce(true, 1), &meta())
+        .await
+        .expect("la vente se décide sur le flux entier");
+    // `ailleurs` is behind now: its purchase lands after the sale, not over it.
+    ailleurs
+        .executer::<Inventaire>(&j, negoce(false, 1), &meta())
+        .await
+        .expect("achat sur l'état neuf");
+    // And a refusal still comes when the whole stream refuses.
+    let trop = ici
+        .executer::<Inventaire>(&j, negoce(true, 4), &meta())
+        .await;
+    assert!(
+        matches!(
+            trop,
+            Err(ErreurApplication::Regle(Refus::Inventaire(
+                ErreurInventaire::ItemsInsuffisants { .. }
+            )))
+        ),
+        "{trop:?}"
+    );
+    let inv = magasin(pool.clone())
+        .charger::<Inventaire>(&j)
+        .await
+        .expect("lecture")
+        .expect("existe");
+    let contenu = inv.contenu().expect("ouvert");
+    assert_eq!(
+        contenu.items.get(&herbe()),
+        Some(&3),
+        "3 achetées, 1 vendue, 1 achetée"
+    );
+    assert_eq!(
+        contenu.or,
+        Or::new(catalogue().regles().or_depart.pieces() - 9 + 1 - 3)
+    );
+    let sequences: Vec<(i64,)> = sqlx::query_as(
+        "SELECT sequence FROM events WHERE aggregate_type = 'Inventaire' ORDER BY sequence",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("lecture");
+    assert!(
+        sequences
+            .iter()
+            .enumerate()
+            .all(|(i, (s,))| Ok(*s) == i64::try_from(i + 1)),
+        "{sequences:?}"
+    );
+}

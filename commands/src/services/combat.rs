@@ -16,7 +16,7 @@ use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 use crate::services::monde::Monde;
-use crate::services::{fiche_possedee, zone_de};
+use crate::services::{fiche_possedee, verifier_possession, zone_de};
 
 fn combattant(fiche: &FicheJoueur) -> Combattant {
     Combattant {
@@ -113,7 +113,7 @@ pub async fn quitter(
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let evenements = magasin
         .executer::<Combat>(
             &combat_id.to_string(),
@@ -133,7 +133,7 @@ pub async fn lancer(
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let lancer = CommandeCombat::Lancer {
         joueur_id,
         maintenant: Utc::now(),
@@ -152,7 +152,7 @@ pub async fn agir(
     action: Action,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let agir = CommandeCombat::Agir {
         joueur_id,
         action,

@@ -16,7 +16,7 @@ use crate::erreurs::{ErreurApplication, Refus};
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 use crate::services::monde::Monde;
-use crate::services::{fiche_possedee, zone_de};
+use crate::services::{verifier_possession, zone_de};
 
 /// Runs an inventory command for a character of the caller's.
 async fn inventaire(
@@ -26,7 +26,7 @@ async fn inventaire(
     commande: CommandeInventaire,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     magasin
         .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
         .await
@@ -85,7 +85,7 @@ pub async fn acheter(
     }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Acheter {
         marchand,
@@ -110,7 +110,7 @@ pub async fn vendre(
     }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Vendre {
         marchand,
@@ -177,9 +177,9 @@ pub async fn proposer(
     offre: Offre,
     meta: &Metadonnees,
 ) -> Result<EchangeId, ErreurApplication> {
-    fiche_possedee(magasin, compte, proposant).await?;
+    verifier_possession(magasin, compte, proposant).await?;
     if magasin
-        .charger::<Joueur>(&destinataire.to_string())
+        .charger_connu::<Joueur>(&destinataire.to_string())
         .await?
         .is_none()
     {
@@ -226,7 +226,7 @@ pub async fn modifier(
     offre: Offre,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     reserver(
         magasin,
         joueur_id,
@@ -259,7 +259,7 @@ pub async fn accepter(
     echange_id: EchangeId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let evenements = magasin
         .executer::<Echange>(
             &echange_id.to_string(),
@@ -314,7 +314,7 @@ pub async fn annuler(
     echange_id: EchangeId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let evenements = magasin
         .executer::<Echange>(
             &echange_id.to_string(),

@@ -26,15 +26,37 @@ use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
 use crate::services::monde::Monde;
 
-/// The sheet of a character the caller owns: never trust an id from a request.
+/// The sheet of a character the caller owns, with every event of its stream: never trust an
+/// id from a request.
 pub async fn fiche_possedee(
     magasin: &Magasin,
     compte: CompteId,
     joueur_id: JoueurId,
 ) -> Result<FicheJoueur, ErreurApplication> {
-    let fiche = magasin
-        .charger::<Joueur>(&joueur_id.to_string())
-        .await?
+    let joueur = magasin.charger::<Joueur>(&joueur_id.to_string()).await?;
+    possedee(joueur, compte, joueur_id)
+}
+
+/// Checks that the caller owns a character, when nothing else of its sheet is needed. A
+/// character's owner never changes, so the state this process already holds answers, without
+/// a round trip to the store.
+pub async fn verifier_possession(
+    magasin: &Magasin,
+    compte: CompteId,
+    joueur_id: JoueurId,
+) -> Result<(), ErreurApplication> {
+    let joueur = magasin
+        .charger_connu::<Joueur>(&joueur_id.to_string())
+        .await?;
+    possedee(joueur, compte, joueur_id).map(drop)
+}
+
+fn possedee(
+    joueur: Option<Joueur>,
+    compte: CompteId,
+    joueur_id: JoueurId,
+) -> Result<FicheJoueur, ErreurApplication> {
+    let fiche = joueur
         .and_then(|j| j.fiche().cloned())
         .ok_or_else(|| ErreurApplication::introuvable("personnage", &joueur_id))?;
     if fiche.compte_id == compte {

@@ -10,7 +10,7 @@ use domain::valeurs::CodeQuete;
 use crate::erreurs::ErreurApplication;
 use crate::magasin::Magasin;
 use crate::metadonnees::Metadonnees;
-use crate::services::fiche_possedee;
+use crate::services::{fiche_possedee, verifier_possession};
 
 /// Accepts a quest for a character of the caller's.
 pub async fn accepter(
@@ -64,7 +64,7 @@ pub async fn abandonner(
     quete: CodeQuete,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementQuete>, ErreurApplication> {
-    fiche_possedee(magasin, compte, joueur_id).await?;
+    verifier_possession(magasin, compte, joueur_id).await?;
     let id = QueteId { joueur_id, quete };
     magasin
         .executer::<Quete>(&id.to_string(), CommandeQuete::Abandonner, meta)

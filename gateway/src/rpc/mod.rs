@@ -197,21 +197,17 @@ pub fn evenements_json<E: serde::Serialize>(evenements: &[E]) -> Result<Value, E
     Ok(json!({ "evenements": liste }))
 }
 
-/// Checks that a character belongs to the caller (an admin may read any): for queries, which
-/// read the name reservations (written before the character exists, so never behind).
+/// Checks that a character belongs to the caller (an admin may read any): for queries. The
+/// owner comes from the name reservations (written before the character exists, so never
+/// behind), through Service Monde's memory of them (an owner never changes).
 pub async fn verifier_proprietaire(
     etat: &Etat,
     a: Appelant,
     joueur_id: domain::ids::JoueurId,
 ) -> Result<(), ErreurRpc> {
-    let proprietaire: Option<(Uuid,)> =
-        sqlx::query_as("SELECT compte_id FROM noms_joueurs WHERE joueur_id = $1")
-            .bind(joueur_id.uuid())
-            .fetch_optional(&etat.pool)
-            .await?;
-    match proprietaire {
+    match etat.monde.proprietaire(joueur_id).await? {
         None => Err(ErreurRpc::introuvable("personnage", &joueur_id)),
-        Some((compte,)) if compte == a.compte_id.uuid() || a.admin => Ok(()),
+        Some((compte, _)) if compte == a.compte_id || a.admin => Ok(()),
         Some(_) => Err(ErreurRpc::interdit(
             "ce personnage n'appartient pas à ce compte",
         )),
