@@ -89,18 +89,18 @@ impl Projection {
             }
     }
 
-    /// Folds one event into the projection's tables (those `search_path` points at).
+    /// Folds a batch of events into the projection's tables (those `search_path` points at).
     async fn appliquer(
         self,
         c: &mut PgConnection,
-        e: &EvenementStocke,
+        lot: &[EvenementStocke],
     ) -> Result<(), ErreurProjection> {
         match self {
-            Self::Joueurs => modeles::joueurs::appliquer(c, e).await,
-            Self::Inventaires => modeles::inventaires::appliquer(c, e).await,
-            Self::Quetes => modeles::quetes::appliquer(c, e).await,
-            Self::Combats => modeles::combats::appliquer(c, e).await,
-            Self::Economie => modeles::economie::appliquer(c, e).await,
+            Self::Joueurs => modeles::joueurs::appliquer(c, lot).await,
+            Self::Inventaires => modeles::inventaires::appliquer(c, lot).await,
+            Self::Quetes => modeles::quetes::appliquer(c, lot).await,
+            Self::Combats => modeles::combats::appliquer(c, lot).await,
+            Self::Economie => modeles::economie::appliquer(c, lot).await,
         }
     }
 }
@@ -116,6 +116,14 @@ pub enum ErreurProjection {
     Evenement {
         /// The event.
         event_id: Uuid,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// A read-model row that does not fit its struct (a column changed without its module).
+    #[error("ligne de {table} illisible : {source}")]
+    Ligne {
+        /// The table.
+        table: &'static str,
         /// Why.
         source: serde_json::Error,
     },

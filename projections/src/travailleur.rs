@@ -276,9 +276,7 @@ async fn appliquer_lot(
         taille_lot,
     )
     .await?;
-    for e in &lot {
-        projection.appliquer(c, e).await?;
-    }
+    projection.appliquer(c, &lot).await?;
     if let Some(dernier) = lot.last() {
         sqlx::query(
             "UPDATE points_de_reprise SET transaction_id = $2::bigint::text::xid8, \

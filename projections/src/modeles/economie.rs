@@ -2,24 +2,99 @@
 //! `economie_totaux` (created and destroyed, by resource and cause), so that conservation is
 //! one query: for each resource, Σ created − Σ destroyed = Σ held.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::inventaire::{Cause, EvenementInventaire, Inventaire};
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::{evenement, uuid};
+use super::{ajouter, evenements, uuid};
 use crate::ErreurProjection;
 
 /// The resource name of gold in the ledger (items use their code).
 pub const OR: &str = "or";
 
+/// A row of `grand_livre`.
+#[derive(Debug, Serialize)]
+struct Ligne {
+    joueur_id: Uuid,
+    sequence: i64,
+    ressource: String,
+    delta: i64,
+    solde_apres: i64,
+    cause: &'static str,
+    detail: Value,
+    correlation_id: Option<Uuid>,
+    recorded_at: DateTime<Utc>,
+}
+
+/// A row of `economie_totaux`, as an increment.
+#[derive(Debug, Default, Serialize)]
+struct Total<'a> {
+    ressource: &'a str,
+    cause: &'static str,
+    cree: i64,
+    detruit: i64,
+}
+
 pub(crate) async fn appliquer(
     c: &mut PgConnection,
-    e: &EvenementStocke,
+    lot: &[EvenementStocke],
 ) -> Result<(), ErreurProjection> {
-    let Some(ev) = evenement::<EvenementInventaire>(e, Inventaire::TYPE)? else {
+    let mut lignes = Vec::new();
+    for (e, ev) in evenements::<EvenementInventaire>(lot, Inventaire::TYPE)? {
+        if let Some(ligne) = ligne(e, ev)? {
+            lignes.push(ligne);
+        }
+    }
+    // The totals move only with new ledger lines: replaying an event adds nothing.
+    let ajoutees = ajouter(c, "grand_livre", "joueur_id, sequence", &lignes).await?;
+    let mut totaux: BTreeMap<(&str, &str), Total> = BTreeMap::new();
+    for l in lignes
+        .iter()
+        .filter(|l| ajoutees.contains(&(l.joueur_id, l.sequence)))
+    {
+        let total = totaux
+            .entry((&l.ressource, l.cause))
+            .or_insert_with(|| Total {
+                ressource: &l.ressource,
+                cause: l.cause,
+                ..Total::default()
+            });
+        if l.delta >= 0 {
+            total.cree += l.delta;
+        } else {
+            total.detruit -= l.delta;
+        }
+    }
+    if totaux.is_empty() {
         return Ok(());
-    };
+    }
+    let totaux: Vec<&Total> = totaux.values().collect();
+    let totaux = serde_json::to_string(&totaux).map_err(|source| ErreurProjection::Ligne {
+        table: "economie_totaux",
+        source,
+    })?;
+    sqlx::query(
+        "INSERT INTO economie_totaux \
+         SELECT * FROM json_populate_recordset(NULL::economie_totaux, $1::json) \
+         ON CONFLICT (ressource, cause) DO UPDATE \
+         SET cree = economie_totaux.cree + EXCLUDED.cree, \
+             detruit = economie_totaux.detruit + EXCLUDED.detruit",
+    )
+    .bind(totaux)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// The ledger line of a gold or item movement (other events have none).
+fn ligne(e: &EvenementStocke, ev: EvenementInventaire) -> Result<Option<Ligne>, ErreurProjection> {
     let (ressource, delta, solde, cause) = match ev {
         EvenementInventaire::OrCredite {
             montant,
@@ -63,46 +138,23 @@ pub(crate) async fn appliquer(
             i64::from(total),
             cause,
         ),
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
-    let nom_cause = nom_de_cause(&cause);
     let detail = serde_json::to_value(&cause).map_err(|source| ErreurProjection::Evenement {
         event_id: e.event_id,
         source,
     })?;
-    let inseree = sqlx::query(
-        "INSERT INTO grand_livre (joueur_id, sequence, ressource, delta, solde_apres, cause, detail, \
-         correlation_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (joueur_id, sequence) DO NOTHING",
-    )
-    .bind(uuid(e)?)
-    .bind(e.sequence)
-    .bind(&ressource)
-    .bind(delta)
-    .bind(solde)
-    .bind(nom_cause)
-    .bind(detail)
-    .bind(e.correlation_id)
-    .bind(e.recorded_at)
-    .execute(&mut *c)
-    .await?;
-    // The totals move only with a new ledger line: replaying an event adds nothing.
-    if inseree.rows_affected() == 1 {
-        let (cree, detruit) = if delta >= 0 { (delta, 0) } else { (0, -delta) };
-        sqlx::query(
-            "INSERT INTO economie_totaux (ressource, cause, cree, detruit) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (ressource, cause) DO UPDATE \
-             SET cree = economie_totaux.cree + EXCLUDED.cree, \
-                 detruit = economie_totaux.detruit + EXCLUDED.detruit",
-        )
-        .bind(&ressource)
-        .bind(nom_cause)
-        .bind(cree)
-        .bind(detruit)
-        .execute(&mut *c)
-        .await?;
-    }
-    Ok(())
+    Ok(Some(Ligne {
+        joueur_id: uuid(e)?,
+        sequence: e.sequence,
+        ressource,
+        delta,
+        solde_apres: solde,
+        cause: nom_de_cause(&cause),
+        detail,
+        correlation_id: e.correlation_id,
+        recorded_at: e.recorded_at,
+    }))
 }
 
 fn signe(v: u64) -> i64 {

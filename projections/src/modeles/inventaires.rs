@@ -1,71 +1,114 @@
 //! `inventaires` and `inventaire_items`: each character's gold and item counts.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::inventaire::{EvenementInventaire, Inventaire};
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::{entier, evenement, prendre_version, uuid};
+use super::{ecrire, entier, evenements, lire_par_id, supprimer, uuid};
 use crate::ErreurProjection;
+
+/// A row of `inventaires`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Ligne {
+    joueur_id: Uuid,
+    or_total: i64,
+    version: i64,
+    maj: DateTime<Utc>,
+}
+
+/// A row of `inventaire_items`.
+#[derive(Debug, Serialize)]
+struct LigneItem<'a> {
+    joueur_id: Uuid,
+    item: &'a str,
+    quantite: i32,
+}
 
 pub(crate) async fn appliquer(
     c: &mut PgConnection,
-    e: &EvenementStocke,
+    lot: &[EvenementStocke],
 ) -> Result<(), ErreurProjection> {
-    let Some(ev) = evenement::<EvenementInventaire>(e, Inventaire::TYPE)? else {
-        return Ok(());
-    };
-    let id = uuid(e)?;
-    if let EvenementInventaire::InventaireOuvert { .. } = ev {
-        sqlx::query(
-            "INSERT INTO inventaires (joueur_id, or_total, version, maj) VALUES ($1, 0, $2, $3) \
-             ON CONFLICT (joueur_id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(e.sequence)
-        .bind(e.recorded_at)
-        .execute(&mut *c)
-        .await?;
+    let evenements = evenements::<EvenementInventaire>(lot, Inventaire::TYPE)?;
+    if evenements.is_empty() {
         return Ok(());
     }
-    if !prendre_version(c, "inventaires", "joueur_id", id, e).await? {
-        return Ok(());
+    let mut ids = BTreeSet::new();
+    for (e, _) in &evenements {
+        ids.insert(uuid(e)?);
     }
-    match ev {
-        EvenementInventaire::OrCredite { solde, .. }
-        | EvenementInventaire::OrDebite { solde, .. } => {
-            sqlx::query("UPDATE inventaires SET or_total = $2 WHERE joueur_id = $1")
-                .bind(id)
-                .bind(i64::try_from(solde.pieces()).unwrap_or(i64::MAX))
-                .execute(&mut *c)
-                .await?;
-        }
-        EvenementInventaire::ItemAjoute { item, total, .. }
-        | EvenementInventaire::ItemRetire { item, total, .. } => {
-            if total == 0 {
-                sqlx::query("DELETE FROM inventaire_items WHERE joueur_id = $1 AND item = $2")
-                    .bind(id)
-                    .bind(item.as_str())
-                    .execute(&mut *c)
-                    .await?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO inventaire_items (joueur_id, item, quantite) VALUES ($1, $2, $3) \
-                     ON CONFLICT (joueur_id, item) DO UPDATE SET quantite = EXCLUDED.quantite",
-                )
-                .bind(id)
-                .bind(item.as_str())
-                .bind(entier(total))
-                .execute(&mut *c)
-                .await?;
+    let mut lignes =
+        lire_par_id(c, "inventaires", "joueur_id", &ids, |l: &Ligne| l.joueur_id).await?;
+    let mut changees = BTreeSet::new();
+    // Each item's count after the batch (the events carry the total): 0 deletes the row.
+    let mut items: BTreeMap<(Uuid, String), u32> = BTreeMap::new();
+    for (e, ev) in evenements {
+        let id = uuid(e)?;
+        match (lignes.get_mut(&id), ev) {
+            (None, EvenementInventaire::InventaireOuvert { .. }) => {
+                let ligne = Ligne {
+                    joueur_id: id,
+                    or_total: 0,
+                    version: e.sequence,
+                    maj: e.recorded_at,
+                };
+                lignes.insert(id, ligne);
+            }
+            // Opened already, or an event it has seen: nothing moves.
+            (Some(_), EvenementInventaire::InventaireOuvert { .. }) | (None, _) => continue,
+            (Some(l), _) if l.version >= e.sequence => continue,
+            (Some(l), ev) => {
+                l.version = e.sequence;
+                l.maj = e.recorded_at;
+                match ev {
+                    EvenementInventaire::OrCredite { solde, .. }
+                    | EvenementInventaire::OrDebite { solde, .. } => {
+                        l.or_total = i64::try_from(solde.pieces()).unwrap_or(i64::MAX);
+                    }
+                    EvenementInventaire::ItemAjoute { item, total, .. }
+                    | EvenementInventaire::ItemRetire { item, total, .. } => {
+                        items.insert((id, item.as_str().to_owned()), total);
+                    }
+                    // Reservations and crafting markers change no count.
+                    EvenementInventaire::InventaireOuvert { .. }
+                    | EvenementInventaire::ObjetFabrique { .. }
+                    | EvenementInventaire::OffreReservee { .. }
+                    | EvenementInventaire::ReservationLiberee { .. }
+                    | EvenementInventaire::EchangeRegle { .. } => {}
+                }
             }
         }
-        // Reservations and crafting markers change no count.
-        EvenementInventaire::InventaireOuvert { .. }
-        | EvenementInventaire::ObjetFabrique { .. }
-        | EvenementInventaire::OffreReservee { .. }
-        | EvenementInventaire::ReservationLiberee { .. }
-        | EvenementInventaire::EchangeRegle { .. } => {}
+        changees.insert(id);
     }
-    Ok(())
+    let lignes: Vec<Ligne> = changees.iter().filter_map(|id| lignes.remove(id)).collect();
+    ecrire(
+        c,
+        "inventaires",
+        "joueur_id",
+        &["or_total", "version", "maj"],
+        &lignes,
+    )
+    .await?;
+    let (gardes, vides): (Vec<_>, Vec<_>) = items
+        .iter()
+        .map(|((joueur_id, item), total)| LigneItem {
+            joueur_id: *joueur_id,
+            item,
+            quantite: entier(*total),
+        })
+        .partition(|i| i.quantite > 0);
+    ecrire(
+        c,
+        "inventaire_items",
+        "joueur_id, item",
+        &["quantite"],
+        &gardes,
+    )
+    .await?;
+    supprimer(c, "inventaire_items", "joueur_id, item", &vides).await
 }

@@ -1,8 +1,14 @@
-//! The read models, one module per projection. Each `appliquer` folds one stored event into its
-//! tables inside the batch's transaction (`search_path` points at the live schema or at a
-//! rebuild's shadow schema) and is replay-safe on its own: every write is guarded by the
-//! version (stream sequence) last applied to the row, or keyed by the event's place, so an
-//! event applied twice changes nothing.
+//! The read models, one module per projection. Each `appliquer` folds a batch of stored
+//! events into its tables inside the batch's transaction (`search_path` points at the live
+//! schema or at a rebuild's shadow schema), in a few statements whatever the batch's size: it
+//! reads the rows the batch touches, folds the events into them in memory, and writes back the
+//! rows that changed. Each table's row is a serde struct whose fields are its columns, so rows
+//! go both ways as JSON (`row_to_json`, `json_populate_recordset`) with no column list to keep
+//! in step.
+//!
+//! A batch is replay-safe on its own: an event moves a row only if the row's version (the
+//! last stream sequence applied to it) is behind it, and append-only tables are keyed by the
+//! event's place, so an event applied twice changes nothing.
 
 pub(crate) mod combats;
 pub(crate) mod economie;
@@ -10,8 +16,13 @@ pub(crate) mod inventaires;
 pub(crate) mod joueurs;
 pub(crate) mod quetes;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use commands::lecteur::EvenementStocke;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::ErreurProjection;
@@ -32,6 +43,20 @@ pub(crate) fn evenement<E: DeserializeOwned>(
         })
 }
 
+/// The batch's events of one aggregate type, typed, in order.
+pub(crate) fn evenements<'a, E: DeserializeOwned>(
+    lot: &'a [EvenementStocke],
+    type_agregat: &str,
+) -> Result<Vec<(&'a EvenementStocke, E)>, ErreurProjection> {
+    lot.iter()
+        .filter_map(|e| {
+            evenement(e, type_agregat)
+                .map(|t| t.map(|t| (e, t)))
+                .transpose()
+        })
+        .collect()
+}
+
 /// The aggregate id as a UUID (characters, combats, inventories).
 pub(crate) fn uuid(e: &EvenementStocke) -> Result<Uuid, ErreurProjection> {
     Uuid::parse_str(&e.aggregate_id).map_err(|_| ErreurProjection::Identifiant {
@@ -40,24 +65,126 @@ pub(crate) fn uuid(e: &EvenementStocke) -> Result<Uuid, ErreurProjection> {
     })
 }
 
-/// Moves a row's version to this event's sequence if it is behind; false if the event was
-/// already applied (or the row does not exist), in which case the caller changes nothing.
-pub(crate) async fn prendre_version(
-    c: &mut sqlx::PgConnection,
+fn en_json(table: &'static str, valeur: &impl Serialize) -> Result<String, ErreurProjection> {
+    serde_json::to_string(valeur).map_err(|source| ErreurProjection::Ligne { table, source })
+}
+
+/// The rows of `table` whose key columns (`cle`, e.g. `"joueur_id, quete"`) match one of
+/// `cles` (objects holding those columns).
+pub(crate) async fn lire<L: DeserializeOwned>(
+    c: &mut PgConnection,
+    table: &'static str,
+    cle: &str,
+    cles: &[impl Serialize],
+) -> Result<Vec<L>, ErreurProjection> {
+    if cles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lignes: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT row_to_json(t)::text FROM {table} t WHERE ({cle}) IN \
+         (SELECT {cle} FROM json_populate_recordset(NULL::{table}, $1::json))"
+    ))
+    .bind(en_json(table, &cles)?)
+    .fetch_all(&mut *c)
+    .await?;
+    lignes
+        .iter()
+        .map(|(l,)| {
+            serde_json::from_str(l).map_err(|source| ErreurProjection::Ligne { table, source })
+        })
+        .collect()
+}
+
+/// The rows of a table keyed by one UUID column (`cle`) for these ids, by id.
+pub(crate) async fn lire_par_id<L: DeserializeOwned>(
+    c: &mut PgConnection,
     table: &'static str,
     cle: &'static str,
-    id: Uuid,
-    e: &EvenementStocke,
-) -> Result<bool, ErreurProjection> {
-    let faite = sqlx::query(&format!(
-        "UPDATE {table} SET version = $2, maj = $3 WHERE {cle} = $1 AND version < $2"
+    ids: &BTreeSet<Uuid>,
+    id_de: impl Fn(&L) -> Uuid,
+) -> Result<BTreeMap<Uuid, L>, ErreurProjection> {
+    let cles: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            Value::Object(Map::from_iter([(
+                cle.to_owned(),
+                Value::from(id.to_string()),
+            )]))
+        })
+        .collect();
+    Ok(lire::<L>(c, table, cle, &cles)
+        .await?
+        .into_iter()
+        .map(|l| (id_de(&l), l))
+        .collect())
+}
+
+/// Writes whole rows of `table`: inserted, or replacing the row with the same key.
+/// `colonnes` are the columns outside the key.
+pub(crate) async fn ecrire<L: Serialize>(
+    c: &mut PgConnection,
+    table: &'static str,
+    cle: &str,
+    colonnes: &[&str],
+    lignes: &[L],
+) -> Result<(), ErreurProjection> {
+    if lignes.is_empty() {
+        return Ok(());
+    }
+    let remplacer = colonnes
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(&format!(
+        "INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::json) \
+         ON CONFLICT ({cle}) DO UPDATE SET {remplacer}"
     ))
-    .bind(id)
-    .bind(e.sequence)
-    .bind(e.recorded_at)
-    .execute(c)
+    .bind(en_json(table, &lignes)?)
+    .execute(&mut *c)
     .await?;
-    Ok(faite.rows_affected() == 1)
+    Ok(())
+}
+
+/// Deletes the rows of `table` whose key columns match one of `cles`.
+pub(crate) async fn supprimer(
+    c: &mut PgConnection,
+    table: &'static str,
+    cle: &str,
+    cles: &[impl Serialize],
+) -> Result<(), ErreurProjection> {
+    if cles.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "DELETE FROM {table} WHERE ({cle}) IN \
+         (SELECT {cle} FROM json_populate_recordset(NULL::{table}, $1::json))"
+    ))
+    .bind(en_json(table, &cles)?)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Appends rows to a table keyed by an event's place (`(stream id, sequence)`, named by
+/// `cle`), skipping those already there; returns the keys of the rows it added.
+pub(crate) async fn ajouter<L: Serialize>(
+    c: &mut PgConnection,
+    table: &'static str,
+    cle: &str,
+    lignes: &[L],
+) -> Result<BTreeSet<(Uuid, i64)>, ErreurProjection> {
+    if lignes.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let ajoutees: Vec<(Uuid, i64)> = sqlx::query_as(&format!(
+        "INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::json) \
+         ON CONFLICT DO NOTHING RETURNING {cle}"
+    ))
+    .bind(en_json(table, &lignes)?)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(ajoutees.into_iter().collect())
 }
 
 /// A stat or count as PostgreSQL's `integer`.
