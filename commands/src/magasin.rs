@@ -37,6 +37,7 @@ use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::metadonnees::Metadonnees;
+use crate::suivi::Reveil;
 
 /// The migrations of the whole backend (`migrations/`).
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -164,6 +165,7 @@ pub struct Magasin {
     echanges: Memoire<Echange>,
     politique: PolitiqueReessai,
     compteurs: Arc<Compteurs>,
+    reveil: Arc<Reveil>,
 }
 
 /// The events of one command, in one statement (a statement is its own transaction): the
@@ -188,6 +190,7 @@ impl Magasin {
             quetes: Memoire::default(),
             inventaires: Memoire::default(),
             echanges: Memoire::default(),
+            reveil: Reveil::new(pool.clone()),
             pool,
             catalogue,
             politique: PolitiqueReessai::default(),
@@ -276,6 +279,7 @@ impl Magasin {
                 .await
             {
                 Ok(()) => {
+                    self.reveil.signaler();
                     let n = i64::try_from(evenements.len()).unwrap_or(i64::MAX);
                     *garde = Some(Connu {
                         etat,
