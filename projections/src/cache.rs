@@ -35,6 +35,7 @@ use cqrs_es::Aggregate as _;
 use domain::combat::Combat;
 use domain::inventaire::Inventaire as AgregatInventaire;
 use domain::joueur::Joueur;
+use futures_util::future::try_join_all;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, RedisResult};
 use sqlx::PgPool;
@@ -325,22 +326,21 @@ impl Cache {
         projection: Projection,
         ids: &[Uuid],
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        // On the first Redis error, give up the rest: do not wait on a dead Redis for every row.
+        // All the rows' writes at once: the multiplexed connection pipelines them, one round
+        // trip for the batch instead of one per row (which made the inventories, touched by
+        // most commands, fall behind under load). The first Redis error gives up the rest.
         match projection {
             Projection::Joueurs => {
-                for p in profils_en_base(pool, ids).await? {
-                    self.ecrire_profil(&p).await?;
-                }
+                let profils = profils_en_base(pool, ids).await?;
+                try_join_all(profils.iter().map(|p| self.ecrire_profil(p))).await?;
             }
             Projection::Inventaires => {
-                for i in inventaires_en_base(pool, ids).await? {
-                    self.ecrire_inventaire(&i).await?;
-                }
+                let inventaires = inventaires_en_base(pool, ids).await?;
+                try_join_all(inventaires.iter().map(|i| self.ecrire_inventaire(i))).await?;
             }
             Projection::Combats => {
-                for c in combats_en_base(pool, ids).await? {
-                    self.ecrire_combat(&c).await?;
-                }
+                let combats = combats_en_base(pool, ids).await?;
+                try_join_all(combats.iter().map(|c| self.ecrire_combat(c))).await?;
             }
             Projection::Quetes | Projection::Economie => {}
         }
