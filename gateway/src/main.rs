@@ -10,6 +10,11 @@ use gateway::config::{Connexions, Passerelle};
 use gateway::outils;
 use gateway::serveur::Serveur;
 
+/// mimalloc rather than glibc's malloc: the server allocates and frees small buffers for every
+/// message, and glibc's allocator was a sixth of its CPU under load (doc/performance.md).
+#[global_allocator]
+static ALLOCATEUR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "mmo", version, about = "Serveur du MMO : outils et services")]
 struct Cli {
