@@ -355,18 +355,31 @@ impl Etat {
 
 /// Counts a push by its method without parsing it whole: the server writes compact JSON
 /// with sorted keys, so a notification starts with `{"jsonrpc"` and names its method next.
+/// The moves of a `monde.deplacements` batch are counted too, under [`POSITIONS_RECUES`]
+/// (each entry's object opens on its first key, `joueur_id`).
 fn pousse(stats: &mut Stats, texte: &str) -> bool {
     let Some(reste) = texte.strip_prefix(r#"{"jsonrpc":"2.0","method":""#) else {
         return false;
     };
     let methode = reste.split('"').next().unwrap_or("?");
-    match stats.pousses.get_mut(methode) {
-        Some(n) => *n += 1,
-        None => {
-            stats.pousses.insert(methode.to_owned(), 1);
-        }
+    compter(stats, methode, 1);
+    if methode == "monde.deplacements" {
+        let positions = reste.matches(r#"{"joueur_id""#).count() as u64;
+        compter(stats, POSITIONS_RECUES, positions);
     }
     true
+}
+
+/// The pseudo-method under which the moves inside the received batches are counted.
+pub(crate) const POSITIONS_RECUES: &str = "positions (dans monde.deplacements)";
+
+fn compter(stats: &mut Stats, cle: &str, n: u64) {
+    match stats.pousses.get_mut(cle) {
+        Some(total) => *total += n,
+        None => {
+            stats.pousses.insert(cle.to_owned(), n);
+        }
+    }
 }
 
 /// Plays one player until the end of its calendar (and the grace for late answers); a
@@ -504,9 +517,15 @@ mod tests {
         let mut s = Stats::default();
         assert!(pousse(
             &mut s,
-            r#"{"jsonrpc":"2.0","method":"monde.deplacement","params":{}}"#
+            r#"{"jsonrpc":"2.0","method":"chat.message","params":{}}"#
+        ));
+        assert!(pousse(
+            &mut s,
+            r#"{"jsonrpc":"2.0","method":"monde.deplacements","params":{"deplacements":[{"joueur_id":"a","nom":"A"},{"joueur_id":"b","nom":"B"}],"zone":"plaine_verte"}}"#
         ));
         assert!(!pousse(&mut s, r#"{"id":3,"jsonrpc":"2.0","result":{}}"#));
-        assert_eq!(s.pousses["monde.deplacement"], 1);
+        assert_eq!(s.pousses["chat.message"], 1);
+        assert_eq!(s.pousses["monde.deplacements"], 1);
+        assert_eq!(s.pousses[POSITIONS_RECUES], 2);
     }
 }

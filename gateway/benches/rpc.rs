@@ -62,11 +62,18 @@ fn rpc(c: &mut Criterion) {
             black_box(reponse(json!(18), resultat).to_string())
         });
     });
-    g.bench_function("pousser_monde_deplacement", |b| {
+    // One tick of a zone where 300 characters moved: built and written once, pushed as is to
+    // every socket of the zone.
+    g.bench_function("pousser_monde_deplacements_300", |b| {
         b.iter(|| {
-            let params = json!({ "joueur_id": joueur, "nom": "Alicia", "zone": "plaine_verte",
-                "position": { "x": 101.5, "y": 100.0 } });
-            black_box(notification("monde.deplacement", params).to_string())
+            let deplacements: Vec<_> = (0..300)
+                .map(|i| {
+                    json!({ "joueur_id": joueur, "nom": "Alicia", "zone": "plaine_verte",
+                        "position": { "x": 100.0 + f64::from(i), "y": 100.0 } })
+                })
+                .collect();
+            let params = json!({ "zone": "plaine_verte", "deplacements": deplacements });
+            black_box(notification("monde.deplacements", params).to_string())
         });
     });
     g.finish();

@@ -19,7 +19,7 @@ use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
 use crate::diffusion::Diffuseur;
 use crate::metriques::Metriques;
-use crate::voisinage::Presences;
+use crate::voisinage::{Deplacements, Presences};
 
 /// Shared by every request (behind an `Arc`).
 pub struct Etat {
@@ -33,6 +33,8 @@ pub struct Etat {
     pub chat: Chat,
     /// This instance's characters by zone, for the fanned-out pushes.
     pub presences: Arc<Presences>,
+    /// The moves of the current tick, published batched by zone.
+    pub deplacements: Arc<Deplacements>,
     /// The read-through caches.
     pub cache: Cache,
     /// Redis, for what is not a cache (rate limits).

@@ -44,7 +44,7 @@ use crate::diffusion::{self, Diffuseur};
 use crate::etat::{Etat, EtatPartage};
 use crate::metriques::{self, Metriques};
 use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
-use crate::voisinage::{self, Presences};
+use crate::voisinage::{self, Deplacements, Presences};
 use crate::{rest, sante, ws};
 
 const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
@@ -218,6 +218,10 @@ impl Serveur {
         )));
         let presences = Arc::new(Presences::default());
         taches.extend(lancer_voisinage(&bus, &monde, &diffuseur, &presences, &arret_rx).await?);
+        let deplacements = Arc::new(Deplacements::default());
+        taches.push(tokio::spawn(
+            Arc::clone(&deplacements).publier_periodiquement(bus.clone(), arret_rx.clone()),
+        ));
         let metriques = Arc::new(Metriques::new(
             Arc::clone(magasin.compteurs()),
             etats,
@@ -247,6 +251,7 @@ impl Serveur {
             chat: Chat::new(monde.clone()),
             monde,
             presences,
+            deplacements,
             cache,
             redis: redis.clone(),
             bus,

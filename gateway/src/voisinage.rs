@@ -9,6 +9,14 @@
 //! in or change zone through this instance; a character leaves the index on a zone change or
 //! when its player's last socket here closes.
 //!
+//! Moves are batched per tick ([`TICK_DEPLACEMENTS`]): an instance notes each move in its
+//! [`Deplacements`] (the latest position of a character wins) and, once per tick, publishes
+//! one `monde.deplacements` per zone with every character that moved there. A socket thus
+//! gets at most one move message per zone per tick, whatever the number of players moving:
+//! pushing each move to every socket of its zone made the fan-out grow as the square of the
+//! players in a zone, and closed the slowest sockets from ~1,000 moves/s on 300 players
+//! (doc/performance.md).
+//!
 //! NATS gives at-most-once delivery on plain subjects: a push lost to a disconnection is not
 //! replayed. The history (`chat.historique`) and the zone view (`monde.zone`) are how a client
 //! catches up.
@@ -39,7 +47,7 @@ pub const SUJETS: &str = "diffusion.>";
 pub struct Diffusion {
     /// Who receives it.
     pub destinataires: Destinataires,
-    /// The notification's method (`monde.deplacement`, `chat.message`).
+    /// The notification's method (`monde.deplacements`, `chat.message`).
     pub methode: String,
     /// Its params.
     pub params: Value,
@@ -94,6 +102,73 @@ impl Presences {
             carte.remove(j);
         }
         partis
+    }
+}
+
+/// How often the moves of a zone are published, batched: 10 per second, as many MMO servers
+/// tick. A move reaches the other players at most this much later.
+pub const TICK_DEPLACEMENTS: Duration = Duration::from_millis(100);
+
+/// The moves this instance handled since the last tick: for each zone to notify, the latest
+/// `monde.deplacements` entry of each character that moved.
+#[derive(Debug, Default)]
+pub struct Deplacements {
+    par_zone: Mutex<HashMap<CodeZone, HashMap<JoueurId, Value>>>,
+}
+
+impl Deplacements {
+    /// Notes that the players of `zone` should see `joueur_id` as `entree` (where it stands
+    /// now), replacing an older entry of the same tick.
+    pub fn noter(&self, zone: &CodeZone, joueur_id: JoueurId, entree: Value) {
+        self.par_zone
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(zone.clone())
+            .or_default()
+            .insert(joueur_id, entree);
+    }
+
+    /// Takes the moves noted so far.
+    fn vider(&self) -> HashMap<CodeZone, HashMap<JoueurId, Value>> {
+        std::mem::take(
+            &mut *self
+                .par_zone
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Every [`TICK_DEPLACEMENTS`], publishes one `monde.deplacements` per zone with the moves
+    /// noted since the last tick, until `arret`.
+    pub async fn publier_periodiquement(
+        self: Arc<Self>,
+        bus: Bus,
+        mut arret: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(TICK_DEPLACEMENTS);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = arret.changed() => return,
+            }
+            for (zone, entrees) in self.vider() {
+                let diffusion = Diffusion {
+                    destinataires: Destinataires::Zone { zone: zone.clone() },
+                    methode: "monde.deplacements".into(),
+                    params: serde_json::json!({
+                        "zone": zone,
+                        "deplacements": entrees.into_values().collect::<Vec<_>>(),
+                    }),
+                };
+                publier(
+                    &bus,
+                    &format!("diffusion.monde.{}", zone.as_str()),
+                    &diffusion,
+                )
+                .await;
+            }
+        }
     }
 }
 

@@ -167,9 +167,15 @@ async fn se_voir_et_se_parler(joueurs: &mut [Joueur]) {
         .await
         .expect("déplacement");
     for j in &mut joueurs[1..] {
-        let vu = |n: &Value| n["joueur_id"] == tank.as_str() && n["position"]["x"] == 101.5;
+        let vu = |n: &Value| {
+            n["deplacements"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["joueur_id"] == tank.as_str() && d["position"]["x"] == 101.5)
+        };
         j.ws.attendre_evenements("le Tank vu en mouvement", |n| {
-            a_recu(n, "monde.deplacement", vu)
+            a_recu(n, "monde.deplacements", vu)
         })
         .await;
     }

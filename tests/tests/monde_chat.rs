@@ -36,6 +36,14 @@ fn de_methode<'n>(notifications: &'n VecDeque<Value>, methode: &str) -> Vec<&'n 
         .collect()
 }
 
+/// The moves in the `monde.deplacements` batches received.
+fn deplacements(notifications: &VecDeque<Value>) -> Vec<&Value> {
+    de_methode(notifications, "monde.deplacements")
+        .into_iter()
+        .flat_map(|n| n["params"]["deplacements"].as_array().into_iter().flatten())
+        .collect()
+}
+
 /// Waits for a `chat.message` with this text.
 async fn attendre_message(ws: &mut ClientWs, texte: &str) {
     ws.attendre_evenements(texte, |n| {
@@ -150,9 +158,9 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
 
     // Bruno, on B, gets all of it.
     ws_b.attendre_evenements("le pas d'Alicia", |n| {
-        de_methode(n, "monde.deplacement")
+        deplacements(n)
             .iter()
-            .any(|d| d["params"]["joueur_id"] == json!(ja) && d["params"]["position"]["x"] == 101.0)
+            .any(|d| d["joueur_id"] == json!(ja) && d["position"]["x"] == 101.0)
     })
     .await;
     for texte in ["bonjour la plaine", "psst", "à tous"] {
@@ -165,17 +173,25 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         .map(|m| &m["params"]["texte"])
         .collect();
     assert_eq!(textes_d, vec!["bonjour la plaine", "à tous"]);
-    assert!(!de_methode(&ws_d.notifications, "monde.deplacement").is_empty());
+    ws_d.attendre_evenements("le pas d'Alicia, vu de A", |n| !deplacements(n).is_empty())
+        .await;
     // Carla, on B, in the forest: only the message to everyone. Pushes from one instance
-    // arrive in order: once "à tous" is in, nothing published before it can still come.
+    // arrive in order: once "à tous" is in, no message published before it can still come.
+    // The moves go out at the next tick, after the messages: B pushed them to its sockets
+    // before Bruno saw them, so an answer Carla gets after that comes after them too.
     attendre_message(&mut ws_c, "à tous").await;
+    ws_c.appel("classement.consulter", json!({}))
+        .await
+        .expect("un aller-retour après le tick");
     let textes_c: Vec<&Value> = de_methode(&ws_c.notifications, "chat.message")
         .iter()
         .map(|m| &m["params"]["texte"])
         .collect();
     assert_eq!(textes_c, vec!["à tous"]);
     assert!(
-        de_methode(&ws_c.notifications, "monde.deplacement").is_empty(),
+        !deplacements(&ws_c.notifications)
+            .iter()
+            .any(|d| d["joueur_id"] == json!(ja)),
         "{:?}",
         ws_c.notifications
     );

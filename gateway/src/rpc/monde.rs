@@ -1,8 +1,7 @@
 //! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
-//! pushed (`monde.deplacement`) to the players of the zone, on every gateway instance
+//! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every gateway instance
 //! ([`crate::voisinage`]).
 
-use commands::services::chat::Destinataires;
 use commands::services::monde::Emplacement;
 use domain::ids::JoueurId;
 use domain::valeurs::{CodeZone, Position};
@@ -11,7 +10,6 @@ use serde_json::{Value, json};
 
 use super::{Appelant, ErreurRpc, en_json};
 use crate::etat::Etat;
-use crate::voisinage::{self, Diffusion};
 
 /// How far `monde.proches` looks by default, in metres.
 const RAYON_PAR_DEFAUT: f64 = 30.0;
@@ -129,7 +127,8 @@ fn present_ici(etat: &Etat, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
     }
 }
 
-/// Publishes `monde.deplacement` (where the character now stands) to the players of `zone`.
+/// Tells the players of `zone` where the character now stands, in the next tick's
+/// `monde.deplacements`.
 async fn annoncer(etat: &Etat, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
     let nom = match etat.monde.proprietaire(joueur_id).await {
         Ok(p) => p.map(|(_, nom)| nom).unwrap_or_default(),
@@ -138,20 +137,11 @@ async fn annoncer(etat: &Etat, joueur_id: JoueurId, ou: &Emplacement, zone: &Cod
             String::new()
         }
     };
-    let diffusion = Diffusion {
-        destinataires: Destinataires::Zone { zone: zone.clone() },
-        methode: "monde.deplacement".into(),
-        params: json!({
-            "joueur_id": joueur_id,
-            "nom": nom,
-            "zone": ou.zone,
-            "position": ou.position,
-        }),
-    };
-    voisinage::publier(
-        &etat.bus,
-        &format!("diffusion.monde.{}", zone.as_str()),
-        &diffusion,
-    )
-    .await;
+    let entree = json!({
+        "joueur_id": joueur_id,
+        "nom": nom,
+        "zone": ou.zone,
+        "position": ou.position,
+    });
+    etat.deplacements.noter(zone, joueur_id, entree);
 }

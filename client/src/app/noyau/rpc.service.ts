@@ -226,7 +226,9 @@ export class RpcService {
     if (m && typeof m.method === 'string') {
       switch (m.method) {
         case 'evenement': this.traiter(m.params); break;
-        case 'monde.deplacement': this.deplacements$.next(m.params); break;
+        case 'monde.deplacements':
+          for (const d of m.params?.deplacements ?? []) this.deplacements$.next(d);
+          break;
         case 'chat.message': this.messages$.next(m.params); break;
       }
       return;
