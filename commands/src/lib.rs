@@ -2,7 +2,8 @@
 //! bounded retries and idempotency by command id, the application services that check what
 //! needs data from elsewhere before sending a command, and the reader of the global order.
 //!
-//! - [`magasin`]: one cqrs-es framework per aggregate on postgres-es, and [`Magasin::executer`];
+//! - [`magasin`]: the store on postgres-es's table, the aggregates each process holds, and
+//!   [`Magasin::executer`];
 //! - [`metadonnees`]: who, why and when, on every event;
 //! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
 //!   stream;

@@ -771,3 +771,28 @@ async fn un_etat_en_retard_sur_le_magasin_n_accepte_ni_ne_refuse_a_tort(pool: Pg
         "{sequences:?}"
     );
 }
+
+/// The readers' wake-up: a command that writes notifies `evenements` after its commit (from a
+/// transaction of its own, no longer from a trigger of the writing one).
+#[sqlx::test(migrations = "../migrations")]
+async fn une_ecriture_reveille_les_lecteurs(pool: PgPool) {
+    let mut ecoute = commands::suivi::ecouter(&pool).await.expect("écoute");
+    let m = magasin(pool.clone());
+    cree(&m, 1).await;
+    let notification = tokio::time::timeout(Duration::from_secs(10), ecoute.recv())
+        .await
+        .expect("une notification après l'écriture")
+        .expect("notification lisible");
+    assert_eq!(notification.channel(), commands::suivi::CANAL);
+    // A refusal writes nothing and wakes nobody.
+    let refus = m
+        .executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &meta())
+        .await;
+    assert!(refus.is_err(), "{refus:?}");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), ecoute.recv())
+            .await
+            .is_err(),
+        "un refus n'écrit rien et ne notifie pas"
+    );
+}

@@ -272,6 +272,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn un_tick_garde_la_derniere_position_de_chaque_personnage_par_zone() {
+        let d = Deplacements::default();
+        let (plaine, foret) = (
+            CodeZone::parse("plaine_verte").expect("zone"),
+            CodeZone::parse("foret_sombre").expect("zone"),
+        );
+        let (alice, bruno) = (
+            JoueurId::from_uuid(Uuid::from_u64_pair(2, 1)),
+            JoueurId::from_uuid(Uuid::from_u64_pair(2, 2)),
+        );
+        d.noter(&plaine, alice, serde_json::json!({ "x": 1 }));
+        d.noter(&plaine, bruno, serde_json::json!({ "x": 5 }));
+        d.noter(&plaine, alice, serde_json::json!({ "x": 2 }));
+        // A zone change is told to both zones.
+        d.noter(&foret, alice, serde_json::json!({ "x": 2 }));
+        let tick = d.vider();
+        assert_eq!(tick.len(), 2);
+        assert_eq!(tick[&plaine].len(), 2);
+        assert_eq!(tick[&plaine][&alice], serde_json::json!({ "x": 2 }));
+        assert_eq!(tick[&foret][&alice], serde_json::json!({ "x": 2 }));
+        assert!(d.vider().is_empty(), "un tick vidé ne repart pas");
+    }
+
+    #[test]
     fn un_personnage_est_dans_une_seule_zone_a_la_fois() {
         let p = Presences::default();
         let (plaine, foret) = (
