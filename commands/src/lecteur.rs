@@ -113,6 +113,71 @@ pub async fn lire_apres<'e>(
     .await
 }
 
+/// What a reader interested in some aggregate types read of a batch.
+#[derive(Debug, Default)]
+pub struct LotFiltre {
+    /// The batch's events of those types, in global order.
+    pub evenements: Vec<EvenementStocke>,
+    /// How many events the batch held in all (a full batch means more may be waiting).
+    pub lus: usize,
+    /// Where the reader stands after the batch, whatever the last event's type: `None` if
+    /// the batch was empty.
+    pub jusqu_a: Option<PositionGlobale>,
+}
+
+/// A row of [`lire_apres_de`]: an event, and whether it closes the batch.
+#[derive(FromRow)]
+struct LigneFiltree {
+    #[sqlx(flatten)]
+    evenement: EvenementStocke,
+    dernier: bool,
+    lus: i64,
+}
+
+/// [`lire_apres`] for a reader that folds only some aggregate types: the batch is the same
+/// `limite` events in global order, but only those of `types` leave the database (with the
+/// last one, whatever its type, for the reader's checkpoint). The others are neither sent
+/// nor decoded: a projection of one aggregate type no longer reads every payload.
+pub async fn lire_apres_de<'e>(
+    executeur: impl sqlx::PgExecutor<'e>,
+    apres: PositionGlobale,
+    limite: i64,
+    types: &[&str],
+) -> Result<LotFiltre, sqlx::Error> {
+    let lignes: Vec<LigneFiltree> = sqlx::query_as(&format!(
+        "WITH lot AS ( \
+           SELECT * FROM events \
+           WHERE (transaction_id, global_position) > ($1::bigint::text::xid8, $2) \
+             AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           ORDER BY transaction_id, global_position \
+           LIMIT $3), \
+         numerote AS ( \
+           SELECT *, row_number() OVER (ORDER BY transaction_id, global_position) AS rang, \
+                  count(*) OVER () AS lus \
+           FROM lot) \
+         SELECT {COLONNES}, rang = lus AS dernier, lus FROM numerote \
+         WHERE aggregate_type = ANY($4) OR rang = lus \
+         ORDER BY transaction_id, global_position"
+    ))
+    .bind(apres.transaction)
+    .bind(apres.position)
+    .bind(limite)
+    .bind(types)
+    .fetch_all(executeur)
+    .await?;
+    let mut lot = LotFiltre::default();
+    for ligne in lignes {
+        lot.lus = usize::try_from(ligne.lus).unwrap_or(0);
+        if ligne.dernier {
+            lot.jusqu_a = Some(ligne.evenement.position());
+        }
+        if types.contains(&ligne.evenement.aggregate_type.as_str()) {
+            lot.evenements.push(ligne.evenement);
+        }
+    }
+    Ok(lot)
+}
+
 /// One aggregate's whole stream, in order (audit of a combat, of an inventory).
 pub async fn flux_agregat(
     pool: &PgPool,

@@ -796,3 +796,56 @@ async fn une_ecriture_reveille_les_lecteurs(pool: PgPool) {
         "un refus n'écrit rien et ne notifie pas"
     );
 }
+
+/// A reader of some aggregate types: the batch is the same events in global order, but only
+/// those of its types come back, and its checkpoint moves past the others too.
+#[sqlx::test(migrations = "../migrations")]
+async fn un_lecteur_filtre_ne_recoit_que_ses_types_et_avance_au_dela_des_autres(pool: PgPool) {
+    let m = magasin(pool.clone());
+    ouvert(&m, 1).await;
+    cree(&m, 1).await;
+    cree(&m, 2).await;
+    // Other tests' transactions may hold the visibility horizon back for a moment: wait until
+    // every event is visible (the horizon only moves forward, and nothing is written after).
+    let (ecrits,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("compte");
+    let mut tous = Vec::new();
+    for _ in 0..200 {
+        tous = lecteur::lire_apres(&pool, PositionGlobale::DEBUT, 1_000)
+            .await
+            .expect("lecture");
+        if i64::try_from(tous.len()) == Ok(ecrits) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(i64::try_from(tous.len()), Ok(ecrits), "horizon bloqué");
+    let dernier = tous.last().expect("des événements").position();
+    assert_eq!(
+        tous.last().map(|e| e.aggregate_type.as_str()),
+        Some("Joueur")
+    );
+    let lot = lecteur::lire_apres_de(&pool, PositionGlobale::DEBUT, 1_000, &["Inventaire"])
+        .await
+        .expect("lecture filtrée");
+    assert_eq!(lot.lus, tous.len());
+    assert_eq!(lot.jusqu_a, Some(dernier), "au-delà du dernier, un Joueur");
+    let attendus: Vec<_> = tous
+        .iter()
+        .filter(|e| e.aggregate_type == "Inventaire")
+        .collect();
+    assert!(!attendus.is_empty());
+    assert_eq!(lot.evenements.iter().collect::<Vec<_>>(), attendus);
+    // A batch cut short counts what it held, and stops at its own last event.
+    let court = lecteur::lire_apres_de(&pool, PositionGlobale::DEBUT, 2, &["Joueur"])
+        .await
+        .expect("lecture courte");
+    assert_eq!(court.lus, 2);
+    assert_eq!(court.jusqu_a, Some(tous[1].position()));
+    let apres = lecteur::lire_apres_de(&pool, dernier, 1_000, &["Joueur"])
+        .await
+        .expect("lecture au bout");
+    assert_eq!((apres.lus, apres.jusqu_a), (0, None));
+}

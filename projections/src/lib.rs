@@ -16,6 +16,11 @@ pub mod travailleur;
 pub mod verification;
 
 use commands::lecteur::EvenementStocke;
+use cqrs_es::Aggregate as _;
+use domain::combat::Combat;
+use domain::inventaire::Inventaire;
+use domain::joueur::Joueur;
+use domain::quete::Quete;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -73,6 +78,16 @@ impl Projection {
             Self::Quetes => &["journal_quetes"],
             Self::Combats => &["combats", "combats_historique"],
             Self::Economie => &["grand_livre", "economie_totaux"],
+        }
+    }
+
+    /// The aggregate types whose events it folds (it reads no other payload).
+    pub const fn types_agregats(self) -> &'static [&'static str] {
+        match self {
+            Self::Joueurs => &[Joueur::TYPE],
+            Self::Inventaires | Self::Economie => &[Inventaire::TYPE],
+            Self::Quetes => &[Quete::TYPE],
+            Self::Combats => &[Combat::TYPE],
         }
     }
 

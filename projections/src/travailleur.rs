@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use commands::lecteur::{self, EvenementStocke, PositionGlobale};
+use commands::lecteur::{self, LotFiltre, PositionGlobale};
 use commands::suivi::{self, Tete};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
@@ -225,10 +225,10 @@ pub async fn traiter_un_lot_avec_cache(
     tx.commit().await?;
     if let Some(cache) = cache {
         cache
-            .rafraichir(pool, projection, &ids_touches(projection, &lot))
+            .rafraichir(pool, projection, &ids_touches(projection, &lot.evenements))
             .await;
     }
-    Ok(lot.len())
+    Ok(lot.lus)
 }
 
 /// Inside the caller's transaction: locks `lecteur`'s checkpoint, folds the next events into
@@ -242,17 +242,18 @@ pub(crate) async fn appliquer_un_lot(
 ) -> Result<usize, ErreurProjection> {
     Ok(appliquer_lot(c, projection, schema, lecteur, taille_lot)
         .await?
-        .len())
+        .lus)
 }
 
-/// [`appliquer_un_lot`], returning the events it read.
+/// [`appliquer_un_lot`], returning what it read: the events of the projection's aggregate
+/// types, and how many events the batch held in all.
 async fn appliquer_lot(
     c: &mut PgConnection,
     projection: Projection,
     schema: &str,
     lecteur: &str,
     taille_lot: i64,
-) -> Result<Vec<EvenementStocke>, ErreurProjection> {
+) -> Result<LotFiltre, ErreurProjection> {
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *c)
         .await?;
@@ -267,24 +268,25 @@ async fn appliquer_lot(
     .bind(lecteur)
     .fetch_one(&mut *c)
     .await?;
-    let lot = lecteur::lire_apres(
+    let lot = lecteur::lire_apres_de(
         &mut *c,
         PositionGlobale {
             transaction,
             position,
         },
         taille_lot,
+        projection.types_agregats(),
     )
     .await?;
-    projection.appliquer(c, &lot).await?;
-    if let Some(dernier) = lot.last() {
+    projection.appliquer(c, &lot.evenements).await?;
+    if let Some(jusqu_a) = lot.jusqu_a {
         sqlx::query(
             "UPDATE points_de_reprise SET transaction_id = $2::bigint::text::xid8, \
              global_position = $3, mis_a_jour = now() WHERE lecteur = $1",
         )
         .bind(lecteur)
-        .bind(dernier.transaction)
-        .bind(dernier.global_position)
+        .bind(jusqu_a.transaction)
+        .bind(jusqu_a.position)
         .execute(&mut *c)
         .await?;
     }
