@@ -281,10 +281,15 @@ pub async fn reconstruire(pool: &sqlx::PgPool, nom: &str) -> anyhow::Result<()> 
             .with_style(style.clone())
             .with_prefix(projection.nom());
         let debut = std::time::Instant::now();
-        let rejoues = projections::reconstruction::reconstruire(pool, projection, 1_000, |a| {
-            barre.set_length(a.total.max(a.rejoues));
-            barre.set_position(a.rejoues);
-        })
+        let rejoues = projections::reconstruction::reconstruire(
+            pool,
+            projection,
+            projections::reconstruction::TAILLE_LOT,
+            |a| {
+                barre.set_length(a.total.max(a.rejoues));
+                barre.set_position(a.rejoues);
+            },
+        )
         .await?;
         barre.finish_and_clear();
         let secondes = debut.elapsed().as_secs_f64();

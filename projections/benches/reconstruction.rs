@@ -7,8 +7,9 @@
 //! command side). Then, in the same run:
 //! - the raw ordered read: every event through the tailing reader (`lire_apres`, batches of
 //!   5,000), which is the floor of any rebuild's cost;
-//! - the rebuild of each projection (`reconstruire`, batches of 1,000): every projection reads
-//!   every event and folds those of its aggregates.
+//! - the rebuild of each projection (`reconstruire`, batches of `TAILLE_LOT` as for `mmo
+//!   projections rebuild`): every projection goes through every event and folds those of its
+//!   aggregates (only their payloads leave the database).
 //!
 //! `cargo bench -p projections --bench reconstruction` (env: `DATABASE_URL`,
 //! `BENCH_EVENEMENTS`). It creates and drops its own database.
@@ -25,7 +26,7 @@ use domain::joueur::{EvenementJoueur, Joueur, SourceXp};
 use domain::quete::{CleFait, EvenementQuete, Quete, QueteId};
 use domain::valeurs::{Classe, Niveau, NomJoueur, Or, Quantite};
 use projections::Projection;
-use projections::reconstruction::reconstruire;
+use projections::reconstruction::{TAILLE_LOT, reconstruire};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -243,7 +244,7 @@ async fn banc() {
     );
     for projection in Projection::TOUTES {
         let debut = Instant::now();
-        let rejoues = reconstruire(&pool, projection, 1_000, |_| {})
+        let rejoues = reconstruire(&pool, projection, TAILLE_LOT, |_| {})
             .await
             .expect("reconstruction");
         let duree = debut.elapsed().as_secs_f64();

@@ -13,6 +13,10 @@ use sqlx::{Acquire, PgPool};
 use crate::travailleur::{appliquer_un_lot, lot_plein};
 use crate::{ErreurProjection, Projection, SCHEMA};
 
+/// Events per batch of a rebuild (`mmo projections rebuild` and its bench): larger than the
+/// live worker's, since nobody waits on a rebuild's batches.
+pub const TAILLE_LOT: i64 = 5_000;
+
 /// Where a rebuild stands, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Avancement {
