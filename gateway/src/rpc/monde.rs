@@ -1,6 +1,6 @@
 //! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
-//! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every gateway instance
-//! ([`crate::voisinage`]).
+//! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every
+//! gateway instance ([`crate::voisinage`]).
 
 use commands::services::monde::Emplacement;
 use domain::ids::JoueurId;
