@@ -444,13 +444,7 @@ impl Magasin {
     where
         A: AgregatStocke,
     {
-        let case = A::memoire(self).case(aggregat_id);
-        let mut garde = case.lock().await;
-        let connu = garde.take().unwrap_or_default();
-        let (connu, _) = self.rattraper(aggregat_id, connu).await?;
-        let etat = (connu.version > 0).then(|| connu.etat.clone());
-        *garde = Some(connu);
-        Ok(etat)
+        self.etat(aggregat_id, true).await
     }
 
     /// An aggregate's state as this process last saw it, read from the store only when it
@@ -460,12 +454,25 @@ impl Magasin {
     where
         A: AgregatStocke,
     {
+        self.etat(aggregat_id, false).await
+    }
+
+    /// The state this process holds of an aggregate, caught up with the store when it holds
+    /// nothing of it or when `rattraper` asks (and kept for the next command).
+    async fn etat<A>(
+        &self,
+        aggregat_id: &str,
+        rattraper: bool,
+    ) -> Result<Option<A>, ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
         let case = A::memoire(self).case(aggregat_id);
         let mut garde = case.lock().await;
-        let connu = match garde.take() {
-            Some(connu) if connu.version > 0 => connu,
-            _ => self.rattraper(aggregat_id, Connu::default()).await?.0,
-        };
+        let mut connu = garde.take().unwrap_or_default();
+        if rattraper || connu.version == 0 {
+            connu = self.rattraper(aggregat_id, connu).await?.0;
+        }
         let etat = (connu.version > 0).then(|| connu.etat.clone());
         *garde = Some(connu);
         Ok(etat)

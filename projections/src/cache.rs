@@ -31,10 +31,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use commands::lecteur::EvenementStocke;
-use cqrs_es::Aggregate as _;
-use domain::combat::Combat;
-use domain::inventaire::Inventaire as AgregatInventaire;
-use domain::joueur::Joueur;
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, RedisResult};
@@ -350,14 +346,13 @@ impl Cache {
 
 /// The aggregates of `projection`'s cache that a batch touched.
 pub(crate) fn ids_touches(projection: Projection, lot: &[EvenementStocke]) -> BTreeSet<Uuid> {
-    let type_agregat = match projection {
-        Projection::Joueurs => Joueur::TYPE,
-        Projection::Inventaires => AgregatInventaire::TYPE,
-        Projection::Combats => Combat::TYPE,
-        Projection::Quetes | Projection::Economie => return BTreeSet::new(),
-    };
+    // Quests and the ledger have no cache.
+    if matches!(projection, Projection::Quetes | Projection::Economie) {
+        return BTreeSet::new();
+    }
+    let types = projection.types_agregats();
     lot.iter()
-        .filter(|e| e.aggregate_type == type_agregat)
+        .filter(|e| types.contains(&e.aggregate_type.as_str()))
         .filter_map(|e| Uuid::parse_str(&e.aggregate_id).ok())
         .collect()
 }

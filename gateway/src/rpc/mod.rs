@@ -205,12 +205,15 @@ pub async fn verifier_proprietaire(
     a: Appelant,
     joueur_id: domain::ids::JoueurId,
 ) -> Result<(), ErreurRpc> {
+    if !a.admin {
+        etat.monde
+            .verifier_proprietaire(a.compte_id, joueur_id)
+            .await?;
+        return Ok(());
+    }
     match etat.monde.proprietaire(joueur_id).await? {
+        Some(_) => Ok(()),
         None => Err(ErreurRpc::introuvable("personnage", &joueur_id)),
-        Some((compte, _)) if compte == a.compte_id || a.admin => Ok(()),
-        Some(_) => Err(ErreurRpc::interdit(
-            "ce personnage n'appartient pas à ce compte",
-        )),
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{ajouter, evenements, uuid};
+use super::{ajouter, en_json, evenements, uuid};
 use crate::ErreurProjection;
 
 /// The resource name of gold in the ledger (items use their code).
@@ -76,10 +76,7 @@ pub(crate) async fn appliquer(
         return Ok(());
     }
     let totaux: Vec<&Total> = totaux.values().collect();
-    let totaux = serde_json::to_string(&totaux).map_err(|source| ErreurProjection::Ligne {
-        table: "economie_totaux",
-        source,
-    })?;
+    let totaux = en_json("economie_totaux", &totaux)?;
     sqlx::query(
         "INSERT INTO economie_totaux \
          SELECT * FROM json_populate_recordset(NULL::economie_totaux, $1::json) \

@@ -65,7 +65,11 @@ pub(crate) fn uuid(e: &EvenementStocke) -> Result<Uuid, ErreurProjection> {
     })
 }
 
-fn en_json(table: &'static str, valeur: &impl Serialize) -> Result<String, ErreurProjection> {
+/// Rows (or keys) of `table` as the JSON array its statements take.
+pub(crate) fn en_json(
+    table: &'static str,
+    valeur: &impl Serialize,
+) -> Result<String, ErreurProjection> {
     serde_json::to_string(valeur).map_err(|source| ErreurProjection::Ligne { table, source })
 }
 
