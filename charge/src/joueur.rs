@@ -174,7 +174,7 @@ struct Attente {
     but: But,
 }
 
-struct Etat {
+struct JoueurVirtuel {
     perso: Personnage,
     hasard: u64,
     attentes: HashMap<u64, Attente>,
@@ -188,7 +188,7 @@ struct Etat {
     stats: Stats,
 }
 
-impl Etat {
+impl JoueurVirtuel {
     fn hasard(&mut self) -> u32 {
         // xorshift64: reproducible per player, no dependency.
         self.hasard ^= self.hasard << 13;
@@ -401,7 +401,7 @@ pub(crate) async fn jouer(
         let _ = ecrivain.close().await;
     });
     let actif = perso.is_some();
-    let mut etat = Etat {
+    let mut etat = JoueurVirtuel {
         perso: perso.unwrap_or(Personnage {
             joueur_id: String::new(),
             position: (100.0, 100.0),

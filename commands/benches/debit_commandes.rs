@@ -1,6 +1,6 @@
 //! Command throughput on the real event store, beside the machine's ceiling.
 //!
-//! For each concurrency N, N clients send `GagnerXp` commands through `Magasin::executer` for a
+//! For each concurrency N, N clients send `GagnerXp` commands through `Depot::executer` for a
 //! fixed time, each on its own character (a client moves to a fresh character every
 //! `BENCH_HISTORIQUE` commands, 100 by default, so histories stay the length of a play session:
 //! every command replays its aggregate's history, so this length weighs on the result). The
@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use commands::{MIGRATIONS, Magasin, Metadonnees};
+use commands::Depot;
 use domain::Catalogue;
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::valeurs::{Classe, NomJoueur};
+use magasin::{MIGRATIONS, Metadonnees};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -50,7 +51,7 @@ fn meta() -> Metadonnees {
     Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
 }
 
-async fn nouveau_personnage(magasin: &Magasin) -> JoueurId {
+async fn nouveau_personnage(depot: &Depot) -> JoueurId {
     let joueur_id = JoueurId::generer();
     let creer = CommandeJoueur::Creer {
         joueur_id,
@@ -58,30 +59,25 @@ async fn nouveau_personnage(magasin: &Magasin) -> JoueurId {
         nom: NomJoueur::parse("Banc").expect("nom valide"),
         classe: Classe::Dps,
     };
-    magasin
+    depot
         .executer::<Joueur>(&joueur_id.to_string(), creer, &meta())
         .await
         .expect("création");
     joueur_id
 }
 
-async fn mesurer(
-    magasin: Arc<Magasin>,
-    clients: usize,
-    duree: Duration,
-    historique: u32,
-) -> Mesure {
+async fn mesurer(depot: Arc<Depot>, clients: usize, duree: Duration, historique: u32) -> Mesure {
     let debut = Instant::now();
     let taches: Vec<_> = (0..clients)
         .map(|_| {
-            let magasin = magasin.clone();
+            let depot = depot.clone();
             tokio::spawn(async move {
                 let mut latences = Vec::new();
-                let mut joueur = nouveau_personnage(&magasin).await;
+                let mut joueur = nouveau_personnage(&depot).await;
                 let mut n = 0u32;
                 while debut.elapsed() < duree {
                     if n == historique {
-                        joueur = nouveau_personnage(&magasin).await;
+                        joueur = nouveau_personnage(&depot).await;
                         n = 0;
                     }
                     let commande = CommandeJoueur::GagnerXp {
@@ -89,7 +85,7 @@ async fn mesurer(
                         xp: 1,
                     };
                     let t = Instant::now();
-                    magasin
+                    depot
                         .executer::<Joueur>(&joueur.to_string(), commande, &meta())
                         .await
                         .expect("commande");
@@ -189,7 +185,7 @@ async fn banc() {
         .execute(&pool)
         .await
         .expect("table pgbench");
-    let magasin = Arc::new(Magasin::new(
+    let depot = Arc::new(Depot::new(
         pool.clone(),
         Catalogue::officiel().expect("catalogue"),
     ));
@@ -199,7 +195,7 @@ async fn banc() {
     println!("|---:|---:|---:|---:|---:|---:|");
     for clients in concurrences {
         let m = mesurer(
-            magasin.clone(),
+            depot.clone(),
             clients,
             Duration::from_secs(secondes),
             historique,

@@ -1,26 +1,19 @@
-//! The write side (DESIGN §3): the PostgreSQL event store, command execution with metadata,
-//! bounded retries and idempotency by command id, the application services that check what
-//! needs data from elsewhere before sending a command, and the reader of the global order.
+//! The write side: command execution with metadata, bounded retries and idempotency by
+//! command id on the aggregates each process holds, the application services that check what
+//! needs data from elsewhere before sending a command, and the event bus. It writes the event
+//! store; the store itself (reading, waking, metadata, migrations) is the `magasin` crate.
 //!
-//! - [`magasin`]: the store on postgres-es's table, the aggregates each process holds, and
-//!   [`Magasin::executer`];
-//! - [`metadonnees`]: who, why and when, on every event;
-//! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
-//!   stream;
-//! - [`suivi`]: leading a reader alone and waking it when events are written;
+//! - [`depot`]: the aggregates each process holds, and [`Depot::executer`], the one way a
+//!   command reaches an aggregate and its events reach the store;
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie,
 //!   monde, chat);
 //! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
 //! - [`erreurs`]: the one error type the gateway maps to its protocol.
 
 pub mod bus;
+pub mod depot;
 pub mod erreurs;
-pub mod lecteur;
-pub mod magasin;
-pub mod metadonnees;
 pub mod services;
-pub mod suivi;
 
+pub use depot::Depot;
 pub use erreurs::{ErreurApplication, Refus};
-pub use magasin::{MIGRATIONS, Magasin};
-pub use metadonnees::Metadonnees;

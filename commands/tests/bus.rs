@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy};
 use chrono::Utc;
+use commands::Depot;
 use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::{self, Relais};
-use commands::lecteur::{self, EvenementStocke};
 use commands::services::{combat, joueur, quete};
-use commands::{Magasin, Metadonnees};
 use domain::Catalogue;
 use domain::combat::{Combat, Phase};
 use domain::ids::{CompteId, JoueurId};
@@ -26,6 +25,8 @@ use domain::joueur::Joueur;
 use domain::quete::{Quete, QueteId, Statut};
 use domain::valeurs::{Classe, NomJoueur};
 use futures_util::StreamExt as _;
+use magasin::Metadonnees;
+use magasin::lecteur::{self, EvenementStocke};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -39,12 +40,12 @@ async fn bus() -> Bus {
     Bus::new(client, &format!("essai_{}_", Uuid::new_v4().simple()))
 }
 
-fn magasin(pool: PgPool, catalogue: Arc<Catalogue>) -> Arc<Magasin> {
-    Arc::new(Magasin::new(pool, catalogue))
+fn depot(pool: PgPool, catalogue: Arc<Catalogue>) -> Arc<Depot> {
+    Arc::new(Depot::new(pool, catalogue))
 }
 
 /// The process managers over `m`.
-async fn reactions(m: &Arc<Magasin>, bus: &Bus) -> Reactions {
+async fn reactions(m: &Arc<Depot>, bus: &Bus) -> Reactions {
     Reactions::new(Arc::clone(m), monde_de(m).await, bus.clone())
 }
 
@@ -63,7 +64,7 @@ fn meta(compte: CompteId) -> Metadonnees {
     Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
 }
 
-async fn personnage(m: &Magasin, c: CompteId, nom: &str, classe: Classe) -> JoueurId {
+async fn personnage(m: &Depot, c: CompteId, nom: &str, classe: Classe) -> JoueurId {
     joueur::creer_personnage(m, c, NomJoueur::parse(nom).expect("nom"), classe, &meta(c))
         .await
         .expect("création")
@@ -104,7 +105,7 @@ async fn evenements(pool: &PgPool) -> i64 {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_point(pool: PgPool) {
-    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let m = depot(pool.clone(), Catalogue::officiel().expect("catalogue"));
     let bus = bus().await;
     let c = compte(&pool).await;
     for (i, classe) in [Classe::Tank, Classe::Dps, Classe::Heal]
@@ -180,7 +181,7 @@ async fn le_relais_publie_chaque_evenement_une_fois_et_se_remplit_depuis_son_poi
     bus.supprimer_flux().await.expect("ménage");
 }
 
-async fn xp(m: &Magasin, j: JoueurId) -> u64 {
+async fn xp(m: &Depot, j: JoueurId) -> u64 {
     m.charger::<Joueur>(&j.to_string())
         .await
         .expect("lecture")
@@ -188,7 +189,7 @@ async fn xp(m: &Magasin, j: JoueurId) -> u64 {
         .unwrap_or_default()
 }
 
-async fn statut(m: &Magasin, joueur_id: JoueurId, quete: &str) -> Option<(Statut, u32)> {
+async fn statut(m: &Depot, joueur_id: JoueurId, quete: &str) -> Option<(Statut, u32)> {
     let id = QueteId {
         joueur_id,
         quete: quete.parse().expect("code"),
@@ -201,7 +202,7 @@ async fn statut(m: &Magasin, joueur_id: JoueurId, quete: &str) -> Option<(Statut
 
 #[sqlx::test(migrations = "../migrations")]
 async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
-    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let m = depot(pool.clone(), Catalogue::officiel().expect("catalogue"));
     let bus = bus().await;
     let c = compte(&pool).await;
     let tank = personnage(&m, c, "Boromir", Classe::Tank).await;
@@ -328,7 +329,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let texte = include_str!("../../domain/catalogue.toml")
         .replace("duree_tour_secondes = 30", "duree_tour_secondes = 2");
     let catalogue = Arc::new(Catalogue::depuis_toml(&texte).expect("catalogue"));
-    let m = magasin(pool.clone(), catalogue);
+    let m = depot(pool.clone(), catalogue);
     let bus = bus().await;
     let c = compte(&pool).await;
     let tank = personnage(&m, c, "Dormeur", Classe::Tank).await;
@@ -405,7 +406,7 @@ async fn fabriquer_et_monter_de_niveau_font_avancer_les_quetes(pool: PgPool) {
     use domain::joueur::{CommandeJoueur, SourceXp};
     use domain::valeurs::Quantite;
 
-    let m = magasin(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let m = depot(pool.clone(), Catalogue::officiel().expect("catalogue"));
     let bus = bus().await;
     let c = compte(&pool).await;
     let j = personnage(&m, c, "Forgeron", Classe::Dps).await;

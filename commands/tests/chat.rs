@@ -10,11 +10,12 @@ use std::time::Duration;
 use chrono::Utc;
 use commands::services::chat::{Canal, Chat, Destinataires, Salon};
 use commands::services::combat;
-use commands::{ErreurApplication, Metadonnees, Refus};
+use commands::{ErreurApplication, Refus};
 use commun::{Banc, zone};
 use domain::chat::{ErreurChat, LONGUEUR_MAX};
 use domain::ids::CompteId;
 use domain::valeurs::CodeRencontre;
+use magasin::Metadonnees;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -84,7 +85,7 @@ async fn seuls_les_participants_d_un_combat_parlent_dans_son_groupe(pool: PgPool
     let meta =
         |c: CompteId| Metadonnees::pour_compte(c, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
     let combat_id = combat::preparer(
-        &b.magasin,
+        &b.depot,
         &b.monde,
         c1,
         a,
@@ -93,7 +94,7 @@ async fn seuls_les_participants_d_un_combat_parlent_dans_son_groupe(pool: PgPool
     )
     .await
     .expect("combat");
-    combat::rejoindre(&b.magasin, &b.monde, c2, z, combat_id, &meta(c2))
+    combat::rejoindre(&b.depot, &b.monde, c2, z, combat_id, &meta(c2))
         .await
         .expect("rejoint");
     let groupe = Canal::Groupe { combat_id };

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use commands::lecteur::{self, PositionGlobale};
-use commands::magasin::PolitiqueReessai;
-use commands::{ErreurApplication, Magasin, Metadonnees, Refus};
+use commands::depot::PolitiqueReessai;
+use commands::{Depot, ErreurApplication, Refus};
 use domain::combat::{Combat, Combattant, CommandeCombat};
 use domain::echange::{CommandeEchange, Echange, Offre};
 use domain::ids::{CombatId, CompteId, EchangeId, JoueurId};
@@ -19,6 +18,8 @@ use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::quete::{CommandeQuete, Quete, QueteId};
 use domain::valeurs::{Classe, Graine, Niveau, NomJoueur, Or, Quantite};
 use domain::{Catalogue, Services};
+use magasin::Metadonnees;
+use magasin::lecteur::{self, PositionGlobale};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -26,8 +27,8 @@ fn catalogue() -> Services {
     Catalogue::officiel().expect("catalogue officiel valide")
 }
 
-fn magasin(pool: PgPool) -> Magasin {
-    Magasin::new(pool, catalogue())
+fn depot(pool: PgPool) -> Depot {
+    Depot::new(pool, catalogue())
 }
 
 fn compte() -> CompteId {
@@ -58,13 +59,13 @@ fn xp(source: u64, xp: u32) -> CommandeJoueur {
     }
 }
 
-async fn cree(m: &Magasin, n: u64) {
+async fn cree(m: &Depot, n: u64) {
     m.executer::<Joueur>(&joueur(n).to_string(), creer(n, Classe::Tank), &meta())
         .await
         .expect("création");
 }
 
-async fn ouvert(m: &Magasin, n: u64) {
+async fn ouvert(m: &Depot, n: u64) {
     let ouvrir = CommandeInventaire::Ouvrir {
         joueur_id: joueur(n),
     };
@@ -75,7 +76,7 @@ async fn ouvert(m: &Magasin, n: u64) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
-    let m = magasin(pool);
+    let m = depot(pool);
     let j = joueur(1).to_string();
     m.executer::<Joueur>(&j, creer(1, Classe::Heal), &meta())
         .await
@@ -175,7 +176,7 @@ async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn chaque_evenement_porte_qui_pourquoi_et_quand(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let requete = meta();
     let j = joueur(1).to_string();
     m.executer::<Joueur>(&j, creer(1, Classe::Dps), &requete)
@@ -221,7 +222,7 @@ async fn chaque_evenement_porte_qui_pourquoi_et_quand(pool: PgPool) {
 /// Inserts, in an open transaction, the event a concurrent writer would add at `sequence`.
 async fn ecrivain_concurrent(
     pool: &PgPool,
-    aggregat_id: &str,
+    agregat_id: &str,
     sequence: i64,
 ) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.expect("transaction");
@@ -229,7 +230,7 @@ async fn ecrivain_concurrent(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
          VALUES ('Joueur', $1, $2, 'XpGagnee', '1.0', $3, $4)",
     )
-    .bind(aggregat_id)
+    .bind(agregat_id)
     .bind(sequence)
     .bind(serde_json::json!({"XpGagnee": {"source": {"combat": Uuid::from_u64_pair(3, 77)}, "xp": 1, "xp_totale": 1}}))
     .bind(serde_json::to_value(meta().en_map()).expect("json"))
@@ -241,7 +242,7 @@ async fn ecrivain_concurrent(
 
 #[sqlx::test(migrations = "../migrations")]
 async fn sans_reessai_le_perdant_d_une_course_recoit_un_conflit(pool: PgPool) {
-    let m = magasin(pool.clone()).avec_politique(PolitiqueReessai {
+    let m = depot(pool.clone()).avec_politique(PolitiqueReessai {
         tentatives: 1,
         attente_initiale: Duration::ZERO,
     });
@@ -272,7 +273,7 @@ async fn sans_reessai_le_perdant_d_une_course_recoit_un_conflit(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn avec_reessai_le_perdant_d_une_course_decide_a_nouveau_sur_l_etat_neuf(pool: PgPool) {
-    let m = Arc::new(magasin(pool.clone()));
+    let m = Arc::new(depot(pool.clone()));
     cree(&m, 1).await;
     let j = joueur(1).to_string();
     let tx = ecrivain_concurrent(&pool, &j, 2).await;
@@ -310,7 +311,7 @@ async fn des_commandes_concurrentes_sur_un_agregat_passent_toutes_une_par_versio
     // attempts (more on a loaded machine, where they collide again). The default policy (8)
     // answers CONFLIT before that, as the gateway documents; this test is about every command
     // passing once, so it gives them the attempts they need.
-    let m = Arc::new(magasin(pool.clone()).avec_politique(PolitiqueReessai {
+    let m = Arc::new(depot(pool.clone()).avec_politique(PolitiqueReessai {
         tentatives: 64,
         attente_initiale: Duration::from_millis(2),
     }));
@@ -350,7 +351,7 @@ async fn des_commandes_concurrentes_sur_un_agregat_passent_toutes_une_par_versio
 
 #[sqlx::test(migrations = "../migrations")]
 async fn la_meme_commande_envoyee_dix_fois_en_meme_temps_ne_s_applique_qu_une_fois(pool: PgPool) {
-    let m = Arc::new(magasin(pool.clone()));
+    let m = Arc::new(depot(pool.clone()));
     let j = joueur(1).to_string();
     ouvert(&m, 1).await;
     // Buying is not idempotent by itself: only the command id protects it.
@@ -405,7 +406,7 @@ async fn la_meme_commande_envoyee_dix_fois_en_meme_temps_ne_s_applique_qu_une_fo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn une_commande_rejouee_plus_tard_recoit_sa_premiere_reponse_pas_un_refus(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let requete = meta();
     let j = joueur(1).to_string();
     let premiere = m
@@ -435,7 +436,7 @@ async fn une_commande_rejouee_plus_tard_recoit_sa_premiere_reponse_pas_un_refus(
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_identifiant_de_commande_ne_sert_pas_pour_deux_agregats(pool: PgPool) {
-    let m = magasin(pool);
+    let m = depot(pool);
     let requete = meta();
     m.executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &requete)
         .await
@@ -461,7 +462,7 @@ async fn un_identifiant_de_commande_repris_pour_un_agregat_d_un_autre_type_est_r
 ) {
     // Found by the dispatcher's fuzzing (tests/tests/fuzz.rs): the first command's events
     // were decoded as the second aggregate's, an internal error instead of the refusal.
-    let m = magasin(pool);
+    let m = depot(pool);
     let requete = meta();
     m.executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &requete)
         .await
@@ -486,7 +487,7 @@ async fn un_identifiant_de_commande_repris_pour_un_agregat_d_un_autre_type_est_r
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_refus_du_domaine_revient_avec_sa_raison_et_n_ecrit_rien(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let j = joueur(1).to_string();
     ouvert(&m, 1).await;
     let trop = CommandeInventaire::Vendre {
@@ -514,7 +515,7 @@ async fn un_refus_du_domaine_revient_avec_sa_raison_et_n_ecrit_rien(pool: PgPool
 
 #[sqlx::test(migrations = "../migrations")]
 async fn le_lecteur_global_ne_saute_pas_un_commit_tardif_que_le_suivi_naif_perd(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     // A: an early transaction, still open, that took global position 1.
     let tx_a = ecrivain_concurrent(&pool, &joueur(1).to_string(), 1).await;
     // B: a later one that took position 2 and commits first.
@@ -575,7 +576,7 @@ where
     const ECRIVAINS: u64 = 8;
     const COMMANDES: u64 = 1_000;
     const AGREGATS: u64 = 64;
-    let m = Arc::new(magasin(pool.clone()));
+    let m = Arc::new(depot(pool.clone()));
     for n in 0..AGREGATS {
         cree(&m, n).await;
     }
@@ -691,7 +692,7 @@ async fn demonstration_le_suivi_naif_perd_des_evenements(pool: PgPool) {
 /// aggregates it holds in memory, which the other's writes leave behind the store.
 #[sqlx::test(migrations = "../migrations")]
 async fn un_etat_en_retard_sur_le_magasin_n_accepte_ni_ne_refuse_a_tort(pool: PgPool) {
-    let (ici, ailleurs) = (magasin(pool.clone()), magasin(pool.clone()));
+    let (ici, ailleurs) = (depot(pool.clone()), depot(pool.clone()));
     let j = joueur(1).to_string();
     ouvert(&ici, 1).await;
     let herbe = || "herbe_medicinale".parse().expect("code");
@@ -742,7 +743,7 @@ async fn un_etat_en_retard_sur_le_magasin_n_accepte_ni_ne_refuse_a_tort(pool: Pg
         ),
         "{trop:?}"
     );
-    let inv = magasin(pool.clone())
+    let inv = depot(pool.clone())
         .charger::<Inventaire>(&j)
         .await
         .expect("lecture")
@@ -776,14 +777,14 @@ async fn un_etat_en_retard_sur_le_magasin_n_accepte_ni_ne_refuse_a_tort(pool: Pg
 /// transaction of its own, no longer from a trigger of the writing one).
 #[sqlx::test(migrations = "../migrations")]
 async fn une_ecriture_reveille_les_lecteurs(pool: PgPool) {
-    let mut ecoute = commands::suivi::ecouter(&pool).await.expect("écoute");
-    let m = magasin(pool.clone());
+    let mut ecoute = magasin::suivi::ecouter(&pool).await.expect("écoute");
+    let m = depot(pool.clone());
     cree(&m, 1).await;
     let notification = tokio::time::timeout(Duration::from_secs(10), ecoute.recv())
         .await
         .expect("une notification après l'écriture")
         .expect("notification lisible");
-    assert_eq!(notification.channel(), commands::suivi::CANAL);
+    assert_eq!(notification.channel(), magasin::suivi::CANAL);
     // A refusal writes nothing and wakes nobody.
     let refus = m
         .executer::<Joueur>(&joueur(1).to_string(), creer(1, Classe::Tank), &meta())
@@ -801,7 +802,7 @@ async fn une_ecriture_reveille_les_lecteurs(pool: PgPool) {
 /// those of its types come back, and its checkpoint moves past the others too.
 #[sqlx::test(migrations = "../migrations")]
 async fn un_lecteur_filtre_ne_recoit_que_ses_types_et_avance_au_dela_des_autres(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     ouvert(&m, 1).await;
     cree(&m, 1).await;
     cree(&m, 2).await;

@@ -374,9 +374,9 @@ async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool) {
     use chrono::Utc;
-    use commands::Metadonnees;
     use commands::services::combat;
     use domain::combat::ErreurCombat;
+    use magasin::Metadonnees;
     use uuid::Uuid;
 
     let b = Banc::new(pool).await;
@@ -393,18 +393,18 @@ async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool)
     // The wolves are in the plain: not from the forest.
     let loups = || "meute_de_loups".parse().expect("code");
     let e = refus_combat(
-        combat::preparer(&b.magasin, &b.monde, c, foret, loups(), &meta())
+        combat::preparer(&b.depot, &b.monde, c, foret, loups(), &meta())
             .await
             .map(drop),
     );
     assert!(matches!(e, ErreurCombat::RencontreHorsZone { .. }), "{e:?}");
 
     // Prepared in the plain, the combat cannot be joined from the forest.
-    let combat_id = combat::preparer(&b.magasin, &b.monde, c, plaine, loups(), &meta())
+    let combat_id = combat::preparer(&b.depot, &b.monde, c, plaine, loups(), &meta())
         .await
         .expect("préparé dans la plaine");
     let e = refus_combat(
-        combat::rejoindre(&b.magasin, &b.monde, c, foret, combat_id, &meta())
+        combat::rejoindre(&b.depot, &b.monde, c, foret, combat_id, &meta())
             .await
             .map(drop),
     );
@@ -417,7 +417,7 @@ async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool)
     );
     // Refused before it was engaged: it may still fight elsewhere.
     let araignees = "nid_d_araignees".parse().expect("code");
-    combat::preparer(&b.magasin, &b.monde, c, foret, araignees, &meta())
+    combat::preparer(&b.depot, &b.monde, c, foret, araignees, &meta())
         .await
         .expect("un combat de la forêt");
 }
@@ -425,10 +425,10 @@ async fn un_combat_ne_se_prepare_et_ne_se_rejoint_que_dans_sa_zone(pool: PgPool)
 #[sqlx::test(migrations = "../migrations")]
 async fn on_ne_commerce_qu_avec_un_marchand_de_sa_zone(pool: PgPool) {
     use chrono::Utc;
-    use commands::Metadonnees;
     use commands::services::economie::{self, Negoce};
     use domain::inventaire::ErreurInventaire;
     use domain::valeurs::Quantite;
+    use magasin::Metadonnees;
     use uuid::Uuid;
 
     let b = Banc::new(pool).await;
@@ -442,7 +442,7 @@ async fn on_ne_commerce_qu_avec_un_marchand_de_sa_zone(pool: PgPool) {
         quantite: Quantite::UN,
     };
     let refus = economie::acheter(
-        &b.magasin,
+        &b.depot,
         &b.monde,
         c,
         j,
@@ -459,7 +459,7 @@ async fn on_ne_commerce_qu_avec_un_marchand_de_sa_zone(pool: PgPool) {
         "{refus:?}"
     );
     economie::acheter(
-        &b.magasin,
+        &b.depot,
         &b.monde,
         c,
         j,

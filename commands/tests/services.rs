@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use commands::services::{combat, economie, joueur, quete};
-use commands::{ErreurApplication, Magasin, Metadonnees, Refus};
+use commands::{Depot, ErreurApplication, Refus};
 use domain::Catalogue;
 use domain::combat::{Action, ErreurCombat};
 use domain::echange::Offre;
@@ -19,16 +19,14 @@ use domain::inventaire::Inventaire;
 use domain::joueur::{CommandeJoueur, ErreurJoueur, Joueur, SourceXp};
 use domain::quete::{CommandeQuete, ErreurQuete, Fait, Quete, QueteId};
 use domain::valeurs::{Classe, CodeQuete, NomJoueur, Or, Quantite};
+use magasin::Metadonnees;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use commun::{jouer, monde_de};
 
-fn magasin(pool: PgPool) -> Arc<Magasin> {
-    Arc::new(Magasin::new(
-        pool,
-        Catalogue::officiel().expect("catalogue"),
-    ))
+fn depot(pool: PgPool) -> Arc<Depot> {
+    Arc::new(Depot::new(pool, Catalogue::officiel().expect("catalogue")))
 }
 
 async fn compte(pool: &PgPool, n: u64) -> CompteId {
@@ -50,7 +48,7 @@ fn nom(s: &str) -> NomJoueur {
     NomJoueur::parse(s).expect("nom")
 }
 
-async fn personnage(m: &Magasin, compte: CompteId, n: &str, classe: Classe) -> JoueurId {
+async fn personnage(m: &Depot, compte: CompteId, n: &str, classe: Classe) -> JoueurId {
     joueur::creer_personnage(m, compte, nom(n), classe, &meta(compte))
         .await
         .expect("création")
@@ -58,7 +56,7 @@ async fn personnage(m: &Magasin, compte: CompteId, n: &str, classe: Classe) -> J
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_nom_est_unique_dans_tout_le_jeu_sans_egard_a_la_casse(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
     personnage(&m, a, "Aragorn", Classe::Tank).await;
     let pris = joueur::creer_personnage(&m, b, nom("aragorn"), Classe::Dps, &meta(b)).await;
@@ -70,7 +68,7 @@ async fn un_nom_est_unique_dans_tout_le_jeu_sans_egard_a_la_casse(pool: PgPool) 
 
 #[sqlx::test(migrations = "../migrations")]
 async fn dix_comptes_qui_veulent_le_meme_nom_en_meme_temps_un_seul_l_obtient(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let mut taches = Vec::new();
     for n in 0..10 {
         let c = compte(&pool, n).await;
@@ -98,7 +96,7 @@ async fn dix_comptes_qui_veulent_le_meme_nom_en_meme_temps_un_seul_l_obtient(poo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_compte_ne_depasse_pas_sa_limite_de_personnages_meme_en_concurrence(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let c = compte(&pool, 1).await;
     let max = m.catalogue().regles().personnages_par_compte;
     let taches: Vec<_> = (0..max + 3)
@@ -123,7 +121,7 @@ async fn un_compte_ne_depasse_pas_sa_limite_de_personnages_meme_en_concurrence(p
 
 #[sqlx::test(migrations = "../migrations")]
 async fn une_creation_rejouee_ne_cree_qu_un_personnage_et_un_inventaire(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let c = compte(&pool, 1).await;
     let requete = meta(c);
     let premier = joueur::creer_personnage(&m, c, nom("Frodon"), Classe::Heal, &requete)
@@ -148,7 +146,7 @@ async fn une_creation_rejouee_ne_cree_qu_un_personnage_et_un_inventaire(pool: Pg
 
 #[sqlx::test(migrations = "../migrations")]
 async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
     let a_lui = personnage(&m, a, "Boromir", Classe::Tank).await;
     let intrus = meta(b);
@@ -211,7 +209,7 @@ async fn on_n_agit_jamais_pour_le_personnage_d_un_autre_compte(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn les_prerequis_d_une_quete_se_lisent_dans_les_flux_du_personnage(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let c = compte(&pool, 1).await;
     let j = personnage(&m, c, "Samsagace", Classe::Heal).await;
     let toile: CodeQuete = "toile_maudite".parse().expect("code");
@@ -261,7 +259,7 @@ async fn les_prerequis_d_une_quete_se_lisent_dans_les_flux_du_personnage(pool: P
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let c = compte(&pool, 1).await;
     let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
@@ -318,7 +316,7 @@ async fn un_combat_engage_ses_participants_puis_les_libere_a_la_fin(pool: PgPool
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
     let pa = personnage(&m, a, "Arwen", Classe::Heal).await;
     let pb = personnage(&m, b, "Eowyn", Classe::Dps).await;
@@ -396,7 +394,7 @@ async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let c = compte(&pool, 1).await;
     let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
     let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
@@ -433,7 +431,7 @@ async fn rejoindre_deux_fois_un_combat_ne_libere_pas_le_participant(pool: PgPool
 
 #[sqlx::test(migrations = "../migrations")]
 async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
-    let m = magasin(pool.clone());
+    let m = depot(pool.clone());
     let a = compte(&pool, 1).await;
     let pa = personnage(&m, a, "Arwen", Classe::Heal).await;
     let kit = m.catalogue().regles().or_depart;

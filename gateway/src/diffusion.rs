@@ -3,7 +3,7 @@
 //! client that reconnects asks for what it missed (`evenements.depuis`).
 //!
 //! Each gateway instance tails the store itself, in the global order tailing readers can
-//! trust ([`commands::lecteur::lire_apres`]), woken by the store's notify: every instance
+//! trust ([`magasin::lecteur::lire_apres`]), woken by the store's notify: every instance
 //! sees every event, so a player reaches it through whichever gateway holds the socket.
 //!
 //! The [`Diffuseur`] (the sockets by account) also carries the pushes that are not events of
@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use commands::Magasin;
-use commands::lecteur::{EvenementStocke, PositionGlobale, lire_apres};
-use commands::suivi;
+use commands::Depot;
 use domain::combat::{Combat, EvenementCombat};
 use domain::echange::{Echange, EvenementEchange};
+use magasin::lecteur::{EvenementStocke, PositionGlobale, lire_apres};
+use magasin::suivi;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc, watch};
@@ -82,11 +82,11 @@ impl Destinataires {
     /// The accounts an event concerns.
     pub async fn comptes(
         &mut self,
-        magasin: &Magasin,
+        depot: &Depot,
         e: &EvenementStocke,
     ) -> Result<HashSet<Uuid>, commands::ErreurApplication> {
         let mut comptes = HashSet::new();
-        for joueur in self.joueurs(magasin, e).await? {
+        for joueur in self.joueurs(depot, e).await? {
             if let Some(compte) = self.proprietaire(joueur).await? {
                 comptes.insert(compte);
             }
@@ -114,7 +114,7 @@ impl Destinataires {
 
     async fn joueurs(
         &mut self,
-        magasin: &Magasin,
+        depot: &Depot,
         e: &EvenementStocke,
     ) -> Result<Vec<Uuid>, commands::ErreurApplication> {
         use cqrs_es::Aggregate as _;
@@ -126,15 +126,15 @@ impl Destinataires {
                 .and_then(|(j, _)| Uuid::parse_str(j).ok())
                 .into_iter()
                 .collect(),
-            t if t == Combat::TYPE => self.combat(magasin, e).await?,
-            t if t == Echange::TYPE => self.echange(magasin, e).await?,
+            t if t == Combat::TYPE => self.combat(depot, e).await?,
+            t if t == Echange::TYPE => self.echange(depot, e).await?,
             _ => Vec::new(),
         })
     }
 
     async fn combat(
         &mut self,
-        magasin: &Magasin,
+        depot: &Depot,
         e: &EvenementStocke,
     ) -> Result<Vec<Uuid>, commands::ErreurApplication> {
         let id = &e.aggregate_id;
@@ -142,7 +142,7 @@ impl Destinataires {
         if let Some(EvenementCombat::CombatPrepare { initiateur, .. }) = &evenement {
             garder(&mut self.combats, id, vec![initiateur.joueur_id.uuid()]);
         } else if !self.combats.contains_key(id) {
-            let participants = magasin
+            let participants = depot
                 .charger::<Combat>(id)
                 .await?
                 .and_then(|c| c.etat().cloned())
@@ -177,7 +177,7 @@ impl Destinataires {
 
     async fn echange(
         &mut self,
-        magasin: &Magasin,
+        depot: &Depot,
         e: &EvenementStocke,
     ) -> Result<Vec<Uuid>, commands::ErreurApplication> {
         let id = &e.aggregate_id;
@@ -194,7 +194,7 @@ impl Destinataires {
                 vec![proposant.uuid(), destinataire.uuid()],
             );
         } else if !self.echanges.contains_key(id) {
-            let parties = magasin
+            let parties = depot
                 .charger::<Echange>(id)
                 .await?
                 .and_then(|x| x.etat().cloned())
@@ -359,11 +359,11 @@ pub async fn tete(pool: &PgPool) -> Result<PositionGlobale, sqlx::Error> {
 /// Tails the store from its head and pushes each event to the sockets it concerns, until
 /// `arret`. A failure is logged and the tail resumes from the last pushed event.
 pub async fn suivre(
-    magasin: Arc<Magasin>,
+    depot: Arc<Depot>,
     diffuseur: Arc<Diffuseur>,
     mut arret: watch::Receiver<bool>,
 ) {
-    let pool = magasin.pool().clone();
+    let pool = depot.pool().clone();
     let mut position = loop {
         match tete(&pool).await {
             Ok(p) => break p,
@@ -379,7 +379,7 @@ pub async fn suivre(
     let mut destinataires = Destinataires::new(pool.clone());
     while !*arret.borrow() {
         if let Err(e) = suivre_depuis(
-            &magasin,
+            &depot,
             &diffuseur,
             &mut destinataires,
             &mut position,
@@ -397,19 +397,19 @@ pub async fn suivre(
 }
 
 async fn suivre_depuis(
-    magasin: &Magasin,
+    depot: &Depot,
     diffuseur: &Diffuseur,
     destinataires: &mut Destinataires,
     position: &mut PositionGlobale,
     arret: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     const LOT: i64 = 500;
-    let pool = magasin.pool();
+    let pool = depot.pool();
     let mut ecoute = suivi::ecouter(pool).await?;
     while !*arret.borrow() {
         let lot = lire_apres(pool, *position, LOT).await?;
         for e in &lot {
-            let comptes = destinataires.comptes(magasin, e).await?;
+            let comptes = destinataires.comptes(depot, e).await?;
             if !comptes.is_empty() && diffuseur.ecoute(&comptes) {
                 let message: Arc<str> = notification("evenement", evenement_pousse(e))
                     .to_string()

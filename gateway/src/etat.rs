@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
-use commands::Magasin;
+use commands::Depot;
 use commands::bus::Bus;
 use commands::services::chat::Chat;
 use commands::services::monde::Monde;
@@ -26,7 +26,7 @@ pub struct Etat {
     /// The game database (accounts, store, read models).
     pub pool: PgPool,
     /// The write side.
-    pub magasin: Arc<Magasin>,
+    pub depot: Arc<Depot>,
     /// Service Monde: positions, presence, portals.
     pub monde: Monde,
     /// Service Chat: channels, history, moderation.

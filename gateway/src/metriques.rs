@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use commands::bus::reactions::EtatReactions;
-use commands::bus::relais::EtatRelais;
-use commands::magasin::Compteurs;
+use commands::bus::reactions::RapportReactions;
+use commands::bus::relais::RapportRelais;
+use commands::depot::Compteurs;
 use projections::Projection;
-use projections::travailleur::EtatTravailleur;
+use projections::travailleur::RapportTravailleur;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -26,7 +26,7 @@ use crate::diffusion::Diffuseur;
 type Etiquettes = Vec<(&'static str, String)>;
 
 /// Reads one figure of a projection worker.
-type Lecture = fn(&EtatTravailleur) -> i64;
+type Lecture = fn(&RapportTravailleur) -> i64;
 
 fn histogramme() -> Histogram {
     // 0.25 ms to about 4 s.
@@ -46,7 +46,7 @@ pub struct Metriques {
 #[derive(Debug)]
 struct AuMoment {
     compteurs: Arc<Compteurs>,
-    travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
+    travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
     diffuseur: Arc<Diffuseur>,
     bus: Bus,
 }
@@ -55,9 +55,9 @@ struct AuMoment {
 #[derive(Debug, Clone, Default)]
 pub struct Bus {
     /// The relay from the store to NATS.
-    pub relais: Arc<EtatRelais>,
+    pub relais: Arc<RapportRelais>,
     /// The process managers.
-    pub reactions: Arc<EtatReactions>,
+    pub reactions: Arc<RapportReactions>,
 }
 
 impl Collector for AuMoment {
@@ -155,7 +155,7 @@ impl Metriques {
     /// The metrics of one process: its store's counters, its projection workers, its hub.
     pub fn new(
         compteurs: Arc<Compteurs>,
-        travailleurs: Vec<(Projection, Arc<EtatTravailleur>)>,
+        travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
         diffuseur: Arc<Diffuseur>,
         bus: Bus,
     ) -> Self {
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn les_appels_et_le_retard_des_projections_apparaissent() {
-        let etat = Arc::new(EtatTravailleur::default());
+        let etat = Arc::new(RapportTravailleur::default());
         etat.retard_evenements.store(7, Ordering::Relaxed);
         let m = Metriques::new(
             Arc::default(),

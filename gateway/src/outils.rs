@@ -122,7 +122,7 @@ pub async fn migrer(database_url: &str) -> anyhow::Result<usize> {
             .map_err(|e| injoignable(database_url, &e))?;
     }
     let pool = connecter(database_url).await?;
-    commands::MIGRATIONS
+    magasin::MIGRATIONS
         .run(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("migration impossible : {e}"))?;
@@ -192,8 +192,8 @@ pub async fn travailler(
             let nats = serveur::connecter_nats(&connexions.nats_url).await?;
             let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus);
             let catalogue = Catalogue::officiel()?;
-            let magasin = Arc::new(commands::Magasin::new(pool.clone(), catalogue.clone()));
-            compteurs = Arc::clone(magasin.compteurs());
+            let depot = Arc::new(commands::Depot::new(pool.clone(), catalogue.clone()));
+            compteurs = Arc::clone(depot.compteurs());
             let tache = if partie == Partie::Relay {
                 let relais = commands::bus::relais::Relais::new(pool.clone(), bus);
                 etat_bus.relais = relais.etat();
@@ -206,7 +206,7 @@ pub async fn travailler(
                     &connexions.prefixe_redis,
                     catalogue,
                 );
-                let reactions = commands::bus::reactions::Reactions::new(magasin, monde, bus);
+                let reactions = commands::bus::reactions::Reactions::new(depot, monde, bus);
                 etat_bus.reactions = reactions.etat();
                 tokio::spawn(reactions.executer(arret_rx.clone()))
             };

@@ -16,16 +16,17 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use commands::Depot;
 use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::Relais;
 use commands::services::chat::Chat;
 use commands::services::monde::{self, Monde};
-use commands::{MIGRATIONS, Magasin};
 use domain::Catalogue;
+use magasin::MIGRATIONS;
 use projections::Projection;
 use projections::cache::Cache;
-use projections::travailleur::{EtatTravailleur, Travailleur};
+use projections::travailleur::{RapportTravailleur, Travailleur};
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -92,7 +93,7 @@ pub async fn connecter_nats(url: &str) -> anyhow::Result<async_nats::Client> {
 }
 
 /// Each projection worker's state, for `/metrics`.
-pub type EtatsProjections = Vec<(Projection, Arc<EtatTravailleur>)>;
+pub type EtatsProjections = Vec<(Projection, Arc<RapportTravailleur>)>;
 
 /// The projection workers of this process, with their states.
 pub fn lancer_projections(
@@ -113,13 +114,13 @@ pub fn lancer_projections(
 /// The bus's relay and process managers of this process (each relay instance leads only if
 /// no other does; consumers share their messages across instances).
 pub fn lancer_bus(
-    magasin: &Arc<Magasin>,
+    depot: &Arc<Depot>,
     monde: &Monde,
     bus: &Bus,
     arret: &watch::Receiver<bool>,
 ) -> (metriques::Bus, Vec<JoinHandle<()>>) {
-    let relais = Relais::new(magasin.pool().clone(), bus.clone());
-    let reactions = Reactions::new(Arc::clone(magasin), monde.clone(), bus.clone());
+    let relais = Relais::new(depot.pool().clone(), bus.clone());
+    let reactions = Reactions::new(Arc::clone(depot), monde.clone(), bus.clone());
     let etat = metriques::Bus {
         relais: relais.etat(),
         reactions: reactions.etat(),
@@ -196,7 +197,7 @@ impl Serveur {
         let redis = connecter_redis(&connexions.redis_url).await?;
         let nats = connecter_nats(&connexions.nats_url).await?;
         let catalogue = Catalogue::officiel().context("catalogue livré")?;
-        let magasin = Arc::new(Magasin::new(pool.clone(), catalogue.clone()));
+        let depot = Arc::new(Depot::new(pool.clone(), catalogue.clone()));
         let monde = Monde::new(
             pool.clone(),
             redis.clone(),
@@ -208,11 +209,11 @@ impl Serveur {
 
         let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
         let bus = Bus::new(nats, &connexions.prefixe_bus);
-        let (etat_bus, taches_bus) = lancer_bus(&magasin, &monde, &bus, &arret_rx);
+        let (etat_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &arret_rx);
         taches.extend(taches_bus);
         let diffuseur = Arc::new(Diffuseur::default());
         taches.push(tokio::spawn(diffusion::suivre(
-            Arc::clone(&magasin),
+            Arc::clone(&depot),
             Arc::clone(&diffuseur),
             arret_rx.clone(),
         )));
@@ -223,7 +224,7 @@ impl Serveur {
             Arc::clone(&deplacements).publier_periodiquement(bus.clone(), arret_rx.clone()),
         ));
         let metriques = Arc::new(Metriques::new(
-            Arc::clone(magasin.compteurs()),
+            Arc::clone(depot.compteurs()),
             etats,
             Arc::clone(&diffuseur),
             etat_bus,
@@ -247,7 +248,7 @@ impl Serveur {
             .context("MMO_ORIGINES : une origine n'est pas un en-tête valide")?;
         let etat = Arc::new(Etat {
             pool: pool.clone(),
-            magasin,
+            depot,
             chat: Chat::new(monde.clone()),
             monde,
             presences,

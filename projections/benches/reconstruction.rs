@@ -16,8 +16,6 @@
 
 use std::time::Instant;
 
-use commands::MIGRATIONS;
-use commands::lecteur::{PositionGlobale, lire_apres};
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::Catalogue;
 use domain::ids::{CombatId, CompteId, JoueurId};
@@ -25,6 +23,8 @@ use domain::inventaire::{Cause, EvenementInventaire, Inventaire};
 use domain::joueur::{EvenementJoueur, Joueur, SourceXp};
 use domain::quete::{CleFait, EvenementQuete, Quete, QueteId};
 use domain::valeurs::{Classe, Niveau, NomJoueur, Or, Quantite};
+use magasin::MIGRATIONS;
+use magasin::lecteur::{PositionGlobale, lire_apres};
 use projections::Projection;
 use projections::reconstruction::{TAILLE_LOT, reconstruire};
 use sqlx::postgres::PgPoolOptions;

@@ -30,8 +30,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use commands::lecteur::EvenementStocke;
 use futures_util::future::try_join_all;
+use magasin::lecteur::EvenementStocke;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, RedisError, RedisResult};
 use sqlx::PgPool;

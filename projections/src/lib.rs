@@ -1,4 +1,4 @@
-//! The read side (DESIGN §5): named projections tail the event store's global order into
+//! The read side (doc/projections.md): named projections tail the event store's global order into
 //! PostgreSQL read models, and can be rebuilt from position zero.
 //!
 //! - [`Projection`]: the five projections and the tables each owns;
@@ -15,12 +15,12 @@ pub mod reconstruction;
 pub mod travailleur;
 pub mod verification;
 
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::combat::Combat;
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::Quete;
+use magasin::lecteur::EvenementStocke;
 use sqlx::PgConnection;
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@
 //! (not remembered between batches), which also lets a rebuild swap tables and move it.
 //!
 //! One instance per projection is active: it holds `pg_try_advisory_lock` on a dedicated
-//! connection for as long as it leads ([`commands::suivi::Tete`]); the others retry the lock
+//! connection for as long as it leads ([`magasin::suivi::Tete`]); the others retry the lock
 //! and take over when the leader's connection goes away. It wakes on the store's
 //! `NOTIFY evenements` and polls as a fallback.
 //!
@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use commands::lecteur::{self, LotFiltre, PositionGlobale};
-use commands::suivi::{self, Tete};
+use magasin::lecteur::{self, LotFiltre, PositionGlobale};
+use magasin::suivi::{self, Tete};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
@@ -29,7 +29,7 @@ use crate::{ErreurProjection, Projection, SCHEMA};
 
 /// What a worker reports (for `/metrics` and tests).
 #[derive(Debug, Default)]
-pub struct EtatTravailleur {
+pub struct RapportTravailleur {
     /// This instance holds the projection's lock.
     pub meneur: AtomicBool,
     /// Events folded in by this instance.
@@ -46,7 +46,7 @@ pub struct Travailleur {
     projection: Projection,
     taille_lot: i64,
     sondage: Duration,
-    etat: Arc<EtatTravailleur>,
+    etat: Arc<RapportTravailleur>,
     cache: Option<Cache>,
 }
 
@@ -87,7 +87,7 @@ impl Travailleur {
     }
 
     /// What it reports.
-    pub fn etat(&self) -> Arc<EtatTravailleur> {
+    pub fn etat(&self) -> Arc<RapportTravailleur> {
         self.etat.clone()
     }
 

@@ -7,10 +7,10 @@
 use std::collections::VecDeque;
 
 use chrono::Utc;
-use commands::Metadonnees;
 use domain::ids::{CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::valeurs::CodeQuete;
+use magasin::Metadonnees;
 use mmo_tests::{Banc, ClientWs, code};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -82,7 +82,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
     };
     a.serveur
         .etat
-        .magasin
+        .depot
         .executer::<Joueur>(&jc.to_string(), xp, &meta)
         .await
         .expect("niveau 2");

@@ -1,4 +1,4 @@
-//! The event bus on NATS JetStream (DESIGN §6): one stream holds every committed event, under
+//! The event bus on NATS JetStream (doc/bus.md): one stream holds every committed event, under
 //! `evenements.<Aggregate>.<EventType>`; the relay fills it from the store, the process
 //! managers consume it. Plain NATS subjects beside it carry what is not an event of the store
 //! (moves and chat messages fanned out to every gateway instance).

@@ -35,14 +35,14 @@ use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventai
 use domain::joueur::{CommandeJoueur, EvenementJoueur, Joueur, SourceXp};
 use domain::quete::{CommandeQuete, EvenementQuete, Fait, Quete, QueteId};
 use futures_util::StreamExt as _;
+use magasin::Metadonnees;
+use magasin::lecteur::EvenementStocke;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::bus::Bus;
+use crate::depot::{AgregatStocke, Depot};
 use crate::erreurs::{ErreurApplication, Refus};
-use crate::lecteur::EvenementStocke;
-use crate::magasin::{AgregatStocke, Magasin};
-use crate::metadonnees::Metadonnees;
 use crate::services;
 use crate::services::monde::Monde;
 
@@ -108,7 +108,7 @@ pub enum Issue {
 
 /// What the process managers report (for `/metrics` and tests).
 #[derive(Debug, Default)]
-pub struct EtatReactions {
+pub struct RapportReactions {
     /// Messages acknowledged.
     pub traites: AtomicU64,
     /// Messages left for a later delivery after a failure (conflict, store down).
@@ -120,17 +120,17 @@ pub struct EtatReactions {
 /// The process managers, over the store and the bus.
 #[derive(Clone)]
 pub struct Reactions {
-    magasin: Arc<Magasin>,
+    depot: Arc<Depot>,
     monde: Monde,
     bus: Bus,
-    etat: Arc<EtatReactions>,
+    etat: Arc<RapportReactions>,
 }
 
 impl Reactions {
     /// The process managers.
-    pub fn new(magasin: Arc<Magasin>, monde: Monde, bus: Bus) -> Self {
+    pub fn new(depot: Arc<Depot>, monde: Monde, bus: Bus) -> Self {
         Self {
-            magasin,
+            depot,
             monde,
             bus,
             etat: Arc::default(),
@@ -138,7 +138,7 @@ impl Reactions {
     }
 
     /// What they report.
-    pub fn etat(&self) -> Arc<EtatReactions> {
+    pub fn etat(&self) -> Arc<RapportReactions> {
         Arc::clone(&self.etat)
     }
 
@@ -388,7 +388,7 @@ impl Reactions {
         fait: &Fait,
     ) -> Result<(), ErreurApplication> {
         let concernees: Vec<_> = self
-            .magasin
+            .depot
             .catalogue()
             .quetes()
             .iter()
@@ -414,7 +414,7 @@ impl Reactions {
     ) -> Result<Issue, ErreurApplication> {
         let combat_id = id_combat(&e.aggregate_id)?;
         let courant = self
-            .magasin
+            .depot
             .charger::<Combat>(&e.aggregate_id)
             .await?
             .and_then(|c| c.etat().map(|etat| etat.phase));
@@ -427,7 +427,7 @@ impl Reactions {
             return Ok(Issue::PlusTard(reste));
         }
         let meta = meta(e, "terminer_tour");
-        match services::combat::terminer_tour(&self.magasin, combat_id, tour, &meta).await {
+        match services::combat::terminer_tour(&self.depot, combat_id, tour, &meta).await {
             Ok(evenements) => {
                 if !evenements.is_empty() {
                     self.etat.tours_echus.fetch_add(1, Ordering::Relaxed);
@@ -452,7 +452,7 @@ impl Reactions {
         commande: A::Command,
     ) -> Result<(), ErreurApplication> {
         let meta = meta(e, etape);
-        match self.magasin.executer::<A>(id, commande, &meta).await {
+        match self.depot.executer::<A>(id, commande, &meta).await {
             Ok(_) => Ok(()),
             Err(ErreurApplication::Regle(Refus::Inventaire(
                 ErreurInventaire::InventaireInexistant,

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
+use magasin::lecteur::{self, EvenementStocke, PositionGlobale};
+use magasin::suivi::{self, Tete};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::bus::Bus;
-use crate::lecteur::{self, EvenementStocke, PositionGlobale};
-use crate::suivi::{self, Tete};
 
 /// The relay's checkpoint row in `points_de_reprise`.
 pub const LECTEUR: &str = "relais";
@@ -28,7 +28,7 @@ const CLE_VERROU: i64 = 0x4D4D_4F52_0000_0001;
 
 /// What the relay reports (for `/metrics` and tests).
 #[derive(Debug, Default)]
-pub struct EtatRelais {
+pub struct RapportRelais {
     /// This instance leads the relay.
     pub meneur: AtomicBool,
     /// Events published and acknowledged by this instance.
@@ -43,7 +43,7 @@ pub struct Relais {
     bus: Bus,
     taille_lot: i64,
     sondage: Duration,
-    etat: Arc<EtatRelais>,
+    etat: Arc<RapportRelais>,
 }
 
 /// Why a batch did not reach the bus.
@@ -51,7 +51,7 @@ pub struct Relais {
 pub enum ErreurRelais {
     /// The store could not be read or the checkpoint written.
     #[error("magasin : {0}")]
-    Magasin(#[from] sqlx::Error),
+    Depot(#[from] sqlx::Error),
     /// NATS refused or did not acknowledge a publication.
     #[error("bus : {0}")]
     Bus(#[from] async_nats::Error),
@@ -70,7 +70,7 @@ impl Relais {
     }
 
     /// What it reports.
-    pub fn etat(&self) -> Arc<EtatRelais> {
+    pub fn etat(&self) -> Arc<RapportRelais> {
         Arc::clone(&self.etat)
     }
 

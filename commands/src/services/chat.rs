@@ -1,4 +1,4 @@
-//! Service Chat: channels and their history on Redis, without an aggregate (DESIGN §1). The
+//! Service Chat: channels and their history on Redis, without an aggregate (doc/monde_chat.md). The
 //! text rules are the domain's ([`domain::chat`]); this service owns who may write and read
 //! which channel, the history, the rate limit and muting:
 //!
@@ -467,7 +467,7 @@ impl Chat {
             Canal::Groupe { combat_id } => {
                 let participants: Vec<JoueurId> = self
                     .monde
-                    .magasin()
+                    .depot()
                     .charger::<Combat>(&combat_id.to_string())
                     .await?
                     .and_then(|c| c.etat().cloned())

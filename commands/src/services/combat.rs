@@ -10,11 +10,11 @@ use domain::combat::{Action, Combat, Combattant, CommandeCombat, ErreurCombat, E
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, FicheJoueur, Joueur};
 use domain::valeurs::{CodeRencontre, Graine};
+use magasin::Metadonnees;
 use uuid::Uuid;
 
+use crate::depot::Depot;
 use crate::erreurs::{ErreurApplication, Refus};
-use crate::magasin::Magasin;
-use crate::metadonnees::Metadonnees;
 use crate::services::monde::Monde;
 use crate::services::{fiche_possedee, verifier_possession, zone_de};
 
@@ -30,20 +30,20 @@ fn combattant(fiche: &FicheJoueur) -> Combattant {
 /// Prepares a combat against an encounter of the zone where the caller's character stands,
 /// that character as initiator.
 pub async fn preparer(
-    magasin: &Magasin,
+    depot: &Depot,
     monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
     rencontre: CodeRencontre,
     meta: &Metadonnees,
 ) -> Result<CombatId, ErreurApplication> {
-    let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    let fiche = fiche_possedee(depot, compte, joueur_id).await?;
     let zone = zone_de(monde, joueur_id).await?;
     let combat_id = CombatId::from_uuid(Uuid::new_v5(&meta.id_commande, b"combat"));
     // The seed comes from the server's randomness, never from anything the client chose (a
     // client picking command ids could otherwise search for a lucky fight).
     let graine = Graine::new(Uuid::new_v4().as_u64_pair().0);
-    engager(magasin, joueur_id, combat_id, &meta.etape("engager")).await?;
+    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
     let preparer = CommandeCombat::Preparer {
         combat_id,
         rencontre,
@@ -51,11 +51,11 @@ pub async fn preparer(
         graine,
         initiateur: combattant(&fiche),
     };
-    if let Err(e) = magasin
+    if let Err(e) = depot
         .executer::<Combat>(&combat_id.to_string(), preparer, meta)
         .await
     {
-        liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+        liberer(depot, joueur_id, combat_id, &meta.etape("liberer")).await?;
         return Err(e);
     }
     Ok(combat_id)
@@ -63,16 +63,16 @@ pub async fn preparer(
 
 /// The caller's character joins a combat in preparation, from the combat's zone.
 pub async fn rejoindre(
-    magasin: &Magasin,
+    depot: &Depot,
     monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
+    let fiche = fiche_possedee(depot, compte, joueur_id).await?;
     let zone = zone_de(monde, joueur_id).await?;
-    let zone_du_combat = magasin
+    let zone_du_combat = depot
         .charger::<Combat>(&combat_id.to_string())
         .await?
         .and_then(|c| c.etat().map(|e| e.zone.clone()));
@@ -86,18 +86,18 @@ pub async fn rejoindre(
     // Already in this very combat (joining twice, or its initiator): engaging changes nothing,
     // and the refusal that follows must not free a character that is still fighting.
     let deja_engage = fiche.combat == Some(combat_id);
-    engager(magasin, joueur_id, combat_id, &meta.etape("engager")).await?;
+    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
     let rejoindre = CommandeCombat::Rejoindre {
         combattant: combattant(&fiche),
     };
-    match magasin
+    match depot
         .executer::<Combat>(&combat_id.to_string(), rejoindre, meta)
         .await
     {
         Ok(evenements) => Ok(evenements),
         Err(e) => {
             if !deja_engage {
-                liberer(magasin, joueur_id, combat_id, &meta.etape("liberer")).await?;
+                liberer(depot, joueur_id, combat_id, &meta.etape("liberer")).await?;
             }
             Err(e)
         }
@@ -107,61 +107,61 @@ pub async fn rejoindre(
 /// The caller's character leaves a combat before its launch (the initiator leaving calls it
 /// off for everyone).
 pub async fn quitter(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    let evenements = magasin
+    verifier_possession(depot, compte, joueur_id).await?;
+    let evenements = depot
         .executer::<Combat>(
             &combat_id.to_string(),
             CommandeCombat::Quitter { joueur_id },
             meta,
         )
         .await?;
-    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    liberer_apres(depot, combat_id, &evenements, meta).await?;
     Ok(evenements)
 }
 
 /// The initiator starts the combat.
 pub async fn lancer(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
     let lancer = CommandeCombat::Lancer {
         joueur_id,
         maintenant: Utc::now(),
     };
-    magasin
+    depot
         .executer::<Combat>(&combat_id.to_string(), lancer, meta)
         .await
 }
 
 /// The caller's character acts in the current round.
 pub async fn agir(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     combat_id: CombatId,
     action: Action,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
     let agir = CommandeCombat::Agir {
         joueur_id,
         action,
         maintenant: Utc::now(),
     };
-    let evenements = magasin
+    let evenements = depot
         .executer::<Combat>(&combat_id.to_string(), agir, meta)
         .await?;
-    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    liberer_apres(depot, combat_id, &evenements, meta).await?;
     Ok(evenements)
 }
 
@@ -169,7 +169,7 @@ pub async fn agir(
 /// asks), then frees the participants if that ended the combat. A round already over changes
 /// nothing.
 pub async fn terminer_tour(
-    magasin: &Magasin,
+    depot: &Depot,
     combat_id: CombatId,
     tour: u32,
     meta: &Metadonnees,
@@ -178,20 +178,20 @@ pub async fn terminer_tour(
         tour,
         maintenant: Utc::now(),
     };
-    let evenements = magasin
+    let evenements = depot
         .executer::<Combat>(&combat_id.to_string(), terminer, meta)
         .await?;
-    liberer_apres(magasin, combat_id, &evenements, meta).await?;
+    liberer_apres(depot, combat_id, &evenements, meta).await?;
     Ok(evenements)
 }
 
 async fn engager(
-    magasin: &Magasin,
+    depot: &Depot,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<(), ErreurApplication> {
-    magasin
+    depot
         .executer::<Joueur>(
             &joueur_id.to_string(),
             CommandeJoueur::EntrerEnCombat { combat_id },
@@ -202,12 +202,12 @@ async fn engager(
 }
 
 async fn liberer(
-    magasin: &Magasin,
+    depot: &Depot,
     joueur_id: JoueurId,
     combat_id: CombatId,
     meta: &Metadonnees,
 ) -> Result<(), ErreurApplication> {
-    magasin
+    depot
         .executer::<Joueur>(
             &joueur_id.to_string(),
             CommandeJoueur::SortirDuCombat { combat_id },
@@ -220,7 +220,7 @@ async fn liberer(
 /// Frees whoever a combat's events release: the one who left, everyone on a cancellation or
 /// at the end.
 async fn liberer_apres(
-    magasin: &Magasin,
+    depot: &Depot,
     combat_id: CombatId,
     evenements: &[EvenementCombat],
     meta: &Metadonnees,
@@ -236,7 +236,7 @@ async fn liberer_apres(
         };
         for joueur_id in liberes {
             let etape = meta.etape(&format!("liberer:{joueur_id}"));
-            liberer(magasin, joueur_id, combat_id, &etape).await?;
+            liberer(depot, joueur_id, combat_id, &etape).await?;
         }
     }
     Ok(())

@@ -10,24 +10,24 @@ use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
 use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::Joueur;
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
+use magasin::Metadonnees;
 use uuid::Uuid;
 
+use crate::depot::Depot;
 use crate::erreurs::{ErreurApplication, Refus};
-use crate::magasin::Magasin;
-use crate::metadonnees::Metadonnees;
 use crate::services::monde::Monde;
 use crate::services::{verifier_possession, zone_de};
 
 /// Runs an inventory command for a character of the caller's.
 async fn inventaire(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     commande: CommandeInventaire,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    magasin
+    verifier_possession(depot, compte, joueur_id).await?;
+    depot
         .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
         .await
 }
@@ -46,16 +46,12 @@ pub struct Negoce {
 /// Refuses a merchant of another zone than the character's; an unknown merchant is left to
 /// the inventory to refuse.
 async fn chez_le_marchand(
-    magasin: &Magasin,
+    depot: &Depot,
     monde: &Monde,
     joueur_id: JoueurId,
     marchand: &CodeMarchand,
 ) -> Result<(), ErreurApplication> {
-    let Some(zone_marchand) = magasin
-        .catalogue()
-        .marchand(marchand)
-        .map(|m| m.zone.clone())
-    else {
+    let Some(zone_marchand) = depot.catalogue().marchand(marchand).map(|m| m.zone.clone()) else {
         return Ok(());
     };
     let zone = zone_de(monde, joueur_id).await?;
@@ -74,7 +70,7 @@ async fn chez_le_marchand(
 
 /// Buys from a merchant of the character's zone.
 pub async fn acheter(
-    magasin: &Magasin,
+    depot: &Depot,
     monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
@@ -85,21 +81,21 @@ pub async fn acheter(
     }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
+    chez_le_marchand(depot, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Acheter {
         marchand,
         item,
         quantite,
     };
-    magasin
+    depot
         .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
         .await
 }
 
 /// Sells to a merchant of the character's zone.
 pub async fn vendre(
-    magasin: &Magasin,
+    depot: &Depot,
     monde: &Monde,
     compte: CompteId,
     joueur_id: JoueurId,
@@ -110,21 +106,21 @@ pub async fn vendre(
     }: Negoce,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    chez_le_marchand(magasin, monde, joueur_id, &marchand).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
+    chez_le_marchand(depot, monde, joueur_id, &marchand).await?;
     let commande = CommandeInventaire::Vendre {
         marchand,
         item,
         quantite,
     };
-    magasin
+    depot
         .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
         .await
 }
 
 /// Crafts a recipe once; the operation's id derives from the request's.
 pub async fn fabriquer(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     recette: CodeRecette,
@@ -135,12 +131,12 @@ pub async fn fabriquer(
         fabrication_id,
         recette,
     };
-    inventaire(magasin, compte, joueur_id, commande, meta).await
+    inventaire(depot, compte, joueur_id, commande, meta).await
 }
 
 /// Throws items away.
 pub async fn jeter(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     item: CodeItem,
@@ -148,17 +144,17 @@ pub async fn jeter(
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
     let commande = CommandeInventaire::Jeter { item, quantite };
-    inventaire(magasin, compte, joueur_id, commande, meta).await
+    inventaire(depot, compte, joueur_id, commande, meta).await
 }
 
 async fn reserver(
-    magasin: &Magasin,
+    depot: &Depot,
     joueur_id: JoueurId,
     echange_id: EchangeId,
     offre: Offre,
     meta: &Metadonnees,
 ) -> Result<(), ErreurApplication> {
-    magasin
+    depot
         .executer::<Inventaire>(
             &joueur_id.to_string(),
             CommandeInventaire::Reserver { echange_id, offre },
@@ -170,15 +166,15 @@ async fn reserver(
 
 /// Opens a trade from the caller's character to another character, with a first offer.
 pub async fn proposer(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     proposant: JoueurId,
     destinataire: JoueurId,
     offre: Offre,
     meta: &Metadonnees,
 ) -> Result<EchangeId, ErreurApplication> {
-    verifier_possession(magasin, compte, proposant).await?;
-    if magasin
+    verifier_possession(depot, compte, proposant).await?;
+    if depot
         .charger_connu::<Joueur>(&destinataire.to_string())
         .await?
         .is_none()
@@ -187,7 +183,7 @@ pub async fn proposer(
     }
     let echange_id = EchangeId::from_uuid(Uuid::new_v5(&meta.id_commande, b"echange"));
     reserver(
-        magasin,
+        depot,
         proposant,
         echange_id,
         offre.clone(),
@@ -200,13 +196,13 @@ pub async fn proposer(
         destinataire,
         offre,
     };
-    if let Err(e) = magasin
+    if let Err(e) = depot
         .executer::<Echange>(&echange_id.to_string(), proposer, meta)
         .await
     {
         // The trade was never opened: nothing can conclude it, so closing it here is safe.
         let liberer = CommandeInventaire::Liberer { echange_id };
-        magasin
+        depot
             .executer::<Inventaire>(&proposant.to_string(), liberer, &meta.etape("liberer"))
             .await?;
         return Err(e);
@@ -219,16 +215,16 @@ pub async fn proposer(
 /// caller is not part of: no end of that trade would ever reach the caller's inventory, so the
 /// reservation is released at once.
 pub async fn modifier(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     echange_id: EchangeId,
     offre: Offre,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
     reserver(
-        magasin,
+        depot,
         joueur_id,
         echange_id,
         offre.clone(),
@@ -236,7 +232,7 @@ pub async fn modifier(
     )
     .await?;
     let modifier = CommandeEchange::Modifier { joueur_id, offre };
-    let resultat = magasin
+    let resultat = depot
         .executer::<Echange>(&echange_id.to_string(), modifier, meta)
         .await;
     if let Err(ErreurApplication::Regle(Refus::Echange(
@@ -244,7 +240,7 @@ pub async fn modifier(
     ))) = &resultat
     {
         let liberer = CommandeInventaire::Liberer { echange_id };
-        magasin
+        depot
             .executer::<Inventaire>(&joueur_id.to_string(), liberer, &meta.etape("liberer"))
             .await?;
     }
@@ -253,14 +249,14 @@ pub async fn modifier(
 
 /// Accepts the offers as they stand; the second acceptance concludes and settles the trade.
 pub async fn accepter(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     echange_id: EchangeId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    let evenements = magasin
+    verifier_possession(depot, compte, joueur_id).await?;
+    let evenements = depot
         .executer::<Echange>(
             &echange_id.to_string(),
             CommandeEchange::Accepter { joueur_id },
@@ -297,7 +293,7 @@ pub async fn accepter(
                     recu: recu.clone(),
                 };
                 let etape = meta.etape(&format!("regler:{joueur}"));
-                magasin
+                depot
                     .executer::<Inventaire>(&joueur.to_string(), conclure, &etape)
                     .await?;
             }
@@ -308,21 +304,21 @@ pub async fn accepter(
 
 /// Calls a trade off; both sides' reservations are released.
 pub async fn annuler(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     echange_id: EchangeId,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
-    let evenements = magasin
+    verifier_possession(depot, compte, joueur_id).await?;
+    let evenements = depot
         .executer::<Echange>(
             &echange_id.to_string(),
             CommandeEchange::Annuler { joueur_id },
             meta,
         )
         .await?;
-    let parties = magasin
+    let parties = depot
         .charger::<Echange>(&echange_id.to_string())
         .await?
         .and_then(|e| {
@@ -332,7 +328,7 @@ pub async fn annuler(
     for joueur in parties.into_iter().flatten() {
         let liberer = CommandeInventaire::Liberer { echange_id };
         let etape = meta.etape(&format!("liberer:{joueur}"));
-        magasin
+        depot
             .executer::<Inventaire>(&joueur.to_string(), liberer, &etape)
             .await?;
     }

@@ -5,35 +5,35 @@ use domain::ids::{CompteId, JoueurId};
 use domain::inventaire::{CommandeInventaire, ErreurInventaire, Inventaire};
 use domain::joueur::{CommandeJoueur, Joueur};
 use domain::valeurs::{Classe, NomJoueur};
+use magasin::Metadonnees;
 use uuid::Uuid;
 
+use crate::depot::Depot;
 use crate::erreurs::{ErreurApplication, Refus};
-use crate::magasin::Magasin;
-use crate::metadonnees::Metadonnees;
 
 /// Creates a character for an account. The id derives from the request's command id, so a
 /// retried request finds its own reservation and creates nothing twice.
 pub async fn creer_personnage(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     nom: NomJoueur,
     classe: Classe,
     meta: &Metadonnees,
 ) -> Result<JoueurId, ErreurApplication> {
     let joueur_id = JoueurId::from_uuid(Uuid::new_v5(&meta.id_commande, b"joueur"));
-    let max = magasin.catalogue().regles().personnages_par_compte;
-    reserver_nom(magasin, compte, &nom, joueur_id, max).await?;
+    let max = depot.catalogue().regles().personnages_par_compte;
+    reserver_nom(depot, compte, &nom, joueur_id, max).await?;
     let creer = CommandeJoueur::Creer {
         joueur_id,
         compte_id: compte,
         nom,
         classe,
     };
-    magasin
+    depot
         .executer::<Joueur>(&joueur_id.to_string(), creer, meta)
         .await?;
     let ouvrir = CommandeInventaire::Ouvrir { joueur_id };
-    match magasin
+    match depot
         .executer::<Inventaire>(&joueur_id.to_string(), ouvrir, &meta.etape("inventaire"))
         .await
     {
@@ -47,13 +47,13 @@ pub async fn creer_personnage(
 /// Reserves a name for a character: unique across the game (the table's key), at most `max`
 /// per account (counted under a per-account lock, so concurrent creations cannot both pass).
 async fn reserver_nom(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     nom: &NomJoueur,
     joueur_id: JoueurId,
     max: u32,
 ) -> Result<(), ErreurApplication> {
-    let mut tx = magasin.pool().begin().await?;
+    let mut tx = depot.pool().begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
         .bind(compte.uuid())
         .execute(&mut *tx)

@@ -1,13 +1,13 @@
 //! One application service per game service (Monde and Chat, which have no aggregate, are
 //! structs over Redis and PostgreSQL). Each checks what the aggregates cannot (data of
 //! other aggregates or tables: ownership of a character, name uniqueness, prerequisites read
-//! from other streams) and then sends commands through [`Magasin::executer`].
+//! from other streams) and then sends commands through [`Depot::executer`].
 //!
 //! A request that issues several commands derives each step's command id from the request's
 //! ([`Metadonnees::etape`]), so that retrying the request with the same `id_commande` replays
 //! every step at most once. Steps that react to an outcome (freeing the participants of a
 //! finished combat, settling a concluded trade) are done here synchronously for now; the
-//! process managers of the bus make them durable (DESIGN §6).
+//! process managers of the bus make them durable (doc/bus.md).
 
 pub mod chat;
 pub mod combat;
@@ -19,21 +19,21 @@ pub mod quete;
 use domain::ids::{CompteId, JoueurId};
 use domain::joueur::{FicheJoueur, Joueur};
 use domain::valeurs::CodeZone;
-
-use crate::erreurs::ErreurApplication;
-use crate::magasin::Magasin;
 #[cfg(doc)]
-use crate::metadonnees::Metadonnees;
+use magasin::Metadonnees;
+
+use crate::depot::Depot;
+use crate::erreurs::ErreurApplication;
 use crate::services::monde::Monde;
 
 /// The sheet of a character the caller owns, with every event of its stream: never trust an
 /// id from a request.
 pub async fn fiche_possedee(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
 ) -> Result<FicheJoueur, ErreurApplication> {
-    let joueur = magasin.charger::<Joueur>(&joueur_id.to_string()).await?;
+    let joueur = depot.charger::<Joueur>(&joueur_id.to_string()).await?;
     possedee(joueur, compte, joueur_id)
 }
 
@@ -41,11 +41,11 @@ pub async fn fiche_possedee(
 /// character's owner never changes, so the state this process already holds answers, without
 /// a round trip to the store.
 pub async fn verifier_possession(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
 ) -> Result<(), ErreurApplication> {
-    let joueur = magasin
+    let joueur = depot
         .charger_connu::<Joueur>(&joueur_id.to_string())
         .await?;
     possedee(joueur, compte, joueur_id).map(drop)

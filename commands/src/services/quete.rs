@@ -6,22 +6,22 @@ use std::collections::BTreeSet;
 use domain::ids::{CompteId, JoueurId};
 use domain::quete::{CommandeQuete, EvenementQuete, Quete, QueteId, Statut};
 use domain::valeurs::CodeQuete;
+use magasin::Metadonnees;
 
+use crate::depot::Depot;
 use crate::erreurs::ErreurApplication;
-use crate::magasin::Magasin;
-use crate::metadonnees::Metadonnees;
 use crate::services::{fiche_possedee, verifier_possession};
 
 /// Accepts a quest for a character of the caller's.
 pub async fn accepter(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     quete: CodeQuete,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementQuete>, ErreurApplication> {
-    let fiche = fiche_possedee(magasin, compte, joueur_id).await?;
-    let prerequis = magasin
+    let fiche = fiche_possedee(depot, compte, joueur_id).await?;
+    let prerequis = depot
         .catalogue()
         .quete(&quete)
         .map(|d| d.prerequis.clone())
@@ -32,7 +32,7 @@ pub async fn accepter(
             joueur_id,
             quete: p.clone(),
         };
-        let terminee = magasin
+        let terminee = depot
             .charger::<Quete>(&id.to_string())
             .await?
             .and_then(|q| q.etat().map(|e| e.statut == Statut::Terminee))
@@ -51,22 +51,22 @@ pub async fn accepter(
         niveau_joueur: fiche.niveau,
         quetes_terminees,
     };
-    magasin
+    depot
         .executer::<Quete>(&id.to_string(), accepter, meta)
         .await
 }
 
 /// Gives a quest up.
 pub async fn abandonner(
-    magasin: &Magasin,
+    depot: &Depot,
     compte: CompteId,
     joueur_id: JoueurId,
     quete: CodeQuete,
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementQuete>, ErreurApplication> {
-    verifier_possession(magasin, compte, joueur_id).await?;
+    verifier_possession(depot, compte, joueur_id).await?;
     let id = QueteId { joueur_id, quete };
-    magasin
+    depot
         .executer::<Quete>(&id.to_string(), CommandeQuete::Abandonner, meta)
         .await
 }

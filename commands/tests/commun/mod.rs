@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use commands::Depot;
 use commands::services::joueur;
 use commands::services::monde::{Emplacement, Monde};
-use commands::{Magasin, Metadonnees};
 use domain::Catalogue;
 use domain::ids::{CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::valeurs::{Classe, CodeQuete, CodeZone, NomJoueur, Position};
+use magasin::Metadonnees;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -21,7 +22,7 @@ use uuid::Uuid;
 /// The services of one test, on its database and under its own Redis prefix.
 pub struct Banc {
     pub pool: PgPool,
-    pub magasin: Arc<Magasin>,
+    pub depot: Arc<Depot>,
     pub monde: Monde,
     pub redis: ConnectionManager,
     pub prefixe: String,
@@ -37,7 +38,7 @@ impl Banc {
         let catalogue = Catalogue::officiel().expect("catalogue");
         let monde = Monde::new(pool.clone(), redis.clone(), &prefixe, catalogue.clone());
         Self {
-            magasin: Arc::new(Magasin::new(pool.clone(), catalogue)),
+            depot: Arc::new(Depot::new(pool.clone(), catalogue)),
             pool,
             monde,
             redis,
@@ -60,7 +61,7 @@ impl Banc {
     pub async fn personnage(&self, compte: CompteId, nom: &str) -> JoueurId {
         let meta = Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now());
         let nom = NomJoueur::parse(nom).expect("nom");
-        let id = joueur::creer_personnage(&self.magasin, compte, nom, Classe::Tank, &meta)
+        let id = joueur::creer_personnage(&self.depot, compte, nom, Classe::Tank, &meta)
             .await
             .expect("création");
         self.monde.placer_au_depart(id).await.expect("placement");
@@ -69,7 +70,7 @@ impl Banc {
 
     /// Gives the character enough XP for `niveau`.
     pub async fn au_niveau(&self, compte: CompteId, joueur_id: JoueurId, niveau: u32) {
-        let catalogue = self.magasin.catalogue();
+        let catalogue = self.depot.catalogue();
         let xp = catalogue
             .xp_pour_niveau(domain::valeurs::Niveau::parse(niveau).expect("niveau"))
             .expect("niveau du catalogue");
@@ -78,7 +79,7 @@ impl Banc {
             source: SourceXp::Quete(CodeQuete::parse("essai").expect("code")),
             xp: xp as u32,
         };
-        self.magasin
+        self.depot
             .executer::<Joueur>(&joueur_id.to_string(), gain, &meta)
             .await
             .expect("XP");
@@ -164,7 +165,7 @@ pub fn zone(code: &str) -> CodeZone {
 
 /// Service Monde on the test's database, under a Redis prefix named after it (for the tests
 /// that build their store themselves).
-pub async fn monde_de(m: &Magasin) -> Monde {
+pub async fn monde_de(m: &Depot) -> Monde {
     let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
     let redis = ConnectionManager::new(client)
         .await
@@ -184,7 +185,7 @@ pub async fn monde_de(m: &Magasin) -> Monde {
 }
 
 /// Plays a combat to its end with the scripted policy, through Service Combat.
-pub async fn jouer(m: &Magasin, c: CompteId, combat_id: domain::ids::CombatId) {
+pub async fn jouer(m: &Depot, c: CompteId, combat_id: domain::ids::CombatId) {
     use domain::combat::{Combat, Phase};
     for _ in 0..500 {
         let etat = m

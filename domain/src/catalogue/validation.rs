@@ -438,25 +438,25 @@ impl Donnees {
     fn sans_cycle_de_prerequis(&self) -> Resultat {
         // Depth-first search with the usual three colours; the catalog is small.
         #[derive(Clone, Copy, PartialEq)]
-        enum Etat {
+        enum Visite {
             EnCours,
             Fini,
         }
         fn visiter<'a>(
             cat: &'a Donnees,
             code: &'a CodeQuete,
-            etats: &mut BTreeMap<&'a CodeQuete, Etat>,
+            etats: &mut BTreeMap<&'a CodeQuete, Visite>,
         ) -> Resultat {
             match etats.get(code) {
-                Some(Etat::Fini) => return Ok(()),
-                Some(Etat::EnCours) => return Err(ErreurCatalogue::CyclePrerequis(code.clone())),
+                Some(Visite::Fini) => return Ok(()),
+                Some(Visite::EnCours) => return Err(ErreurCatalogue::CyclePrerequis(code.clone())),
                 None => {}
             }
-            etats.insert(code, Etat::EnCours);
+            etats.insert(code, Visite::EnCours);
             for p in &cat.quetes[code].prerequis {
                 visiter(cat, p, etats)?;
             }
-            etats.insert(code, Etat::Fini);
+            etats.insert(code, Visite::Fini);
             Ok(())
         }
         let mut etats = BTreeMap::new();

@@ -24,7 +24,7 @@ pub struct Demarrer {
 pub async fn demarrer(etat: &Etat, a: Appelant, p: Demarrer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let combat_id = service::preparer(
-        &etat.magasin,
+        &etat.depot,
         &etat.monde,
         a.compte_id,
         p.joueur_id,
@@ -48,7 +48,7 @@ pub struct DansUnCombat {
 pub async fn rejoindre(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::rejoindre(
-        &etat.magasin,
+        &etat.depot,
         &etat.monde,
         a.compte_id,
         p.joueur_id,
@@ -62,14 +62,14 @@ pub async fn rejoindre(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Valu
 /// Leaves a combat before its launch.
 pub async fn quitter(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::quitter(&etat.magasin, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
+    let e = service::quitter(&etat.depot, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
     evenements_json(&e)
 }
 
 /// Launches a combat (its initiator only).
 pub async fn lancer(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::lancer(&etat.magasin, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
+    let e = service::lancer(&etat.depot, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
     evenements_json(&e)
 }
 
@@ -87,7 +87,7 @@ pub struct Agir {
 pub async fn agir(etat: &Etat, a: Appelant, p: Agir) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::agir(
-        &etat.magasin,
+        &etat.depot,
         a.compte_id,
         p.joueur_id,
         p.combat_id,

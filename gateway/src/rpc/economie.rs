@@ -41,7 +41,7 @@ pub struct Fabriquer {
 /// Crafts a recipe once.
 pub async fn fabriquer(etat: &Etat, a: Appelant, p: Fabriquer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::fabriquer(&etat.magasin, a.compte_id, p.joueur_id, p.recette, &meta).await?;
+    let e = service::fabriquer(&etat.depot, a.compte_id, p.joueur_id, p.recette, &meta).await?;
     evenements_json(&e)
 }
 
@@ -65,7 +65,7 @@ pub async fn acheter(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, Erreu
         quantite: p.quantite,
     };
     let e = service::acheter(
-        &etat.magasin,
+        &etat.depot,
         &etat.monde,
         a.compte_id,
         p.joueur_id,
@@ -85,7 +85,7 @@ pub async fn vendre(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, Erreur
         quantite: p.quantite,
     };
     let e = service::vendre(
-        &etat.magasin,
+        &etat.depot,
         &etat.monde,
         a.compte_id,
         p.joueur_id,
@@ -110,7 +110,7 @@ pub struct Jeter {
 pub async fn jeter(etat: &Etat, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::jeter(
-        &etat.magasin,
+        &etat.depot,
         a.compte_id,
         p.joueur_id,
         p.item,
@@ -135,7 +135,7 @@ pub struct Proposer {
 pub async fn proposer(etat: &Etat, a: Appelant, p: Proposer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let echange_id = service::proposer(
-        &etat.magasin,
+        &etat.depot,
         a.compte_id,
         p.joueur_id,
         p.destinataire,
@@ -160,7 +160,7 @@ pub struct Modifier {
 pub async fn modifier(etat: &Etat, a: Appelant, p: Modifier) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::modifier(
-        &etat.magasin,
+        &etat.depot,
         a.compte_id,
         p.joueur_id,
         p.echange_id,
@@ -183,14 +183,14 @@ pub struct UnEchange {
 /// Accepts the offers as they stand; the second acceptance settles the trade.
 pub async fn accepter(etat: &Etat, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(&etat.magasin, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
+    let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
     evenements_json(&e)
 }
 
 /// Calls a trade off.
 pub async fn annuler(etat: &Etat, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::annuler(&etat.magasin, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
+    let e = service::annuler(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
     evenements_json(&e)
 }
 

@@ -1,7 +1,7 @@
 //! `evenements.depuis`: what a client missed while it was away, from the cursor of the last
 //! event it saw.
 
-use commands::lecteur::lire_apres;
+use magasin::lecteur::lire_apres;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -47,7 +47,7 @@ pub async fn depuis(etat: &Etat, a: Appelant, p: Depuis) -> Result<Value, Erreur
     let mut a_jour = i64::try_from(lot.len()).is_ok_and(|n| n < LUS_MAX);
     for e in &lot {
         if destinataires
-            .comptes(&etat.magasin, e)
+            .comptes(&etat.depot, e)
             .await?
             .contains(&compte)
         {

@@ -22,7 +22,7 @@ pub struct Creer {
 pub async fn creer(etat: &Etat, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let joueur_id = commands::services::joueur::creer_personnage(
-        &etat.magasin,
+        &etat.depot,
         a.compte_id,
         p.nom,
         p.classe,

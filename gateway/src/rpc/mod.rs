@@ -16,8 +16,8 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::Utc;
-use commands::Metadonnees;
 use domain::ids::CompteId;
+use magasin::Metadonnees;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;

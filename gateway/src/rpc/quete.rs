@@ -13,7 +13,7 @@ use crate::etat::Etat;
 
 /// Every quest of the catalog, by code.
 pub fn catalogue(etat: &Etat, _: Aucun) -> Result<Value, ErreurRpc> {
-    Ok(json!({ "quetes": en_json(etat.magasin.catalogue().quetes())? }))
+    Ok(json!({ "quetes": en_json(etat.depot.catalogue().quetes())? }))
 }
 
 /// `quete.accepter`, `quete.abandonner`.
@@ -28,14 +28,14 @@ pub struct UneQuete {
 /// Accepts a quest.
 pub async fn accepter(etat: &Etat, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(&etat.magasin, a.compte_id, p.joueur_id, p.quete, &meta).await?;
+    let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
 }
 
 /// Gives a quest up.
 pub async fn abandonner(etat: &Etat, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::abandonner(&etat.magasin, a.compte_id, p.joueur_id, p.quete, &meta).await?;
+    let e = service::abandonner(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
 }
 

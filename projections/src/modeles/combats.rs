@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::combat::{Combat, EvenementCombat, Issue};
+use magasin::lecteur::EvenementStocke;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::inventaire::{Cause, EvenementInventaire, Inventaire};
+use magasin::lecteur::EvenementStocke;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;

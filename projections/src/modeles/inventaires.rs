@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::inventaire::{EvenementInventaire, Inventaire};
+use magasin::lecteur::EvenementStocke;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;

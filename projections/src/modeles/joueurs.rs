@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::joueur::{EvenementJoueur, Joueur};
+use magasin::lecteur::EvenementStocke;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;

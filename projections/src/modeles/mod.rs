@@ -18,7 +18,7 @@ pub(crate) mod quetes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use commands::lecteur::EvenementStocke;
+use magasin::lecteur::EvenementStocke;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use commands::lecteur::EvenementStocke;
 use cqrs_es::Aggregate as _;
 use domain::quete::{EvenementQuete, Quete};
+use magasin::lecteur::EvenementStocke;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use commands::Depot;
 use commands::services::{combat, economie, joueur, quete};
-use commands::{Magasin, Metadonnees};
 use domain::Catalogue;
 use domain::combat::{Combat, Phase};
 use domain::echange::Offre;
@@ -18,6 +18,7 @@ use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::simulation::action_scriptee;
 use domain::valeurs::{Classe, NomJoueur, Or, Quantite};
+use magasin::Metadonnees;
 use projections::Projection;
 use projections::travailleur::{retard, traiter_un_lot};
 use projections::verification::{self, Desequilibre};
@@ -40,8 +41,8 @@ impl Hasard {
     }
 }
 
-pub fn magasin(pool: &PgPool) -> Arc<Magasin> {
-    Arc::new(Magasin::new(
+pub fn depot(pool: &PgPool) -> Arc<Depot> {
+    Arc::new(Depot::new(
         pool.clone(),
         Catalogue::officiel().expect("catalogue"),
     ))
@@ -64,30 +65,30 @@ pub fn meta(compte: CompteId) -> Metadonnees {
 
 /// Characters of a workload, with their owner.
 pub struct Partie {
-    pub magasin: Arc<Magasin>,
+    pub depot: Arc<Depot>,
     pub joueurs: Vec<(CompteId, JoueurId)>,
 }
 
 /// Creates `n` characters over two accounts (`prefixe` keeps names unique across calls).
 pub async fn partie(pool: &PgPool, prefixe: &str, n: u64) -> Partie {
-    let magasin = magasin(pool);
+    let depot = depot(pool);
     let classes = [Classe::Tank, Classe::Dps, Classe::Heal];
     let mut joueurs = Vec::new();
     for i in 0..n {
         let c = compte(pool, 1 + i % 2).await;
         let nom = NomJoueur::parse(&format!("{prefixe}{i}")).expect("nom");
-        let j = joueur::creer_personnage(&magasin, c, nom, classes[i as usize % 3], &meta(c))
+        let j = joueur::creer_personnage(&depot, c, nom, classes[i as usize % 3], &meta(c))
             .await
             .expect("création");
         joueurs.push((c, j));
     }
-    Partie { magasin, joueurs }
+    Partie { depot, joueurs }
 }
 
 /// `operations` random game actions: purchases, sales, crafting, quests, XP, trades and whole
 /// combats. Refusals by the rules (not enough gold...) are part of a game and ignored.
 pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
-    let m = &partie.magasin;
+    let m = &partie.depot;
     let choisir = |h: &mut Hasard| partie.joueurs[h.suivant(partie.joueurs.len() as u64) as usize];
     for _ in 0..operations {
         let (c, j) = choisir(hasard);
@@ -180,7 +181,7 @@ fn deux_joueurs(
 }
 
 async fn echanger(partie: &Partie, hasard: &mut Hasard) -> Result<(), commands::ErreurApplication> {
-    let m = &partie.magasin;
+    let m = &partie.depot;
     let ((ca, ja), (cb, jb)) = deux_joueurs(partie, hasard);
     let offre = |or| Offre {
         or: Or::new(or),
@@ -200,7 +201,7 @@ async fn echanger(partie: &Partie, hasard: &mut Hasard) -> Result<(), commands::
 }
 
 /// Service Monde on the test's database, under a Redis prefix named after it.
-async fn monde(m: &Magasin) -> commands::services::monde::Monde {
+async fn monde(m: &Depot) -> commands::services::monde::Monde {
     let client = redis::Client::open("redis://127.0.0.1:6379").expect("URL Redis");
     let redis = redis::aio::ConnectionManager::new(client)
         .await
@@ -223,7 +224,7 @@ async fn combattre(
     partie: &Partie,
     hasard: &mut Hasard,
 ) -> Result<(), commands::ErreurApplication> {
-    let m = &partie.magasin;
+    let m = &partie.depot;
     let ((ca, ja), (cb, jb)) = deux_joueurs(partie, hasard);
     let combat_id = combat::preparer(
         m,

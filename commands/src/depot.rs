@@ -1,4 +1,4 @@
-//! The event store and command execution.
+//! The aggregate repository of the write side: command execution on the event store.
 //!
 //! The store is postgres-es's `events` table (its primary key `(aggregate_type, aggregate_id,
 //! sequence)` is the optimistic-concurrency check), written and read here rather than through
@@ -8,7 +8,7 @@
 //! stream (doc/magasin.md §2, doc/performance.md). The aggregates keep cqrs-es's `Aggregate`
 //! trait: `handle` decides, `apply` folds.
 //!
-//! [`Magasin::executer`] is the one way a command reaches an aggregate. It decides on the state
+//! [`Depot::executer`] is the one way a command reaches an aggregate. It decides on the state
 //! this process already holds for the aggregate ([`Memoire`]), writes the events in one
 //! statement with the command's metadata on each, and lets the primary key catch a state this
 //! process had not fully seen (another process wrote): it then reads the missing events and
@@ -30,17 +30,14 @@ use domain::echange::Echange;
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::Quete;
+use magasin::Metadonnees;
+use magasin::suivi::Reveil;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
-use crate::metadonnees::Metadonnees;
-use crate::suivi::Reveil;
-
-/// The migrations of the whole backend (`migrations/`).
-pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// How hard to try when other writers keep winning the race for an aggregate.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +85,7 @@ pub trait AgregatStocke:
     > + Clone
 {
     /// What this process holds of this aggregate type.
-    fn memoire(magasin: &Magasin) -> &Memoire<Self>;
+    fn memoire(depot: &Depot) -> &Memoire<Self>;
     /// Wraps this aggregate's refusal.
     fn refus(erreur: Self::Error) -> Refus;
 }
@@ -96,8 +93,8 @@ pub trait AgregatStocke:
 macro_rules! agregat_stocke {
     ($agregat:ty, $champ:ident, $variante:ident) => {
         impl AgregatStocke for $agregat {
-            fn memoire(magasin: &Magasin) -> &Memoire<Self> {
-                &magasin.$champ
+            fn memoire(depot: &Depot) -> &Memoire<Self> {
+                &depot.$champ
             }
             fn refus(erreur: Self::Error) -> Refus {
                 Refus::$variante(erreur)
@@ -140,22 +137,22 @@ impl<A> Default for Memoire<A> {
 }
 
 impl<A> Memoire<A> {
-    fn case(&self, aggregat_id: &str) -> Case<A> {
+    fn case(&self, agregat_id: &str) -> Case<A> {
         let mut cases = self.cases.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(case) = cases.get(aggregat_id) {
+        if let Some(case) = cases.get(agregat_id) {
             return Arc::clone(case);
         }
         if cases.len() >= AGREGATS_EN_MEMOIRE {
             // Forget every aggregate no command is working on; they are read again on need.
             cases.retain(|_, case| Arc::strong_count(case) > 1);
         }
-        Arc::clone(cases.entry(aggregat_id.to_owned()).or_default())
+        Arc::clone(cases.entry(agregat_id.to_owned()).or_default())
     }
 }
 
 /// The write side's handle on PostgreSQL: the pool, the catalog and the aggregates this process
 /// holds. Cheap to share behind an `Arc`.
-pub struct Magasin {
+pub struct Depot {
     pool: PgPool,
     catalogue: Services,
     joueurs: Memoire<Joueur>,
@@ -181,7 +178,7 @@ const INSERER: &str = "INSERT INTO events \
 const SUITE: &str = "SELECT sequence, payload FROM events \
      WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
-impl Magasin {
+impl Depot {
     /// The store on a migrated database.
     pub fn new(pool: PgPool, catalogue: Services) -> Self {
         Self {
@@ -230,20 +227,20 @@ impl Magasin {
     /// refuses its events) or comes later (the domain refuses it, or accepts it as a no-op).
     pub async fn executer<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         commande: A::Command,
         meta: &Metadonnees,
     ) -> Result<Vec<A::Event>, ErreurApplication>
     where
         A: AgregatStocke,
     {
-        let case = A::memoire(self).case(aggregat_id);
+        let case = A::memoire(self).case(agregat_id);
         let mut garde = case.lock().await;
         // A read that fails below leaves the slot empty: the next command reads the stream
         // again. Anything else puts back a state that is a prefix of the stream.
         let mut connu = match garde.take() {
             Some(connu) => connu,
-            None => self.rattraper(aggregat_id, Connu::default()).await?.0,
+            None => self.rattraper(agregat_id, Connu::default()).await?.0,
         };
         let mut attente = self.politique.attente_initiale;
         let mut tentative = 1;
@@ -256,14 +253,14 @@ impl Magasin {
                 // Nothing to write. A replayed command is often refused by the state it
                 // produced itself (`Creer` → `DejaCree`): the caller gets the first answer.
                 if let Some(anterieurs) = self
-                    .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
+                    .reponse_anterieure::<A>(agregat_id, meta.id_commande)
                     .await?
                 {
                     *garde = Some(connu);
                     return Ok(anterieurs);
                 }
                 // The decision stands only on the whole stream.
-                let (a_jour, lus) = self.rattraper(aggregat_id, connu).await?;
+                let (a_jour, lus) = self.rattraper(agregat_id, connu).await?;
                 connu = a_jour;
                 if lus > 0 && tentative < self.politique.tentatives {
                     tentative += 1;
@@ -275,7 +272,7 @@ impl Magasin {
                     .map_err(|e| ErreurApplication::Regle(A::refus(e)));
             }
             match self
-                .ecrire::<A>(aggregat_id, connu.version, &evenements, meta)
+                .ecrire::<A>(agregat_id, connu.version, &evenements, meta)
                 .await
             {
                 Ok(()) => {
@@ -291,7 +288,7 @@ impl Magasin {
                     // Either another writer holds this version, or this very command id was
                     // applied already (by a concurrent duplicate or an earlier attempt).
                     if let Some(anterieurs) = self
-                        .reponse_anterieure::<A>(aggregat_id, meta.id_commande)
+                        .reponse_anterieure::<A>(agregat_id, meta.id_commande)
                         .await?
                     {
                         *garde = Some(connu);
@@ -310,7 +307,7 @@ impl Magasin {
                         attente = attente.saturating_mul(2).min(ATTENTE_MAX);
                     }
                     tentative += 1;
-                    connu = self.rattraper(aggregat_id, connu).await?.0;
+                    connu = self.rattraper(agregat_id, connu).await?.0;
                 }
                 Err(e) => {
                     // Committed or not, the state known is still a prefix of the stream.
@@ -324,7 +321,7 @@ impl Magasin {
     /// Writes a command's events after `version`.
     async fn ecrire<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         version: i64,
         evenements: &[A::Event],
         meta: &Metadonnees,
@@ -344,7 +341,7 @@ impl Magasin {
             serde_json::to_string(&meta.en_map()).map_err(|e| sqlx::Error::Encode(e.into()))?;
         sqlx::query(INSERER)
             .bind(A::TYPE)
-            .bind(aggregat_id)
+            .bind(agregat_id)
             .bind(version)
             .bind(genres)
             .bind(versions)
@@ -358,7 +355,7 @@ impl Magasin {
     /// Folds the events of the stream after `connu` into it; also how many there were.
     async fn rattraper<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         mut connu: Connu<A>,
     ) -> Result<(Connu<A>, usize), ErreurApplication>
     where
@@ -366,7 +363,7 @@ impl Magasin {
     {
         let suite: Vec<(i64, Json<A::Event>)> = sqlx::query_as(SUITE)
             .bind(A::TYPE)
-            .bind(aggregat_id)
+            .bind(agregat_id)
             .bind(connu.version)
             .fetch_all(&self.pool)
             .await
@@ -383,14 +380,14 @@ impl Magasin {
     /// duplicate receives instead of being decided again.
     async fn reponse_anterieure<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         id_commande: Uuid,
     ) -> Result<Option<Vec<A::Event>>, ErreurApplication>
     where
         A: AgregatStocke,
     {
         let trouves = self
-            .evenements_de_la_commande::<A>(aggregat_id, id_commande)
+            .evenements_de_la_commande::<A>(agregat_id, id_commande)
             .await?;
         if trouves.is_some() {
             self.compteurs
@@ -404,7 +401,7 @@ impl Magasin {
     /// if it was applied to another aggregate than this one.
     async fn evenements_de_la_commande<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         id_commande: Uuid,
     ) -> Result<Option<Vec<A::Event>>, ErreurApplication>
     where
@@ -427,7 +424,7 @@ impl Magasin {
         let Some((type_agregat, id, _)) = lignes.first() else {
             return Ok(None);
         };
-        if type_agregat != A::TYPE || id != aggregat_id {
+        if type_agregat != A::TYPE || id != agregat_id {
             return Err(ErreurApplication::CommandeReutilisee(id_commande));
         }
         lignes
@@ -440,38 +437,38 @@ impl Magasin {
 
     /// An aggregate's current state, with every event the store holds for it (for the checks
     /// that need another aggregate's data). `None` if it has no event.
-    pub async fn charger<A>(&self, aggregat_id: &str) -> Result<Option<A>, ErreurApplication>
+    pub async fn charger<A>(&self, agregat_id: &str) -> Result<Option<A>, ErreurApplication>
     where
         A: AgregatStocke,
     {
-        self.etat(aggregat_id, true).await
+        self.etat(agregat_id, true).await
     }
 
     /// An aggregate's state as this process last saw it, read from the store only when it
     /// holds nothing of it: for what never changes once written, such as a character's
     /// owner. `None` if it has no event.
-    pub async fn charger_connu<A>(&self, aggregat_id: &str) -> Result<Option<A>, ErreurApplication>
+    pub async fn charger_connu<A>(&self, agregat_id: &str) -> Result<Option<A>, ErreurApplication>
     where
         A: AgregatStocke,
     {
-        self.etat(aggregat_id, false).await
+        self.etat(agregat_id, false).await
     }
 
     /// The state this process holds of an aggregate, caught up with the store when it holds
     /// nothing of it or when `rattraper` asks (and kept for the next command).
     async fn etat<A>(
         &self,
-        aggregat_id: &str,
+        agregat_id: &str,
         rattraper: bool,
     ) -> Result<Option<A>, ErreurApplication>
     where
         A: AgregatStocke,
     {
-        let case = A::memoire(self).case(aggregat_id);
+        let case = A::memoire(self).case(agregat_id);
         let mut garde = case.lock().await;
         let mut connu = garde.take().unwrap_or_default();
         if rattraper || connu.version == 0 {
-            connu = self.rattraper(aggregat_id, connu).await?.0;
+            connu = self.rattraper(agregat_id, connu).await?.0;
         }
         let etat = (connu.version > 0).then(|| connu.etat.clone());
         *garde = Some(connu);
