@@ -434,10 +434,7 @@ async fn rpc_http(
         id_requete: id,
         transport: Transport::Http,
     };
-    let span = tracing::info_span!("rpc", id_requete = %id);
-    let reponse =
-        tracing::Instrument::instrument(rpc::traiter(&passerelle, &mut ctx, &octets), span).await;
-    let mut r = match reponse {
+    let mut r = match rpc::traiter(&passerelle, &mut ctx, &octets).await {
         Some(v) => axum::Json(v).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     };

@@ -1,8 +1,8 @@
 //! JSON-RPC 2.0, one dispatcher for `POST /rpc` and the WebSocket: parsing (single calls and
-//! batches), authentication, the per-account rate limit, then one thin handler per method.
-//! The wire format is [`crate::protocole`]'s; every answer is a result or one of its
-//! documented errors, and nothing a client sends can make the dispatcher panic or answer a
-//! 500.
+//! batches), authentication, the per-account rate limit, then one thin handler per method,
+//! each call under its own span. The wire format is [`crate::protocole`]'s; every answer is a
+//! result or one of its documented errors, and nothing a client sends can make the
+//! dispatcher panic or answer a 500.
 
 pub mod appelant;
 pub mod chat;
@@ -172,6 +172,17 @@ async fn traiter_un(etat: &Passerelle, ctx: &mut Contexte, valeur: Value) -> Opt
     }
 }
 
+/// One call, under its span whatever the transport: what a handler logs carries the method,
+/// the account (when the call comes with one) and the request.
+#[tracing::instrument(
+    name = "rpc",
+    skip_all,
+    fields(
+        methode = methode.map_or("inconnue", Methode::nom),
+        compte_id = ctx.auth.map(|a| tracing::field::display(a.compte_id)),
+        id_requete = %ctx.id_requete,
+    )
+)]
 async fn repondre(
     etat: &Passerelle,
     ctx: &mut Contexte,
@@ -301,6 +312,7 @@ fn authentifier(
     }
     ctx.auth = Some(auth);
     ctx.refus = None;
+    tracing::Span::current().record("compte_id", tracing::field::display(auth.compte_id));
     Ok(json!({ "compte_id": auth.compte_id, "admin": auth.admin, "expire_a": auth.expire_a }))
 }
 
