@@ -143,7 +143,7 @@ impl Banc {
     }
 
     /// A second gateway instance beside this one: the same database, Redis prefix, bus
-    /// prefix and token secret, its own port (a player may reach either, DESIGN §8).
+    /// prefix and token secret, its own port (a player may reach either, doc/monde_chat.md).
     pub async fn jumeau(&self, pool: &PgPool) -> Self {
         Self::demarrer_complet(pool, self.connexions.clone(), self.reglages.clone()).await
     }
