@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commande {
     /// Lance tout le serveur dans un processus : passerelle HTTP/WebSocket et travailleurs
-    /// (projections, diffusion). Applique les migrations au démarrage.
+    /// (projections, bus, notifications). Applique les migrations au démarrage.
     Serve {
         #[command(flatten)]
         connexions: Connexions,

@@ -1,8 +1,8 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
 //! the projection workers, the bus's relay and process managers, the store's feed to the
-//! sockets, the diffusion of moves and chat messages, the writing of positions behind Redis, and the HTTP/WebSocket
-//! server.
+//! sockets, the diffusion of moves and chat messages, the writing of positions behind Redis,
+//! and the HTTP/WebSocket server.
 
 use std::net::SocketAddr;
 use std::str::FromStr;

@@ -27,7 +27,7 @@ pub struct Sockets {
     pub abandons: AtomicU64,
 }
 
-/// A socket's place in the hub: unsubscribes when dropped.
+/// A socket's place in [`Sockets`]: unsubscribes when dropped.
 #[derive(Debug)]
 pub struct Abonnement {
     sockets: Arc<Sockets>,
