@@ -12,7 +12,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateway::rpc::{Methode, combat, evenements_json, monde, notification, params, reponse};
+use gateway::protocole::{evenements_json, notification, params, reponse};
+use gateway::rpc::{Methode, combat, monde};
 use serde_json::{Value, json};
 
 /// What the dispatcher does with one call up to its handler.

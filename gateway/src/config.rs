@@ -65,7 +65,7 @@ impl std::str::FromStr for Secret {
 
 /// The gateway's own settings.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Passerelle {
+pub struct Reglages {
     /// Adresse d'écoute HTTP et WebSocket (port 0 : un port libre).
     #[arg(long, env = "MMO_ADRESSE", default_value = "127.0.0.1:8080")]
     pub adresse: SocketAddr,
@@ -109,7 +109,7 @@ pub struct Passerelle {
     pub client: Option<PathBuf>,
 }
 
-impl Passerelle {
+impl Reglages {
     /// How long an access token lives.
     pub fn duree_acces(&self) -> Duration {
         Duration::from_secs(self.duree_acces_s)

@@ -4,22 +4,30 @@
 //!
 //! - [`config`]: every setting, from flags and the environment;
 //! - [`serveur`]: starting and stopping the backend in one process, and its routes;
-//! - [`auth`]: passwords, tokens, rate limits; [`rest`]: the REST part and its OpenAPI;
-//! - [`rpc`]: the dispatcher and one module per service; [`ws`]: the WebSocket sessions;
-//! - [`diffusion`]: pushes and catch-up; [`voisinage`]: moves and chat messages fanned out
-//!   to every instance over NATS; [`metriques`], [`sante`]: `/metrics`, `/readyz`;
+//!   [`passerelle`]: the state every handler shares;
+//! - [`auth`]: passwords, tokens, rate limits; [`rest`]: accounts and sessions;
+//!   [`openapi`]: their OpenAPI document;
+//! - [`protocole`]: the JSON-RPC wire format (envelope, events, cursor, errors);
+//!   [`rpc`]: the dispatcher and one module per service; [`ws`]: the WebSocket sessions;
+//! - [`sockets`]: this instance's sockets, where every push ends; [`fil`]: the store's
+//!   events pushed to the accounts they concern; [`diffusion`]: moves and chat messages
+//!   fanned out to every instance over NATS;
+//! - [`metriques`], [`sante`]: `/metrics`, `/healthz`, `/readyz`;
 //! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
 pub mod auth;
 pub mod config;
 pub mod diffusion;
-pub mod etat;
+pub mod fil;
 pub mod metriques;
+pub mod openapi;
 pub mod outils;
+pub mod passerelle;
+pub mod protocole;
 pub mod rest;
 pub mod rpc;
 pub mod sante;
 pub mod serveur;
+pub mod sockets;
 pub mod telemetrie;
-pub mod voisinage;
 pub mod ws;

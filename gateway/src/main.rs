@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gateway::config::{Connexions, Passerelle};
+use gateway::config::{Connexions, Reglages};
 use gateway::outils;
 use gateway::serveur::Serveur;
 
@@ -25,12 +25,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commande {
     /// Lance tout le serveur dans un processus : passerelle HTTP/WebSocket et travailleurs
-    /// (projections, diffusion). Applique les migrations au démarrage.
+    /// (projections, bus, notifications). Applique les migrations au démarrage.
     Serve {
         #[command(flatten)]
         connexions: Connexions,
         #[command(flatten)]
-        passerelle: Passerelle,
+        reglages: Reglages,
         /// Journaux en JSON, une ligne par événement.
         #[arg(long, env = "MMO_LOGS_JSON")]
         logs_json: bool,
@@ -139,13 +139,13 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
     match cli.commande {
         Commande::Serve {
             connexions,
-            passerelle,
+            reglages,
             logs_json,
         } => {
             gateway::telemetrie::initialiser(logs_json);
             // A fresh machine has no game database yet: create it, as `mmo migrate` would.
             outils::migrer(&connexions.database_url).await?;
-            let serveur = Serveur::demarrer(&connexions, &passerelle).await?;
+            let serveur = Serveur::demarrer(&connexions, &reglages).await?;
             println!("mmo : à l'écoute sur http://{}", serveur.adresse);
             tokio::signal::ctrl_c().await?;
             tracing::info!("arrêt demandé");

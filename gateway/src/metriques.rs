@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::diffusion::Diffuseur;
+use crate::sockets::Sockets;
 
 type Etiquettes = Vec<(&'static str, String)>;
 
@@ -39,7 +39,7 @@ pub struct Metriques {
     registre: Registry,
     appels: Family<Etiquettes, Counter>,
     durees: Family<Etiquettes, Histogram, fn() -> Histogram>,
-    sockets: Gauge,
+    sockets_ouvertes: Gauge,
 }
 
 /// What is read at each scrape.
@@ -47,13 +47,13 @@ pub struct Metriques {
 struct AuMoment {
     compteurs: Arc<Compteurs>,
     travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
-    diffuseur: Arc<Diffuseur>,
-    bus: Bus,
+    sockets: Arc<Sockets>,
+    bus: CompteursBus,
 }
 
 /// The bus's parts this process runs (zero counters for the parts it does not).
 #[derive(Debug, Clone, Default)]
-pub struct Bus {
+pub struct CompteursBus {
     /// The relay from the store to NATS.
     pub relais: Arc<RapportRelais>,
     /// The process managers.
@@ -81,12 +81,12 @@ impl Collector for AuMoment {
             (
                 "mmo_pousses_abandonnees",
                 "Notifications non livrées à une socket trop lente (elle est fermée).",
-                &self.diffuseur.abandons,
+                &self.sockets.abandons,
             ),
             (
                 "mmo_diffusions_perdues",
                 "Déplacements et messages non diffusés aux autres instances (NATS en panne ou trop lent).",
-                &crate::voisinage::DIFFUSIONS_PERDUES,
+                &crate::diffusion::DIFFUSIONS_PERDUES,
             ),
             (
                 "mmo_relais_publies",
@@ -152,18 +152,18 @@ impl Collector for AuMoment {
 }
 
 impl Metriques {
-    /// The metrics of one process: its store's counters, its projection workers, its hub.
+    /// The metrics of one process: its store's counters, its projection workers, its sockets.
     pub fn new(
         compteurs: Arc<Compteurs>,
         travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
-        diffuseur: Arc<Diffuseur>,
-        bus: Bus,
+        sockets: Arc<Sockets>,
+        bus: CompteursBus,
     ) -> Self {
         let mut registre = Registry::default();
         let appels = Family::<Etiquettes, Counter>::default();
         let durees =
             Family::<Etiquettes, Histogram, fn() -> Histogram>::new_with_constructor(histogramme);
-        let sockets = Gauge::default();
+        let sockets_ouvertes = Gauge::default();
         // `register` ends each help text with its own full stop.
         registre.register(
             "mmo_rpc_appels",
@@ -178,19 +178,19 @@ impl Metriques {
         registre.register(
             "mmo_websockets_ouvertes",
             "WebSocket ouvertes",
-            sockets.clone(),
+            sockets_ouvertes.clone(),
         );
         registre.register_collector(Box::new(AuMoment {
             compteurs,
             travailleurs,
-            diffuseur,
+            sockets,
             bus,
         }));
         Self {
             registre,
             appels,
             durees,
-            sockets,
+            sockets_ouvertes,
         }
     }
 
@@ -211,7 +211,7 @@ impl Metriques {
 
     /// A socket opened (+1) or closed (-1).
     pub fn sockets(&self, delta: i64) {
-        self.sockets.inc_by(delta);
+        self.sockets_ouvertes.inc_by(delta);
     }
 
     /// The text exposition.
@@ -234,7 +234,7 @@ mod tests {
             Arc::default(),
             vec![(Projection::Joueurs, etat)],
             Arc::default(),
-            Bus::default(),
+            CompteursBus::default(),
         );
         m.appel("joueur.creer", "ok", Some(Duration::from_millis(3)));
         m.appel(

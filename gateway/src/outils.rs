@@ -179,7 +179,7 @@ pub async fn travailler(
     let options = sqlx::postgres::PgConnectOptions::from_str(&connexions.database_url)?;
     let pool = serveur::connecter_postgresql(options, connexions.pg_connexions).await?;
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
-    let mut etat_bus = metriques::Bus::default();
+    let mut etat_bus = metriques::CompteursBus::default();
     let mut compteurs = Arc::default();
     let (etats, taches) = match partie {
         Partie::Projections => {

@@ -1,6 +1,7 @@
 //! `/healthz` (the process answers), `/readyz` (PostgreSQL, Redis and NATS answer within a
 //! second each) and `/metrics`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -10,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::etat::EtatPartage;
 use crate::metriques::Metriques;
+use crate::passerelle::Passerelle;
+use crate::rest::erreur::ErreurApi;
 
 const DELAI: Duration = Duration::from_secs(1);
 
@@ -53,20 +55,28 @@ fn texte(r: &Result<(), String>) -> String {
         (status = 200, description = "Prêt", body = Preparation),
         (status = 503, description = "Un moteur ne répond pas", body = Preparation),
     ))]
-pub async fn pret(State(etat): State<EtatPartage>) -> (StatusCode, Json<Preparation>) {
-    let pg = sonder(async { sqlx::query("SELECT 1").execute(&etat.pool).await.map(drop) });
+pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Json<Preparation>) {
+    let pg = sonder(async {
+        sqlx::query("SELECT 1")
+            .execute(&passerelle.pool)
+            .await
+            .map(drop)
+    });
     let redis = sonder(async {
-        let mut c = etat.redis.clone();
+        let mut c = passerelle.redis.clone();
         redis::cmd("PING")
             .query_async::<String>(&mut c)
             .await
             .map(drop)
     });
     let nats = sonder(async {
-        match etat.bus.client().connection_state() {
-            async_nats::connection::State::Connected => {
-                etat.bus.client().flush().await.map_err(|e| e.to_string())
-            }
+        match passerelle.bus.client().connection_state() {
+            async_nats::connection::State::Connected => passerelle
+                .bus
+                .client()
+                .flush()
+                .await
+                .map_err(|e| e.to_string()),
             autre => Err(format!("état {autre}")),
         }
     });
@@ -87,8 +97,8 @@ pub async fn pret(State(etat): State<EtatPartage>) -> (StatusCode, Json<Preparat
 }
 
 /// The Prometheus text exposition of the gateway.
-pub async fn metriques(State(etat): State<EtatPartage>) -> Response {
-    exposer(&etat.metriques)
+pub async fn metriques(State(passerelle): State<Arc<Passerelle>>) -> Response {
+    exposer(&passerelle.metriques)
 }
 
 /// The Prometheus text exposition of a registry.
@@ -102,6 +112,6 @@ pub fn exposer(metriques: &Metriques) -> Response {
             texte,
         )
             .into_response(),
-        Err(e) => crate::rest::ErreurApi::interne(&e).into_response(),
+        Err(e) => ErreurApi::interne(&e).into_response(),
     }
 }

@@ -1,8 +1,8 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
-//! the projection workers, the bus's relay and process managers, the push hub, the fan-out
-//! of moves and chat messages, the writing of positions behind Redis, and the HTTP/WebSocket
-//! server.
+//! the projection workers, the bus's relay and process managers, the store's feed to the
+//! sockets, the diffusion of moves and chat messages, the writing of positions behind Redis,
+//! and the HTTP/WebSocket server.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -40,13 +40,15 @@ use crate::auth::Jetons;
 use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
 use crate::config::limites::{TAILLE_CORPS_REST, TAILLE_MESSAGE};
-use crate::config::{Connexions, Passerelle};
-use crate::diffusion::{self, Diffuseur};
-use crate::etat::{Etat, EtatPartage};
+use crate::config::{Connexions, Reglages};
+use crate::diffusion::{self, Deplacements, Presences};
 use crate::metriques::{self, Metriques};
-use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
-use crate::voisinage::{self, Deplacements, Presences};
-use crate::{rest, sante, ws};
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, reponse_erreur};
+use crate::rest::{comptes, sessions};
+use crate::rpc::{self, Contexte, Transport};
+use crate::sockets::Sockets;
+use crate::{fil, openapi, sante, ws};
 
 const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
 
@@ -118,10 +120,10 @@ pub fn lancer_bus(
     monde: &Monde,
     bus: &Bus,
     arret: &watch::Receiver<bool>,
-) -> (metriques::Bus, Vec<JoinHandle<()>>) {
+) -> (metriques::CompteursBus, Vec<JoinHandle<()>>) {
     let relais = Relais::new(depot.pool().clone(), bus.clone());
     let reactions = Reactions::new(Arc::clone(depot), monde.clone(), bus.clone());
-    let etat = metriques::Bus {
+    let etat = metriques::CompteursBus {
         relais: relais.etat(),
         reactions: reactions.etat(),
     };
@@ -132,23 +134,23 @@ pub fn lancer_bus(
     (etat, taches)
 }
 
-/// The fan-out of moves and chat messages (subscribed before this returns), and the writing
+/// The diffusion of moves and chat messages (subscribed before this returns), and the writing
 /// of positions behind Redis.
-async fn lancer_voisinage(
+async fn lancer_diffusion(
     bus: &Bus,
     monde: &Monde,
-    diffuseur: &Arc<Diffuseur>,
+    sockets: &Arc<Sockets>,
     presences: &Arc<Presences>,
     arret: &watch::Receiver<bool>,
 ) -> anyhow::Result<[JoinHandle<()>; 2]> {
-    let abonne = voisinage::abonner(bus)
+    let abonne = diffusion::abonner(bus)
         .await
         .context("abonnement aux diffusions (NATS)")?;
     Ok([
-        tokio::spawn(voisinage::suivre(
+        tokio::spawn(diffusion::suivre(
             bus.clone(),
             abonne,
-            Arc::clone(diffuseur),
+            Arc::clone(sockets),
             Arc::clone(presences),
             arret.clone(),
         )),
@@ -164,21 +166,18 @@ async fn lancer_voisinage(
 pub struct Serveur {
     /// Where it listens (the real port when asked for port 0).
     pub adresse: SocketAddr,
-    /// Its state (tests read the token machinery and the pool from it).
-    pub etat: EtatPartage,
+    /// Its gateway (tests read the token machinery and the pool from it).
+    pub passerelle: Arc<Passerelle>,
     arret: watch::Sender<bool>,
     taches: Vec<JoinHandle<()>>,
 }
 
 impl Serveur {
     /// Starts everything from the configuration.
-    pub async fn demarrer(
-        connexions: &Connexions,
-        passerelle: &Passerelle,
-    ) -> anyhow::Result<Self> {
+    pub async fn demarrer(connexions: &Connexions, reglages: &Reglages) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(&connexions.database_url)
             .context("MMO_DATABASE_URL invalide")?;
-        Self::demarrer_sur(options, connexions, passerelle).await
+        Self::demarrer_sur(options, connexions, reglages).await
     }
 
     /// Starts everything on the given database (tests give a fresh one).
@@ -187,7 +186,7 @@ impl Serveur {
     pub async fn demarrer_sur(
         options: PgConnectOptions,
         connexions: &Connexions,
-        passerelle: &Passerelle,
+        reglages: &Reglages,
     ) -> anyhow::Result<Self> {
         let pool = connecter_postgresql(options, connexions.pg_connexions).await?;
         MIGRATIONS
@@ -211,14 +210,14 @@ impl Serveur {
         let bus = Bus::new(nats, &connexions.prefixe_bus);
         let (etat_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &arret_rx);
         taches.extend(taches_bus);
-        let diffuseur = Arc::new(Diffuseur::default());
-        taches.push(tokio::spawn(diffusion::suivre(
+        let sockets = Arc::new(Sockets::default());
+        taches.push(tokio::spawn(fil::suivre(
             Arc::clone(&depot),
-            Arc::clone(&diffuseur),
+            Arc::clone(&sockets),
             arret_rx.clone(),
         )));
         let presences = Arc::new(Presences::default());
-        taches.extend(lancer_voisinage(&bus, &monde, &diffuseur, &presences, &arret_rx).await?);
+        taches.extend(lancer_diffusion(&bus, &monde, &sockets, &presences, &arret_rx).await?);
         let deplacements = Arc::new(Deplacements::default());
         taches.push(tokio::spawn(
             Arc::clone(&deplacements).publier_periodiquement(bus.clone(), arret_rx.clone()),
@@ -226,10 +225,10 @@ impl Serveur {
         let metriques = Arc::new(Metriques::new(
             Arc::clone(depot.compteurs()),
             etats,
-            Arc::clone(&diffuseur),
+            Arc::clone(&sockets),
             etat_bus,
         ));
-        let secret = if let Some(s) = &passerelle.jwt_secret {
+        let secret = if let Some(s) = &reglages.jwt_secret {
             s.exposer().as_bytes().to_vec()
         } else {
             tracing::warn!(
@@ -240,13 +239,13 @@ impl Serveur {
                 .flat_map(|u| *u.as_bytes())
                 .collect()
         };
-        let origines = passerelle
+        let origines = reglages
             .origines
             .iter()
             .map(|o| HeaderValue::from_str(o.trim()))
             .collect::<Result<Vec<_>, _>>()
             .context("MMO_ORIGINES : une origine n'est pas un en-tête valide")?;
-        let etat = Arc::new(Etat {
+        let passerelle = Arc::new(Passerelle {
             pool: pool.clone(),
             depot,
             chat: Chat::new(monde.clone()),
@@ -258,37 +257,37 @@ impl Serveur {
             bus,
             jetons: Jetons::new(
                 &secret,
-                &passerelle.jwt_emetteur,
-                &passerelle.jwt_audience,
-                passerelle.duree_acces(),
+                &reglages.jwt_emetteur,
+                &reglages.jwt_audience,
+                reglages.duree_acces(),
             ),
-            duree_rafraichissement: passerelle.duree_rafraichissement(),
-            hacheur: Hacheur::new(passerelle.hachages_simultanes)?,
+            duree_rafraichissement: reglages.duree_rafraichissement(),
+            hacheur: Hacheur::new(reglages.hachages_simultanes)?,
             limite_connexions: LimiteConnexions::new(
                 redis,
                 &connexions.prefixe_redis,
-                passerelle.connexions_par_minute,
+                reglages.connexions_par_minute,
             ),
             limite_appels: Limiteur::new(
-                passerelle.appels_par_seconde,
-                passerelle.appels_par_seconde.saturating_mul(2),
+                reglages.appels_par_seconde,
+                reglages.appels_par_seconde.saturating_mul(2),
             ),
             origines,
-            diffuseur,
+            sockets,
             metriques,
             arret: arret_rx.clone(),
         });
 
-        let ecoute = tokio::net::TcpListener::bind(passerelle.adresse)
+        let ecoute = tokio::net::TcpListener::bind(reglages.adresse)
             .await
-            .with_context(|| format!("écoute impossible sur {}", passerelle.adresse))?;
+            .with_context(|| format!("écoute impossible sur {}", reglages.adresse))?;
         let adresse = ecoute.local_addr()?;
-        let app = routeur(Arc::clone(&etat), passerelle);
+        let app = routeur(Arc::clone(&passerelle), reglages);
         taches.push(tokio::spawn(servir_http(ecoute, app, arret_rx.clone())));
         tracing::info!(%adresse, "passerelle à l'écoute");
         Ok(Self {
             adresse,
-            etat,
+            passerelle,
             arret,
             taches,
         })
@@ -300,7 +299,7 @@ impl Serveur {
         for t in self.taches {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
-        self.etat.pool.close().await;
+        self.passerelle.pool.close().await;
     }
 }
 
@@ -365,32 +364,32 @@ async fn servir_http(
 }
 
 /// Every route of the gateway.
-fn routeur(etat: EtatPartage, passerelle: &Passerelle) -> Router {
+fn routeur(passerelle: Arc<Passerelle>, reglages: &Reglages) -> Router {
     let rest = Router::new()
-        .route("/api/comptes", post(rest::inscrire))
+        .route("/api/comptes", post(comptes::inscrire))
         .route(
             "/api/sessions",
-            post(rest::connecter).delete(rest::deconnecter),
+            post(sessions::connecter).delete(sessions::deconnecter),
         )
-        .route("/api/sessions/rafraichir", post(rest::rafraichir))
+        .route("/api/sessions/rafraichir", post(sessions::rafraichir))
         .layer(DefaultBodyLimit::max(TAILLE_CORPS_REST));
     let mut app = Router::new()
         .route("/healthz", get(sante::vivant))
         .route("/readyz", get(sante::pret))
         .route("/metrics", get(sante::metriques))
-        .route("/api/openapi.json", get(openapi))
+        .route("/api/openapi.json", get(document_openapi))
         .route("/rpc", post(rpc_http))
         .route("/ws", get(ws::ouvrir))
         .merge(rest);
-    if let Some(dossier) = &passerelle.client {
+    if let Some(dossier) = &reglages.client {
         let index = dossier.join("index.html");
         app = app.fallback_service(ServeDir::new(dossier).fallback(ServeFile::new(index)));
     }
-    app.layer(TraceLayer::new_for_http()).with_state(etat)
+    app.layer(TraceLayer::new_for_http()).with_state(passerelle)
 }
 
-async fn openapi() -> impl IntoResponse {
-    axum::Json(rest::document_openapi())
+async fn document_openapi() -> impl IntoResponse {
+    axum::Json(openapi::document_openapi())
 }
 
 /// The request id: the client's `X-Request-Id` if it is a UUID, else a new one. It becomes the
@@ -406,7 +405,7 @@ fn id_requete(entetes: &HeaderMap) -> Uuid {
 /// `POST /rpc`: one call or a batch, the token in `Authorization: Bearer`. JSON-RPC errors
 /// travel in a 200 (the protocol's own convention), but for a body over the limit (413).
 async fn rpc_http(
-    State(etat): State<EtatPartage>,
+    State(passerelle): State<Arc<Passerelle>>,
     ConnectInfo(pair): ConnectInfo<SocketAddr>,
     entetes: HeaderMap,
     corps: Body,
@@ -424,7 +423,7 @@ async fn rpc_http(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let (auth, refus) = match jeton.map(|j| etat.jetons.verifier(j.trim())) {
+    let (auth, refus) = match jeton.map(|j| passerelle.jetons.verifier(j.trim())) {
         None => (None, None),
         Some(Ok(a)) => (Some(a), None),
         Some(Err(r)) => (None, Some(r)),
@@ -436,10 +435,7 @@ async fn rpc_http(
         id_requete: id,
         transport: Transport::Http,
     };
-    let span = tracing::info_span!("rpc", id_requete = %id);
-    let reponse =
-        tracing::Instrument::instrument(rpc::traiter(&etat, &mut ctx, &octets), span).await;
-    let mut r = match reponse {
+    let mut r = match rpc::traiter(&passerelle, &mut ctx, &octets).await {
         Some(v) => axum::Json(v).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     };

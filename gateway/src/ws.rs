@@ -28,9 +28,10 @@ use uuid::Uuid;
 
 use crate::auth::{Authentifie, JetonRefuse};
 use crate::config::limites::{FILE_SORTANTE, TAILLE_MESSAGE, TAMPON_LECTURE_WS};
-use crate::diffusion::Abonnement;
-use crate::etat::{Etat, EtatPartage};
-use crate::rpc::{self, Contexte, ErreurRpc, Transport, reponse_erreur};
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, reponse_erreur};
+use crate::rpc::{self, Contexte, Transport};
+use crate::sockets::Abonnement;
 
 const PING: Duration = Duration::from_secs(15);
 const SILENCE_MAX: Duration = Duration::from_secs(45);
@@ -46,14 +47,14 @@ pub struct ParamsWs {
 
 /// Upgrades to a WebSocket after checking the Origin and the token, if any.
 pub async fn ouvrir(
-    State(etat): State<EtatPartage>,
+    State(passerelle): State<Arc<Passerelle>>,
     ConnectInfo(pair): ConnectInfo<SocketAddr>,
     Query(params): Query<ParamsWs>,
     entetes: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if let Some(origine) = entetes.get(header::ORIGIN)
-        && !etat.origines.iter().any(|o| o == origine)
+        && !passerelle.origines.iter().any(|o| o == origine)
     {
         return refus(
             StatusCode::FORBIDDEN,
@@ -61,7 +62,11 @@ pub async fn ouvrir(
             "origine non admise",
         );
     }
-    let auth = match params.jeton.as_deref().map(|j| etat.jetons.verifier(j)) {
+    let auth = match params
+        .jeton
+        .as_deref()
+        .map(|j| passerelle.jetons.verifier(j))
+    {
         None => None,
         Some(Ok(a)) => Some(a),
         Some(Err(JetonRefuse::Expire)) => {
@@ -86,9 +91,11 @@ pub async fn ouvrir(
         .read_buffer_size(TAMPON_LECTURE_WS)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            etat.metriques.sockets(1);
-            Session::new(&etat, pair.ip(), auth).mener(socket).await;
-            etat.metriques.sockets(-1);
+            passerelle.metriques.sockets(1);
+            Session::new(&passerelle, pair.ip(), auth)
+                .mener(socket)
+                .await;
+            passerelle.metriques.sockets(-1);
         })
 }
 
@@ -139,7 +146,7 @@ impl Fin {
 }
 
 struct Session<'e> {
-    etat: &'e Etat,
+    passerelle: &'e Passerelle,
     ctx: Contexte,
     file: mpsc::Sender<Arc<str>>,
     sortants: mpsc::Receiver<Arc<str>>,
@@ -148,10 +155,10 @@ struct Session<'e> {
 }
 
 impl<'e> Session<'e> {
-    fn new(etat: &'e Etat, ip: IpAddr, auth: Option<Authentifie>) -> Self {
+    fn new(passerelle: &'e Passerelle, ip: IpAddr, auth: Option<Authentifie>) -> Self {
         let (file, sortants) = mpsc::channel(FILE_SORTANTE);
         let mut s = Self {
-            etat,
+            passerelle,
             ctx: Contexte {
                 auth: None,
                 refus: None,
@@ -173,7 +180,7 @@ impl<'e> Session<'e> {
     fn authentifiee(&mut self, auth: Option<Authentifie>) {
         self.ctx.auth = auth;
         if let (Some(a), None) = (auth, &self.abonnement) {
-            self.abonnement = Some(self.etat.diffuseur.abonner(
+            self.abonnement = Some(self.passerelle.sockets.abonner(
                 a.compte_id.uuid(),
                 self.file.clone(),
                 Arc::clone(&self.trop_lent),
@@ -195,7 +202,7 @@ impl<'e> Session<'e> {
 
     async fn mener(mut self, mut socket: WebSocket) {
         let ouverture = Instant::now();
-        let mut arret = self.etat.arret.clone();
+        let mut arret = self.passerelle.arret.clone();
         let mut ping = tokio::time::interval_at(ouverture + PING, PING);
         let mut entendu = Instant::now();
         let fin = loop {
@@ -249,11 +256,11 @@ impl<'e> Session<'e> {
     /// for Redis.
     fn signe_de_vie(&self) {
         let Some(a) = self.ctx.auth else { return };
-        let joueurs = self.etat.presences.joueurs_du_compte(a.compte_id);
+        let joueurs = self.passerelle.presences.joueurs_du_compte(a.compte_id);
         if joueurs.is_empty() {
             return;
         }
-        let monde = self.etat.monde.clone();
+        let monde = self.passerelle.monde.clone();
         tokio::spawn(async move {
             if let Err(e) = monde.signaler_presence(&joueurs).await {
                 tracing::warn!(erreur = %e, "présence non signalée");
@@ -267,14 +274,14 @@ impl<'e> Session<'e> {
     async fn quitter_le_monde(&mut self) {
         drop(self.abonnement.take());
         let Some(a) = self.ctx.auth else { return };
-        if self.etat.diffuseur.connecte(a.compte_id.uuid()) {
+        if self.passerelle.sockets.connecte(a.compte_id.uuid()) {
             return;
         }
-        let joueurs = self.etat.presences.retirer_compte(a.compte_id);
+        let joueurs = self.passerelle.presences.retirer_compte(a.compte_id);
         if joueurs.is_empty() {
             return;
         }
-        if let Err(e) = self.etat.monde.quitter(&joueurs).await {
+        if let Err(e) = self.passerelle.monde.quitter(&joueurs).await {
             tracing::warn!(erreur = %e, "positions non écrites à la fermeture de la socket");
         }
     }
@@ -282,7 +289,7 @@ impl<'e> Session<'e> {
     async fn repondre(&mut self, corps: &[u8]) -> Option<String> {
         self.ctx.id_requete = Uuid::new_v4();
         let avant = self.ctx.auth;
-        let reponse = rpc::traiter(self.etat, &mut self.ctx, corps).await;
+        let reponse = rpc::traiter(self.passerelle, &mut self.ctx, corps).await;
         if self.ctx.auth != avant {
             let auth = self.ctx.auth;
             self.authentifiee(auth);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use domain::ids::CompteId;
 use futures_util::{SinkExt as _, StreamExt as _};
 use gateway::auth::Jetons;
-use gateway::config::{Connexions, Passerelle, Secret};
+use gateway::config::{Connexions, Reglages, Secret};
 use gateway::serveur::Serveur;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -31,8 +31,8 @@ pub const ORIGINE: &str = "http://jeu.exemple";
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// The settings of a test server: port 0, the test secret.
-pub fn passerelle_de_test() -> Passerelle {
-    Passerelle {
+pub fn passerelle_de_test() -> Reglages {
+    Reglages {
         adresse: "127.0.0.1:0".parse().expect("adresse"),
         jwt_secret: Some(SECRET.parse::<Secret>().expect("secret")),
         jwt_emetteur: "mmo".into(),
@@ -70,7 +70,7 @@ pub struct Banc {
     /// The HTTP client.
     pub http: reqwest::Client,
     /// The settings it started with.
-    pub reglages: Passerelle,
+    pub reglages: Reglages,
     /// Where it found the engines, with its prefixes.
     pub connexions: Connexions,
 }
@@ -124,15 +124,11 @@ impl Banc {
     }
 
     /// Starts a server with these settings on the database of `pool`.
-    pub async fn demarrer_avec(pool: &PgPool, passerelle: Passerelle) -> Self {
+    pub async fn demarrer_avec(pool: &PgPool, passerelle: Reglages) -> Self {
         Self::demarrer_complet(pool, connexions_de_test(), passerelle).await
     }
 
-    async fn demarrer_complet(
-        pool: &PgPool,
-        connexions: Connexions,
-        passerelle: Passerelle,
-    ) -> Self {
+    async fn demarrer_complet(pool: &PgPool, connexions: Connexions, passerelle: Reglages) -> Self {
         let options = (*pool.connect_options()).clone();
         let serveur = Serveur::demarrer_sur(options, &connexions, &passerelle)
             .await
@@ -147,7 +143,7 @@ impl Banc {
     }
 
     /// A second gateway instance beside this one: the same database, Redis prefix, bus
-    /// prefix and token secret, its own port (a player may reach either, doc/architecture.md).
+    /// prefix and token secret, its own port (a player may reach either, doc/monde_chat.md).
     pub async fn jumeau(&self, pool: &PgPool) -> Self {
         Self::demarrer_complet(pool, self.connexions.clone(), self.reglages.clone()).await
     }
@@ -155,7 +151,7 @@ impl Banc {
     /// Stops the server (and closes its pool, so that the test database can be dropped), then
     /// deletes its stream from NATS: a test server leaves nothing behind.
     pub async fn arreter(self) {
-        let bus = self.serveur.etat.bus.clone();
+        let bus = self.serveur.passerelle.bus.clone();
         self.serveur.arreter().await;
         bus.supprimer_flux().await.expect("flux du bus supprimé");
     }

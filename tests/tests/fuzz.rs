@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 use gateway::auth::{Authentifie, JetonRefuse};
-use gateway::etat::EtatPartage;
-use gateway::rpc::erreur::codes;
+use gateway::passerelle::Passerelle;
+use gateway::protocole::codes;
 use gateway::rpc::{self, Contexte, Methode, Transport};
 use mmo_tests::{Banc, passerelle_de_test};
 use proptest::prelude::*;
@@ -849,7 +849,7 @@ async fn preparer(banc: &Banc, pool: &PgPool) -> (Monde, Authentifie, Authentifi
     }
     let perime = alice.jeton_perime();
     let forge = alice.jeton_forge();
-    let etat = &banc.serveur.etat;
+    let etat = &banc.serveur.passerelle;
     let joueur = etat.jetons.verifier(&alice.jeton).expect("jeton d'Alice");
     let admin = etat.jetons.verifier(&chef.jeton).expect("jeton du chef");
     let monde = Monde {
@@ -887,7 +887,7 @@ async fn le_repartiteur_ne_panique_jamais_et_ne_rend_que_des_erreurs_documentees
         TestRng::from_seed(RngAlgorithm::ChaCha, &graine),
     );
     let strategie = (message(&monde), qui());
-    let etat: EtatPartage = Arc::clone(&banc.serveur.etat);
+    let etat: Arc<Passerelle> = Arc::clone(&banc.serveur.passerelle);
     let http = Http {
         client: banc.http.clone(),
         url: format!("{}/rpc", banc.base),

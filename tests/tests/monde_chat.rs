@@ -21,7 +21,7 @@ async fn personnage(banc: &Banc, jeton: &str, nom: &str) -> JoueurId {
         serde_json::from_value(banc.personnage(jeton, nom, "DPS").await).expect("id");
     // Until the process manager reacting to `JoueurCree` lands, the test places it.
     banc.serveur
-        .etat
+        .passerelle
         .monde
         .placer_au_depart(id)
         .await
@@ -81,7 +81,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         xp: 100,
     };
     a.serveur
-        .etat
+        .passerelle
         .depot
         .executer::<Joueur>(&jc.to_string(), xp, &meta)
         .await
@@ -328,7 +328,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
     // Muting by an admin, by name, through B.
     let jeton_admin = b
         .serveur
-        .etat
+        .passerelle
         .jetons
         .emettre(CompteId::from_uuid(dora.compte_id), true)
         .expect("jeton admin");

@@ -1,6 +1,6 @@
 //! Service Chat: `chat.envoyer|historique`, and `chat.museler` (admin). A message is pushed
 //! (`chat.message`) to its channel's members, on every gateway instance
-//! ([`crate::voisinage`]).
+//! ([`crate::diffusion`]).
 
 use std::time::Duration;
 
@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Appelant, ErreurRpc, en_json};
-use crate::etat::Etat;
-use crate::voisinage::{self, Diffusion};
+use super::appelant::Appelant;
+use crate::diffusion::{self, Diffusion};
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json};
 
 /// The longest mute, in seconds (30 days).
 const MUTE_MAX_S: u32 = 30 * 24 * 3600;
@@ -29,7 +30,7 @@ pub struct Envoyer {
 }
 
 /// Sends a message; answers with its id and its text as cleaned and filtered.
-pub async fn envoyer(etat: &Etat, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
+pub async fn envoyer(etat: &Passerelle, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
     let envoi = etat
         .chat
         .envoyer(a.compte_id, p.joueur_id, p.canal, &p.texte, p.id_commande)
@@ -46,7 +47,7 @@ pub async fn envoyer(etat: &Etat, a: Appelant, p: Envoyer) -> Result<Value, Erre
             methode: "chat.message".into(),
             params: en_json(&envoi.message)?,
         };
-        voisinage::publier(&etat.bus, &format!("diffusion.chat.{genre}"), &diffusion).await;
+        diffusion::publier(&etat.bus, &format!("diffusion.chat.{genre}"), &diffusion).await;
     }
     Ok(json!({
         "id": envoi.message.id,
@@ -68,7 +69,7 @@ pub struct Historique {
 }
 
 /// A page of a channel's history, newest first, and the cursor of the next one.
-pub async fn historique(etat: &Etat, a: Appelant, p: Historique) -> Result<Value, ErreurRpc> {
+pub async fn historique(etat: &Passerelle, a: Appelant, p: Historique) -> Result<Value, ErreurRpc> {
     let limite = p.limite.unwrap_or(50);
     if !(1..=100).contains(&limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
@@ -97,7 +98,7 @@ pub struct Museler {
 }
 
 /// Mutes a character (admin).
-pub async fn museler(etat: &Etat, p: Museler) -> Result<Value, ErreurRpc> {
+pub async fn museler(etat: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> {
     if !(1..=MUTE_MAX_S).contains(&p.duree_s) {
         return Err(ErreurRpc::parametres(&format!(
             "`duree_s` va de 1 à {MUTE_MAX_S}"

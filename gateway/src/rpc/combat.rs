@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Appelant, ErreurRpc, en_json, evenements_json};
-use crate::etat::Etat;
+use super::appelant::Appelant;
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json, evenements_json};
 
 /// `combat.demarrer`.
 #[derive(Debug, Deserialize)]
@@ -21,7 +22,7 @@ pub struct Demarrer {
 }
 
 /// Prepares a combat against an encounter, the caller's character as initiator.
-pub async fn demarrer(etat: &Etat, a: Appelant, p: Demarrer) -> Result<Value, ErreurRpc> {
+pub async fn demarrer(etat: &Passerelle, a: Appelant, p: Demarrer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let combat_id = service::preparer(
         &etat.depot,
@@ -45,7 +46,11 @@ pub struct DansUnCombat {
 }
 
 /// Joins a combat in preparation.
-pub async fn rejoindre(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
+pub async fn rejoindre(
+    etat: &Passerelle,
+    a: Appelant,
+    p: DansUnCombat,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::rejoindre(
         &etat.depot,
@@ -60,14 +65,14 @@ pub async fn rejoindre(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Valu
 }
 
 /// Leaves a combat before its launch.
-pub async fn quitter(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
+pub async fn quitter(etat: &Passerelle, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::quitter(&etat.depot, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
     evenements_json(&e)
 }
 
 /// Launches a combat (its initiator only).
-pub async fn lancer(etat: &Etat, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
+pub async fn lancer(etat: &Passerelle, a: Appelant, p: DansUnCombat) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::lancer(&etat.depot, a.compte_id, p.joueur_id, p.combat_id, &meta).await?;
     evenements_json(&e)
@@ -84,7 +89,7 @@ pub struct Agir {
 }
 
 /// Acts in the current round.
-pub async fn agir(etat: &Etat, a: Appelant, p: Agir) -> Result<Value, ErreurRpc> {
+pub async fn agir(etat: &Passerelle, a: Appelant, p: Agir) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::agir(
         &etat.depot,
@@ -106,7 +111,7 @@ pub struct UnCombat {
 }
 
 /// A combat's summary (cache, else read model).
-pub async fn etat(etat: &Etat, p: UnCombat) -> Result<Value, ErreurRpc> {
+pub async fn etat(etat: &Passerelle, p: UnCombat) -> Result<Value, ErreurRpc> {
     let combat = projections::cache::combat(&etat.pool, &etat.cache, p.combat_id.uuid())
         .await?
         .ok_or_else(|| ErreurRpc::introuvable("combat", &p.combat_id))?;
@@ -127,7 +132,7 @@ struct Entree {
 
 /// The audit of a combat: every event in order, with who caused it and when. For the
 /// accounts of its participants, and admins.
-pub async fn historique(etat: &Etat, a: Appelant, p: UnCombat) -> Result<Value, ErreurRpc> {
+pub async fn historique(etat: &Passerelle, a: Appelant, p: UnCombat) -> Result<Value, ErreurRpc> {
     let acces: Option<(bool,)> = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM noms_joueurs n \
                         WHERE n.joueur_id = ANY(c.participants) AND n.compte_id = $2) \

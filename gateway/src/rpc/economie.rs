@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::appelant::{Appelant, verifier_proprietaire};
 use super::joueur::Aucun;
-use super::{Appelant, ErreurRpc, en_json, evenements_json, verifier_proprietaire};
-use crate::etat::Etat;
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json, evenements_json};
 
 /// `inventaire.consulter`.
 #[derive(Debug, Deserialize)]
@@ -21,7 +22,7 @@ pub struct Consulter {
 }
 
 /// The inventory of one of the caller's characters (cache, else read model).
-pub async fn consulter(etat: &Etat, a: Appelant, p: Consulter) -> Result<Value, ErreurRpc> {
+pub async fn consulter(etat: &Passerelle, a: Appelant, p: Consulter) -> Result<Value, ErreurRpc> {
     verifier_proprietaire(etat, a, p.joueur_id).await?;
     let inventaire = projections::cache::inventaire(&etat.pool, &etat.cache, p.joueur_id.uuid())
         .await?
@@ -39,7 +40,7 @@ pub struct Fabriquer {
 }
 
 /// Crafts a recipe once.
-pub async fn fabriquer(etat: &Etat, a: Appelant, p: Fabriquer) -> Result<Value, ErreurRpc> {
+pub async fn fabriquer(etat: &Passerelle, a: Appelant, p: Fabriquer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::fabriquer(&etat.depot, a.compte_id, p.joueur_id, p.recette, &meta).await?;
     evenements_json(&e)
@@ -57,7 +58,7 @@ pub struct Negoce {
 }
 
 /// Buys from a merchant.
-pub async fn acheter(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn acheter(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -77,7 +78,7 @@ pub async fn acheter(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, Erreu
 }
 
 /// Sells to a merchant.
-pub async fn vendre(etat: &Etat, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn vendre(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -107,7 +108,7 @@ pub struct Jeter {
 }
 
 /// Throws items away (a destruction in the ledger).
-pub async fn jeter(etat: &Etat, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
+pub async fn jeter(etat: &Passerelle, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::jeter(
         &etat.depot,
@@ -132,7 +133,7 @@ pub struct Proposer {
 }
 
 /// Opens a trade with another character, the caller's offer reserved.
-pub async fn proposer(etat: &Etat, a: Appelant, p: Proposer) -> Result<Value, ErreurRpc> {
+pub async fn proposer(etat: &Passerelle, a: Appelant, p: Proposer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let echange_id = service::proposer(
         &etat.depot,
@@ -157,7 +158,7 @@ pub struct Modifier {
 }
 
 /// Replaces the caller's offer (both acceptances reset).
-pub async fn modifier(etat: &Etat, a: Appelant, p: Modifier) -> Result<Value, ErreurRpc> {
+pub async fn modifier(etat: &Passerelle, a: Appelant, p: Modifier) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::modifier(
         &etat.depot,
@@ -181,14 +182,14 @@ pub struct UnEchange {
 }
 
 /// Accepts the offers as they stand; the second acceptance settles the trade.
-pub async fn accepter(etat: &Etat, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
+pub async fn accepter(etat: &Passerelle, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
     evenements_json(&e)
 }
 
 /// Calls a trade off.
-pub async fn annuler(etat: &Etat, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
+pub async fn annuler(etat: &Passerelle, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::annuler(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
     evenements_json(&e)
@@ -225,7 +226,11 @@ struct Mouvement {
 
 /// The audit of a character's economy: every gold and item movement with its cause and the
 /// balance after it, oldest first, by pages.
-pub async fn grand_livre(etat: &Etat, a: Appelant, p: GrandLivre) -> Result<Value, ErreurRpc> {
+pub async fn grand_livre(
+    etat: &Passerelle,
+    a: Appelant,
+    p: GrandLivre,
+) -> Result<Value, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
@@ -258,7 +263,7 @@ struct Total {
 
 /// Created and destroyed per resource and cause, for every account (admin): the proof of
 /// conservation.
-pub async fn totaux(etat: &Etat, _: Aucun) -> Result<Value, ErreurRpc> {
+pub async fn totaux(etat: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
     let lignes: Vec<Total> = sqlx::query_as(
         "SELECT ressource, cause, cree, detruit FROM lecture.economie_totaux \
          ORDER BY ressource, cause",

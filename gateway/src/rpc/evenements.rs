@@ -5,9 +5,10 @@ use magasin::lecteur::lire_apres;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Appelant, ErreurRpc};
-use crate::diffusion::{Destinataires, curseur, evenement_pousse, lire_curseur, tete};
-use crate::etat::Etat;
+use super::appelant::Appelant;
+use crate::fil::{Concernes, tete};
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, curseur, evenement_pousse, lire_curseur};
 
 /// Events of the store read per call, at most (those of other accounts included): a call
 /// costs a bounded amount whatever the gap.
@@ -30,7 +31,7 @@ fn deux_cents() -> usize {
 
 /// The caller's events after a cursor, in order, with the cursor to continue from and whether
 /// the caller is now up to date (`a_jour`: then live pushes take over).
-pub async fn depuis(etat: &Etat, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
+pub async fn depuis(etat: &Passerelle, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
@@ -41,16 +42,12 @@ pub async fn depuis(etat: &Etat, a: Appelant, p: Depuis) -> Result<Value, Erreur
     let mut position = lire_curseur(&texte)
         .ok_or_else(|| ErreurRpc::parametres(&"`curseur` s'écrit \"<transaction>.<position>\""))?;
     let compte = a.compte_id.uuid();
-    let mut destinataires = Destinataires::new(etat.pool.clone());
+    let mut concernes = Concernes::new(etat.pool.clone());
     let mut trouves = Vec::new();
     let lot = lire_apres(&etat.pool, position, LUS_MAX).await?;
     let mut a_jour = i64::try_from(lot.len()).is_ok_and(|n| n < LUS_MAX);
     for e in &lot {
-        if destinataires
-            .comptes(&etat.depot, e)
-            .await?
-            .contains(&compte)
-        {
+        if concernes.comptes(&etat.depot, e).await?.contains(&compte) {
             if trouves.len() == p.limite {
                 a_jour = false;
                 break;

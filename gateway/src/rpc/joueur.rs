@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Appelant, ErreurRpc, en_json};
-use crate::etat::Etat;
+use super::appelant::Appelant;
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json};
 
 /// `joueur.creer`.
 #[derive(Debug, Deserialize)]
@@ -19,7 +20,7 @@ pub struct Creer {
 }
 
 /// Creates a character of the caller's account.
-pub async fn creer(etat: &Etat, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
+pub async fn creer(etat: &Passerelle, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let joueur_id = commands::services::joueur::creer_personnage(
         &etat.depot,
@@ -50,7 +51,7 @@ struct Personnage {
 }
 
 /// The caller's characters, in creation order.
-pub async fn lister(etat: &Etat, a: Appelant, _: Aucun) -> Result<Value, ErreurRpc> {
+pub async fn lister(etat: &Passerelle, a: Appelant, _: Aucun) -> Result<Value, ErreurRpc> {
     let lignes: Vec<Personnage> = sqlx::query_as(
         "SELECT n.joueur_id, n.nom, j.classe, j.niveau, j.xp, j.combat_id \
          FROM noms_joueurs n LEFT JOIN lecture.joueurs j USING (joueur_id) \
@@ -70,7 +71,7 @@ pub struct Profil {
 }
 
 /// Any character's public profile (cache, else read model).
-pub async fn profil(etat: &Etat, p: Profil) -> Result<Value, ErreurRpc> {
+pub async fn profil(etat: &Passerelle, p: Profil) -> Result<Value, ErreurRpc> {
     let profil = projections::cache::profil(&etat.pool, &etat.cache, p.joueur_id.uuid())
         .await?
         .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))?;
@@ -106,7 +107,7 @@ struct LigneClassement {
 }
 
 /// The leaderboard: level, then XP, then name.
-pub async fn classement(etat: &Etat, p: Classement) -> Result<Value, ErreurRpc> {
+pub async fn classement(etat: &Passerelle, p: Classement) -> Result<Value, ErreurRpc> {
     if !(1..=100).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
     }

@@ -1,12 +1,13 @@
 //! JSON-RPC 2.0, one dispatcher for `POST /rpc` and the WebSocket: parsing (single calls and
-//! batches), authentication, the per-account rate limit, then one thin handler per method.
-//! Every answer is a result or a documented error ([`erreur`]); nothing a client sends can
-//! make it panic or answer a 500.
+//! batches), authentication, the per-account rate limit, then one thin handler per method,
+//! each call under its own span. The wire format is [`crate::protocole`]'s; every answer is a
+//! result or one of its documented errors, and nothing a client sends can make the
+//! dispatcher panic or answer a 500.
 
+pub mod appelant;
 pub mod chat;
 pub mod combat;
 pub mod economie;
-pub mod erreur;
 pub mod evenements;
 pub mod joueur;
 pub mod monde;
@@ -16,16 +17,14 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::Utc;
-use domain::ids::CompteId;
-use magasin::Metadonnees;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::{Authentifie, JetonRefuse};
 use crate::config::limites::TAILLE_LOT;
-use crate::etat::Etat;
-pub use erreur::ErreurRpc;
+use crate::passerelle::Passerelle;
+use crate::protocole::{Appel, ErreurRpc, lire_appel, params, reponse, reponse_erreur};
+use appelant::Appelant;
 
 /// How the call arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,30 +48,6 @@ pub struct Contexte {
     pub id_requete: Uuid,
     /// HTTP or WebSocket.
     pub transport: Transport,
-}
-
-/// An authenticated caller, as handlers see it.
-#[derive(Debug, Clone, Copy)]
-pub struct Appelant {
-    /// The account.
-    pub compte_id: CompteId,
-    /// May call admin methods.
-    pub admin: bool,
-    /// The request, for correlation.
-    pub id_requete: Uuid,
-}
-
-impl Appelant {
-    /// The metadata of a command this caller sends: the client's `id_commande` if it gave one
-    /// (a retry with the same id changes nothing), else a fresh one.
-    pub fn meta(&self, id_commande: Option<Uuid>) -> Metadonnees {
-        Metadonnees::pour_compte(
-            self.compte_id,
-            id_commande.unwrap_or_else(Uuid::new_v4),
-            self.id_requete,
-            Utc::now(),
-        )
-    }
 }
 
 macro_rules! methodes {
@@ -153,73 +128,9 @@ methodes! {
     EvenementsDepuis => "evenements.depuis", false;
 }
 
-/// Params by name, as the method's type: absent params are an empty object; positional
-/// params are refused.
-pub fn params<P: DeserializeOwned>(params: Option<Value>) -> Result<P, ErreurRpc> {
-    let valeur = match params {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(Value::Array(_)) => {
-            return Err(ErreurRpc::parametres(
-                &"les paramètres se passent par nom (un objet)",
-            ));
-        }
-        Some(v) => v,
-    };
-    serde_json::from_value(valeur).map_err(|e| ErreurRpc::parametres(&e))
-}
-
-/// A result as JSON.
-pub fn en_json(valeur: &impl serde::Serialize) -> Result<Value, ErreurRpc> {
-    serde_json::to_value(valeur).map_err(|e| ErreurRpc::interne(&e))
-}
-
-/// An event as the protocol shows it: `{"type": "AttaquePortee", "donnees": {...}}` (the
-/// store keeps it externally tagged, `{"AttaquePortee": {...}}`).
-pub fn evenement_json(valeur: Value) -> Value {
-    match valeur {
-        Value::Object(m) if m.len() == 1 => {
-            let Some((genre, donnees)) = m.into_iter().next() else {
-                return Value::Null;
-            };
-            json!({ "type": genre, "donnees": donnees })
-        }
-        Value::String(genre) => json!({ "type": genre, "donnees": {} }),
-        autre => autre,
-    }
-}
-
-/// A command's events, for its answer: `{"evenements": [...]}`.
-pub fn evenements_json<E: serde::Serialize>(evenements: &[E]) -> Result<Value, ErreurRpc> {
-    let liste = evenements
-        .iter()
-        .map(|e| en_json(e).map(evenement_json))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "evenements": liste }))
-}
-
-/// Checks that a character belongs to the caller (an admin may read any): for queries. The
-/// owner comes from the name reservations (written before the character exists, so never
-/// behind), through Service Monde's memory of them (an owner never changes).
-pub async fn verifier_proprietaire(
-    etat: &Etat,
-    a: Appelant,
-    joueur_id: domain::ids::JoueurId,
-) -> Result<(), ErreurRpc> {
-    if !a.admin {
-        etat.monde
-            .verifier_proprietaire(a.compte_id, joueur_id)
-            .await?;
-        return Ok(());
-    }
-    match etat.monde.proprietaire(joueur_id).await? {
-        Some(_) => Ok(()),
-        None => Err(ErreurRpc::introuvable("personnage", &joueur_id)),
-    }
-}
-
 /// Handles a whole message (one call or a batch): the answer to send back, if any (a
 /// notification, or a batch of notifications, gets none).
-pub async fn traiter(etat: &Etat, ctx: &mut Contexte, corps: &[u8]) -> Option<Value> {
+pub async fn traiter(etat: &Passerelle, ctx: &mut Contexte, corps: &[u8]) -> Option<Value> {
     let message: Value = match serde_json::from_slice(corps) {
         Ok(v) => v,
         Err(e) => return Some(reponse_erreur(Value::Null, &ErreurRpc::analyse(&e))),
@@ -248,95 +159,37 @@ pub async fn traiter(etat: &Etat, ctx: &mut Contexte, corps: &[u8]) -> Option<Va
     }
 }
 
-/// A successful answer.
-pub fn reponse(id: Value, resultat: Value) -> Value {
-    let mut m = Map::with_capacity(3);
-    m.insert("jsonrpc".into(), Value::from("2.0"));
-    m.insert("id".into(), id);
-    m.insert("result".into(), resultat);
-    Value::Object(m)
-}
-
-/// An error answer.
-pub fn reponse_erreur(id: Value, e: &ErreurRpc) -> Value {
-    let mut m = Map::with_capacity(3);
-    m.insert("jsonrpc".into(), Value::from("2.0"));
-    m.insert("id".into(), id);
-    m.insert(
-        "error".into(),
-        json!({ "code": e.code, "message": e.message, "data": e.data }),
-    );
-    Value::Object(m)
-}
-
-/// A notification the server pushes.
-pub fn notification(methode: &str, params: Value) -> Value {
-    let mut m = Map::with_capacity(3);
-    m.insert("jsonrpc".into(), Value::from("2.0"));
-    m.insert("method".into(), Value::from(methode));
-    m.insert("params".into(), params);
-    Value::Object(m)
-}
-
-struct Appel {
-    id: Option<Value>,
-    methode: String,
-    params: Option<Value>,
-}
-
-/// Reads one call; on failure, the id to answer with (null when unreadable) and the error.
-fn lire_appel(valeur: Value) -> Result<Appel, (Value, ErreurRpc)> {
-    let Value::Object(mut objet) = valeur else {
-        return Err((
-            Value::Null,
-            ErreurRpc::requete_invalide("un appel est un objet"),
-        ));
-    };
-    let id = objet.remove("id");
-    let id_reponse = match &id {
-        None | Some(Value::Null | Value::String(_) | Value::Number(_)) => {
-            id.clone().unwrap_or(Value::Null)
+async fn traiter_un(etat: &Passerelle, ctx: &mut Contexte, valeur: Value) -> Option<Value> {
+    match lire_appel(valeur) {
+        Ok(appel) => {
+            let methode = Methode::depuis_nom(&appel.methode);
+            repondre(etat, ctx, methode, appel).await
         }
-        Some(_) => {
-            return Err((
-                Value::Null,
-                ErreurRpc::requete_invalide("`id` est une chaîne, un nombre ou null"),
-            ));
-        }
-    };
-    if objet.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Err((
-            id_reponse,
-            ErreurRpc::requete_invalide("`jsonrpc` doit valoir \"2.0\""),
-        ));
-    }
-    let Some(Value::String(methode)) = objet.remove("method") else {
-        return Err((id_reponse, ErreurRpc::requete_invalide("`method` manque")));
-    };
-    let params = objet.remove("params");
-    if !matches!(params, None | Some(Value::Object(_) | Value::Array(_))) {
-        return Err((
-            id_reponse,
-            ErreurRpc::requete_invalide("`params` est un objet ou un tableau"),
-        ));
-    }
-    Ok(Appel {
-        id,
-        methode,
-        params,
-    })
-}
-
-async fn traiter_un(etat: &Etat, ctx: &mut Contexte, valeur: Value) -> Option<Value> {
-    let appel = match lire_appel(valeur) {
-        Ok(a) => a,
         Err((id, e)) => {
             etat.metriques.appel("invalide", e.code_stable(), None);
-            return Some(reponse_erreur(id, &e));
+            Some(reponse_erreur(id, &e))
         }
-    };
+    }
+}
+
+/// One call, under its span whatever the transport: what a handler logs carries the method,
+/// the account (when the call comes with one) and the request.
+#[tracing::instrument(
+    name = "rpc",
+    skip_all,
+    fields(
+        methode = methode.map_or("inconnue", Methode::nom),
+        compte_id = ctx.auth.map(|a| tracing::field::display(a.compte_id)),
+        id_requete = %ctx.id_requete,
+    )
+)]
+async fn repondre(
+    etat: &Passerelle,
+    ctx: &mut Contexte,
+    methode: Option<Methode>,
+    appel: Appel,
+) -> Option<Value> {
     let debut = Instant::now();
-    let methode = Methode::depuis_nom(&appel.methode);
     let resultat = match methode {
         None => Err(ErreurRpc::methode_inconnue(&appel.methode)),
         Some(m) => appeler(etat, ctx, m, appel.params).await,
@@ -353,8 +206,17 @@ async fn traiter_un(etat: &Etat, ctx: &mut Contexte, valeur: Value) -> Option<Va
     })
 }
 
+/// Why a call without a valid token is refused: the token's own refusal when one came.
+fn refus_de_jeton(raison: Option<JetonRefuse>) -> ErreurRpc {
+    match raison {
+        None => ErreurRpc::non_authentifie(),
+        Some(JetonRefuse::Expire) => ErreurRpc::jeton_expire(),
+        Some(JetonRefuse::Invalide) => ErreurRpc::jeton_invalide(),
+    }
+}
+
 async fn appeler(
-    etat: &Etat,
+    etat: &Passerelle,
     ctx: &mut Contexte,
     methode: Methode,
     p: Option<Value>,
@@ -364,8 +226,8 @@ async fn appeler(
     }
     let auth = match (ctx.auth, ctx.refus) {
         (Some(a), _) if a.expire_a > Utc::now() => a,
-        (Some(_), _) => return Err(ErreurRpc::non_authentifie(Some(JetonRefuse::Expire))),
-        (None, refus) => return Err(ErreurRpc::non_authentifie(refus)),
+        (Some(_), _) => return Err(ErreurRpc::jeton_expire()),
+        (None, refus) => return Err(refus_de_jeton(refus)),
     };
     if methode.admin() && !auth.admin {
         return Err(ErreurRpc::interdit("méthode réservée aux administrateurs"));
@@ -426,7 +288,11 @@ struct ParamsAuthentifier {
 /// `session.authentifier {jeton}`: a WebSocket's first call when the token did not come with
 /// the upgrade, or a fresh token before the current one expires. A socket stays with its
 /// account: another account's token is refused.
-fn authentifier(etat: &Etat, ctx: &mut Contexte, p: Option<Value>) -> Result<Value, ErreurRpc> {
+fn authentifier(
+    etat: &Passerelle,
+    ctx: &mut Contexte,
+    p: Option<Value>,
+) -> Result<Value, ErreurRpc> {
     if ctx.transport != Transport::WebSocket {
         return Err(ErreurRpc::methode_inconnue(
             "session.authentifier (WebSocket seulement ; en HTTP : en-tête Authorization)",
@@ -436,7 +302,7 @@ fn authentifier(etat: &Etat, ctx: &mut Contexte, p: Option<Value>) -> Result<Val
     let auth = etat
         .jetons
         .verifier(&jeton)
-        .map_err(|r| ErreurRpc::non_authentifie(Some(r)))?;
+        .map_err(|r| refus_de_jeton(Some(r)))?;
     if let Some(actuel) = ctx.auth
         && actuel.compte_id != auth.compte_id
     {
@@ -446,6 +312,7 @@ fn authentifier(etat: &Etat, ctx: &mut Contexte, p: Option<Value>) -> Result<Val
     }
     ctx.auth = Some(auth);
     ctx.refus = None;
+    tracing::Span::current().record("compte_id", tracing::field::display(auth.compte_id));
     Ok(json!({ "compte_id": auth.compte_id, "admin": auth.admin, "expire_a": auth.expire_a }))
 }
 
@@ -463,33 +330,5 @@ mod tests {
         assert!(Methode::ChatMuseler.admin());
         assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
-    }
-
-    #[test]
-    fn un_appel_mal_forme_est_refuse_avec_son_id_quand_il_est_lisible() {
-        let (id, e) = lire_appel(json!({"jsonrpc": "1.0", "id": 7, "method": "x"}))
-            .err()
-            .expect("refusé");
-        assert_eq!(id, json!(7));
-        assert_eq!(e.code, erreur::codes::REQUETE_INVALIDE);
-        let (id, _) = lire_appel(json!({"jsonrpc": "2.0", "id": {"a": 1}, "method": "x"}))
-            .err()
-            .expect("refusé");
-        assert_eq!(id, Value::Null);
-        assert!(lire_appel(json!([1])).is_err());
-        assert!(lire_appel(json!({"jsonrpc": "2.0", "method": "x", "params": 3})).is_err());
-    }
-
-    #[test]
-    fn des_parametres_positionnels_ou_incomplets_sont_refuses() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct P {
-            nom: String,
-        }
-        assert!(params::<P>(Some(json!(["a"]))).is_err());
-        let e = params::<P>(None).expect_err("nom manque");
-        assert_eq!(e.code, erreur::codes::PARAMETRES);
-        assert!(e.message.contains("nom"), "{}", e.message);
     }
 }

@@ -1,6 +1,6 @@
 //! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
 //! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every
-//! gateway instance ([`crate::voisinage`]).
+//! gateway instance ([`crate::diffusion`]).
 
 use commands::services::monde::Emplacement;
 use domain::ids::JoueurId;
@@ -8,8 +8,9 @@ use domain::valeurs::{CodeZone, Position};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Appelant, ErreurRpc, en_json};
-use crate::etat::Etat;
+use super::appelant::Appelant;
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json};
 
 /// How far `monde.proches` looks by default, in metres.
 const RAYON_PAR_DEFAUT: f64 = 30.0;
@@ -25,7 +26,7 @@ pub struct Zone {
 
 /// The character's zone (code, size, portals), its position and who is present. Counts as a
 /// sign of life; places a character that has no position yet at the start.
-pub async fn zone(etat: &Etat, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
+pub async fn zone(etat: &Passerelle, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
     let vue = etat.monde.vue_zone(a.compte_id, p.joueur_id).await?;
     present_ici(etat, a, p.joueur_id, &vue.emplacement.zone);
     let code = &vue.emplacement.zone;
@@ -63,7 +64,7 @@ pub struct Deplacer {
 }
 
 /// Moves the character inside its zone.
-pub async fn deplacer(etat: &Etat, a: Appelant, p: Deplacer) -> Result<Value, ErreurRpc> {
+pub async fn deplacer(etat: &Passerelle, a: Appelant, p: Deplacer) -> Result<Value, ErreurRpc> {
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
     let emplacement = etat.monde.deplacer(a.compte_id, p.joueur_id, vers).await?;
     present_ici(etat, a, p.joueur_id, &emplacement.zone);
@@ -80,7 +81,11 @@ pub struct ChangerZone {
 }
 
 /// Takes a portal. Both zones hear of it: the old one sees the character now elsewhere.
-pub async fn changer_zone(etat: &Etat, a: Appelant, p: ChangerZone) -> Result<Value, ErreurRpc> {
+pub async fn changer_zone(
+    etat: &Passerelle,
+    a: Appelant,
+    p: ChangerZone,
+) -> Result<Value, ErreurRpc> {
     // Ownership first: where a stranger's character stands is not the caller's to read.
     etat.monde
         .verifier_proprietaire(a.compte_id, p.joueur_id)
@@ -108,7 +113,7 @@ pub struct Proches {
 }
 
 /// The characters present near the caller's, nearest first.
-pub async fn proches(etat: &Etat, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
+pub async fn proches(etat: &Passerelle, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
     let rayon = p.rayon.unwrap_or(RAYON_PAR_DEFAUT);
     if !(rayon > 0.0 && rayon <= RAYON_MAX) {
         return Err(ErreurRpc::parametres(&format!(
@@ -121,15 +126,15 @@ pub async fn proches(etat: &Etat, a: Appelant, p: Proches) -> Result<Value, Erre
 
 /// Indexes the character in its zone on this instance, if its player has a socket here
 /// (pushes only reach sockets).
-fn present_ici(etat: &Etat, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
-    if etat.diffuseur.connecte(a.compte_id.uuid()) {
+fn present_ici(etat: &Passerelle, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
+    if etat.sockets.connecte(a.compte_id.uuid()) {
         etat.presences.entrer(joueur_id, zone.clone(), a.compte_id);
     }
 }
 
 /// Tells the players of `zone` where the character now stands, in the next tick's
 /// `monde.deplacements`.
-async fn annoncer(etat: &Etat, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
+async fn annoncer(etat: &Passerelle, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
     let nom = match etat.monde.proprietaire(joueur_id).await {
         Ok(p) => p.map(|(_, nom)| nom).unwrap_or_default(),
         Err(e) => {

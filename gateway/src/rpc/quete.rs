@@ -7,12 +7,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::appelant::{Appelant, verifier_proprietaire};
 use super::joueur::Aucun;
-use super::{Appelant, ErreurRpc, en_json, evenements_json, verifier_proprietaire};
-use crate::etat::Etat;
+use crate::passerelle::Passerelle;
+use crate::protocole::{ErreurRpc, en_json, evenements_json};
 
 /// Every quest of the catalog, by code.
-pub fn catalogue(etat: &Etat, _: Aucun) -> Result<Value, ErreurRpc> {
+pub fn catalogue(etat: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
     Ok(json!({ "quetes": en_json(etat.depot.catalogue().quetes())? }))
 }
 
@@ -26,14 +27,14 @@ pub struct UneQuete {
 }
 
 /// Accepts a quest.
-pub async fn accepter(etat: &Etat, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
+pub async fn accepter(etat: &Passerelle, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
 }
 
 /// Gives a quest up.
-pub async fn abandonner(etat: &Etat, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
+pub async fn abandonner(etat: &Passerelle, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::abandonner(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
@@ -56,7 +57,7 @@ struct Ligne {
 }
 
 /// The quest log of one of the caller's characters.
-pub async fn journal(etat: &Etat, a: Appelant, p: Journal) -> Result<Value, ErreurRpc> {
+pub async fn journal(etat: &Passerelle, a: Appelant, p: Journal) -> Result<Value, ErreurRpc> {
     verifier_proprietaire(etat, a, p.joueur_id).await?;
     let lignes: Vec<Ligne> = sqlx::query_as(
         "SELECT quete, statut, progression, requis, maj FROM lecture.journal_quetes \

@@ -1,6 +1,6 @@
-//! The one state every handler shares: connections to the three engines, the write side and
-//! the services without an aggregate (Monde, Chat), the auth machinery, the push hub and the
-//! metrics.
+//! The gateway as every handler shares it: connections to the three engines, the write side
+//! and the services without an aggregate (Monde, Chat), the auth machinery, this instance's
+//! sockets and the metrics.
 
 use std::sync::Arc;
 
@@ -17,12 +17,12 @@ use sqlx::PgPool;
 use crate::auth::Jetons;
 use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
-use crate::diffusion::Diffuseur;
+use crate::diffusion::{Deplacements, Presences};
 use crate::metriques::Metriques;
-use crate::voisinage::{Deplacements, Presences};
+use crate::sockets::Sockets;
 
 /// Shared by every request (behind an `Arc`).
-pub struct Etat {
+pub struct Passerelle {
     /// The game database (accounts, store, read models).
     pub pool: PgPool,
     /// The write side.
@@ -53,13 +53,10 @@ pub struct Etat {
     pub limite_appels: Limiteur<CompteId>,
     /// Origins allowed to open a WebSocket from a browser.
     pub origines: Vec<HeaderValue>,
-    /// Pushes to the sockets.
-    pub diffuseur: Arc<Diffuseur>,
+    /// This instance's sockets, where every push ends.
+    pub sockets: Arc<Sockets>,
     /// `/metrics`.
     pub metriques: Arc<Metriques>,
     /// Turns `true` when the process stops: sockets close with 1001.
     pub arret: tokio::sync::watch::Receiver<bool>,
 }
-
-/// What handlers extract.
-pub type EtatPartage = Arc<Etat>;

@@ -9,8 +9,6 @@ use projections::ErreurProjection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::JetonRefuse;
-
 /// The numeric codes (`error.code`).
 pub mod codes {
     /// The body is not JSON.
@@ -128,25 +126,31 @@ impl ErreurRpc {
         )
     }
 
-    /// No valid token, and why.
-    pub fn non_authentifie(raison: Option<JetonRefuse>) -> Self {
-        match raison {
-            None => Self::new(
-                codes::NON_AUTHENTIFIE,
-                "NON_AUTHENTIFIE",
-                "authentification requise (jeton d'accès)",
-            ),
-            Some(JetonRefuse::Expire) => Self::new(
-                codes::NON_AUTHENTIFIE,
-                "JETON_EXPIRE",
-                "jeton d'accès expiré : rafraîchissez-le",
-            ),
-            Some(JetonRefuse::Invalide) => Self::new(
-                codes::NON_AUTHENTIFIE,
-                "JETON_INVALIDE",
-                "jeton d'accès invalide",
-            ),
-        }
+    /// No token came with the call.
+    pub fn non_authentifie() -> Self {
+        Self::new(
+            codes::NON_AUTHENTIFIE,
+            "NON_AUTHENTIFIE",
+            "authentification requise (jeton d'accès)",
+        )
+    }
+
+    /// The token has expired.
+    pub fn jeton_expire() -> Self {
+        Self::new(
+            codes::NON_AUTHENTIFIE,
+            "JETON_EXPIRE",
+            "jeton d'accès expiré : rafraîchissez-le",
+        )
+    }
+
+    /// The token is not one of ours (forged, altered, for another audience).
+    pub fn jeton_invalide() -> Self {
+        Self::new(
+            codes::NON_AUTHENTIFIE,
+            "JETON_INVALIDE",
+            "jeton d'accès invalide",
+        )
     }
 
     /// Not allowed.
