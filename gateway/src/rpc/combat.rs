@@ -4,6 +4,7 @@ use commands::services::combat as service;
 use domain::combat::Action;
 use domain::ids::{CombatId, JoueurId};
 use domain::valeurs::CodeRencontre;
+use projections::requetes::combats;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -113,54 +114,18 @@ pub async fn etat(etat: &Etat, p: UnCombat) -> Result<Value, ErreurRpc> {
     en_json(&combat)
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Entree {
-    sequence: i64,
-    #[serde(rename = "type")]
-    event_type: String,
-    donnees: Value,
-    compte_id: Option<Uuid>,
-    correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
-    horodatage: chrono::DateTime<chrono::Utc>,
-}
-
 /// The audit of a combat: every event in order, with who caused it and when. For the
 /// accounts of its participants, and admins.
 pub async fn historique(etat: &Etat, a: Appelant, p: UnCombat) -> Result<Value, ErreurRpc> {
-    let acces: Option<(bool,)> = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM noms_joueurs n \
-                        WHERE n.joueur_id = ANY(c.participants) AND n.compte_id = $2) \
-         FROM lecture.combats c WHERE c.combat_id = $1",
-    )
-    .bind(p.combat_id.uuid())
-    .bind(a.compte_id.uuid())
-    .fetch_optional(&etat.pool)
-    .await?;
-    match acces {
+    match combats::compte_participe(&etat.pool, p.combat_id, a.compte_id).await? {
         None => return Err(ErreurRpc::introuvable("combat", &p.combat_id)),
-        Some((false,)) if !a.admin => {
+        Some(false) if !a.admin => {
             return Err(ErreurRpc::interdit(
                 "l'historique d'un combat est réservé à ses participants",
             ));
         }
         Some(_) => {}
     }
-    let mut entrees: Vec<Entree> = sqlx::query_as(
-        "SELECT sequence, event_type, payload AS donnees, compte_id, correlation_id, \
-                causation_id, recorded_at AS horodatage \
-         FROM lecture.combats_historique WHERE combat_id = $1 ORDER BY sequence",
-    )
-    .bind(p.combat_id.uuid())
-    .fetch_all(&etat.pool)
-    .await?;
-    for e in &mut entrees {
-        // The payload is stored externally tagged; the entry already names its type.
-        if let Value::Object(m) = &mut e.donnees
-            && let Some(interieur) = m.remove(&e.event_type)
-        {
-            e.donnees = interieur;
-        }
-    }
+    let entrees = combats::historique(&etat.pool, p.combat_id).await?;
     Ok(json!({ "combat_id": p.combat_id, "evenements": entrees }))
 }

@@ -5,6 +5,7 @@ use commands::services::economie as service;
 use domain::echange::Offre;
 use domain::ids::{EchangeId, JoueurId};
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
+use projections::requetes::economie;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -211,18 +212,6 @@ fn cent() -> u32 {
     100
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Mouvement {
-    sequence: i64,
-    ressource: String,
-    delta: i64,
-    solde_apres: i64,
-    cause: String,
-    detail: Value,
-    correlation_id: Option<Uuid>,
-    horodatage: chrono::DateTime<chrono::Utc>,
-}
-
 /// The audit of a character's economy: every gold and item movement with its cause and the
 /// balance after it, oldest first, by pages.
 pub async fn grand_livre(etat: &Etat, a: Appelant, p: GrandLivre) -> Result<Value, ErreurRpc> {
@@ -230,40 +219,13 @@ pub async fn grand_livre(etat: &Etat, a: Appelant, p: GrandLivre) -> Result<Valu
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
     verifier_proprietaire(etat, a, p.joueur_id).await?;
-    let lignes: Vec<Mouvement> = sqlx::query_as(
-        // A page ends on a whole event: one event may move gold and items (several rows), and
-        // the next page starts after the last sequence shown.
-        "SELECT sequence, ressource, delta, solde_apres, cause, detail, correlation_id, \
-                recorded_at AS horodatage \
-         FROM lecture.grand_livre WHERE joueur_id = $1 AND sequence IN ( \
-             SELECT DISTINCT sequence FROM lecture.grand_livre \
-             WHERE joueur_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) \
-         ORDER BY sequence, ressource",
-    )
-    .bind(p.joueur_id.uuid())
-    .bind(p.apres)
-    .bind(i64::from(p.limite))
-    .fetch_all(&etat.pool)
-    .await?;
+    let lignes = economie::grand_livre(&etat.pool, p.joueur_id, p.apres, p.limite).await?;
     Ok(json!({ "joueur_id": p.joueur_id, "mouvements": lignes }))
-}
-
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Total {
-    ressource: String,
-    cause: String,
-    cree: i64,
-    detruit: i64,
 }
 
 /// Created and destroyed per resource and cause, for every account (admin): the proof of
 /// conservation.
 pub async fn totaux(etat: &Etat, _: Aucun) -> Result<Value, ErreurRpc> {
-    let lignes: Vec<Total> = sqlx::query_as(
-        "SELECT ressource, cause, cree, detruit FROM lecture.economie_totaux \
-         ORDER BY ressource, cause",
-    )
-    .fetch_all(&etat.pool)
-    .await?;
+    let lignes = economie::totaux(&etat.pool).await?;
     Ok(json!({ "totaux": lignes }))
 }

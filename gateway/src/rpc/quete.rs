@@ -3,6 +3,7 @@
 use commands::services::quete as service;
 use domain::ids::JoueurId;
 use domain::valeurs::CodeQuete;
+use projections::requetes::quetes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -46,24 +47,9 @@ pub struct Journal {
     joueur_id: JoueurId,
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Ligne {
-    quete: String,
-    statut: String,
-    progression: i32,
-    requis: i32,
-    maj: chrono::DateTime<chrono::Utc>,
-}
-
 /// The quest log of one of the caller's characters.
 pub async fn journal(etat: &Etat, a: Appelant, p: Journal) -> Result<Value, ErreurRpc> {
     verifier_proprietaire(etat, a, p.joueur_id).await?;
-    let lignes: Vec<Ligne> = sqlx::query_as(
-        "SELECT quete, statut, progression, requis, maj FROM lecture.journal_quetes \
-         WHERE joueur_id = $1 ORDER BY quete",
-    )
-    .bind(p.joueur_id.uuid())
-    .fetch_all(&etat.pool)
-    .await?;
+    let lignes = quetes::journal(&etat.pool, p.joueur_id).await?;
     Ok(json!({ "joueur_id": p.joueur_id, "quetes": lignes }))
 }
