@@ -8,7 +8,7 @@ mod commun;
 
 use std::time::Duration;
 
-use commun::{Hasard, jouer, partie, rattraper};
+use commun::{Hasard, ids, jouer, partie, rattraper};
 use projections::Projection;
 use projections::cache::{Cache, combat, inventaire, profil};
 use projections::requetes::{combats, inventaires, joueurs};
@@ -38,15 +38,6 @@ async fn cache(pool: &PgPool) -> Cache {
     // A database name can be reused by a later run: start from an empty prefix.
     cache.vider().await.expect("vidage du préfixe");
     cache
-}
-
-async fn ids(pool: &PgPool, table: &str, cle: &str) -> Vec<Uuid> {
-    let lignes: Vec<(Uuid,)> =
-        sqlx::query_as(&format!("SELECT {cle} FROM lecture.{table} ORDER BY 1"))
-            .fetch_all(pool)
-            .await
-            .expect("identifiants");
-    lignes.into_iter().map(|(id,)| id).collect()
 }
 
 /// Runs the three cached projections' real workers, with the cache, until they have applied

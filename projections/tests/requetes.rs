@@ -8,7 +8,7 @@ mod commun;
 use std::collections::BTreeMap;
 
 use commands::services::quete;
-use commun::{Hasard, compte, jouer, meta, partie, rattraper};
+use commun::{Hasard, compte, ids, jouer, meta, partie, rattraper};
 use domain::ids::CombatId;
 use domain::valeurs::{Classe, CodeQuete};
 use projections::Projection;
@@ -16,31 +16,22 @@ use projections::requetes::{combats, economie, joueurs, quetes};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn ids(pool: &PgPool, table: &str, cle: &str) -> Vec<Uuid> {
-    let lignes: Vec<(Uuid,)> =
-        sqlx::query_as(&format!("SELECT {cle} FROM lecture.{table} ORDER BY 1"))
-            .fetch_all(pool)
-            .await
-            .expect("identifiants");
-    lignes.into_iter().map(|(id,)| id).collect()
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn les_personnages_d_un_compte_viennent_dans_l_ordre_de_creation_meme_avant_leur_projection(
     pool: PgPool,
 ) {
     let p = partie(&pool, "Liste", 5).await;
-    let compte = p.joueurs[0].0;
+    let titulaire = p.joueurs[0].0;
     let attendus: Vec<Uuid> = p
         .joueurs
         .iter()
-        .filter(|(c, _)| *c == compte)
+        .filter(|(c, _)| *c == titulaire)
         .map(|(_, j)| j.uuid())
         .collect();
     assert_eq!(attendus.len(), 3);
 
     // Not projected yet: the names are there, the profiles not.
-    let avant = joueurs::personnages_du_compte(&pool, compte)
+    let avant = joueurs::personnages_du_compte(&pool, titulaire)
         .await
         .expect("personnages");
     assert_eq!(
@@ -54,7 +45,7 @@ async fn les_personnages_d_un_compte_viennent_dans_l_ordre_de_creation_meme_avan
     );
 
     rattraper(&pool, Projection::Joueurs).await;
-    let apres = joueurs::personnages_du_compte(&pool, compte)
+    let apres = joueurs::personnages_du_compte(&pool, titulaire)
         .await
         .expect("personnages");
     assert_eq!(
@@ -73,7 +64,7 @@ async fn les_personnages_d_un_compte_viennent_dans_l_ordre_de_creation_meme_avan
         assert_eq!(l.xp, Some(profil.xp));
     }
 
-    let sans_personnage = commun::compte(&pool, 9).await;
+    let sans_personnage = compte(&pool, 9).await;
     assert!(
         joueurs::personnages_du_compte(&pool, sans_personnage)
             .await
