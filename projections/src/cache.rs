@@ -1,5 +1,5 @@
-//! Redis caches in front of three read models (DESIGN §5): a character's profile
-//! (`joueur:{id}`), an inventory summary (`inventaire:{id}`) and a combat's live state
+//! Redis caches in front of three read models (doc/projections.md): a character's profile
+//! (`joueur:{id}`), an inventory summary (`inventaire:{id}`) and a combat's summary
 //! (`combat:{id}`), each a hash carrying the row's `version` (the last applied sequence of the
 //! aggregate's stream).
 //!
@@ -11,8 +11,9 @@
 //!   an older value (a slow reader refilling a miss, a worker behind another) never overwrites
 //!   a newer one.
 //! - **Read-through, flushable at any time.** [`profil`], [`inventaire`] and [`combat`] read the
-//!   cache and, on a miss, read PostgreSQL and refill the cache; after a flush answers stay right
-//!   and the cache refills itself.
+//!   cache and, on a miss, read PostgreSQL (through [`crate::requetes`], which owns the rows'
+//!   queries) and refill the cache; after a flush answers stay right and the cache refills
+//!   itself.
 //! - **Never in the way.** A Redis error (or a Redis slower than [`DELAI`]) never fails a batch
 //!   or a read: it is logged with `tracing::warn!` and the answer comes from PostgreSQL.
 //!
@@ -24,7 +25,7 @@
 //! producing different rows at the same versions), the guard keeps the old cached value until
 //! the aggregate's next event: flush the caches ([`Cache::vider`]) after such a rebuild.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -37,6 +38,9 @@ use redis::{ErrorKind, RedisError, RedisResult};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::requetes::combats::{self, VueCombat};
+use crate::requetes::inventaires::{self, ResumeInventaire};
+use crate::requetes::joueurs::{self, Profil};
 use crate::{ErreurProjection, Projection};
 
 /// How long a Redis call may take before it counts as failed (and PostgreSQL answers).
@@ -79,75 +83,6 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-/// A character's profile: the columns of `lecture.joueurs`.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
-pub struct Profil {
-    /// The character.
-    pub joueur_id: Uuid,
-    /// Its owner.
-    pub compte_id: Uuid,
-    /// Its name.
-    pub nom: String,
-    /// Its class.
-    pub classe: String,
-    /// Its level.
-    pub niveau: i32,
-    /// Its total XP.
-    pub xp: i64,
-    /// Max hit points.
-    pub pv_max: i32,
-    /// Attack.
-    pub attaque: i32,
-    /// Defense.
-    pub defense: i32,
-    /// Healing.
-    pub soin: i32,
-    /// The combat it is in, if any.
-    pub combat_id: Option<Uuid>,
-    /// The last applied sequence of its stream.
-    pub version: i64,
-    /// When that event was recorded.
-    pub maj: DateTime<Utc>,
-}
-
-/// An inventory summary: gold and item counts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResumeInventaire {
-    /// The owner.
-    pub joueur_id: Uuid,
-    /// Gold held.
-    pub or_total: i64,
-    /// Count by item code (items held at zero are absent).
-    pub items: BTreeMap<String, i32>,
-    /// The last applied sequence of the inventory's stream.
-    pub version: i64,
-}
-
-/// A combat's live state: the columns of `lecture.combats`.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
-pub struct EtatCombat {
-    /// The combat.
-    pub combat_id: Uuid,
-    /// The encounter.
-    pub rencontre: String,
-    /// The zone.
-    pub zone: String,
-    /// Who prepared it.
-    pub initiateur: Uuid,
-    /// The party.
-    pub participants: Vec<Uuid>,
-    /// preparation | en_cours | annule | victoire | defaite.
-    pub phase: String,
-    /// The current (or last) round.
-    pub tour: i32,
-    /// When it was prepared.
-    pub debut: DateTime<Utc>,
-    /// When it ended.
-    pub fin: Option<DateTime<Utc>>,
-    /// The last applied sequence of its stream (among the events that change the summary).
-    pub version: i64,
-}
-
 impl Cache {
     /// Caches with unprefixed keys (`joueur:{id}`...).
     pub fn new(redis: ConnectionManager) -> Self {
@@ -175,7 +110,7 @@ impl Cache {
         format!("{}inventaire:{id}", self.prefixe)
     }
 
-    /// The key of a combat's state.
+    /// The key of a combat's summary.
     pub fn cle_combat(&self, id: Uuid) -> String {
         format!("{}combat:{id}", self.prefixe)
     }
@@ -278,8 +213,8 @@ impl Cache {
         Ok(Champs(&h).inventaire())
     }
 
-    /// Writes a combat's state (guarded by its version).
-    pub async fn ecrire_combat(&self, e: &EtatCombat) -> RedisResult<bool> {
+    /// Writes a combat's summary (guarded by its version).
+    pub async fn ecrire_combat(&self, e: &VueCombat) -> RedisResult<bool> {
         let participants = serde_json::to_string(&e.participants).map_err(|err| {
             RedisError::from((ErrorKind::ClientError, "participants", err.to_string()))
         })?;
@@ -298,8 +233,8 @@ impl Cache {
             .await
     }
 
-    /// The cached combat state, if any.
-    pub async fn combat_en_cache(&self, id: Uuid) -> RedisResult<Option<EtatCombat>> {
+    /// The cached combat summary, if any.
+    pub async fn combat_en_cache(&self, id: Uuid) -> RedisResult<Option<VueCombat>> {
         let h = self.lire_hash(&self.cle_combat(id)).await?;
         Ok(Champs(&h).combat())
     }
@@ -327,16 +262,16 @@ impl Cache {
         // most commands, fall behind under load). The first Redis error gives up the rest.
         match projection {
             Projection::Joueurs => {
-                let profils = profils_en_base(pool, ids).await?;
+                let profils = joueurs::profils(pool, ids).await?;
                 try_join_all(profils.iter().map(|p| self.ecrire_profil(p))).await?;
             }
             Projection::Inventaires => {
-                let inventaires = inventaires_en_base(pool, ids).await?;
-                try_join_all(inventaires.iter().map(|i| self.ecrire_inventaire(i))).await?;
+                let resumes = inventaires::resumes(pool, ids).await?;
+                try_join_all(resumes.iter().map(|i| self.ecrire_inventaire(i))).await?;
             }
             Projection::Combats => {
-                let combats = combats_en_base(pool, ids).await?;
-                try_join_all(combats.iter().map(|c| self.ecrire_combat(c))).await?;
+                let vues = combats::vues(pool, ids).await?;
+                try_join_all(vues.iter().map(|c| self.ecrire_combat(c))).await?;
             }
             Projection::Quetes | Projection::Economie => {}
         }
@@ -368,7 +303,7 @@ pub async fn profil(
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des profils illisible, lecture en base"),
     }
-    let ligne = profils_en_base(pool, &[joueur_id]).await?.pop();
+    let ligne = joueurs::profils(pool, &[joueur_id]).await?.pop();
     if let Some(p) = &ligne
         && let Err(e) = cache.ecrire_profil(p).await
     {
@@ -388,7 +323,7 @@ pub async fn inventaire(
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des inventaires illisible, lecture en base"),
     }
-    let ligne = inventaires_en_base(pool, &[joueur_id]).await?.pop();
+    let ligne = inventaires::resumes(pool, &[joueur_id]).await?.pop();
     if let Some(i) = &ligne
         && let Err(e) = cache.ecrire_inventaire(i).await
     {
@@ -397,76 +332,24 @@ pub async fn inventaire(
     Ok(ligne)
 }
 
-/// A combat's live state: from the cache, else from PostgreSQL (refilling the cache).
+/// A combat's summary: from the cache, else from PostgreSQL (refilling the cache).
 pub async fn combat(
     pool: &PgPool,
     cache: &Cache,
     combat_id: Uuid,
-) -> Result<Option<EtatCombat>, ErreurProjection> {
+) -> Result<Option<VueCombat>, ErreurProjection> {
     match cache.combat_en_cache(combat_id).await {
         Ok(Some(c)) => return Ok(Some(c)),
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des combats illisible, lecture en base"),
     }
-    let ligne = combats_en_base(pool, &[combat_id]).await?.pop();
+    let ligne = combats::vues(pool, &[combat_id]).await?.pop();
     if let Some(c) = &ligne
         && let Err(e) = cache.ecrire_combat(c).await
     {
         tracing::warn!(erreur = %e, "cache des combats non rempli");
     }
     Ok(ligne)
-}
-
-/// The profiles of `ids`, straight from `lecture.joueurs`.
-pub async fn profils_en_base(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Profil>, ErreurProjection> {
-    Ok(sqlx::query_as(
-        "SELECT joueur_id, compte_id, nom, classe, niveau, xp, pv_max, attaque, defense, soin, \
-         combat_id, version, maj FROM lecture.joueurs WHERE joueur_id = ANY($1) ORDER BY joueur_id",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// The inventory summaries of `ids`, straight from `lecture.inventaires` and
-/// `lecture.inventaire_items` (one statement, so one snapshot).
-pub async fn inventaires_en_base(
-    pool: &PgPool,
-    ids: &[Uuid],
-) -> Result<Vec<ResumeInventaire>, ErreurProjection> {
-    type Ligne = (Uuid, i64, i64, sqlx::types::Json<BTreeMap<String, i32>>);
-    let lignes: Vec<Ligne> = sqlx::query_as(
-        "SELECT i.joueur_id, i.or_total, i.version, \
-         COALESCE(jsonb_object_agg(it.item, it.quantite) FILTER (WHERE it.item IS NOT NULL), '{}') \
-         FROM lecture.inventaires i LEFT JOIN lecture.inventaire_items it USING (joueur_id) \
-         WHERE i.joueur_id = ANY($1) GROUP BY i.joueur_id ORDER BY i.joueur_id",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(lignes
-        .into_iter()
-        .map(|(joueur_id, or_total, version, items)| ResumeInventaire {
-            joueur_id,
-            or_total,
-            items: items.0,
-            version,
-        })
-        .collect())
-}
-
-/// The combat states of `ids`, straight from `lecture.combats`.
-pub async fn combats_en_base(
-    pool: &PgPool,
-    ids: &[Uuid],
-) -> Result<Vec<EtatCombat>, ErreurProjection> {
-    Ok(sqlx::query_as(
-        "SELECT combat_id, rencontre, zone, initiateur, participants, phase, tour, debut, fin, \
-         version FROM lecture.combats WHERE combat_id = ANY($1) ORDER BY combat_id",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// A Redis call bounded by [`DELAI`].
@@ -559,12 +442,12 @@ impl Champs<'_> {
         Self::signaler(i, "inventaire")
     }
 
-    fn combat(&self) -> Option<EtatCombat> {
+    fn combat(&self) -> Option<VueCombat> {
         if self.0.is_empty() {
             return None;
         }
         let c = (|| {
-            Some(EtatCombat {
+            Some(VueCombat {
                 combat_id: self.lire("combat_id")?,
                 rencontre: self.brut("rencontre")?.to_owned(),
                 zone: self.brut("zone")?.to_owned(),

@@ -5,6 +5,9 @@
 //! - [`travailleur`]: the worker — one active instance per projection (advisory lock), each
 //!   batch and its checkpoint in one transaction, woken by the store's notify, lag exposed;
 //! - [`reconstruction`]: replay into shadow tables, then swap them in atomically;
+//! - [`requetes`]: what readers ask of the read models (profiles, an account's characters,
+//!   the leaderboard, inventories, a combat's summary and audit trail, the ledger and its
+//!   totals, a quest log), as typed rows: the gateway runs no SQL on them;
 //! - [`cache`]: Redis caches of profiles, inventories and combats, written after each commit
 //!   and guarded by version, with read-through reads;
 //! - `modeles`: what each projection writes.
@@ -12,6 +15,7 @@
 pub mod cache;
 mod modeles;
 pub mod reconstruction;
+pub mod requetes;
 pub mod travailleur;
 pub mod verification;
 

@@ -8,11 +8,10 @@ mod commun;
 
 use std::time::Duration;
 
-use commun::{Hasard, jouer, partie, rattraper};
+use commun::{Hasard, ids, jouer, partie, rattraper};
 use projections::Projection;
-use projections::cache::{
-    Cache, combat, combats_en_base, inventaire, inventaires_en_base, profil, profils_en_base,
-};
+use projections::cache::{Cache, combat, inventaire, profil};
+use projections::requetes::{combats, inventaires, joueurs};
 use projections::travailleur::{Travailleur, retard};
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -39,15 +38,6 @@ async fn cache(pool: &PgPool) -> Cache {
     // A database name can be reused by a later run: start from an empty prefix.
     cache.vider().await.expect("vidage du préfixe");
     cache
-}
-
-async fn ids(pool: &PgPool, table: &str, cle: &str) -> Vec<Uuid> {
-    let lignes: Vec<(Uuid,)> =
-        sqlx::query_as(&format!("SELECT {cle} FROM lecture.{table} ORDER BY 1"))
-            .fetch_all(pool)
-            .await
-            .expect("identifiants");
-    lignes.into_iter().map(|(id,)| id).collect()
 }
 
 /// Runs the three cached projections' real workers, with the cache, until they have applied
@@ -93,18 +83,18 @@ async fn cache_egal_base(pool: &PgPool, cache: &Cache) {
     let inventaires = ids(pool, "inventaires", "joueur_id").await;
     let combats = ids(pool, "combats", "combat_id").await;
     assert!(!joueurs.is_empty() && !inventaires.is_empty() && !combats.is_empty());
-    for p in profils_en_base(pool, &joueurs).await.expect("profils") {
+    for p in joueurs::profils(pool, &joueurs).await.expect("profils") {
         let en_cache = cache.profil_en_cache(p.joueur_id).await.expect("redis");
         assert_eq!(en_cache, Some(p), "profil");
     }
-    for i in inventaires_en_base(pool, &inventaires)
+    for i in inventaires::resumes(pool, &inventaires)
         .await
         .expect("inventaires")
     {
         let en_cache = cache.inventaire_en_cache(i.joueur_id).await.expect("redis");
         assert_eq!(en_cache, Some(i), "inventaire");
     }
-    for c in combats_en_base(pool, &combats).await.expect("combats") {
+    for c in combats::vues(pool, &combats).await.expect("combats") {
         let en_cache = cache.combat_en_cache(c.combat_id).await.expect("redis");
         assert_eq!(en_cache, Some(c), "combat");
     }
@@ -119,9 +109,9 @@ async fn apres_un_travailleur_avec_cache_redis_egale_les_lignes_postgresql(pool:
     cache_egal_base(&pool, &cache).await;
     // The public reads answer the same (from the cache).
     for j in ids(&pool, "joueurs", "joueur_id").await {
-        let base = profils_en_base(&pool, &[j]).await.expect("profil").pop();
+        let base = joueurs::profils(&pool, &[j]).await.expect("profil").pop();
         assert_eq!(profil(&pool, &cache, j).await.expect("profil"), base);
-        let base = inventaires_en_base(&pool, &[j])
+        let base = inventaires::resumes(&pool, &[j])
             .await
             .expect("inventaire")
             .pop();
@@ -131,7 +121,7 @@ async fn apres_un_travailleur_avec_cache_redis_egale_les_lignes_postgresql(pool:
         );
     }
     for c in ids(&pool, "combats", "combat_id").await {
-        let base = combats_en_base(&pool, &[c]).await.expect("combat").pop();
+        let base = combats::vues(&pool, &[c]).await.expect("combat").pop();
         assert_eq!(combat(&pool, &cache, c).await.expect("combat"), base);
     }
     // More play, the same workers again: the cache follows the newer versions.
@@ -151,7 +141,7 @@ async fn une_version_plus_ancienne_n_ecrase_jamais_une_plus_recente(pool: PgPool
     }
 
     let j = ids(&pool, "joueurs", "joueur_id").await[0];
-    let ancien = profils_en_base(&pool, &[j])
+    let ancien = joueurs::profils(&pool, &[j])
         .await
         .expect("profil")
         .pop()
@@ -178,7 +168,7 @@ async fn une_version_plus_ancienne_n_ecrase_jamais_une_plus_recente(pool: PgPool
         Some(recent)
     );
 
-    let ancien = inventaires_en_base(&pool, &[j])
+    let ancien = inventaires::resumes(&pool, &[j])
         .await
         .expect("inventaire")
         .pop()
@@ -195,7 +185,7 @@ async fn une_version_plus_ancienne_n_ecrase_jamais_une_plus_recente(pool: PgPool
     );
 
     let c = ids(&pool, "combats", "combat_id").await[0];
-    let ancien = combats_en_base(&pool, &[c])
+    let ancien = combats::vues(&pool, &[c])
         .await
         .expect("combat")
         .pop()
@@ -227,9 +217,9 @@ async fn apres_un_vidage_les_lectures_restent_justes_et_le_cache_se_remplit(pool
     for &j in &joueurs {
         assert_eq!(cache.profil_en_cache(j).await.expect("redis"), None);
         assert_eq!(cache.inventaire_en_cache(j).await.expect("redis"), None);
-        let base = profils_en_base(&pool, &[j]).await.expect("profil").pop();
+        let base = joueurs::profils(&pool, &[j]).await.expect("profil").pop();
         assert_eq!(profil(&pool, &cache, j).await.expect("profil"), base);
-        let base = inventaires_en_base(&pool, &[j])
+        let base = inventaires::resumes(&pool, &[j])
             .await
             .expect("inventaire")
             .pop();
@@ -240,7 +230,7 @@ async fn apres_un_vidage_les_lectures_restent_justes_et_le_cache_se_remplit(pool
     }
     for &c in &combats {
         assert_eq!(cache.combat_en_cache(c).await.expect("redis"), None);
-        let base = combats_en_base(&pool, &[c]).await.expect("combat").pop();
+        let base = combats::vues(&pool, &[c]).await.expect("combat").pop();
         assert_eq!(combat(&pool, &cache, c).await.expect("combat"), base);
     }
     // Refilled by those reads: Redis alone now answers, equal to PostgreSQL.

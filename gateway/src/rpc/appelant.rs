@@ -36,17 +36,18 @@ impl Appelant {
 /// owner comes from the name reservations (written before the character exists, so never
 /// behind), through Service Monde's memory of them (an owner never changes).
 pub async fn verifier_proprietaire(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     a: Appelant,
     joueur_id: JoueurId,
 ) -> Result<(), ErreurRpc> {
     if !a.admin {
-        etat.monde
+        passerelle
+            .monde
             .verifier_proprietaire(a.compte_id, joueur_id)
             .await?;
         return Ok(());
     }
-    match etat.monde.proprietaire(joueur_id).await? {
+    match passerelle.monde.proprietaire(joueur_id).await? {
         Some(_) => Ok(()),
         None => Err(ErreurRpc::introuvable("personnage", &joueur_id)),
     }

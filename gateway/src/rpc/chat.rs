@@ -30,8 +30,8 @@ pub struct Envoyer {
 }
 
 /// Sends a message; answers with its id and its text as cleaned and filtered.
-pub async fn envoyer(etat: &Passerelle, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
-    let envoi = etat
+pub async fn envoyer(passerelle: &Passerelle, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
+    let envoi = passerelle
         .chat
         .envoyer(a.compte_id, p.joueur_id, p.canal, &p.texte, p.id_commande)
         .await?;
@@ -47,7 +47,12 @@ pub async fn envoyer(etat: &Passerelle, a: Appelant, p: Envoyer) -> Result<Value
             methode: "chat.message".into(),
             params: en_json(&envoi.message)?,
         };
-        diffusion::publier(&etat.bus, &format!("diffusion.chat.{genre}"), &diffusion).await;
+        diffusion::publier(
+            &passerelle.bus,
+            &format!("diffusion.chat.{genre}"),
+            &diffusion,
+        )
+        .await;
     }
     Ok(json!({
         "id": envoi.message.id,
@@ -69,12 +74,16 @@ pub struct Historique {
 }
 
 /// A page of a channel's history, newest first, and the cursor of the next one.
-pub async fn historique(etat: &Passerelle, a: Appelant, p: Historique) -> Result<Value, ErreurRpc> {
+pub async fn historique(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Historique,
+) -> Result<Value, ErreurRpc> {
     let limite = p.limite.unwrap_or(50);
     if !(1..=100).contains(&limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
     }
-    let page = etat
+    let page = passerelle
         .chat
         .historique(
             a.compte_id,
@@ -98,7 +107,7 @@ pub struct Museler {
 }
 
 /// Mutes a character (admin).
-pub async fn museler(etat: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> {
+pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> {
     if !(1..=MUTE_MAX_S).contains(&p.duree_s) {
         return Err(ErreurRpc::parametres(&format!(
             "`duree_s` va de 1 à {MUTE_MAX_S}"
@@ -106,7 +115,7 @@ pub async fn museler(etat: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> 
     }
     let joueur_id = match (p.joueur_id, p.nom) {
         (Some(id), None) => id,
-        (None, Some(nom)) => etat
+        (None, Some(nom)) => passerelle
             .chat
             .joueur_nomme(&nom)
             .await?
@@ -117,7 +126,8 @@ pub async fn museler(etat: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> 
             ));
         }
     };
-    etat.chat
+    passerelle
+        .chat
         .museler(joueur_id, Duration::from_secs(u64::from(p.duree_s)))
         .await?;
     Ok(json!({ "joueur_id": joueur_id, "duree_s": p.duree_s }))

@@ -5,6 +5,7 @@ use commands::services::economie as service;
 use domain::echange::Offre;
 use domain::ids::{EchangeId, JoueurId};
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
+use projections::requetes::economie;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,11 +23,16 @@ pub struct Consulter {
 }
 
 /// The inventory of one of the caller's characters (cache, else read model).
-pub async fn consulter(etat: &Passerelle, a: Appelant, p: Consulter) -> Result<Value, ErreurRpc> {
-    verifier_proprietaire(etat, a, p.joueur_id).await?;
-    let inventaire = projections::cache::inventaire(&etat.pool, &etat.cache, p.joueur_id.uuid())
-        .await?
-        .ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))?;
+pub async fn consulter(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Consulter,
+) -> Result<Value, ErreurRpc> {
+    verifier_proprietaire(passerelle, a, p.joueur_id).await?;
+    let inventaire =
+        projections::cache::inventaire(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
+            .await?
+            .ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))?;
     en_json(&inventaire)
 }
 
@@ -40,9 +46,20 @@ pub struct Fabriquer {
 }
 
 /// Crafts a recipe once.
-pub async fn fabriquer(etat: &Passerelle, a: Appelant, p: Fabriquer) -> Result<Value, ErreurRpc> {
+pub async fn fabriquer(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Fabriquer,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::fabriquer(&etat.depot, a.compte_id, p.joueur_id, p.recette, &meta).await?;
+    let e = service::fabriquer(
+        &passerelle.depot,
+        a.compte_id,
+        p.joueur_id,
+        p.recette,
+        &meta,
+    )
+    .await?;
     evenements_json(&e)
 }
 
@@ -58,7 +75,7 @@ pub struct Negoce {
 }
 
 /// Buys from a merchant.
-pub async fn acheter(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn acheter(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -66,8 +83,8 @@ pub async fn acheter(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value,
         quantite: p.quantite,
     };
     let e = service::acheter(
-        &etat.depot,
-        &etat.monde,
+        &passerelle.depot,
+        &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         negoce,
@@ -78,7 +95,7 @@ pub async fn acheter(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value,
 }
 
 /// Sells to a merchant.
-pub async fn vendre(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn vendre(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -86,8 +103,8 @@ pub async fn vendre(etat: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, 
         quantite: p.quantite,
     };
     let e = service::vendre(
-        &etat.depot,
-        &etat.monde,
+        &passerelle.depot,
+        &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         negoce,
@@ -108,10 +125,10 @@ pub struct Jeter {
 }
 
 /// Throws items away (a destruction in the ledger).
-pub async fn jeter(etat: &Passerelle, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
+pub async fn jeter(passerelle: &Passerelle, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::jeter(
-        &etat.depot,
+        &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.item,
@@ -133,10 +150,14 @@ pub struct Proposer {
 }
 
 /// Opens a trade with another character, the caller's offer reserved.
-pub async fn proposer(etat: &Passerelle, a: Appelant, p: Proposer) -> Result<Value, ErreurRpc> {
+pub async fn proposer(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Proposer,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let echange_id = service::proposer(
-        &etat.depot,
+        &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.destinataire,
@@ -158,10 +179,14 @@ pub struct Modifier {
 }
 
 /// Replaces the caller's offer (both acceptances reset).
-pub async fn modifier(etat: &Passerelle, a: Appelant, p: Modifier) -> Result<Value, ErreurRpc> {
+pub async fn modifier(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Modifier,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::modifier(
-        &etat.depot,
+        &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.echange_id,
@@ -182,16 +207,38 @@ pub struct UnEchange {
 }
 
 /// Accepts the offers as they stand; the second acceptance settles the trade.
-pub async fn accepter(etat: &Passerelle, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
+pub async fn accepter(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: UnEchange,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
+    let e = service::accepter(
+        &passerelle.depot,
+        a.compte_id,
+        p.joueur_id,
+        p.echange_id,
+        &meta,
+    )
+    .await?;
     evenements_json(&e)
 }
 
 /// Calls a trade off.
-pub async fn annuler(etat: &Passerelle, a: Appelant, p: UnEchange) -> Result<Value, ErreurRpc> {
+pub async fn annuler(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: UnEchange,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::annuler(&etat.depot, a.compte_id, p.joueur_id, p.echange_id, &meta).await?;
+    let e = service::annuler(
+        &passerelle.depot,
+        a.compte_id,
+        p.joueur_id,
+        p.echange_id,
+        &meta,
+    )
+    .await?;
     evenements_json(&e)
 }
 
@@ -212,63 +259,24 @@ fn cent() -> u32 {
     100
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Mouvement {
-    sequence: i64,
-    ressource: String,
-    delta: i64,
-    solde_apres: i64,
-    cause: String,
-    detail: Value,
-    correlation_id: Option<Uuid>,
-    horodatage: chrono::DateTime<chrono::Utc>,
-}
-
 /// The audit of a character's economy: every gold and item movement with its cause and the
 /// balance after it, oldest first, by pages.
 pub async fn grand_livre(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     a: Appelant,
     p: GrandLivre,
 ) -> Result<Value, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
-    verifier_proprietaire(etat, a, p.joueur_id).await?;
-    let lignes: Vec<Mouvement> = sqlx::query_as(
-        // A page ends on a whole event: one event may move gold and items (several rows), and
-        // the next page starts after the last sequence shown.
-        "SELECT sequence, ressource, delta, solde_apres, cause, detail, correlation_id, \
-                recorded_at AS horodatage \
-         FROM lecture.grand_livre WHERE joueur_id = $1 AND sequence IN ( \
-             SELECT DISTINCT sequence FROM lecture.grand_livre \
-             WHERE joueur_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) \
-         ORDER BY sequence, ressource",
-    )
-    .bind(p.joueur_id.uuid())
-    .bind(p.apres)
-    .bind(i64::from(p.limite))
-    .fetch_all(&etat.pool)
-    .await?;
+    verifier_proprietaire(passerelle, a, p.joueur_id).await?;
+    let lignes = economie::grand_livre(&passerelle.pool, p.joueur_id, p.apres, p.limite).await?;
     Ok(json!({ "joueur_id": p.joueur_id, "mouvements": lignes }))
-}
-
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Total {
-    ressource: String,
-    cause: String,
-    cree: i64,
-    detruit: i64,
 }
 
 /// Created and destroyed per resource and cause, for every account (admin): the proof of
 /// conservation.
-pub async fn totaux(etat: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
-    let lignes: Vec<Total> = sqlx::query_as(
-        "SELECT ressource, cause, cree, detruit FROM lecture.economie_totaux \
-         ORDER BY ressource, cause",
-    )
-    .fetch_all(&etat.pool)
-    .await?;
+pub async fn totaux(passerelle: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
+    let lignes = economie::totaux(&passerelle.pool).await?;
     Ok(json!({ "totaux": lignes }))
 }

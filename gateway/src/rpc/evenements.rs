@@ -31,23 +31,27 @@ fn deux_cents() -> usize {
 
 /// The caller's events after a cursor, in order, with the cursor to continue from and whether
 /// the caller is now up to date (`a_jour`: then live pushes take over).
-pub async fn depuis(etat: &Passerelle, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
+pub async fn depuis(passerelle: &Passerelle, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
     let Some(texte) = p.curseur else {
-        let maintenant = tete(&etat.pool).await?;
+        let maintenant = tete(&passerelle.pool).await?;
         return Ok(json!({ "evenements": [], "curseur": curseur(maintenant), "a_jour": true }));
     };
     let mut position = lire_curseur(&texte)
         .ok_or_else(|| ErreurRpc::parametres(&"`curseur` s'écrit \"<transaction>.<position>\""))?;
     let compte = a.compte_id.uuid();
-    let mut concernes = Concernes::new(etat.pool.clone());
+    let mut concernes = Concernes::new(passerelle.pool.clone());
     let mut trouves = Vec::new();
-    let lot = lire_apres(&etat.pool, position, LUS_MAX).await?;
+    let lot = lire_apres(&passerelle.pool, position, LUS_MAX).await?;
     let mut a_jour = i64::try_from(lot.len()).is_ok_and(|n| n < LUS_MAX);
     for e in &lot {
-        if concernes.comptes(&etat.depot, e).await?.contains(&compte) {
+        if concernes
+            .comptes(&passerelle.depot, e)
+            .await?
+            .contains(&compte)
+        {
             if trouves.len() == p.limite {
                 a_jour = false;
                 break;

@@ -2,6 +2,7 @@
 
 use domain::ids::JoueurId;
 use domain::valeurs::{Classe, NomJoueur};
+use projections::requetes::joueurs;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -20,10 +21,10 @@ pub struct Creer {
 }
 
 /// Creates a character of the caller's account.
-pub async fn creer(etat: &Passerelle, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
+pub async fn creer(passerelle: &Passerelle, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let joueur_id = commands::services::joueur::creer_personnage(
-        &etat.depot,
+        &passerelle.depot,
         a.compte_id,
         p.nom,
         p.classe,
@@ -38,29 +39,10 @@ pub async fn creer(etat: &Passerelle, a: Appelant, p: Creer) -> Result<Value, Er
 #[serde(deny_unknown_fields)]
 pub struct Aucun {}
 
-/// A character of the list: its profile once projected (`profil` is null in the instant
-/// between its creation and its projection).
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Personnage {
-    joueur_id: Uuid,
-    nom: String,
-    classe: Option<String>,
-    niveau: Option<i32>,
-    xp: Option<i64>,
-    combat_id: Option<Uuid>,
-}
-
 /// The caller's characters, in creation order.
-pub async fn lister(etat: &Passerelle, a: Appelant, _: Aucun) -> Result<Value, ErreurRpc> {
-    let lignes: Vec<Personnage> = sqlx::query_as(
-        "SELECT n.joueur_id, n.nom, j.classe, j.niveau, j.xp, j.combat_id \
-         FROM noms_joueurs n LEFT JOIN lecture.joueurs j USING (joueur_id) \
-         WHERE n.compte_id = $1 ORDER BY n.reserve_le, n.joueur_id",
-    )
-    .bind(a.compte_id.uuid())
-    .fetch_all(&etat.pool)
-    .await?;
-    Ok(json!({ "personnages": lignes }))
+pub async fn lister(passerelle: &Passerelle, a: Appelant, _: Aucun) -> Result<Value, ErreurRpc> {
+    let personnages = joueurs::personnages_du_compte(&passerelle.pool, a.compte_id).await?;
+    Ok(json!({ "personnages": personnages }))
 }
 
 /// `joueur.profil`.
@@ -71,10 +53,11 @@ pub struct Profil {
 }
 
 /// Any character's public profile (cache, else read model).
-pub async fn profil(etat: &Passerelle, p: Profil) -> Result<Value, ErreurRpc> {
-    let profil = projections::cache::profil(&etat.pool, &etat.cache, p.joueur_id.uuid())
-        .await?
-        .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))?;
+pub async fn profil(passerelle: &Passerelle, p: Profil) -> Result<Value, ErreurRpc> {
+    let profil =
+        projections::cache::profil(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
+            .await?
+            .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))?;
     en_json(&profil)
 }
 
@@ -96,34 +79,11 @@ fn vingt() -> u32 {
     20
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct LigneClassement {
-    rang: i64,
-    joueur_id: Uuid,
-    nom: String,
-    classe: String,
-    niveau: i32,
-    xp: i64,
-}
-
 /// The leaderboard: level, then XP, then name.
-pub async fn classement(etat: &Passerelle, p: Classement) -> Result<Value, ErreurRpc> {
+pub async fn classement(passerelle: &Passerelle, p: Classement) -> Result<Value, ErreurRpc> {
     if !(1..=100).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
     }
-    let classe = p.classe.map(Classe::nom);
-    let lignes: Vec<LigneClassement> = sqlx::query_as(
-        "SELECT rang, joueur_id, nom, classe, niveau, xp FROM ( \
-           SELECT row_number() OVER (ORDER BY niveau DESC, xp DESC, nom, joueur_id) AS rang, \
-                  joueur_id, nom, classe, niveau, xp \
-           FROM lecture.joueurs WHERE $1::text IS NULL OR classe = $1 \
-           ORDER BY niveau DESC, xp DESC, nom, joueur_id LIMIT $2 + $3) c \
-         WHERE rang > $3 ORDER BY rang",
-    )
-    .bind(classe)
-    .bind(i64::from(p.limite))
-    .bind(i64::from(p.depuis))
-    .fetch_all(&etat.pool)
-    .await?;
+    let lignes = joueurs::classement(&passerelle.pool, p.classe, p.limite, p.depuis).await?;
     Ok(json!({ "classement": lignes }))
 }

@@ -130,7 +130,7 @@ methodes! {
 
 /// Handles a whole message (one call or a batch): the answer to send back, if any (a
 /// notification, or a batch of notifications, gets none).
-pub async fn traiter(etat: &Passerelle, ctx: &mut Contexte, corps: &[u8]) -> Option<Value> {
+pub async fn traiter(passerelle: &Passerelle, ctx: &mut Contexte, corps: &[u8]) -> Option<Value> {
     let message: Value = match serde_json::from_slice(corps) {
         Ok(v) => v,
         Err(e) => return Some(reponse_erreur(Value::Null, &ErreurRpc::analyse(&e))),
@@ -149,24 +149,26 @@ pub async fn traiter(etat: &Passerelle, ctx: &mut Contexte, corps: &[u8]) -> Opt
             // In order, one after the other: a batch is a script, its calls may depend on
             // each other (and `session.authentifier` changes the context).
             for appel in appels {
-                if let Some(r) = traiter_un(etat, ctx, appel).await {
+                if let Some(r) = traiter_un(passerelle, ctx, appel).await {
                     reponses.push(r);
                 }
             }
             (!reponses.is_empty()).then_some(Value::Array(reponses))
         }
-        appel => traiter_un(etat, ctx, appel).await,
+        appel => traiter_un(passerelle, ctx, appel).await,
     }
 }
 
-async fn traiter_un(etat: &Passerelle, ctx: &mut Contexte, valeur: Value) -> Option<Value> {
+async fn traiter_un(passerelle: &Passerelle, ctx: &mut Contexte, valeur: Value) -> Option<Value> {
     match lire_appel(valeur) {
         Ok(appel) => {
             let methode = Methode::depuis_nom(&appel.methode);
-            repondre(etat, ctx, methode, appel).await
+            repondre(passerelle, ctx, methode, appel).await
         }
         Err((id, e)) => {
-            etat.metriques.appel("invalide", e.code_stable(), None);
+            passerelle
+                .metriques
+                .appel("invalide", e.code_stable(), None);
             Some(reponse_erreur(id, &e))
         }
     }
@@ -184,7 +186,7 @@ async fn traiter_un(etat: &Passerelle, ctx: &mut Contexte, valeur: Value) -> Opt
     )
 )]
 async fn repondre(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     ctx: &mut Contexte,
     methode: Option<Methode>,
     appel: Appel,
@@ -192,13 +194,15 @@ async fn repondre(
     let debut = Instant::now();
     let resultat = match methode {
         None => Err(ErreurRpc::methode_inconnue(&appel.methode)),
-        Some(m) => appeler(etat, ctx, m, appel.params).await,
+        Some(m) => appeler(passerelle, ctx, m, appel.params).await,
     };
     let nom = methode.map_or("inconnue", Methode::nom);
     let issue = resultat
         .as_ref()
         .map_or_else(ErreurRpc::code_stable, |_| "ok");
-    etat.metriques.appel(nom, issue, Some(debut.elapsed()));
+    passerelle
+        .metriques
+        .appel(nom, issue, Some(debut.elapsed()));
     let id = appel.id?;
     Some(match resultat {
         Ok(r) => reponse(id, r),
@@ -216,13 +220,13 @@ fn refus_de_jeton(raison: Option<JetonRefuse>) -> ErreurRpc {
 }
 
 async fn appeler(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     ctx: &mut Contexte,
     methode: Methode,
     p: Option<Value>,
 ) -> Result<Value, ErreurRpc> {
     if methode == Methode::SessionAuthentifier {
-        return authentifier(etat, ctx, p);
+        return authentifier(passerelle, ctx, p);
     }
     let auth = match (ctx.auth, ctx.refus) {
         (Some(a), _) if a.expire_a > Utc::now() => a,
@@ -232,7 +236,8 @@ async fn appeler(
     if methode.admin() && !auth.admin {
         return Err(ErreurRpc::interdit("méthode réservée aux administrateurs"));
     }
-    etat.limite_appels
+    passerelle
+        .limite_appels
         .prendre(&auth.compte_id)
         .map_err(ErreurRpc::trop_de_requetes)?;
     let a = Appelant {
@@ -241,41 +246,41 @@ async fn appeler(
         id_requete: ctx.id_requete,
     };
     match methode {
-        Methode::SessionAuthentifier => authentifier(etat, ctx, p),
-        Methode::JoueurCreer => joueur::creer(etat, a, params(p)?).await,
-        Methode::JoueurLister => joueur::lister(etat, a, params(p)?).await,
-        Methode::JoueurProfil => joueur::profil(etat, params(p)?).await,
-        Methode::ClassementConsulter => joueur::classement(etat, params(p)?).await,
-        Methode::MondeZone => monde::zone(etat, a, params(p)?).await,
-        Methode::MondeDeplacer => monde::deplacer(etat, a, params(p)?).await,
-        Methode::MondeChangerZone => monde::changer_zone(etat, a, params(p)?).await,
-        Methode::MondeProches => monde::proches(etat, a, params(p)?).await,
-        Methode::CombatDemarrer => combat::demarrer(etat, a, params(p)?).await,
-        Methode::CombatRejoindre => combat::rejoindre(etat, a, params(p)?).await,
-        Methode::CombatQuitter => combat::quitter(etat, a, params(p)?).await,
-        Methode::CombatLancer => combat::lancer(etat, a, params(p)?).await,
-        Methode::CombatAgir => combat::agir(etat, a, params(p)?).await,
-        Methode::CombatEtat => combat::etat(etat, params(p)?).await,
-        Methode::CombatHistorique => combat::historique(etat, a, params(p)?).await,
-        Methode::QueteCatalogue => quete::catalogue(etat, params(p)?),
-        Methode::QueteAccepter => quete::accepter(etat, a, params(p)?).await,
-        Methode::QueteAbandonner => quete::abandonner(etat, a, params(p)?).await,
-        Methode::QueteJournal => quete::journal(etat, a, params(p)?).await,
-        Methode::InventaireConsulter => economie::consulter(etat, a, params(p)?).await,
-        Methode::InventaireFabriquer => economie::fabriquer(etat, a, params(p)?).await,
-        Methode::InventaireAcheter => economie::acheter(etat, a, params(p)?).await,
-        Methode::InventaireVendre => economie::vendre(etat, a, params(p)?).await,
-        Methode::InventaireJeter => economie::jeter(etat, a, params(p)?).await,
-        Methode::EchangeProposer => economie::proposer(etat, a, params(p)?).await,
-        Methode::EchangeModifier => economie::modifier(etat, a, params(p)?).await,
-        Methode::EchangeAccepter => economie::accepter(etat, a, params(p)?).await,
-        Methode::EchangeAnnuler => economie::annuler(etat, a, params(p)?).await,
-        Methode::EconomieGrandLivre => economie::grand_livre(etat, a, params(p)?).await,
-        Methode::EconomieTotaux => economie::totaux(etat, params(p)?).await,
-        Methode::ChatEnvoyer => chat::envoyer(etat, a, params(p)?).await,
-        Methode::ChatHistorique => chat::historique(etat, a, params(p)?).await,
-        Methode::ChatMuseler => chat::museler(etat, params(p)?).await,
-        Methode::EvenementsDepuis => evenements::depuis(etat, a, params(p)?).await,
+        Methode::SessionAuthentifier => authentifier(passerelle, ctx, p),
+        Methode::JoueurCreer => joueur::creer(passerelle, a, params(p)?).await,
+        Methode::JoueurLister => joueur::lister(passerelle, a, params(p)?).await,
+        Methode::JoueurProfil => joueur::profil(passerelle, params(p)?).await,
+        Methode::ClassementConsulter => joueur::classement(passerelle, params(p)?).await,
+        Methode::MondeZone => monde::zone(passerelle, a, params(p)?).await,
+        Methode::MondeDeplacer => monde::deplacer(passerelle, a, params(p)?).await,
+        Methode::MondeChangerZone => monde::changer_zone(passerelle, a, params(p)?).await,
+        Methode::MondeProches => monde::proches(passerelle, a, params(p)?).await,
+        Methode::CombatDemarrer => combat::demarrer(passerelle, a, params(p)?).await,
+        Methode::CombatRejoindre => combat::rejoindre(passerelle, a, params(p)?).await,
+        Methode::CombatQuitter => combat::quitter(passerelle, a, params(p)?).await,
+        Methode::CombatLancer => combat::lancer(passerelle, a, params(p)?).await,
+        Methode::CombatAgir => combat::agir(passerelle, a, params(p)?).await,
+        Methode::CombatEtat => combat::etat(passerelle, params(p)?).await,
+        Methode::CombatHistorique => combat::historique(passerelle, a, params(p)?).await,
+        Methode::QueteCatalogue => quete::catalogue(passerelle, params(p)?),
+        Methode::QueteAccepter => quete::accepter(passerelle, a, params(p)?).await,
+        Methode::QueteAbandonner => quete::abandonner(passerelle, a, params(p)?).await,
+        Methode::QueteJournal => quete::journal(passerelle, a, params(p)?).await,
+        Methode::InventaireConsulter => economie::consulter(passerelle, a, params(p)?).await,
+        Methode::InventaireFabriquer => economie::fabriquer(passerelle, a, params(p)?).await,
+        Methode::InventaireAcheter => economie::acheter(passerelle, a, params(p)?).await,
+        Methode::InventaireVendre => economie::vendre(passerelle, a, params(p)?).await,
+        Methode::InventaireJeter => economie::jeter(passerelle, a, params(p)?).await,
+        Methode::EchangeProposer => economie::proposer(passerelle, a, params(p)?).await,
+        Methode::EchangeModifier => economie::modifier(passerelle, a, params(p)?).await,
+        Methode::EchangeAccepter => economie::accepter(passerelle, a, params(p)?).await,
+        Methode::EchangeAnnuler => economie::annuler(passerelle, a, params(p)?).await,
+        Methode::EconomieGrandLivre => economie::grand_livre(passerelle, a, params(p)?).await,
+        Methode::EconomieTotaux => economie::totaux(passerelle, params(p)?).await,
+        Methode::ChatEnvoyer => chat::envoyer(passerelle, a, params(p)?).await,
+        Methode::ChatHistorique => chat::historique(passerelle, a, params(p)?).await,
+        Methode::ChatMuseler => chat::museler(passerelle, params(p)?).await,
+        Methode::EvenementsDepuis => evenements::depuis(passerelle, a, params(p)?).await,
     }
 }
 
@@ -289,7 +294,7 @@ struct ParamsAuthentifier {
 /// the upgrade, or a fresh token before the current one expires. A socket stays with its
 /// account: another account's token is refused.
 fn authentifier(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     ctx: &mut Contexte,
     p: Option<Value>,
 ) -> Result<Value, ErreurRpc> {
@@ -299,7 +304,7 @@ fn authentifier(
         ));
     }
     let ParamsAuthentifier { jeton } = params(p)?;
-    let auth = etat
+    let auth = passerelle
         .jetons
         .verifier(&jeton)
         .map_err(|r| refus_de_jeton(Some(r)))?;

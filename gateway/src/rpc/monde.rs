@@ -26,11 +26,11 @@ pub struct Zone {
 
 /// The character's zone (code, size, portals), its position and who is present. Counts as a
 /// sign of life; places a character that has no position yet at the start.
-pub async fn zone(etat: &Passerelle, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
-    let vue = etat.monde.vue_zone(a.compte_id, p.joueur_id).await?;
-    present_ici(etat, a, p.joueur_id, &vue.emplacement.zone);
+pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
+    let vue = passerelle.monde.vue_zone(a.compte_id, p.joueur_id).await?;
+    present_ici(passerelle, a, p.joueur_id, &vue.emplacement.zone);
     let code = &vue.emplacement.zone;
-    let def = etat
+    let def = passerelle
         .monde
         .catalogue()
         .zone(code)
@@ -64,11 +64,18 @@ pub struct Deplacer {
 }
 
 /// Moves the character inside its zone.
-pub async fn deplacer(etat: &Passerelle, a: Appelant, p: Deplacer) -> Result<Value, ErreurRpc> {
+pub async fn deplacer(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Deplacer,
+) -> Result<Value, ErreurRpc> {
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
-    let emplacement = etat.monde.deplacer(a.compte_id, p.joueur_id, vers).await?;
-    present_ici(etat, a, p.joueur_id, &emplacement.zone);
-    annoncer(etat, p.joueur_id, &emplacement, &emplacement.zone).await;
+    let emplacement = passerelle
+        .monde
+        .deplacer(a.compte_id, p.joueur_id, vers)
+        .await?;
+    present_ici(passerelle, a, p.joueur_id, &emplacement.zone);
+    annoncer(passerelle, p.joueur_id, &emplacement, &emplacement.zone).await;
     en_json(&emplacement)
 }
 
@@ -82,24 +89,25 @@ pub struct ChangerZone {
 
 /// Takes a portal. Both zones hear of it: the old one sees the character now elsewhere.
 pub async fn changer_zone(
-    etat: &Passerelle,
+    passerelle: &Passerelle,
     a: Appelant,
     p: ChangerZone,
 ) -> Result<Value, ErreurRpc> {
     // Ownership first: where a stranger's character stands is not the caller's to read.
-    etat.monde
+    passerelle
+        .monde
         .verifier_proprietaire(a.compte_id, p.joueur_id)
         .await?;
-    let depuis = etat.monde.emplacement(p.joueur_id).await?;
-    let arrivee = etat
+    let depuis = passerelle.monde.emplacement(p.joueur_id).await?;
+    let arrivee = passerelle
         .monde
         .changer_zone(a.compte_id, p.joueur_id, p.vers)
         .await?;
-    present_ici(etat, a, p.joueur_id, &arrivee.zone);
+    present_ici(passerelle, a, p.joueur_id, &arrivee.zone);
     if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
-        annoncer(etat, p.joueur_id, &arrivee, &depuis.zone).await;
+        annoncer(passerelle, p.joueur_id, &arrivee, &depuis.zone).await;
     }
-    annoncer(etat, p.joueur_id, &arrivee, &arrivee.zone).await;
+    annoncer(passerelle, p.joueur_id, &arrivee, &arrivee.zone).await;
     en_json(&arrivee)
 }
 
@@ -113,29 +121,34 @@ pub struct Proches {
 }
 
 /// The characters present near the caller's, nearest first.
-pub async fn proches(etat: &Passerelle, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
+pub async fn proches(passerelle: &Passerelle, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
     let rayon = p.rayon.unwrap_or(RAYON_PAR_DEFAUT);
     if !(rayon > 0.0 && rayon <= RAYON_MAX) {
         return Err(ErreurRpc::parametres(&format!(
             "`rayon` va de 0 (exclu) à {RAYON_MAX} m"
         )));
     }
-    let proches = etat.monde.proches(a.compte_id, p.joueur_id, rayon).await?;
+    let proches = passerelle
+        .monde
+        .proches(a.compte_id, p.joueur_id, rayon)
+        .await?;
     Ok(json!({ "proches": en_json(&proches)? }))
 }
 
 /// Indexes the character in its zone on this instance, if its player has a socket here
 /// (pushes only reach sockets).
-fn present_ici(etat: &Passerelle, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
-    if etat.sockets.connecte(a.compte_id.uuid()) {
-        etat.presences.entrer(joueur_id, zone.clone(), a.compte_id);
+fn present_ici(passerelle: &Passerelle, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
+    if passerelle.sockets.connecte(a.compte_id.uuid()) {
+        passerelle
+            .presences
+            .entrer(joueur_id, zone.clone(), a.compte_id);
     }
 }
 
 /// Tells the players of `zone` where the character now stands, in the next tick's
 /// `monde.deplacements`.
-async fn annoncer(etat: &Passerelle, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
-    let nom = match etat.monde.proprietaire(joueur_id).await {
+async fn annoncer(passerelle: &Passerelle, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
+    let nom = match passerelle.monde.proprietaire(joueur_id).await {
         Ok(p) => p.map(|(_, nom)| nom).unwrap_or_default(),
         Err(e) => {
             tracing::warn!(erreur = %e, "nom du personnage pour la diffusion");
@@ -148,5 +161,5 @@ async fn annoncer(etat: &Passerelle, joueur_id: JoueurId, ou: &Emplacement, zone
         "zone": ou.zone,
         "position": ou.position,
     });
-    etat.deplacements.noter(zone, joueur_id, entree);
+    passerelle.deplacements.noter(zone, joueur_id, entree);
 }

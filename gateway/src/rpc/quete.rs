@@ -3,6 +3,7 @@
 use commands::services::quete as service;
 use domain::ids::JoueurId;
 use domain::valeurs::CodeQuete;
+use projections::requetes::quetes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,8 +14,8 @@ use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, en_json, evenements_json};
 
 /// Every quest of the catalog, by code.
-pub fn catalogue(etat: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
-    Ok(json!({ "quetes": en_json(etat.depot.catalogue().quetes())? }))
+pub fn catalogue(passerelle: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
+    Ok(json!({ "quetes": en_json(passerelle.depot.catalogue().quetes())? }))
 }
 
 /// `quete.accepter`, `quete.abandonner`.
@@ -27,16 +28,25 @@ pub struct UneQuete {
 }
 
 /// Accepts a quest.
-pub async fn accepter(etat: &Passerelle, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
+pub async fn accepter(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: UneQuete,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
+    let e = service::accepter(&passerelle.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
 }
 
 /// Gives a quest up.
-pub async fn abandonner(etat: &Passerelle, a: Appelant, p: UneQuete) -> Result<Value, ErreurRpc> {
+pub async fn abandonner(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: UneQuete,
+) -> Result<Value, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::abandonner(&etat.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
+    let e =
+        service::abandonner(&passerelle.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
     evenements_json(&e)
 }
 
@@ -47,24 +57,9 @@ pub struct Journal {
     joueur_id: JoueurId,
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Ligne {
-    quete: String,
-    statut: String,
-    progression: i32,
-    requis: i32,
-    maj: chrono::DateTime<chrono::Utc>,
-}
-
 /// The quest log of one of the caller's characters.
-pub async fn journal(etat: &Passerelle, a: Appelant, p: Journal) -> Result<Value, ErreurRpc> {
-    verifier_proprietaire(etat, a, p.joueur_id).await?;
-    let lignes: Vec<Ligne> = sqlx::query_as(
-        "SELECT quete, statut, progression, requis, maj FROM lecture.journal_quetes \
-         WHERE joueur_id = $1 ORDER BY quete",
-    )
-    .bind(p.joueur_id.uuid())
-    .fetch_all(&etat.pool)
-    .await?;
+pub async fn journal(passerelle: &Passerelle, a: Appelant, p: Journal) -> Result<Value, ErreurRpc> {
+    verifier_proprietaire(passerelle, a, p.joueur_id).await?;
+    let lignes = quetes::journal(&passerelle.pool, p.joueur_id).await?;
     Ok(json!({ "joueur_id": p.joueur_id, "quetes": lignes }))
 }

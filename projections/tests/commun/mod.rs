@@ -292,6 +292,16 @@ pub async fn rattraper(pool: &PgPool, projection: Projection) {
     );
 }
 
+/// The keys `cle` of a read-model table, in order.
+pub async fn ids(pool: &PgPool, table: &str, cle: &str) -> Vec<Uuid> {
+    let lignes: Vec<(Uuid,)> =
+        sqlx::query_as(&format!("SELECT {cle} FROM lecture.{table} ORDER BY 1"))
+            .fetch_all(pool)
+            .await
+            .expect("identifiants");
+    lignes.into_iter().map(|(id,)| id).collect()
+}
+
 /// Every row of every read-model table, as text, in a stable order.
 pub async fn instantane(pool: &PgPool) -> BTreeMap<&'static str, Vec<String>> {
     verification::instantane(pool)
