@@ -166,29 +166,6 @@ impl Monde {
     }
 }
 
-/// Writes a zone change: the only write that changes a row's zone.
-pub(super) async fn changer_zone_en_base(
-    tx: &mut sqlx::PgConnection,
-    joueur_id: JoueurId,
-    arrivee: &Emplacement,
-    t: i64,
-) -> Result<(), ErreurApplication> {
-    sqlx::query(
-        "INSERT INTO positions (joueur_id, zone, x, y, mis_a_jour) \
-         VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0)) \
-         ON CONFLICT (joueur_id) DO UPDATE \
-         SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour",
-    )
-    .bind(joueur_id.uuid())
-    .bind(arrivee.zone.as_str())
-    .bind(arrivee.position.x())
-    .bind(arrivee.position.y())
-    .bind(t)
-    .execute(tx)
-    .await?;
-    Ok(())
-}
-
 /// Upserts positions within their zone, never replacing a row with an older one nor changing
 /// its zone: only [`Monde::changer_zone`] moves a character to another zone, and it writes
 /// PostgreSQL itself. A stale position of the old zone, still dirty in Redis, is dropped.

@@ -10,7 +10,6 @@ use domain::monde::{decider_changement, decider_deplacement};
 use domain::valeurs::{CodeZone, Position};
 use serde::{Deserialize, Serialize};
 
-use super::ecriture::changer_zone_en_base;
 use super::{Monde, introuvable_position, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 use crate::services::fiche_possedee;
@@ -322,4 +321,27 @@ pub(super) fn lire_position_datee(champs: &[Option<String>]) -> Option<PositionD
         },
         t: t.parse().ok()?,
     })
+}
+
+/// Writes a zone change: the only write that changes a row's zone.
+async fn changer_zone_en_base(
+    tx: &mut sqlx::PgConnection,
+    joueur_id: JoueurId,
+    arrivee: &Emplacement,
+    t: i64,
+) -> Result<(), ErreurApplication> {
+    sqlx::query(
+        "INSERT INTO positions (joueur_id, zone, x, y, mis_a_jour) \
+         VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0)) \
+         ON CONFLICT (joueur_id) DO UPDATE \
+         SET zone = EXCLUDED.zone, x = EXCLUDED.x, y = EXCLUDED.y, mis_a_jour = EXCLUDED.mis_a_jour",
+    )
+    .bind(joueur_id.uuid())
+    .bind(arrivee.zone.as_str())
+    .bind(arrivee.position.x())
+    .bind(arrivee.position.y())
+    .bind(t)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
