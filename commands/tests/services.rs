@@ -711,3 +711,68 @@ async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
         "l'intrus n'a rien réservé"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_creation_rejouee_avec_un_autre_nom_rend_la_premiere_reponse_et_ne_prend_pas_le_nom(
+    pool: PgPool,
+) {
+    let m = magasin(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let requete = meta(a);
+    let premier = joueur::creer_personnage(&m, a, nom("Frodon"), Classe::Heal, &requete)
+        .await
+        .expect("création");
+    let rejoue = joueur::creer_personnage(&m, a, nom("Bilbon"), Classe::Tank, &requete)
+        .await
+        .expect("la réponse de la première application, pas NOM_DEJA_PRIS");
+    assert_eq!(premier, rejoue);
+    let fiche = m
+        .charger::<Joueur>(&premier.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|j| j.fiche().cloned())
+        .expect("fiche");
+    assert_eq!((fiche.nom.as_str(), fiche.classe), ("Frodon", Classe::Heal));
+    // The replay's name was never reserved: another account takes it.
+    joueur::creer_personnage(&m, b, nom("Bilbon"), Classe::Dps, &meta(b))
+        .await
+        .expect("le nom du rejeu est libre");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_creation_interrompue_apres_la_reservation_reprend_avec_le_nom_reserve(pool: PgPool) {
+    let m = magasin(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let requete = meta(a);
+    // What a first attempt leaves when it dies between the reservation and `Creer`.
+    let joueur_id = Uuid::new_v5(&requete.id_commande, b"joueur");
+    sqlx::query(
+        "INSERT INTO noms_joueurs (cle, nom, joueur_id, compte_id) VALUES ('frodon', 'Frodon', $1, $2)",
+    )
+    .bind(joueur_id)
+    .bind(a.uuid())
+    .execute(&pool)
+    .await
+    .expect("réservation");
+    let cree = joueur::creer_personnage(&m, a, nom("Bilbon"), Classe::Heal, &requete)
+        .await
+        .expect("création");
+    assert_eq!(cree.uuid(), joueur_id);
+    let fiche = m
+        .charger::<Joueur>(&cree.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|j| j.fiche().cloned())
+        .expect("fiche");
+    assert_eq!(
+        fiche.nom.as_str(),
+        "Frodon",
+        "le nom que la requête a réservé"
+    );
+    // The same command id from another account is another target.
+    let autre = joueur::creer_personnage(&m, b, nom("Bilbon"), Classe::Heal, &requete).await;
+    assert!(
+        matches!(autre, Err(ErreurApplication::CommandeReutilisee(id)) if id == requete.id_commande),
+        "{autre:?}"
+    );
+}
