@@ -282,7 +282,7 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
 
 /// Every event of the account from the start of the store, once the read reaches the head.
 async fn tous_les_evenements(banc: &Banc, jeton: &str) -> Vec<Value> {
-    let mut curseur = "0.0".to_owned();
+    let mut curseur = Value::from("0.0");
     let mut tous = Vec::new();
     loop {
         let page = banc
@@ -294,10 +294,10 @@ async fn tous_les_evenements(banc: &Banc, jeton: &str) -> Vec<Value> {
             .await
             .expect("rattrapage");
         tous.extend(page["evenements"].as_array().cloned().unwrap_or_default());
-        curseur = page["curseur"].as_str().expect("curseur").to_owned();
         if page["a_jour"] == true {
             return tous;
         }
+        curseur = page["curseur"].clone();
     }
 }
 
