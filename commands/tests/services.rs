@@ -469,6 +469,15 @@ async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
     .expect("l'or n'est pas resté réservé");
 }
 
+/// Asserts a refusal of the game, by its code (`RENCONTRE_INCONNUE`...).
+#[track_caller]
+fn refuse<T: std::fmt::Debug>(resultat: &Result<T, ErreurApplication>, code: &str) {
+    assert!(
+        matches!(resultat, Err(ErreurApplication::Regle(r)) if r.code() == code),
+        "{code} attendu : {resultat:?}"
+    );
+}
+
 /// Every event of an aggregate's stream, oldest first, as `(event_type, id_commande)`.
 async fn flux(pool: &PgPool, type_agregat: &str, id: &str) -> Vec<(String, Option<Uuid>)> {
     sqlx::query_as(
@@ -507,15 +516,7 @@ async fn un_combat_refuse_avant_d_exister_n_ecrit_rien(pool: PgPool) {
         &meta(c),
     )
     .await;
-    assert!(
-        matches!(
-            inconnue,
-            Err(ErreurApplication::Regle(Refus::Combat(
-                ErreurCombat::RencontreInconnue(_)
-            )))
-        ),
-        "{inconnue:?}"
-    );
+    refuse(&inconnue, "RENCONTRE_INCONNUE");
     let ailleurs = combat::preparer(
         &m,
         &monde,
@@ -525,26 +526,10 @@ async fn un_combat_refuse_avant_d_exister_n_ecrit_rien(pool: PgPool) {
         &meta(c),
     )
     .await;
-    assert!(
-        matches!(
-            ailleurs,
-            Err(ErreurApplication::Regle(Refus::Combat(
-                ErreurCombat::RencontreHorsZone { .. }
-            )))
-        ),
-        "{ailleurs:?}"
-    );
+    refuse(&ailleurs, "RENCONTRE_HORS_ZONE");
     let fantome = domain::ids::CombatId::from_uuid(Uuid::new_v4());
     let inexistant = combat::rejoindre(&m, &monde, c, tank, fantome, &meta(c)).await;
-    assert!(
-        matches!(
-            inexistant,
-            Err(ErreurApplication::Regle(Refus::Combat(
-                ErreurCombat::CombatInexistant
-            )))
-        ),
-        "{inexistant:?}"
-    );
+    refuse(&inexistant, "COMBAT_INEXISTANT");
     assert_eq!(
         evenements(&pool).await,
         avant,
@@ -575,15 +560,7 @@ async fn rejoindre_un_combat_qui_refuserait_n_engage_personne(pool: PgPool) {
         .expect("lancer");
     let avant = evenements(&pool).await;
     let tard = combat::rejoindre(&m, &monde, c, heal, combat_id, &meta(c)).await;
-    assert!(
-        matches!(
-            tard,
-            Err(ErreurApplication::Regle(Refus::Combat(
-                ErreurCombat::CombatDejaLance
-            )))
-        ),
-        "{tard:?}"
-    );
+    refuse(&tard, "COMBAT_DEJA_LANCE");
     assert_eq!(
         evenements(&pool).await,
         avant,
@@ -648,26 +625,10 @@ async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
     };
     let avant = evenements(&pool).await;
     let soi = economie::proposer(&m, a, pa, pa, dix(), &meta(a)).await;
-    assert!(
-        matches!(
-            soi,
-            Err(ErreurApplication::Regle(Refus::Echange(
-                domain::echange::ErreurEchange::AvecSoiMeme
-            )))
-        ),
-        "{soi:?}"
-    );
+    refuse(&soi, "AVEC_SOI_MEME");
     let inconnu = domain::ids::EchangeId::from_uuid(Uuid::new_v4());
     let refus = economie::modifier(&m, a, pa, inconnu, dix(), &meta(a)).await;
-    assert!(
-        matches!(
-            refus,
-            Err(ErreurApplication::Regle(Refus::Echange(
-                domain::echange::ErreurEchange::EchangeInexistant
-            )))
-        ),
-        "{refus:?}"
-    );
+    refuse(&refus, "ECHANGE_INEXISTANT");
     assert_eq!(
         evenements(&pool).await,
         avant,
@@ -679,15 +640,7 @@ async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
         .expect("proposition");
     let avant = evenements(&pool).await;
     let intrus = economie::modifier(&m, c, pc, echange, dix(), &meta(c)).await;
-    assert!(
-        matches!(
-            intrus,
-            Err(ErreurApplication::Regle(Refus::Echange(
-                domain::echange::ErreurEchange::PasPartie
-            )))
-        ),
-        "{intrus:?}"
-    );
+    refuse(&intrus, "PAS_PARTIE");
     economie::annuler(&m, b, pb, echange, &meta(b))
         .await
         .expect("annulation");
