@@ -377,8 +377,9 @@ impl Depot {
     }
 
     /// The answer a command id already got, if it was applied before (counted): what a
-    /// duplicate receives instead of being decided again.
-    async fn reponse_anterieure<A>(
+    /// duplicate receives instead of being decided again. The services ask it too when they
+    /// refuse a request before its first write (`services::refus_ou_premiere_reponse`).
+    pub(crate) async fn reponse_anterieure<A>(
         &self,
         agregat_id: &str,
         id_commande: Uuid,

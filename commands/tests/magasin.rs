@@ -850,3 +850,57 @@ async fn un_lecteur_filtre_ne_recoit_que_ses_types_et_avance_au_dela_des_autres(
         .expect("lecture au bout");
     assert_eq!((apres.lus, apres.jusqu_a), (0, None));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_refus_n_est_pas_retenu_le_meme_id_peut_etre_applique_ensuite_et_rejoue_sa_reponse(
+    pool: PgPool,
+) {
+    // What doc/fiabilite.md §1 promises twins: only applied commands are remembered. A twin
+    // decided before a change of state may be refused while its sibling, decided after, is
+    // applied; once applied, every send of the id gets that application's answer.
+    let m = depot(pool.clone());
+    let j = joueur(1).to_string();
+    ouvert(&m, 1).await;
+    let kit = catalogue().regles().or_depart.pieces();
+    let achat = CommandeInventaire::Acheter {
+        marchand: "apothicaire_mirabelle".parse().expect("code"),
+        item: "herbe_medicinale".parse().expect("code"),
+        quantite: Quantite::parse(kit / 3 + 1).expect("quantité"),
+    };
+    let une_requete = meta();
+    let premier = m
+        .executer::<Inventaire>(&j, achat.clone(), &une_requete)
+        .await;
+    assert!(
+        matches!(
+            premier,
+            Err(ErreurApplication::Regle(Refus::Inventaire(
+                ErreurInventaire::OrInsuffisant { .. }
+            )))
+        ),
+        "{premier:?}"
+    );
+    let butin = CommandeInventaire::RecevoirButin {
+        combat_id: CombatId::from_uuid(Uuid::from_u64_pair(3, 1)),
+        or: Or::new(100),
+        items: Vec::new(),
+    };
+    m.executer::<Inventaire>(&j, butin, &meta())
+        .await
+        .expect("butin");
+    let second = m
+        .executer::<Inventaire>(&j, achat.clone(), &une_requete)
+        .await
+        .expect("le refus n'était pas retenu : appliquée sur l'état neuf");
+    let troisieme = m
+        .executer::<Inventaire>(&j, achat, &une_requete)
+        .await
+        .expect("la réponse de l'application");
+    assert_eq!(second, troisieme);
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM events WHERE id_commande = $1")
+        .bind(une_requete.id_commande)
+        .fetch_one(&pool)
+        .await
+        .expect("lecture");
+    assert_eq!(n, 2, "un débit et un ajout, une seule fois");
+}

@@ -466,3 +466,264 @@ async fn une_offre_pour_un_echange_inconnu_ne_bloque_rien(pool: PgPool) {
     .await
     .expect("l'or n'est pas resté réservé");
 }
+
+/// Asserts a refusal of the game, by its code (`RENCONTRE_INCONNUE`...).
+#[track_caller]
+fn refuse<T: std::fmt::Debug>(resultat: &Result<T, ErreurApplication>, code: &str) {
+    assert!(
+        matches!(resultat, Err(ErreurApplication::Regle(r)) if r.code() == code),
+        "{code} attendu : {resultat:?}"
+    );
+}
+
+/// Every event of an aggregate's stream, oldest first, as `(event_type, id_commande)`.
+async fn flux(pool: &PgPool, type_agregat: &str, id: &str) -> Vec<(String, Option<Uuid>)> {
+    sqlx::query_as(
+        "SELECT event_type, id_commande FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+    )
+    .bind(type_agregat)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .expect("lecture")
+}
+
+/// How many events the store holds in all.
+async fn evenements(pool: &PgPool) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .expect("lecture");
+    n
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_combat_refuse_avant_d_exister_n_ecrit_rien(pool: PgPool) {
+    let m = depot(pool.clone());
+    let c = compte(&pool, 1).await;
+    let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
+    let monde = monde_de(&m).await;
+    let avant = evenements(&pool).await;
+    let inconnue = combat::preparer(
+        &m,
+        &monde,
+        c,
+        tank,
+        "dragon".parse().expect("code"),
+        &meta(c),
+    )
+    .await;
+    refuse(&inconnue, "RENCONTRE_INCONNUE");
+    let ailleurs = combat::preparer(
+        &m,
+        &monde,
+        c,
+        tank,
+        "troll_des_cimes".parse().expect("code"),
+        &meta(c),
+    )
+    .await;
+    refuse(&ailleurs, "RENCONTRE_HORS_ZONE");
+    let fantome = domain::ids::CombatId::from_uuid(Uuid::new_v4());
+    let inexistant = combat::rejoindre(&m, &monde, c, tank, fantome, &meta(c)).await;
+    refuse(&inexistant, "COMBAT_INEXISTANT");
+    assert_eq!(
+        evenements(&pool).await,
+        avant,
+        "ni EntreEnCombat ni SortiDuCombat pour un combat qui n'a jamais existé : {:?}",
+        flux(&pool, "Joueur", &tank.to_string()).await
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rejoindre_un_combat_qui_refuserait_n_engage_personne(pool: PgPool) {
+    let m = depot(pool.clone());
+    let c = compte(&pool, 1).await;
+    let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
+    let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
+    let monde = monde_de(&m).await;
+    let combat_id = combat::preparer(
+        &m,
+        &monde,
+        c,
+        tank,
+        "meute_de_loups".parse().expect("code"),
+        &meta(c),
+    )
+    .await
+    .expect("préparation");
+    combat::lancer(&m, c, tank, combat_id, &meta(c))
+        .await
+        .expect("lancer");
+    let avant = evenements(&pool).await;
+    let tard = combat::rejoindre(&m, &monde, c, heal, combat_id, &meta(c)).await;
+    refuse(&tard, "COMBAT_DEJA_LANCE");
+    assert_eq!(
+        evenements(&pool).await,
+        avant,
+        "{:?}",
+        flux(&pool, "Joueur", &heal.to_string()).await
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_demande_de_combat_rejouee_recoit_sa_premiere_reponse_meme_si_elle_refuserait_maintenant(
+    pool: PgPool,
+) {
+    let m = depot(pool.clone());
+    let c = compte(&pool, 1).await;
+    let tank = personnage(&m, c, "Gimli", Classe::Tank).await;
+    let heal = personnage(&m, c, "Elrond", Classe::Heal).await;
+    let monde = monde_de(&m).await;
+    let loups = || "meute_de_loups".parse().expect("code");
+    let demarrer = meta(c);
+    let combat_id = combat::preparer(&m, &monde, c, tank, loups(), &demarrer)
+        .await
+        .expect("préparation");
+    let entrer = meta(c);
+    let rejoint = combat::rejoindre(&m, &monde, c, heal, combat_id, &entrer)
+        .await
+        .expect("rejoindre");
+    combat::lancer(&m, c, tank, combat_id, &meta(c))
+        .await
+        .expect("lancer");
+    // The replay's parameters are not compared: another encounter, even an unknown one.
+    let encore = combat::preparer(
+        &m,
+        &monde,
+        c,
+        tank,
+        "dragon".parse().expect("code"),
+        &demarrer,
+    )
+    .await
+    .expect("la première réponse");
+    assert_eq!(encore, combat_id);
+    let encore = combat::rejoindre(&m, &monde, c, heal, combat_id, &entrer)
+        .await
+        .expect("la première réponse, pas COMBAT_DEJA_LANCE");
+    assert_eq!(encore, rejoint);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
+    let m = depot(pool.clone());
+    let (a, b, c) = (
+        compte(&pool, 1).await,
+        compte(&pool, 2).await,
+        compte(&pool, 3).await,
+    );
+    let pa = personnage(&m, a, "Arwen", Classe::Heal).await;
+    let pb = personnage(&m, b, "Eowyn", Classe::Dps).await;
+    let pc = personnage(&m, c, "Faramir", Classe::Tank).await;
+    let dix = || Offre {
+        or: Or::new(10),
+        items: BTreeMap::new(),
+    };
+    let avant = evenements(&pool).await;
+    let soi = economie::proposer(&m, a, pa, pa, dix(), &meta(a)).await;
+    refuse(&soi, "AVEC_SOI_MEME");
+    let inconnu = domain::ids::EchangeId::from_uuid(Uuid::new_v4());
+    let refus = economie::modifier(&m, a, pa, inconnu, dix(), &meta(a)).await;
+    refuse(&refus, "ECHANGE_INEXISTANT");
+    assert_eq!(
+        evenements(&pool).await,
+        avant,
+        "ni OffreReservee ni ReservationLiberee : {:?}",
+        flux(&pool, "Inventaire", &pa.to_string()).await
+    );
+    let echange = economie::proposer(&m, a, pa, pb, dix(), &meta(a))
+        .await
+        .expect("proposition");
+    let avant = evenements(&pool).await;
+    let intrus = economie::modifier(&m, c, pc, echange, dix(), &meta(c)).await;
+    refuse(&intrus, "PAS_PARTIE");
+    economie::annuler(&m, b, pb, echange, &meta(b))
+        .await
+        .expect("annulation");
+    let avant_clos = evenements(&pool).await;
+    assert!(avant_clos > avant);
+    let clos = economie::modifier(&m, b, pb, echange, dix(), &meta(b)).await;
+    assert!(clos.is_err(), "{clos:?}");
+    assert_eq!(
+        evenements(&pool).await,
+        avant_clos,
+        "{:?}",
+        flux(&pool, "Inventaire", &pc.to_string()).await
+    );
+    assert_eq!(
+        flux(&pool, "Inventaire", &pc.to_string())
+            .await
+            .iter()
+            .filter(|(genre, _)| genre.starts_with("Offre") || genre.starts_with("Reservation"))
+            .count(),
+        0,
+        "l'intrus n'a rien réservé"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_creation_rejouee_avec_un_autre_nom_rend_la_premiere_reponse_et_ne_prend_pas_le_nom(
+    pool: PgPool,
+) {
+    let m = depot(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let requete = meta(a);
+    let premier = joueur::creer_personnage(&m, a, nom("Frodon"), Classe::Heal, &requete)
+        .await
+        .expect("création");
+    let rejoue = joueur::creer_personnage(&m, a, nom("Bilbon"), Classe::Tank, &requete)
+        .await
+        .expect("la réponse de la première application, pas NOM_DEJA_PRIS");
+    assert_eq!(premier, rejoue);
+    let fiche = m
+        .charger::<Joueur>(&premier.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|j| j.fiche().cloned())
+        .expect("fiche");
+    assert_eq!((fiche.nom.as_str(), fiche.classe), ("Frodon", Classe::Heal));
+    // The replay's name was never reserved: another account takes it.
+    joueur::creer_personnage(&m, b, nom("Bilbon"), Classe::Dps, &meta(b))
+        .await
+        .expect("le nom du rejeu est libre");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn une_creation_interrompue_apres_la_reservation_reprend_avec_le_nom_reserve(pool: PgPool) {
+    let m = depot(pool.clone());
+    let (a, b) = (compte(&pool, 1).await, compte(&pool, 2).await);
+    let requete = meta(a);
+    // What a first attempt leaves when it dies between the reservation and `Creer`.
+    let joueur_id = Uuid::new_v5(&requete.id_commande, b"joueur");
+    sqlx::query(
+        "INSERT INTO noms_joueurs (cle, nom, joueur_id, compte_id) VALUES ('frodon', 'Frodon', $1, $2)",
+    )
+    .bind(joueur_id)
+    .bind(a.uuid())
+    .execute(&pool)
+    .await
+    .expect("réservation");
+    let cree = joueur::creer_personnage(&m, a, nom("Bilbon"), Classe::Heal, &requete)
+        .await
+        .expect("création");
+    assert_eq!(cree.uuid(), joueur_id);
+    let fiche = m
+        .charger::<Joueur>(&cree.to_string())
+        .await
+        .expect("lecture")
+        .and_then(|j| j.fiche().cloned())
+        .expect("fiche");
+    assert_eq!(
+        fiche.nom.as_str(),
+        "Frodon",
+        "le nom que la requête a réservé"
+    );
+    // The same command id from another account is another target.
+    let autre = joueur::creer_personnage(&m, b, nom("Bilbon"), Classe::Heal, &requete).await;
+    assert!(
+        matches!(autre, Err(ErreurApplication::CommandeReutilisee(id)) if id == requete.id_commande),
+        "{autre:?}"
+    );
+}

@@ -279,3 +279,120 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
 
     banc.arreter().await;
 }
+
+/// Every event of the account from the start of the store, once the read reaches the head.
+async fn tous_les_evenements(banc: &Banc, jeton: &str) -> Vec<Value> {
+    let mut curseur = Value::from("0.0");
+    let mut tous = Vec::new();
+    loop {
+        let page = banc
+            .appel(
+                jeton,
+                "evenements.depuis",
+                json!({"curseur": curseur, "limite": 500}),
+            )
+            .await
+            .expect("rattrapage");
+        tous.extend(page["evenements"].as_array().cloned().unwrap_or_default());
+        if page["a_jour"] == true {
+            return tous;
+        }
+        curseur = page["curseur"].clone();
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_refus_du_jeu_n_ecrit_rien_ne_pousse_rien_et_ne_change_pas_la_version(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let alice = banc.compte("alice").await;
+    let jeton = alice.jeton.as_str();
+    let perso = banc.personnage(jeton, "Alinea", "Tank").await;
+    let profil = banc
+        .lire_quand(jeton, "joueur.profil", json!({"joueur_id": perso}), |p| {
+            p["version"].is_u64()
+        })
+        .await;
+    let version = profil["version"].as_u64().expect("version");
+
+    let refus = [
+        (
+            "combat.demarrer",
+            json!({"joueur_id": perso, "rencontre": "dragon_rouge"}),
+            "RENCONTRE_INCONNUE",
+        ),
+        (
+            "combat.demarrer",
+            json!({"joueur_id": perso, "rencontre": "troll_des_cimes"}),
+            "RENCONTRE_HORS_ZONE",
+        ),
+        (
+            "combat.rejoindre",
+            json!({"joueur_id": perso, "combat_id": "00000000-0000-4000-8000-000000000000"}),
+            "COMBAT_INEXISTANT",
+        ),
+        (
+            "echange.proposer",
+            json!({"joueur_id": perso, "destinataire": perso, "offre": {"or": 5}}),
+            "AVEC_SOI_MEME",
+        ),
+        (
+            "echange.modifier",
+            json!({"joueur_id": perso, "echange_id": "00000000-0000-4000-8000-000000000000", "offre": {"or": 5}}),
+            "ECHANGE_INEXISTANT",
+        ),
+    ];
+    for (methode, params, attendu) in refus {
+        let e = banc.appel(jeton, methode, params).await.expect_err(methode);
+        assert_eq!(
+            (e["code"].as_i64(), code(&e)),
+            (Some(-32010), attendu),
+            "{methode} : {e}"
+        );
+    }
+
+    // A command that writes, after the refusals: once its events are read, anything the
+    // refusals had written would be read too (they committed before it).
+    let combat = banc
+        .appel(
+            jeton,
+            "combat.demarrer",
+            json!({"joueur_id": perso, "rencontre": "meute_de_loups"}),
+        )
+        .await
+        .expect("démarrer")["combat_id"]
+        .clone();
+    let evenements = banc
+        .attendre("le combat dans le rattrapage", || async {
+            let tous = tous_les_evenements(&banc, jeton).await;
+            tous.iter()
+                .any(|e| e["type"] == "CombatPrepare")
+                .then_some(tous)
+        })
+        .await;
+    let du_personnage: Vec<&str> = evenements
+        .iter()
+        .filter(|e| e["agregat"] == "Joueur")
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(
+        du_personnage,
+        ["JoueurCree", "EntreEnCombat"],
+        "aucun combat fantôme"
+    );
+    assert!(
+        !evenements
+            .iter()
+            .any(|e| e["type"] == "OffreReservee" || e["type"] == "ReservationLiberee"),
+        "aucune réservation : {evenements:?}"
+    );
+    let profil = banc
+        .lire_quand(jeton, "joueur.profil", json!({"joueur_id": perso}), |p| {
+            p["combat_id"] == combat
+        })
+        .await;
+    assert_eq!(
+        profil["version"].as_u64(),
+        Some(version + 1),
+        "seul l'engagement dans le vrai combat : {profil}"
+    );
+}

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::depot::Depot;
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::services::monde::Monde;
-use crate::services::{fiche_possedee, verifier_possession, zone_de};
+use crate::services::{
+    decider_sans_ecrire, fiche_possedee, refus_ou_premiere_reponse, verifier_possession, zone_de,
+};
 
 fn combattant(fiche: &FicheJoueur) -> Combattant {
     Combattant {
@@ -29,6 +31,10 @@ fn combattant(fiche: &FicheJoueur) -> Combattant {
 
 /// Prepares a combat against an encounter of the zone where the caller's character stands,
 /// that character as initiator.
+///
+/// The encounter is checked before the character is engaged, so a refusal writes nothing. The
+/// combat's id derives from the request's: once checked, `Preparer` on it cannot be refused
+/// (a replay gets its first answer), so nothing is left to compensate.
 pub async fn preparer(
     depot: &Depot,
     monde: &Monde,
@@ -43,7 +49,6 @@ pub async fn preparer(
     // The seed comes from the server's randomness, never from anything the client chose (a
     // client picking command ids could otherwise search for a lucky fight).
     let graine = Graine::new(Uuid::new_v4().as_u64_pair().0);
-    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
     let preparer = CommandeCombat::Preparer {
         combat_id,
         rencontre,
@@ -51,17 +56,22 @@ pub async fn preparer(
         graine,
         initiateur: combattant(&fiche),
     };
-    if let Err(e) = depot
-        .executer::<Combat>(&combat_id.to_string(), preparer, meta)
-        .await
-    {
-        liberer(depot, joueur_id, combat_id, &meta.etape("liberer")).await?;
-        return Err(e);
+    let id = combat_id.to_string();
+    if let Err(refus) = decider_sans_ecrire(depot, Combat::default(), preparer.clone()).await {
+        return refus_ou_premiere_reponse::<Combat>(depot, &id, refus, meta)
+            .await
+            .map(|_| combat_id);
     }
+    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
+    depot.executer::<Combat>(&id, preparer, meta).await?;
     Ok(combat_id)
 }
 
 /// The caller's character joins a combat in preparation, from the combat's zone.
+///
+/// The combat is read and the join decided on it before the character is engaged, so a
+/// refusal writes nothing. Only a race is compensated: the combat launched, filled up or
+/// called off between that check and `Rejoindre`; the character is then freed.
 pub async fn rejoindre(
     depot: &Depot,
     monde: &Monde,
@@ -72,35 +82,45 @@ pub async fn rejoindre(
 ) -> Result<Vec<EvenementCombat>, ErreurApplication> {
     let fiche = fiche_possedee(depot, compte, joueur_id).await?;
     let zone = zone_de(monde, joueur_id).await?;
-    let zone_du_combat = depot
-        .charger::<Combat>(&combat_id.to_string())
-        .await?
-        .and_then(|c| c.etat().map(|e| e.zone.clone()));
-    if let Some(combat) = zone_du_combat
-        && combat != zone
-    {
-        return Err(ErreurApplication::Regle(Refus::Combat(
-            ErreurCombat::HorsDeLaZone { combat, zone },
-        )));
-    }
-    // Already in this very combat (joining twice, or its initiator): engaging changes nothing,
-    // and the refusal that follows must not free a character that is still fighting.
-    let deja_engage = fiche.combat == Some(combat_id);
-    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
+    let id = combat_id.to_string();
+    let combat = depot.charger::<Combat>(&id).await?.unwrap_or_default();
     let rejoindre = CommandeCombat::Rejoindre {
         combattant: combattant(&fiche),
     };
-    match depot
-        .executer::<Combat>(&combat_id.to_string(), rejoindre, meta)
-        .await
-    {
+    let verdict = match combat.etat().map(|e| e.zone.clone()) {
+        Some(du_combat) if du_combat != zone => Err(ErreurCombat::HorsDeLaZone {
+            combat: du_combat,
+            zone,
+        }),
+        _ => decider_sans_ecrire(depot, combat, rejoindre.clone()).await,
+    };
+    if let Err(refus) = verdict {
+        return refus_ou_premiere_reponse::<Combat>(depot, &id, refus, meta).await;
+    }
+    // Engaged in this very combat but not in it yet: another request of this character is
+    // joining it, and the refusal this one may get must not free the character it engaged.
+    let deja_engage = fiche.combat == Some(combat_id);
+    engager(depot, joueur_id, combat_id, &meta.etape("engager")).await?;
+    match depot.executer::<Combat>(&id, rejoindre, meta).await {
         Ok(evenements) => Ok(evenements),
         Err(e) => {
-            if !deja_engage {
+            if !deja_engage && jamais_entre(&e) {
                 liberer(depot, joueur_id, combat_id, &meta.etape("liberer")).await?;
             }
             Err(e)
         }
+    }
+}
+
+/// Whether a `Rejoindre` that failed after the check certainly left its character out of the
+/// combat: a refusal (but `DejaParticipant`, which a concurrent join of the same character
+/// won) or a conflict wrote nothing. A storage error may have committed: freeing then could
+/// free a participant, so the character stays engaged until the request is retried.
+fn jamais_entre(erreur: &ErreurApplication) -> bool {
+    match erreur {
+        ErreurApplication::Regle(Refus::Combat(ErreurCombat::DejaParticipant)) => false,
+        ErreurApplication::Regle(_) | ErreurApplication::Conflit => true,
+        _ => false,
     }
 }
 

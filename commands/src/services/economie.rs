@@ -5,7 +5,7 @@
 //! one released on both. Merchants stand in zones: one trades with a merchant of the zone it
 //! stands in (Service Monde).
 
-use domain::echange::{CommandeEchange, Echange, ErreurEchange, EvenementEchange, Offre};
+use domain::echange::{CommandeEchange, Echange, EvenementEchange, Offre};
 use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
 use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::Joueur;
@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::depot::Depot;
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::services::monde::Monde;
-use crate::services::{verifier_possession, zone_de};
+use crate::services::{
+    decider_sans_ecrire, refus_ou_premiere_reponse, verifier_possession, zone_de,
+};
 
 /// Runs an inventory command for a character of the caller's.
 async fn inventaire(
@@ -165,6 +167,10 @@ async fn reserver(
 }
 
 /// Opens a trade from the caller's character to another character, with a first offer.
+///
+/// `Proposer` is decided before the offer is reserved, so a refusal (`AvecSoiMeme`) reserves
+/// nothing. Once checked it cannot be refused (the trade's id derives from the request's, a
+/// replay gets its first answer), so nothing is left to release.
 pub async fn proposer(
     depot: &Depot,
     compte: CompteId,
@@ -182,38 +188,29 @@ pub async fn proposer(
         return Err(ErreurApplication::introuvable("personnage", &destinataire));
     }
     let echange_id = EchangeId::from_uuid(Uuid::new_v5(&meta.id_commande, b"echange"));
-    reserver(
-        depot,
-        proposant,
-        echange_id,
-        offre.clone(),
-        &meta.etape("reserver"),
-    )
-    .await?;
+    let id = echange_id.to_string();
     let proposer = CommandeEchange::Proposer {
         echange_id,
         proposant,
         destinataire,
-        offre,
+        offre: offre.clone(),
     };
-    if let Err(e) = depot
-        .executer::<Echange>(&echange_id.to_string(), proposer, meta)
-        .await
-    {
-        // The trade was never opened: nothing can conclude it, so closing it here is safe.
-        let liberer = CommandeInventaire::Liberer { echange_id };
-        depot
-            .executer::<Inventaire>(&proposant.to_string(), liberer, &meta.etape("liberer"))
-            .await?;
-        return Err(e);
+    if let Err(refus) = decider_sans_ecrire(depot, Echange::default(), proposer.clone()).await {
+        return refus_ou_premiere_reponse::<Echange>(depot, &id, refus, meta)
+            .await
+            .map(|_| echange_id);
     }
+    reserver(depot, proposant, echange_id, offre, &meta.etape("reserver")).await?;
+    depot.executer::<Echange>(&id, proposer, meta).await?;
     Ok(echange_id)
 }
 
-/// Replaces the caller's offer in a trade. The offer is reserved first; if the trade then
-/// refuses, the lock ends with the trade, but for a trade that does not exist or that the
-/// caller is not part of: no end of that trade would ever reach the caller's inventory, so the
-/// reservation is released at once.
+/// Replaces the caller's offer in a trade.
+///
+/// `Modifier` is decided on the trade before the offer is reserved, so a trade that does not
+/// exist, that the caller is not part of or that is closed reserves nothing. If the trade
+/// closes between that check and `Modifier` (a concurrent conclusion or cancellation), the
+/// offer reserved meanwhile ends with the trade like every other (doc/agregats.md §5.4).
 pub async fn modifier(
     depot: &Depot,
     compte: CompteId,
@@ -223,28 +220,17 @@ pub async fn modifier(
     meta: &Metadonnees,
 ) -> Result<Vec<EvenementEchange>, ErreurApplication> {
     verifier_possession(depot, compte, joueur_id).await?;
-    reserver(
-        depot,
+    let id = echange_id.to_string();
+    let echange = depot.charger::<Echange>(&id).await?.unwrap_or_default();
+    let modifier = CommandeEchange::Modifier {
         joueur_id,
-        echange_id,
-        offre.clone(),
-        &meta.etape("reserver"),
-    )
-    .await?;
-    let modifier = CommandeEchange::Modifier { joueur_id, offre };
-    let resultat = depot
-        .executer::<Echange>(&echange_id.to_string(), modifier, meta)
-        .await;
-    if let Err(ErreurApplication::Regle(Refus::Echange(
-        ErreurEchange::EchangeInexistant | ErreurEchange::PasPartie,
-    ))) = &resultat
-    {
-        let liberer = CommandeInventaire::Liberer { echange_id };
-        depot
-            .executer::<Inventaire>(&joueur_id.to_string(), liberer, &meta.etape("liberer"))
-            .await?;
+        offre: offre.clone(),
+    };
+    if let Err(refus) = decider_sans_ecrire(depot, echange, modifier.clone()).await {
+        return refus_ou_premiere_reponse::<Echange>(depot, &id, refus, meta).await;
     }
-    resultat
+    reserver(depot, joueur_id, echange_id, offre, &meta.etape("reserver")).await?;
+    depot.executer::<Echange>(&id, modifier, meta).await
 }
 
 /// Accepts the offers as they stand; the second acceptance concludes and settles the trade.

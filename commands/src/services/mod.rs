@@ -7,7 +7,13 @@
 //! ([`Metadonnees::etape`]), so that retrying the request with the same `id_commande` replays
 //! every step at most once. Steps that react to an outcome (freeing the participants of a
 //! finished combat, settling a concluded trade) are done here synchronously for now; the
-//! process managers of the bus make them durable (doc/bus.md).
+//! process managers of the bus make them durable (DESIGN §6).
+//!
+//! A refusal writes nothing. A request whose first write only prepares its main command
+//! (engaging a combatant, reserving an offer) first decides that command on the state it can
+//! read ([`decider_sans_ecrire`]), so that what can be refused then is refused before anything
+//! is written; only a race (the other aggregate changed between the check and the command)
+//! is left to compensate (doc/magasin.md §4).
 
 pub mod chat;
 pub mod combat;
@@ -16,13 +22,13 @@ pub mod joueur;
 pub mod monde;
 pub mod quete;
 
+use cqrs_es::event_sink::EventSink;
 use domain::ids::{CompteId, JoueurId};
 use domain::joueur::{FicheJoueur, Joueur};
 use domain::valeurs::CodeZone;
-#[cfg(doc)]
 use magasin::Metadonnees;
 
-use crate::depot::Depot;
+use crate::depot::{AgregatStocke, Depot};
 use crate::erreurs::ErreurApplication;
 use crate::services::monde::Monde;
 
@@ -76,4 +82,40 @@ pub(crate) async fn zone_de(
         Some(e) => e.zone,
         None => monde.placer_au_depart(joueur_id).await?.zone,
     })
+}
+
+/// Decides a command on a state read beforehand, without writing anything: the refusal it
+/// would get now, if any. The events are thrown away; the command itself still goes through
+/// [`Depot::executer`], which decides it again on the whole stream.
+pub(crate) async fn decider_sans_ecrire<A>(
+    depot: &Depot,
+    mut etat: A,
+    commande: A::Command,
+) -> Result<(), A::Error>
+where
+    A: AgregatStocke,
+{
+    etat.handle(commande, depot.catalogue(), &EventSink::default())
+        .await
+}
+
+/// A request refused before its first write: if its command id was applied already, this is
+/// a replay and gets its first answer, whatever the state or the replay's parameters would
+/// give now (doc/protocole.md §3.4); otherwise the refusal.
+pub(crate) async fn refus_ou_premiere_reponse<A>(
+    depot: &Depot,
+    agregat_id: &str,
+    refus: A::Error,
+    meta: &Metadonnees,
+) -> Result<Vec<A::Event>, ErreurApplication>
+where
+    A: AgregatStocke,
+{
+    match depot
+        .reponse_anterieure::<A>(agregat_id, meta.id_commande)
+        .await?
+    {
+        Some(evenements) => Ok(evenements),
+        None => Err(ErreurApplication::Regle(A::refus(refus))),
+    }
 }
