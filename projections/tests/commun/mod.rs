@@ -181,18 +181,21 @@ pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) -> Bil
         match resultat {
             Ok(()) => bilan.par_genre[genre].0 += 1,
             Err(commands::ErreurApplication::Regle(_)) => bilan.par_genre[genre].1 += 1,
-            Err(e) => panic!("{} : erreur hors des règles du jeu : {e}", GENRES[genre]),
+            Err(erreur) => panic!(
+                "{} : erreur hors des règles du jeu : {erreur}",
+                GENRES[genre]
+            ),
         }
     }
-    let appliquees: u64 = bilan.par_genre.iter().map(|(a, _)| a).sum();
+    let appliquees: u64 = bilan.par_genre.iter().map(|(faites, _)| faites).sum();
     assert!(
         appliquees * 2 >= operations,
         "charge surtout refusée ({appliquees} appliquées sur {operations}) : {bilan:?}"
     );
     if operations >= 40 {
-        for (genre, (a, _)) in GENRES.iter().zip(&bilan.par_genre) {
+        for (genre, (faites, _)) in GENRES.iter().zip(&bilan.par_genre) {
             assert!(
-                *a > 0,
+                *faites > 0,
                 "charge sans aucun(e) {genre} appliqué(e) : {bilan:?}"
             );
         }

@@ -155,9 +155,36 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
         doubles.is_empty(),
         "commandes appliquées deux fois : {doubles:?}"
     );
-    // The answers' events are the store's: a replay answered from another application, or a
-    // command applied again under an id of its own, shows here (the trigger above cannot see
-    // it).
+    reponses_egales_au_magasin(pool, &reponses).await?;
+    refus_sans_ecriture(pool, &refusees).await?;
+    bilan.jumeaux = journal.jumeaux.len();
+    let mut differents = Vec::new();
+    for (id, a, b) in &journal.jumeaux {
+        match (a, b) {
+            (Issue::Acquittee(ra), Issue::Acquittee(rb)) if ra != rb => differents.push((id, a, b)),
+            (Issue::Acquittee(_), Issue::Refusee(_)) | (Issue::Refusee(_), Issue::Acquittee(_)) => {
+                bilan.jumeaux_succes_et_refus += 1;
+            }
+            (Issue::Refusee(ca), Issue::Refusee(cb)) if ca != cb => {
+                bilan.jumeaux_refus_differents += 1;
+            }
+            _ => {}
+        }
+    }
+    ensure!(
+        differents.is_empty(),
+        "deux envois d'un même id ont reçu des résultats différents : {differents:?}"
+    );
+    Ok(bilan)
+}
+
+/// The answers' events are the store's: a replay answered from another application, or a
+/// command applied again under an id of its own, shows here (the store's trigger, which keeps
+/// an id to one transaction, cannot see it).
+async fn reponses_egales_au_magasin(
+    pool: &PgPool,
+    reponses: &BTreeMap<Uuid, Vec<Value>>,
+) -> anyhow::Result<()> {
     let ids: Vec<Uuid> = reponses.keys().copied().collect();
     let stockes: Vec<(Uuid, String, Value)> = sqlx::query_as(
         "SELECT id_commande, event_type, payload FROM events WHERE id_commande = ANY($1) \
@@ -178,19 +205,23 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
             .or_default()
             .push(json!({"type": genre, "donnees": donnees}));
     }
-    for (id, repondus) in &reponses {
+    for (id, repondus) in reponses {
         let stockes = dans_le_magasin.get(id).map_or(&[][..], Vec::as_slice);
         ensure!(
             repondus.as_slice() == stockes,
             "la commande {id} a répondu {repondus:?}, le magasin tient {stockes:?}"
         );
     }
-    // A refusal writes nothing (doc/protocole.md §5.1), neither under its id nor as a step of it.
+    Ok(())
+}
+
+/// A refusal writes nothing (doc/protocole.md §5.1), neither under its id nor as a step of it.
+async fn refus_sans_ecriture(pool: &PgPool, refusees: &[Uuid]) -> anyhow::Result<()> {
     let ecrites_par_un_refus: Vec<(Uuid,)> = sqlx::query_as(
         "SELECT x FROM unnest($1::uuid[]) AS x \
          WHERE EXISTS (SELECT 1 FROM events e WHERE e.id_commande = x OR e.causation_id = x)",
     )
-    .bind(&refusees)
+    .bind(refusees)
     .fetch_all(pool)
     .await?;
     ensure!(
@@ -199,25 +230,7 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
         ecrites_par_un_refus.len(),
         ecrites_par_un_refus.first()
     );
-    bilan.jumeaux = journal.jumeaux.len();
-    let mut differents = Vec::new();
-    for (id, a, b) in &journal.jumeaux {
-        match (a, b) {
-            (Issue::Acquittee(ra), Issue::Acquittee(rb)) if ra != rb => differents.push((id, a, b)),
-            (Issue::Acquittee(_), Issue::Refusee(_)) | (Issue::Refusee(_), Issue::Acquittee(_)) => {
-                bilan.jumeaux_succes_et_refus += 1;
-            }
-            (Issue::Refusee(ca), Issue::Refusee(cb)) if ca != cb => {
-                bilan.jumeaux_refus_differents += 1;
-            }
-            _ => {}
-        }
-    }
-    ensure!(
-        differents.is_empty(),
-        "deux envois d'un même id ont reçu des résultats différents : {differents:?}"
-    );
-    Ok(bilan)
+    Ok(())
 }
 
 /// Every read model equals its rebuild from the store (`mmo projections rebuild all`), and
