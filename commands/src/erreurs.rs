@@ -39,6 +39,25 @@ pub enum Refus {
 }
 
 impl Refus {
+    /// Every stable code a refusal can carry, each rule's enum in turn: what clients may
+    /// receive with `error.code` −32010, and what doc/protocole.md must list (checked by the
+    /// fuzz test, both ways).
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        use strum::VariantNames as _;
+        [
+            ErreurJoueur::VARIANTS,
+            ErreurCombat::VARIANTS,
+            ErreurQuete::VARIANTS,
+            ErreurInventaire::VARIANTS,
+            ErreurEchange::VARIANTS,
+            ErreurMonde::VARIANTS,
+            ErreurChat::VARIANTS,
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+    }
+
     /// The refusal's stable code (`INVENTAIRE_PLEIN`, `DEJA_AGI`...), what clients match on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -150,5 +169,26 @@ mod tests {
             "PAS_DE_PORTAIL"
         );
         assert_eq!(Refus::Chat(ErreurChat::PasMembre).code(), "PAS_MEMBRE");
+    }
+
+    #[test]
+    fn la_liste_des_codes_porte_ceux_que_rendent_les_refus() {
+        let codes: Vec<&str> = Refus::codes().collect();
+        for refus in [
+            Refus::Combat(ErreurCombat::DejaAgi),
+            Refus::Echange(ErreurEchange::AvecSoiMeme),
+            Refus::Chat(ErreurChat::PasMembre),
+            Refus::Inventaire(ErreurInventaire::InventairePlein {
+                capacite: 2,
+                necessaire: 3,
+            }),
+        ] {
+            assert!(codes.contains(&refus.code()), "{}", refus.code());
+        }
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        );
     }
 }

@@ -240,6 +240,29 @@ async fn ecrivain_concurrent(
     tx
 }
 
+/// Waits until another session is blocked behind `tx`'s locks: the command's insert waits on
+/// the key `tx` wrote. The race is then set, however slow the machine.
+async fn attendre_un_bloque(pool: &PgPool, tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) {
+    let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(&mut **tx)
+        .await
+        .expect("pid");
+    for _ in 0..1_500 {
+        let (bloques,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(pid)
+        .fetch_one(pool)
+        .await
+        .expect("pg_stat_activity");
+        if bloques > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("la commande ne s'est jamais heurtée à l'écriture concurrente");
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn sans_reessai_le_perdant_d_une_course_recoit_un_conflit(pool: PgPool) {
     let m = depot(pool.clone()).avec_politique(PolitiqueReessai {
@@ -250,12 +273,12 @@ async fn sans_reessai_le_perdant_d_une_course_recoit_un_conflit(pool: PgPool) {
     let j = joueur(1).to_string();
     // Another writer holds version 2, uncommitted: the command decides on version 1, blocks on
     // the key, and loses when the other writer commits.
-    let tx = ecrivain_concurrent(&pool, &j, 2).await;
+    let mut tx = ecrivain_concurrent(&pool, &j, 2).await;
     let commande = tokio::spawn({
         let m = Arc::new(m);
         async move { m.executer::<Joueur>(&j, xp(5, 10), &meta()).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    attendre_un_bloque(&pool, &mut tx).await;
     tx.commit().await.expect("commit concurrent");
     let resultat = commande.await.expect("tâche");
     assert!(
@@ -276,12 +299,12 @@ async fn avec_reessai_le_perdant_d_une_course_decide_a_nouveau_sur_l_etat_neuf(p
     let m = Arc::new(depot(pool.clone()));
     cree(&m, 1).await;
     let j = joueur(1).to_string();
-    let tx = ecrivain_concurrent(&pool, &j, 2).await;
+    let mut tx = ecrivain_concurrent(&pool, &j, 2).await;
     let commande = tokio::spawn({
         let (m, j) = (m.clone(), j.clone());
         async move { m.executer::<Joueur>(&j, xp(5, 10), &meta()).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    attendre_un_bloque(&pool, &mut tx).await;
     tx.commit().await.expect("commit concurrent");
     commande
         .await

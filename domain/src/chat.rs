@@ -17,7 +17,9 @@ pub const MOTS_FILTRES: &[&str] = &[
 ///
 /// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE (`Muet` →
 /// `MUET`): clients match on it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurChat {
     /// Nothing left once control characters and spaces are removed.

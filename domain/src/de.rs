@@ -73,12 +73,73 @@ mod tests {
     use super::*;
 
     #[test]
-    fn le_meme_jet_redonne_le_meme_nombre() {
-        let des = Des::new(Graine::new(42));
-        assert_eq!(
-            des.brut(But::Degats, &[1, 2]),
-            des.brut(But::Degats, &[1, 2])
-        );
+    fn le_melange_est_splitmix64() {
+        // The first two outputs of the reference SplitMix64 seeded with 0 (Vigna's
+        // `splitmix64.c`): its state moves by the golden gamma before each mix, as `melange`
+        // does with its argument.
+        assert_eq!(melange(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(melange(0x9E37_79B9_7F4A_7C15), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn une_graine_donne_les_memes_jets_pour_toujours() {
+        // Computed once by an independent SplitMix64 (not this code) from agregats.md §4.9:
+        // changing the mixer, the purposes' numbers or how the context is folded in changes
+        // every fight already in the store, and fails here.
+        let cas: [(u64, [u64; 3]); 3] = [
+            (
+                42,
+                [
+                    0x063E_5559_420E_E9E0,
+                    0x8F06_5179_297E_F039,
+                    0x1DB2_233E_B3BC_AEB3,
+                ],
+            ),
+            (
+                7,
+                [
+                    0x342C_90A6_7EAA_94EE,
+                    0xC74E_B748_55F3_9736,
+                    0x1B97_30BF_3FC5_DE36,
+                ],
+            ),
+            (
+                0,
+                [
+                    0xE4CC_6464_01AE_52AA,
+                    0x3DDA_3756_D9AD_7F4B,
+                    0x6468_4C4F_0FD7_84B4,
+                ],
+            ),
+        ];
+        for (graine, attendus) in cas {
+            let des = Des::new(Graine::new(graine));
+            let jets = [
+                des.brut(But::Degats, &[1, 2]),
+                des.brut(But::Soin, &[1, 2]),
+                des.brut(But::Critique, &[]),
+            ];
+            assert_eq!(jets, attendus, "graine {graine}");
+        }
+        // Bounded rolls: the variance of the first three rounds' attack of participant 0 on
+        // monster 0, then the critical rolls (0..=99) of participants 0, 1, 2 in round 1.
+        for (graine, variances, critiques) in [
+            (42, [87, 86, 98], [1, 86, 72]),
+            (7, [114, 98, 110], [23, 99, 80]),
+        ] {
+            let des = Des::new(Graine::new(graine));
+            let v: Vec<u32> = (1..=3)
+                .map(|tour| des.entre(But::Degats, &[tour, 0, 0], 85, 115))
+                .collect();
+            let c: Vec<u32> = (0..3)
+                .map(|i| des.entre(But::Critique, &[1, i, 0], 0, 99))
+                .collect();
+            assert_eq!(
+                (v, c),
+                (variances.to_vec(), critiques.to_vec()),
+                "graine {graine}"
+            );
+        }
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub const RAYON_PORTAIL: f64 = 5.0;
 /// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE (`TropRapide` →
 /// `TROP_RAPIDE`): clients match on it. Distances are whole metres, so the refusal compares
 /// exactly.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurMonde {
     /// The zone is not in the catalog.

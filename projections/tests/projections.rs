@@ -11,7 +11,7 @@ use std::time::Duration;
 use commun::{Hasard, desequilibres, instantane, jouer, partie, rattraper};
 use projections::Projection;
 use projections::reconstruction::reconstruire;
-use projections::travailleur::Travailleur;
+use projections::travailleur::{Travailleur, retard};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -70,10 +70,111 @@ async fn un_modele_reconstruit_egale_le_modele_vivant_ligne_a_ligne(pool: PgPool
     }
 }
 
+/// The checkpoint of a projection, as committed.
+async fn point_de_reprise(pool: &PgPool, projection: Projection) -> (String, i64) {
+    sqlx::query_as(
+        "SELECT transaction_id::text, global_position FROM points_de_reprise WHERE lecteur = $1 \
+         UNION ALL SELECT '0', 0 LIMIT 1",
+    )
+    .bind(projection.nom())
+    .fetch_one(pool)
+    .await
+    .expect("point de reprise")
+}
+
+/// Kills `projection`'s worker while it is inside a batch, and checks the batch left nothing:
+/// writes to one of its tables are blocked (`LOCK TABLE ... IN EXCLUSIVE MODE`) until the
+/// worker's session waits on that lock — it has locked its checkpoint, read its events and
+/// started writing them, and cannot commit — then the worker is aborted and the lock
+/// released. The checkpoint must not have moved: the half-written batch was rolled back.
+async fn tuer_en_plein_lot(pool: &PgPool, projection: Projection) {
+    let en_attente = retard(pool, projection.nom())
+        .await
+        .expect("retard")
+        .evenements;
+    assert!(en_attente > 0, "{} : aucun lot à couper", projection.nom());
+    let table = projection.tables().last().expect("une table");
+    let mut verrou = pool.begin().await.expect("transaction");
+    sqlx::query(&format!("LOCK TABLE lecture.{table} IN EXCLUSIVE MODE"))
+        .execute(&mut *verrou)
+        .await
+        .expect("verrou");
+    let (pid_verrou,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(&mut *verrou)
+        .await
+        .expect("pid");
+    let (_arret, recepteur) = watch::channel(false);
+    let t = Travailleur::new(pool.clone(), projection)
+        .avec_lots_de(3)
+        .avec_sondage(Duration::from_millis(20));
+    let tache = tokio::spawn(t.executer(recepteur));
+    let mut bloque = None;
+    for _ in 0..1_500 {
+        bloque = sqlx::query_as::<_, (i32,)>(
+            "SELECT pid FROM pg_stat_activity \
+             WHERE $1 = ANY(pg_blocking_pids(pid)) AND xact_start IS NOT NULL",
+        )
+        .bind(pid_verrou)
+        .fetch_optional(pool)
+        .await
+        .expect("pg_stat_activity");
+        if bloque.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let Some((pid_lot,)) = bloque else {
+        panic!(
+            "{} : le travailleur n'a jamais écrit dans {table}",
+            projection.nom()
+        );
+    };
+    // Mid-batch: the worker has not committed since it began this batch.
+    let pendant = point_de_reprise(pool, projection).await;
+    tache.abort();
+    assert!(
+        tache.await.is_err_and(|e| e.is_cancelled()),
+        "le travailleur tué"
+    );
+    verrou.rollback().await.expect("verrou relâché");
+    for _ in 0..1_500 {
+        let (ouverte,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND xact_start IS NOT NULL",
+        )
+        .bind(pid_lot)
+        .fetch_one(pool)
+        .await
+        .expect("pg_stat_activity");
+        if ouverte == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        point_de_reprise(pool, projection).await,
+        pendant,
+        "{} : le lot coupé n'a rien validé",
+        projection.nom()
+    );
+    assert!(
+        retard(pool, projection.nom())
+            .await
+            .expect("retard")
+            .evenements
+            > 0,
+        "{} : le lot coupé reste à faire",
+        projection.nom()
+    );
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn un_travailleur_tue_en_plein_lot_reprend_sans_perte_ni_double(pool: PgPool) {
     let p = partie(&pool, "Coupe", 6).await;
     jouer(&p, &mut Hasard::new(0x5eed_0002), 100).await;
+    // Each worker killed once for certain in the middle of a batch.
+    for projection in Projection::TOUTES {
+        tuer_en_plein_lot(&pool, projection).await;
+    }
     // Kill the workers again and again, at random moments, mid-batch (tiny batches, aborted
     // tasks drop their transaction and connection).
     let mut hasard = Hasard::new(7);

@@ -260,6 +260,25 @@ impl Banc {
         .await
     }
 
+    /// Waits until every projection has applied every event the store holds now (their
+    /// checkpoints, `points_de_reprise`): a read after this sees every write before it. A
+    /// read that must show *nothing* happened needs this; polling for an empty answer would
+    /// pass on a projection that had not caught up yet.
+    pub async fn projections_a_jour(&self, pool: &PgPool) {
+        self.attendre("les projections à jour", || async {
+            for p in projections::Projection::TOUTES {
+                let r = projections::travailleur::retard(pool, p.nom())
+                    .await
+                    .expect("retard d'une projection");
+                if r.evenements > 0 {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await;
+    }
+
     /// A WebSocket, authenticated by the upgrade's query when `jeton` is given.
     pub async fn ws(&self, jeton: Option<&str>) -> ClientWs {
         let mut url = format!("ws://{}/ws", self.serveur.adresse);
@@ -289,6 +308,14 @@ impl Banc {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Whether something accepts TCP connections on `127.0.0.1:port` now. The fault tests stop a
+/// service with `start-stop-daemon --stop --oknodo`, which succeeds doing nothing when no such
+/// process runs (a NATS started another way): they check the port instead of the exit status.
+pub fn ecoute(port: u16) -> bool {
+    let adresse = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&adresse, Duration::from_secs(2)).is_ok()
 }
 
 /// A JSON-RPC answer as a `Result`.

@@ -4,7 +4,6 @@
 //! tests play it: as is, and with the NATS server restarted in the middle of the combat.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use cqrs_es::Aggregate as _;
 use domain::combat::{Combat, EvenementCombat, Issue, Phase};
@@ -286,6 +285,46 @@ async fn combattre(mut joueurs: Vec<Joueur>, pendant_le_combat: impl AsyncFnOnce
     }
 }
 
+/// The process managers that pay (every one but the round scheduler, whose held messages
+/// wait for deadlines).
+fn payeurs() -> impl Iterator<Item = &'static str> {
+    commands::bus::reactions::CONSOMMATEURS
+        .into_iter()
+        .map(|c| c.nom)
+        .filter(|&nom| nom != "echeances_tours")
+}
+
+/// Waits until nothing more can be paid: the relay has published every event of the store,
+/// no paying process manager has a message waiting or in flight (a message is acknowledged
+/// only once the commands it causes are in the store), and the store did not grow meanwhile.
+async fn attendre_le_calme(banc: &Banc, pool: &PgPool) {
+    let compter = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .expect("lecture du magasin");
+        n
+    };
+    banc.attendre("les réactions épuisées", || async {
+        let avant = compter().await;
+        let relais = projections::travailleur::retard(pool, commands::bus::relais::LECTEUR)
+            .await
+            .expect("retard du relais");
+        if relais.evenements > 0 {
+            return None;
+        }
+        let flux = banc.serveur.passerelle.bus.flux().await.ok()?;
+        for nom in payeurs() {
+            let info = flux.consumer_info(nom).await.ok()?;
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                return None;
+            }
+        }
+        (compter().await == avant).then_some(())
+    })
+    .await;
+}
+
 impl Bilan {
     /// A character's share of the victory: XP and gold.
     pub fn part(&self, joueur: &str) -> (u64, u64) {
@@ -306,13 +345,15 @@ impl Bilan {
 
     /// Checks, through the gateway's reads, that the victory was paid exactly once: XP (the
     /// combat's, plus the quest it completed), the loot's gold in the inventory and in the
-    /// ledger, quest progress, and the combat's history, every event in order.
-    pub async fn verifier_les_recompenses(&self, banc: &Banc) {
+    /// ledger, quest progress, and the combat's history, every event in order. Once each
+    /// share is seen, waits until the chain of reactions has run dry and the projections have
+    /// applied the whole store, then checks again: a reward paid twice would show there.
+    pub async fn verifier_les_recompenses(&self, banc: &Banc, pool: &PgPool) {
         for j in &self.joueurs {
             self.verifier_la_part(banc, j).await;
         }
-        // Settled: nothing more comes (a doubled reward would show after a while).
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        attendre_le_calme(banc, pool).await;
+        banc.projections_a_jour(pool).await;
         for j in &self.joueurs {
             let profil = banc
                 .appel(
@@ -327,6 +368,7 @@ impl Bilan {
                 Some(self.xp_attendue(j)),
                 "payé une fois"
             );
+            self.verifier_la_part(banc, j).await;
         }
         self.verifier_l_historique(banc).await;
     }

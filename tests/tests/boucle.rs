@@ -11,6 +11,6 @@ use sqlx::PgPool;
 async fn trois_joueurs_se_retrouvent_combattent_ensemble_et_sont_payes_par_le_bus(pool: PgPool) {
     let banc = Banc::demarrer(&pool).await;
     let bilan = scenario::jouer(&banc, &pool, async || {}).await;
-    bilan.verifier_les_recompenses(&banc).await;
+    bilan.verifier_les_recompenses(&banc, &pool).await;
     banc.arreter().await;
 }

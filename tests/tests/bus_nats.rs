@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use mmo_tests::{Banc, scenario};
+use mmo_tests::{Banc, ecoute, scenario};
 use sqlx::PgPool;
 
 /// `scripts/services.sh` with these arguments (no argument: start whatever is down).
@@ -35,8 +35,15 @@ impl Drop for RelancerNats {
 async fn un_redemarrage_de_nats_en_pleine_partie_ne_perd_ni_ne_double_rien(pool: PgPool) {
     let _relancer = RelancerNats;
     let banc = Banc::demarrer(&pool).await;
-    let bilan = scenario::jouer(&banc, &pool, async || services(&["arreter", "nats"])).await;
-    // The whole combat was fought without NATS: the victory is not paid yet.
+    let bilan = scenario::jouer(&banc, &pool, async || {
+        services(&["arreter", "nats"]);
+        assert!(!ecoute(4222), "NATS répond encore sur 4222 après son arrêt");
+    })
+    .await;
+    // The whole combat was fought without NATS: the victory is not paid yet. Read once the
+    // projections applied the whole store, so that an XP of 0 is not just a profile behind.
+    assert!(!ecoute(4222), "NATS est revenu pendant le combat");
+    banc.projections_a_jour(&pool).await;
     let tank = &bilan.joueurs[0];
     let profil = banc
         .appel(
@@ -48,6 +55,7 @@ async fn un_redemarrage_de_nats_en_pleine_partie_ne_perd_ni_ne_double_rien(pool:
         .expect("profil");
     assert_eq!(profil["xp"], 0, "rien n'est payé sans le bus : {profil}");
     services(&[]);
-    bilan.verifier_les_recompenses(&banc).await;
+    assert!(ecoute(4222), "NATS ne répond pas après son redémarrage");
+    bilan.verifier_les_recompenses(&banc, &pool).await;
     banc.arreter().await;
 }

@@ -115,6 +115,15 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
         .await
         .expect("personnage de Bob")["joueur_id"]
         .clone();
+    // The starting kit reaches the ledger through the process manager: wait for it, so that
+    // the check below reads a ledger that had time to show anything.
+    banc.lire_quand(
+        &bob.jeton,
+        "economie.grand_livre",
+        json!({"joueur_id": perso}),
+        |l| l["mouvements"].as_array().is_some_and(|m| !m.is_empty()),
+    )
+    .await;
     let chez_bob = [
         (
             "combat.demarrer",
@@ -147,6 +156,15 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
             "{methode} : {e}"
         );
     }
+    // Nothing was written on Alice's behalf, and the ledger, read once every projection has
+    // applied the whole store, still holds the kit and nothing else.
+    let (ecrits,): (i64,) = sqlx::query_as("SELECT count(*) FROM events WHERE compte_id = $1")
+        .bind(alice.compte_id)
+        .fetch_one(&pool)
+        .await
+        .expect("lecture du magasin");
+    assert_eq!(ecrits, 0, "un refus n'écrit rien");
+    banc.projections_a_jour(&pool).await;
     let livre = banc
         .appel(
             &bob.jeton,
@@ -158,7 +176,7 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
     assert!(
         livre["mouvements"]
             .as_array()
-            .is_some_and(|m| m.iter().all(|m| m["cause"] == "kit_de_depart")),
+            .is_some_and(|m| !m.is_empty() && m.iter().all(|m| m["cause"] == "kit_de_depart")),
         "rien n'a bougé : {livre}"
     );
 

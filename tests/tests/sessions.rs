@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mmo_tests::{Banc, ClientWs, Fermeture, ORIGINE, code, passerelle_de_test};
+use mmo_tests::{Banc, ClientWs, Fermeture, ORIGINE, PATIENCE, code, passerelle_de_test};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -161,26 +161,30 @@ async fn une_socket_s_authentifie_recoit_ses_evenements_et_rattrape_ce_qu_elle_a
     banc.appel(&compte.jeton, "inventaire.acheter", achat)
         .await
         .expect("achat");
+    // On the new socket, as a client catches up (doc/protocole.md §6.3): the missed events
+    // come through the socket itself, not from another channel.
     let mut ws = banc.ws(Some(&compte.jeton)).await;
-    let rattrapage = banc
-        .attendre("les événements manqués", || async {
-            let r = banc
-                .appel(
-                    &compte.jeton,
-                    "evenements.depuis",
-                    json!({ "curseur": depart }),
-                )
-                .await
-                .expect("rattrapage");
-            let types: Vec<String> = r["evenements"]
-                .as_array()
-                .expect("liste")
-                .iter()
-                .filter_map(|e| e["type"].as_str().map(str::to_owned))
-                .collect();
-            types.iter().any(|t| t == "OrDebite").then_some((r, types))
-        })
-        .await;
+    let fin = tokio::time::Instant::now() + PATIENCE;
+    let rattrapage = loop {
+        let r = ws
+            .appel("evenements.depuis", json!({ "curseur": depart }))
+            .await
+            .expect("rattrapage sur la socket");
+        let types: Vec<String> = r["evenements"]
+            .as_array()
+            .expect("liste")
+            .iter()
+            .filter_map(|e| e["type"].as_str().map(str::to_owned))
+            .collect();
+        if types.iter().any(|t| t == "OrDebite") {
+            break (r, types);
+        }
+        assert!(
+            tokio::time::Instant::now() < fin,
+            "les événements manqués ne viennent pas : {types:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let (r, types) = rattrapage;
     assert_eq!(
         types.first().map(String::as_str),

@@ -324,7 +324,9 @@ evenement_de_domaine!(EvenementCombat);
 /// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
 /// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
 /// protocol change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurCombat {
     /// `Preparer` on a combat that exists.

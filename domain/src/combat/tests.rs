@@ -1524,3 +1524,101 @@ fn une_action_avec_un_champ_en_trop_est_refusee() {
     assert!(lue(r#"{"type":"attaquer","cible":1,"force":9}"#).is_err());
     assert!(lue(r#"{"type":"defendre"}"#).is_ok());
 }
+
+// ------------------------------------------------------------------ golden values
+//
+// The tests above take their expected numbers from `degats`, `soin` and the dice: they prove
+// the engine uses the formulas, not that the formulas are right. These pin the numbers
+// themselves, worked out by hand from agregats.md §4 (integer arithmetic, every division
+// truncated): a change to a formula, a constant or a roll fails here.
+
+#[test]
+fn les_formules_donnent_les_nombres_calcules_a_la_main() {
+    // (attaque, défense, variance, critique, puissance, défend) -> dégâts
+    let cas = [
+        // DPS (22) on a wolf (3): 22·100·100/10 000 = 22; 22·50/53 = 1 100/53 = 20.
+        ((22, 3, 100, false, 100, false), 20),
+        // Critical: 22·3/2 = 33; 33·50/53 = 1 650/53 = 31.
+        ((22, 3, 100, true, 100, false), 31),
+        // Wolf (18) on a Tank (30): 18·50/80 = 900/80 = 11; defending, 11/2 = 5.
+        ((18, 30, 100, false, 100, false), 11),
+        ((18, 30, 100, false, 100, true), 5),
+        // Variance 115, power 60 %: 40·115·60/10 000 = 27; 27·50/58 = 1 350/58 = 23.
+        ((40, 8, 115, false, 60, false), 23),
+        // The critical multiplies the truncated base: 10·87·100/10 000 = 8; 8·3/2 = 12;
+        // no defense, 12·50/50 = 12 (8.7 × 1.5 = 13.05 would give 13).
+        ((10, 0, 87, true, 100, false), 12),
+        // Nothing gets through: 1·85·100/10 000 = 0; 0·50/1 050 = 0; at least 1.
+        ((1, 1_000, 85, false, 100, false), 1),
+    ];
+    for ((attaque, defense, variance, critique, puissance, defend), attendu) in cas {
+        assert_eq!(
+            degats(attaque, defense, variance, critique, puissance, defend),
+            attendu,
+            "degats({attaque}, {defense}, {variance}, {critique}, {puissance}, {defend})"
+        );
+    }
+    // Heal (26): 26·90/100 = 23.4 → 23; 26·110/100 = 28.6 → 28; 26·104/100 = 27.04 → 27.
+    assert_eq!([soin(26, 90), soin(26, 110), soin(26, 104)], [23, 28, 27]);
+}
+
+#[tokio::test]
+async fn le_tank_de_la_graine_42_frappe_un_loup_d_un_coup_critique_de_11() {
+    // Seed 42, round 1, participant 0 on monster 0: the variance roll is 87, the critical
+    // roll 1 (< the Tank's 5 %). 10·87·100/10 000 = 8; critical 8·3/2 = 12; the wolf's
+    // defense 3: 12·50/53 = 11. Threat 11·250/100 = 27; the wolf keeps 45 − 11 = 34.
+    essai()
+        .given(duo_lance())
+        .when_async(agir(1, Action::Attaquer { cible: 0 }))
+        .await
+        .then_expect_events(vec![EvenementCombat::AttaquePortee {
+            tour: 1,
+            joueur_id: joueur(1),
+            monstre: 0,
+            degats: 11,
+            critique: true,
+            pv_restants: 34,
+            menace: 27,
+        }]);
+}
+
+#[tokio::test]
+async fn le_dps_de_la_graine_42_frappe_un_loup_de_19_sans_critique() {
+    // Seed 42, round 1, participant 1 on monster 0: variance 96, critical roll 86 (not under
+    // the DPS's 20 %). 22·96·100/10 000 = 21; 21·50/53 = 1 050/53 = 19. Threat 19·100/100 =
+    // 19; the wolf keeps 45 − 19 = 26.
+    essai()
+        .given(duo_lance())
+        .when_async(agir(2, Action::Attaquer { cible: 0 }))
+        .await
+        .then_expect_events(vec![EvenementCombat::AttaquePortee {
+            tour: 1,
+            joueur_id: joueur(2),
+            monstre: 0,
+            degats: 19,
+            critique: false,
+            pv_restants: 26,
+            menace: 19,
+        }]);
+}
+
+#[tokio::test]
+async fn le_soin_de_la_graine_42_au_tour_2_rend_27_pv() {
+    // Seed 42, round 2, healer 0: variance 104. 26·104/100 = 27 (the Tank misses 60, no cap):
+    // 150 − 60 + 27 = 117. Threat on each of the two standing wolves: 27/2 = 13, 13/2 = 6.
+    essai()
+        .given(puis(
+            lance(MEUTE, &[(1, Heal), (2, Tank)]),
+            vec![frappe(0, 2, 60, 90), tour_commence(2)],
+        ))
+        .when_async(agir(1, Action::Soigner { cible: joueur(2) }))
+        .await
+        .then_expect_events(vec![EvenementCombat::SoinProdigue {
+            tour: 2,
+            joueur_id: joueur(1),
+            cible: joueur(2),
+            montant: 27,
+            pv_apres: 117,
+            menace: vec![6, 6],
+        }]);
+}

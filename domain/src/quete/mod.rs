@@ -195,7 +195,9 @@ evenement_de_domaine!(EvenementQuete);
 /// Each refusal has a stable code, its variant's name in SCREAMING_SNAKE_CASE
 /// (`InventairePlein` → `INVENTAIRE_PLEIN`): clients match on it, so renaming a variant is a
 /// protocol change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErreurQuete {
     /// The quest is not in the catalog.

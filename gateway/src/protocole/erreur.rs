@@ -35,6 +35,35 @@ pub mod codes {
     pub const TROP_DE_REQUETES: i64 = -32029;
 }
 
+/// Every (`error.code`, `data.code`) the protocol answers with, the game's refusals aside
+/// ([`codes_de_refus`]): the list doc/protocole.md §5.1 must hold, checked both ways by the
+/// fuzz test, which also refuses any answer outside it.
+pub const CODES_DU_PROTOCOLE: [(i64, &str); 15] = [
+    (codes::ANALYSE, "JSON_INVALIDE"),
+    (codes::REQUETE_INVALIDE, "REQUETE_INVALIDE"),
+    (codes::REQUETE_INVALIDE, "MESSAGE_TROP_GRAND"),
+    (codes::REQUETE_INVALIDE, "LOT_TROP_GRAND"),
+    (codes::METHODE_INCONNUE, "METHODE_INCONNUE"),
+    (codes::PARAMETRES, "PARAMETRES_INVALIDES"),
+    (codes::PARAMETRES, "COMMANDE_REUTILISEE"),
+    (codes::INTERNE, "ERREUR_INTERNE"),
+    (codes::NON_AUTHENTIFIE, "NON_AUTHENTIFIE"),
+    (codes::NON_AUTHENTIFIE, "JETON_INVALIDE"),
+    (codes::NON_AUTHENTIFIE, "JETON_EXPIRE"),
+    (codes::INTERDIT, "INTERDIT"),
+    (codes::INTROUVABLE, "INTROUVABLE"),
+    (codes::CONFLIT, "CONFLIT"),
+    (codes::TROP_DE_REQUETES, "TROP_DE_REQUETES"),
+];
+
+/// Every `data.code` of a refusal (`error.code` [`codes::REFUS`]): the two the write side
+/// decides outside an aggregate, then every rule's ([`commands::Refus::codes`]).
+pub fn codes_de_refus() -> impl Iterator<Item = &'static str> {
+    ["NOM_DEJA_PRIS", "TROP_DE_PERSONNAGES"]
+        .into_iter()
+        .chain(commands::Refus::codes())
+}
+
 /// One JSON-RPC error object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErreurRpc {
@@ -245,6 +274,38 @@ mod tests {
         assert_eq!(e.code, codes::REFUS);
         assert_eq!(e.code_stable(), "DEJA_AGI");
         assert!(!e.message.is_empty());
+    }
+
+    #[test]
+    fn chaque_constructeur_rend_un_code_de_la_liste() {
+        let cause = std::io::Error::other("panne");
+        let erreurs = [
+            ErreurRpc::analyse(&"x"),
+            ErreurRpc::requete_invalide("x"),
+            ErreurRpc::message_trop_grand(1),
+            ErreurRpc::lot_trop_grand(1),
+            ErreurRpc::methode_inconnue("x"),
+            ErreurRpc::parametres(&"x"),
+            ErreurRpc::non_authentifie(),
+            ErreurRpc::jeton_expire(),
+            ErreurRpc::jeton_invalide(),
+            ErreurRpc::interdit("x"),
+            ErreurRpc::introuvable("personnage", &"x"),
+            ErreurRpc::trop_de_requetes(Duration::from_secs(1)),
+            ErreurRpc::interne(&cause),
+            ErreurRpc::from(ErreurApplication::Conflit),
+            ErreurRpc::from(ErreurApplication::CommandeReutilisee(Uuid::nil())),
+            ErreurRpc::from(ErreurApplication::Interdit),
+        ];
+        for e in &erreurs {
+            assert!(
+                CODES_DU_PROTOCOLE.contains(&(e.code, e.code_stable())),
+                "{e:?}"
+            );
+        }
+        let refus = ErreurRpc::from(ErreurApplication::TropDePersonnages { max: 3 });
+        assert_eq!(refus.code, codes::REFUS);
+        assert!(codes_de_refus().any(|c| c == refus.code_stable()));
     }
 
     #[test]

@@ -85,15 +85,38 @@ pub async fn partie(pool: &PgPool, prefixe: &str, n: u64) -> Partie {
     Partie { depot, joueurs }
 }
 
+/// What a workload did: operations applied, refused by a rule of the game, per kind.
+#[derive(Debug, Default)]
+pub struct Bilan {
+    /// (applied, refused) per kind of operation, in the order of [`GENRES`].
+    pub par_genre: [(u64, u64); 8],
+}
+
+/// The kinds of operation a workload draws from.
+pub const GENRES: [&str; 8] = [
+    "achat de minerai",
+    "achat d'herbe",
+    "fabrication",
+    "vente",
+    "quête",
+    "xp",
+    "échange",
+    "combat",
+];
+
 /// `operations` random game actions: purchases, sales, crafting, quests, XP, trades and whole
-/// combats. Refusals by the rules (not enough gold...) are part of a game and ignored.
-pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
+/// combats. Refusals by the rules (not enough gold...) are part of a game; any other error
+/// fails the test, and so does a workload where most operations were refused or a kind never
+/// applied: the tests compare models built from it, and two empty models are equal.
+pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) -> Bilan {
     let m = &partie.depot;
     let choisir = |h: &mut Hasard| partie.joueurs[h.suivant(partie.joueurs.len() as u64) as usize];
+    let mut bilan = Bilan::default();
     for _ in 0..operations {
         let (c, j) = choisir(hasard);
         let q = Quantite::parse(1 + hasard.suivant(3)).expect("quantité");
-        let _ = match hasard.suivant(8) {
+        let genre = hasard.suivant(8) as usize;
+        let resultat = match genre {
             0 => economie::acheter(
                 m,
                 &monde(m).await,
@@ -156,7 +179,29 @@ pub async fn jouer(partie: &Partie, hasard: &mut Hasard, operations: u64) {
             6 => echanger(partie, hasard).await,
             _ => combattre(partie, hasard).await,
         };
+        match resultat {
+            Ok(()) => bilan.par_genre[genre].0 += 1,
+            Err(commands::ErreurApplication::Regle(_)) => bilan.par_genre[genre].1 += 1,
+            Err(erreur) => panic!(
+                "{} : erreur hors des règles du jeu : {erreur}",
+                GENRES[genre]
+            ),
+        }
     }
+    let appliquees: u64 = bilan.par_genre.iter().map(|(faites, _)| faites).sum();
+    assert!(
+        appliquees * 2 >= operations,
+        "charge surtout refusée ({appliquees} appliquées sur {operations}) : {bilan:?}"
+    );
+    if operations >= 40 {
+        for (genre, (faites, _)) in GENRES.iter().zip(&bilan.par_genre) {
+            assert!(
+                *faites > 0,
+                "charge sans aucun(e) {genre} appliqué(e) : {bilan:?}"
+            );
+        }
+    }
+    bilan
 }
 
 fn code<T: std::str::FromStr>(s: &str) -> T

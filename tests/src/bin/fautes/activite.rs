@@ -49,8 +49,8 @@ pub(crate) struct Entree {
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
     pub(crate) entrees: Vec<Entree>,
-    /// Twin sends of one id that both got a result, and whether the results were equal.
-    pub(crate) jumeaux: Vec<(Uuid, bool)>,
+    /// Twin sends of one id, and how each ended.
+    pub(crate) jumeaux: Vec<(Uuid, Issue, Issue)>,
 }
 
 /// Commands that write to the event store when they succeed.
@@ -216,6 +216,17 @@ impl Joueur {
     }
 }
 
+/// What a twin pair says of its command: applied if either send got a result (the store must
+/// then hold it, whatever the other got), else possibly applied if either was abandoned, else
+/// refused.
+fn issue_des_jumeaux(a: Issue, b: Issue) -> Issue {
+    match (a, b) {
+        (acquittee @ Issue::Acquittee(_), _) | (_, acquittee @ Issue::Acquittee(_)) => acquittee,
+        (Issue::Abandonnee, _) | (_, Issue::Abandonnee) => Issue::Abandonnee,
+        (refusee, _) => refusee,
+    }
+}
+
 /// Plays `joueur`'s part of the load, `debit` commands per second, until `arret` turns true.
 pub(crate) async fn jouer(
     http: reqwest::Client,
@@ -240,11 +251,12 @@ pub(crate) async fn jouer(
                 envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
                 envoyer(&http, &base, &acteur.jeton, methode, params)
             );
-            if let (Issue::Acquittee(ra), Issue::Acquittee(rb)) = (&a.0, &b.0) {
-                let egaux = ra == rb;
-                journal.lock().expect("journal").jumeaux.push((id, egaux));
-            }
-            (a.0, [a.1, b.1].concat())
+            journal
+                .lock()
+                .expect("journal")
+                .jumeaux
+                .push((id, a.0.clone(), b.0.clone()));
+            (issue_des_jumeaux(a.0, b.0), [a.1, b.1].concat())
         } else {
             envoyer(&http, &base, &acteur.jeton, methode, params).await
         };

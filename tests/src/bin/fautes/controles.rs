@@ -82,14 +82,24 @@ pub(crate) struct Bilan {
     pub(crate) abandonnees: usize,
     pub(crate) renvois: BTreeMap<String, u64>,
     pub(crate) jumeaux: usize,
+    /// Twin pairs where one send got a result and the other a refusal (doc/fiabilite.md
+    /// promises the same answer; issue 22 item 4 decides whether it must): counted, not
+    /// failed. The store is checked against the result.
+    pub(crate) jumeaux_succes_et_refus: usize,
+    /// Twin pairs refused with two different codes (a concurrent command changed the state
+    /// between them): counted, not failed; the store must hold nothing for them.
+    pub(crate) jumeaux_refus_differents: usize,
 }
 
-/// Every acknowledged write is in the store, from exactly one transaction; no command id
-/// (the client's, a step's or a reaction's) was applied by two transactions; twin sends of
-/// one id got the same answer.
+/// Every acknowledged write is in the store, from exactly one transaction, with the very
+/// events its answer gave; a refused command wrote nothing; no command id (the client's, a
+/// step's or a reaction's) was applied by two transactions; twin sends of one id that both
+/// got a result got the same one.
 pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> anyhow::Result<Bilan> {
     let mut bilan = Bilan::default();
     let mut ecrites = Vec::new();
+    let mut refusees = Vec::new();
+    let mut reponses = BTreeMap::new();
     for Entree {
         id_commande,
         methode,
@@ -102,13 +112,21 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
             *bilan.renvois.entry(motif.clone()).or_default() += 1;
         }
         match issue {
-            Issue::Acquittee(_) => {
+            Issue::Acquittee(reponse) => {
                 bilan.acquittees += 1;
                 if ECRITURES.contains(methode) {
                     ecrites.push(*id_commande);
+                    if let Some(evenements) = reponse["evenements"].as_array() {
+                        reponses.insert(*id_commande, evenements.clone());
+                    }
                 }
             }
-            Issue::Refusee(code) => *bilan.refusees.entry(code.clone()).or_default() += 1,
+            Issue::Refusee(code) => {
+                *bilan.refusees.entry(code.clone()).or_default() += 1;
+                if ECRITURES.contains(methode) {
+                    refusees.push(*id_commande);
+                }
+            }
             Issue::Abandonnee => bilan.abandonnees += 1,
         }
     }
@@ -137,13 +155,82 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
         doubles.is_empty(),
         "commandes appliquées deux fois : {doubles:?}"
     );
+    reponses_egales_au_magasin(pool, &reponses).await?;
+    refus_sans_ecriture(pool, &refusees).await?;
     bilan.jumeaux = journal.jumeaux.len();
-    let differents: Vec<_> = journal.jumeaux.iter().filter(|(_, egaux)| !egaux).collect();
+    let mut differents = Vec::new();
+    for (id, a, b) in &journal.jumeaux {
+        match (a, b) {
+            (Issue::Acquittee(ra), Issue::Acquittee(rb)) if ra != rb => differents.push((id, a, b)),
+            (Issue::Acquittee(_), Issue::Refusee(_)) | (Issue::Refusee(_), Issue::Acquittee(_)) => {
+                bilan.jumeaux_succes_et_refus += 1;
+            }
+            (Issue::Refusee(ca), Issue::Refusee(cb)) if ca != cb => {
+                bilan.jumeaux_refus_differents += 1;
+            }
+            _ => {}
+        }
+    }
     ensure!(
         differents.is_empty(),
-        "deux envois d'un même id ont reçu des réponses différentes : {differents:?}"
+        "deux envois d'un même id ont reçu des résultats différents : {differents:?}"
     );
     Ok(bilan)
+}
+
+/// The answers' events are the store's: a replay answered from another application, or a
+/// command applied again under an id of its own, shows here (the store's trigger, which keeps
+/// an id to one transaction, cannot see it).
+async fn reponses_egales_au_magasin(
+    pool: &PgPool,
+    reponses: &BTreeMap<Uuid, Vec<Value>>,
+) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = reponses.keys().copied().collect();
+    let stockes: Vec<(Uuid, String, Value)> = sqlx::query_as(
+        "SELECT id_commande, event_type, payload FROM events WHERE id_commande = ANY($1) \
+         ORDER BY id_commande, aggregate_type, aggregate_id, sequence",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let mut dans_le_magasin: BTreeMap<Uuid, Vec<Value>> = BTreeMap::new();
+    for (id, genre, charge) in stockes {
+        // The store keeps the event as serde writes the enum; an answer as `{type, donnees}`.
+        let donnees = match charge {
+            Value::Object(mut m) => m.remove(&genre).unwrap_or_else(|| json!({})),
+            _ => json!({}),
+        };
+        dans_le_magasin
+            .entry(id)
+            .or_default()
+            .push(json!({"type": genre, "donnees": donnees}));
+    }
+    for (id, repondus) in reponses {
+        let stockes = dans_le_magasin.get(id).map_or(&[][..], Vec::as_slice);
+        ensure!(
+            repondus.as_slice() == stockes,
+            "la commande {id} a répondu {repondus:?}, le magasin tient {stockes:?}"
+        );
+    }
+    Ok(())
+}
+
+/// A refusal writes nothing (doc/protocole.md §5.1), neither under its id nor as a step of it.
+async fn refus_sans_ecriture(pool: &PgPool, refusees: &[Uuid]) -> anyhow::Result<()> {
+    let ecrites_par_un_refus: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT x FROM unnest($1::uuid[]) AS x \
+         WHERE EXISTS (SELECT 1 FROM events e WHERE e.id_commande = x OR e.causation_id = x)",
+    )
+    .bind(refusees)
+    .fetch_all(pool)
+    .await?;
+    ensure!(
+        ecrites_par_un_refus.is_empty(),
+        "{} commandes refusées ont écrit dans le magasin, dont {:?}",
+        ecrites_par_un_refus.len(),
+        ecrites_par_un_refus.first()
+    );
+    Ok(())
 }
 
 /// Every read model equals its rebuild from the store (`mmo projections rebuild all`), and

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -243,13 +243,15 @@ async fn campagne(
         println!(
             "fautes : panne {panne:<8} durée {:>9.2?}, interruption {interruption:>9.2?}, chaîne complète {chaine_complete:>9.2?}, \
              projections à jour {projections:>8.2?}\n  depuis le début : {} acquittées, refusées {:?}, {} abandonnées, \
-             renvois {:?}, {} paires jumelles\n  une fois chacune, modèles = reconstruction, économie conservée et conforme aux réponses, caches = lignes",
+             renvois {:?}, {} paires jumelles ({} succès et refus, {} refus différents)\n  une fois chacune, modèles = reconstruction, économie conservée et conforme aux réponses, caches = lignes",
             retour - debut,
             bilan.acquittees,
             bilan.refusees,
             bilan.abandonnees,
             bilan.renvois,
-            bilan.jumeaux
+            bilan.jumeaux,
+            bilan.jumeaux_succes_et_refus,
+            bilan.jumeaux_refus_differents
         );
         mesures.push(Mesure {
             panne,
@@ -301,18 +303,28 @@ async fn frapper(
             serveur.tuer()?;
             serveur.demarrer(http).await?;
         }
-        Panne::Postgres => {
-            script(racine, "services.sh", &["arreter", "postgres"])?;
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            script(racine, "services.sh", &[])?;
-        }
-        Panne::Nats => {
-            script(racine, "services.sh", &["arreter", "nats"])?;
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            script(racine, "services.sh", &[])?;
-        }
+        Panne::Postgres => arreter_puis_relancer(racine, "postgres", 5432).await?,
+        Panne::Nats => arreter_puis_relancer(racine, "nats", 4222).await?,
         Panne::Redis => executer("redis-cli", &["-n", &BASE_REDIS.to_string(), "FLUSHDB"])?,
     }
+    Ok(())
+}
+
+/// Stops a service of the machine, checks that its port really went silent (the stop
+/// command succeeds doing nothing when no such process runs), waits a second, starts it again
+/// and checks that it answers.
+async fn arreter_puis_relancer(racine: &Path, service: &str, port: u16) -> anyhow::Result<()> {
+    script(racine, "services.sh", &["arreter", service])?;
+    ensure!(
+        !mmo_tests::ecoute(port),
+        "{service} répond encore sur {port} après son arrêt : la panne n'a pas eu lieu"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    script(racine, "services.sh", &[])?;
+    ensure!(
+        mmo_tests::ecoute(port),
+        "{service} ne répond pas sur {port} après son redémarrage"
+    );
     Ok(())
 }
 
