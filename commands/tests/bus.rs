@@ -325,9 +325,14 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPool) {
-    // Rounds of 2 s instead of 30, so that the test waits for a deadline in reasonable time.
-    let texte = include_str!("../../domain/catalogue.toml")
-        .replace("duree_tour_secondes = 30", "duree_tour_secondes = 2");
+    // Rounds of 6 s instead of 30, so that the test waits for a deadline in reasonable time,
+    // yet long enough that the scheduler is stopped before it on a loaded machine (2 s was
+    // not: the round sometimes ended, rightly, before the stop).
+    const DUREE_TOUR: Duration = Duration::from_secs(6);
+    let texte = include_str!("../../domain/catalogue.toml").replace(
+        "duree_tour_secondes = 30",
+        &format!("duree_tour_secondes = {}", DUREE_TOUR.as_secs()),
+    );
     let catalogue = Arc::new(Catalogue::depuis_toml(&texte).expect("catalogue"));
     let m = depot(pool.clone(), catalogue);
     let bus = bus().await;
@@ -346,6 +351,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     combat::lancer(&m, c, tank, combat_id, &meta(c))
         .await
         .expect("lancé");
+    let echeance = tokio::time::Instant::now() + DUREE_TOUR;
     let tour = || async {
         match m
             .charger::<Combat>(&combat_id.to_string())
@@ -372,7 +378,12 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     .await;
     let _ = arret_pm.send(true);
     pm.await.expect("arrêt");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        tokio::time::Instant::now() < echeance,
+        "l'ordonnanceur devait être arrêté avant l'échéance du tour (machine trop lente ?)"
+    );
+    // The deadline passes while nobody schedules.
+    tokio::time::sleep_until(echeance + Duration::from_secs(1)).await;
     assert_eq!(
         tour().await,
         1,
@@ -385,7 +396,7 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     // The round is committed before the scheduler counts it: wait for both.
     let echus = || {
         reactions
-            .etat()
+            .rapport()
             .tours_echus
             .load(std::sync::atomic::Ordering::Relaxed)
     };

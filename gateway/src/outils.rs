@@ -179,9 +179,9 @@ pub async fn travailler(
     let options = sqlx::postgres::PgConnectOptions::from_str(&connexions.database_url)?;
     let pool = serveur::connecter_postgresql(options, connexions.pg_connexions).await?;
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
-    let mut etat_bus = metriques::CompteursBus::default();
+    let mut rapports_bus = metriques::CompteursBus::default();
     let mut compteurs = Arc::default();
-    let (etats, taches) = match partie {
+    let (rapports, taches) = match partie {
         Partie::Projections => {
             let redis = serveur::connecter_redis(&connexions.redis_url).await?;
             let cache = projections::cache::Cache::new(redis)
@@ -196,7 +196,7 @@ pub async fn travailler(
             compteurs = Arc::clone(depot.compteurs());
             let tache = if partie == Partie::Relay {
                 let relais = commands::bus::relais::Relais::new(pool.clone(), bus);
-                etat_bus.relais = relais.etat();
+                rapports_bus.relais = relais.rapport();
                 tokio::spawn(relais.executer(arret_rx.clone()))
             } else {
                 let redis = serveur::connecter_redis(&connexions.redis_url).await?;
@@ -207,13 +207,18 @@ pub async fn travailler(
                     catalogue,
                 );
                 let reactions = commands::bus::reactions::Reactions::new(depot, monde, bus);
-                etat_bus.reactions = reactions.etat();
+                rapports_bus.reactions = reactions.rapport();
                 tokio::spawn(reactions.executer(arret_rx.clone()))
             };
             (Vec::new(), vec![tache])
         }
     };
-    let registre = Arc::new(Metriques::new(compteurs, etats, Arc::default(), etat_bus));
+    let registre = Arc::new(Metriques::new(
+        compteurs,
+        rapports,
+        Arc::default(),
+        rapports_bus,
+    ));
     let app = axum::Router::new()
         .route("/healthz", axum::routing::get(sante::vivant))
         .route(

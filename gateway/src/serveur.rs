@@ -95,22 +95,22 @@ pub async fn connecter_nats(url: &str) -> anyhow::Result<async_nats::Client> {
 }
 
 /// Each projection worker's state, for `/metrics`.
-pub type EtatsProjections = Vec<(Projection, Arc<RapportTravailleur>)>;
+pub type RapportsProjections = Vec<(Projection, Arc<RapportTravailleur>)>;
 
 /// The projection workers of this process, with their states.
 pub fn lancer_projections(
     pool: &PgPool,
     cache: &Cache,
     arret: &watch::Receiver<bool>,
-) -> (EtatsProjections, Vec<JoinHandle<()>>) {
-    let mut etats = Vec::new();
+) -> (RapportsProjections, Vec<JoinHandle<()>>) {
+    let mut rapports = Vec::new();
     let mut taches = Vec::new();
     for projection in Projection::TOUTES {
         let travailleur = Travailleur::new(pool.clone(), projection).avec_cache(cache.clone());
-        etats.push((projection, travailleur.etat()));
+        rapports.push((projection, travailleur.rapport()));
         taches.push(tokio::spawn(travailleur.executer(arret.clone())));
     }
-    (etats, taches)
+    (rapports, taches)
 }
 
 /// The bus's relay and process managers of this process (each relay instance leads only if
@@ -124,8 +124,8 @@ pub fn lancer_bus(
     let relais = Relais::new(depot.pool().clone(), bus.clone());
     let reactions = Reactions::new(Arc::clone(depot), monde.clone(), bus.clone());
     let etat = metriques::CompteursBus {
-        relais: relais.etat(),
-        reactions: reactions.etat(),
+        relais: relais.rapport(),
+        reactions: reactions.rapport(),
     };
     let taches = vec![
         tokio::spawn(relais.executer(arret.clone())),
@@ -206,9 +206,9 @@ impl Serveur {
         let cache = Cache::new(redis.clone()).avec_prefixe(connexions.prefixe_redis.clone());
         let (arret, arret_rx) = watch::channel(false);
 
-        let (etats, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
+        let (rapports, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
         let bus = Bus::new(nats, &connexions.prefixe_bus);
-        let (etat_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &arret_rx);
+        let (rapports_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &arret_rx);
         taches.extend(taches_bus);
         let sockets = Arc::new(Sockets::default());
         taches.push(tokio::spawn(fil::suivre(
@@ -224,9 +224,9 @@ impl Serveur {
         ));
         let metriques = Arc::new(Metriques::new(
             Arc::clone(depot.compteurs()),
-            etats,
+            rapports,
             Arc::clone(&sockets),
-            etat_bus,
+            rapports_bus,
         ));
         let secret = if let Some(s) = &reglages.jwt_secret {
             s.exposer().as_bytes().to_vec()

@@ -87,7 +87,7 @@ impl Travailleur {
     }
 
     /// What it reports.
-    pub fn etat(&self) -> Arc<RapportTravailleur> {
+    pub fn rapport(&self) -> Arc<RapportTravailleur> {
         self.etat.clone()
     }
 

@@ -216,7 +216,7 @@ async fn de_deux_travailleurs_un_seul_mene_et_l_autre_reprend_quand_il_s_arrete(
     let lancer = || {
         let t = Travailleur::new(pool.clone(), Projection::Joueurs)
             .avec_sondage(Duration::from_millis(20));
-        let etat = t.etat();
+        let etat = t.rapport();
         (etat, tokio::spawn(t.executer(recepteur.clone())))
     };
     let (etat_a, tache_a) = lancer();

@@ -138,7 +138,7 @@ impl Reactions {
     }
 
     /// What they report.
-    pub fn etat(&self) -> Arc<RapportReactions> {
+    pub fn rapport(&self) -> Arc<RapportReactions> {
         Arc::clone(&self.etat)
     }
 

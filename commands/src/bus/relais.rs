@@ -70,7 +70,7 @@ impl Relais {
     }
 
     /// What it reports.
-    pub fn etat(&self) -> Arc<RapportRelais> {
+    pub fn rapport(&self) -> Arc<RapportRelais> {
         Arc::clone(&self.etat)
     }
 
