@@ -7,7 +7,7 @@
 //! ([`Metadonnees::etape`]), so that retrying the request with the same `id_commande` replays
 //! every step at most once. Steps that react to an outcome (freeing the participants of a
 //! finished combat, settling a concluded trade) are done here synchronously for now; the
-//! process managers of the bus make them durable (DESIGN §6).
+//! process managers of the bus make them durable (doc/bus.md).
 //!
 //! A refusal writes nothing. A request whose first write only prepares its main command
 //! (engaging a combatant, reserving an offer) first decides that command on the state it can
