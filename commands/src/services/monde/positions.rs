@@ -1,12 +1,13 @@
-//! Where a character stands: hot in Redis (one hash per character, written by every move
-//! and zone change through a script that checks nobody moved the character meanwhile), read
-//! back from PostgreSQL on a miss; placement at the start, moves and zone changes decided by
-//! the domain's rules (`domain::monde`).
+//! Where a character stands: hot in Redis (one hash per character, with its distance budget,
+//! written by every move and zone change through a script that checks nobody moved the
+//! character meanwhile), read back from PostgreSQL on a miss; placement at the start or
+//! anywhere (an admin's tool), moves and zone changes decided by the domain's rules
+//! (`domain::monde`).
 
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
-use domain::monde::{decider_changement, decider_deplacement};
+use domain::monde::{Credit, ErreurMonde, decider_changement, decider_deplacement};
 use domain::valeurs::{CodeZone, Position};
 use serde::{Deserialize, Serialize};
 
@@ -28,19 +29,25 @@ pub struct Emplacement {
     pub position: Position,
 }
 
-/// A position as Redis holds it: with the instant of its move.
+/// A position as Redis holds it: with the instant of its move and the distance budget left
+/// then (`None`: no budget stored, a full one).
 #[derive(Debug, Clone)]
 pub(super) struct PositionDatee {
     pub(super) emplacement: Emplacement,
     pub(super) t: i64,
+    pub(super) credit: Option<Credit>,
 }
 
+/// The fields of a position's hash, in the order [`lire_position_datee`] reads them.
+const CHAMPS: [&str; 5] = ["zone", "x", "y", "t", "credit"];
+
 /// A move, applied only if the character still stands where it was decided from (same zone,
-/// same instant): two concurrent moves, or a move racing a zone change, cannot both apply.
+/// same instant): two concurrent moves, or a move racing a zone change, cannot both apply,
+/// and the budget (`credit`) is spent by one of them only: it is written with the position.
 pub(super) const SCRIPT_DEPLACER: &str = r"
 local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
 if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5])
+redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5], 'credit', ARGV[8])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
@@ -50,12 +57,13 @@ return 1
 /// A zone change, applied only if the character still stands where it was decided from (same
 /// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
 /// already holds the new zone, newer than any pending move: the dirty mark goes. `depuis`
-/// remembers the zone left, to answer a retried zone change.
+/// remembers the zone left, to answer a retried zone change. The budget goes through the
+/// portal with the character, refilled up to the instant of the change.
 pub(super) const SCRIPT_CHANGER_ZONE: &str = r"
 local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
 if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
-  'depuis', ARGV[1])
+  'depuis', ARGV[1], 'credit', ARGV[9])
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SREM', KEYS[2], ARGV[7])
 redis.call('ZREM', KEYS[3], ARGV[7])
@@ -63,7 +71,27 @@ redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
 return 1
 ";
 
-/// A refill from PostgreSQL, only if no move wrote the position meanwhile.
+/// A placement (an admin's tool): the hash is replaced whole, with a full budget and no
+/// `depuis` (it is no portal's arrival), if nobody moved the character since it was read
+/// (`ARGV[1]`, `ARGV[2]`: its zone and instant then, empty if it had no position). PostgreSQL
+/// already holds the new place: the dirty mark goes, and the presence moves to the new zone.
+pub(super) const SCRIPT_PLACER: &str = r"
+if ARGV[1] ~= '' then
+  local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
+  if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
+  'credit', ARGV[9])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('SREM', KEYS[2], ARGV[7])
+redis.call('ZREM', KEYS[3], ARGV[7])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
+return 1
+";
+
+/// A refill from PostgreSQL, only if no move wrote the position meanwhile. No budget is
+/// stored: it reads as full (doc/monde_chat.md says why).
 pub(super) const SCRIPT_REMPLIR: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'zone', ARGV[1], 'x', ARGV[2], 'y', ARGV[3], 't', ARGV[4])
@@ -125,7 +153,7 @@ impl Monde {
         let mut redis = self.redis();
         let champs: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(&cle)
-            .arg(&["zone", "x", "y", "t"])
+            .arg(&CHAMPS)
             .query_async(&mut redis)
             .await?;
         if let Some(etat) = lire_position_datee(&champs) {
@@ -156,7 +184,7 @@ impl Monde {
             // A move wrote it between our two reads: that one is newer.
             let champs: Vec<Option<String>> = redis::cmd("HMGET")
                 .arg(&cle)
-                .arg(&["zone", "x", "y", "t"])
+                .arg(&CHAMPS)
                 .query_async(&mut redis)
                 .await?;
             return Ok(lire_position_datee(&champs));
@@ -166,11 +194,14 @@ impl Monde {
             Some(x.to_string()),
             Some(y.to_string()),
             Some(t.to_string()),
+            None,
         ]))
     }
 
-    /// Moves the caller's character inside its zone: within the zone's bounds, no faster than
-    /// the domain allows since its last accepted move. Marks it present and dirty.
+    /// Moves the caller's character inside its zone: within the zone's bounds, no farther
+    /// than its distance budget allows now (`domain::monde::Credit`), which the step spends.
+    /// Marks it present and dirty. A refused step is [`ErreurApplication::PasRefuse`], with
+    /// where the character still stands.
     pub async fn deplacer(
         &self,
         compte: CompteId,
@@ -183,14 +214,35 @@ impl Monde {
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
         let zone = &etat.emplacement.zone;
-        let def = self.i.catalogue.zone(zone).ok_or_else(|| {
-            ErreurApplication::monde(domain::monde::ErreurMonde::ZoneInconnue(zone.clone()))
-        })?;
-        // Strictly after the previous move: the script tells moves apart by this instant.
-        let t = maintenant_ms().max(etat.t + 1);
-        let ecoule = Duration::from_millis(u64::try_from(t - etat.t).unwrap_or(0));
-        decider_deplacement(zone, def, etat.emplacement.position, vers, ecoule)
-            .map_err(ErreurApplication::monde)?;
+        let regle = self.i.catalogue.deplacement();
+        let refuse = |refus| ErreurApplication::PasRefuse {
+            refus,
+            zone: zone.clone(),
+            position: etat.emplacement.position,
+        };
+        let def = self
+            .i
+            .catalogue
+            .zone(zone)
+            .ok_or_else(|| refuse(ErreurMonde::ZoneInconnue(zone.clone())))?;
+        let maintenant = maintenant_ms();
+        // Strictly after the previous move: the script tells moves apart by this instant. The
+        // budget refills only for time that passed on this clock, never for that +1: steps
+        // faster than a millisecond earn nothing, and an instance whose clock lags another's
+        // earns nothing until it catches up.
+        let t = maintenant.max(etat.t + 1);
+        let ecoule = Duration::from_millis(u64::try_from(maintenant - etat.t).unwrap_or(0));
+        let credit = etat.credit.unwrap_or_else(|| Credit::plein(regle));
+        let reste = decider_deplacement(
+            regle,
+            zone,
+            def,
+            etat.emplacement.position,
+            credit,
+            ecoule,
+            vers,
+        )
+        .map_err(refuse)?;
         let mut redis = self.redis();
         let applique: i64 = self
             .i
@@ -205,6 +257,7 @@ impl Monde {
             .arg(t)
             .arg(joueur_id.to_string())
             .arg(DUREE_CACHE_S)
+            .arg(reste.metres().to_string())
             .invoke_async(&mut redis)
             .await?;
         if applique == 0 {
@@ -214,6 +267,70 @@ impl Monde {
             zone: zone.clone(),
             position: vers,
         })
+    }
+
+    /// Puts a character at a point of any zone, at once: an admin's tool (and the tests'),
+    /// not a move, so no speed rule and no portal. Like a zone change, written to PostgreSQL
+    /// before the answer, then to Redis if nobody moved the character since it was read
+    /// (else [`ErreurApplication::Conflit`], retryable, PostgreSQL left as it was). The
+    /// budget starts full: a placed character may walk on at once. No ownership check: the
+    /// caller decides who may place.
+    pub async fn placer(
+        &self,
+        joueur_id: JoueurId,
+        ou: Emplacement,
+    ) -> Result<Emplacement, ErreurApplication> {
+        let def =
+            self.i.catalogue.zone(&ou.zone).ok_or_else(|| {
+                ErreurApplication::monde(ErreurMonde::ZoneInconnue(ou.zone.clone()))
+            })?;
+        if !def.contient(ou.position) {
+            return Err(ErreurApplication::monde(ErreurMonde::HorsZone {
+                zone: ou.zone.clone(),
+                largeur: def.largeur as u32,
+                hauteur: def.hauteur as u32,
+            }));
+        }
+        if self.proprietaire(joueur_id).await?.is_none() {
+            return Err(ErreurApplication::introuvable("personnage", &joueur_id));
+        }
+        let avant = self.position_datee(joueur_id).await?;
+        let t = maintenant_ms().max(avant.as_ref().map_or(0, |a| a.t + 1));
+        let (zone_avant, t_avant) = avant.as_ref().map_or((String::new(), String::new()), |a| {
+            (a.emplacement.zone.as_str().to_owned(), a.t.to_string())
+        });
+        let presence_avant =
+            self.cle_presence(avant.as_ref().map_or(&ou.zone, |a| &a.emplacement.zone));
+        let mut tx = self.i.pool.begin().await?;
+        changer_zone_en_base(&mut tx, joueur_id, &ou, t).await?;
+        let applique: i64 = self
+            .i
+            .placer
+            .key(self.cle_position(joueur_id))
+            .key(self.cle_sales())
+            .key(presence_avant)
+            .key(self.cle_presence(&ou.zone))
+            .arg(zone_avant)
+            .arg(t_avant)
+            .arg(ou.zone.as_str())
+            .arg(ou.position.x().to_string())
+            .arg(ou.position.y().to_string())
+            .arg(t)
+            .arg(joueur_id.to_string())
+            .arg(DUREE_CACHE_S)
+            .arg(
+                Credit::plein(self.i.catalogue.deplacement())
+                    .metres()
+                    .to_string(),
+            )
+            .invoke_async(&mut self.redis())
+            .await?;
+        if applique == 0 {
+            tx.rollback().await?;
+            return Err(ErreurApplication::Conflit);
+        }
+        tx.commit().await?;
+        Ok(ou)
     }
 
     /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
@@ -256,7 +373,14 @@ impl Monde {
             zone: vers,
             position: portail.arrivee,
         };
-        let t = maintenant_ms().max(etat.t + 1);
+        let maintenant = maintenant_ms();
+        let t = maintenant.max(etat.t + 1);
+        let ecoule = Duration::from_millis(u64::try_from(maintenant - etat.t).unwrap_or(0));
+        let regle = self.i.catalogue.deplacement();
+        let credit = etat
+            .credit
+            .unwrap_or_else(|| Credit::plein(regle))
+            .recharge(regle, ecoule);
         // PostgreSQL first, in a transaction held across the Redis check: a move that slipped
         // in since `etat` was read wins the race, and the row is then left as it was.
         let mut tx = self.i.pool.begin().await?;
@@ -277,6 +401,7 @@ impl Monde {
             .arg(t)
             .arg(&id)
             .arg(DUREE_CACHE_S)
+            .arg(credit.metres().to_string())
             .invoke_async(&mut self.redis())
             .await?;
         if applique == 0 {
@@ -310,16 +435,19 @@ impl Monde {
     }
 }
 
-/// Reads a Redis hash `zone, x, y, t` (all present and well-formed, else `None`).
+/// Reads a Redis hash's [`CHAMPS`] (or their first four): `zone, x, y, t` all present and
+/// well-formed, else `None`; a missing or unreadable `credit` is a full budget.
 pub(super) fn lire_position_datee(champs: &[Option<String>]) -> Option<PositionDatee> {
-    let [Some(zone), Some(x), Some(y), Some(t)] = champs else {
+    let [Some(zone), Some(x), Some(y), Some(t), reste @ ..] = champs else {
         return None;
     };
+    let credit = reste.first().and_then(Option::as_ref);
     Some(PositionDatee {
         emplacement: Emplacement {
             zone: CodeZone::parse(zone).ok()?,
             position: Position::parse(x.parse().ok()?, y.parse().ok()?).ok()?,
         },
         t: t.parse().ok()?,
+        credit: credit.and_then(|c| c.parse().ok()).and_then(Credit::parse),
     })
 }
