@@ -155,7 +155,7 @@ mod tests {
         );
         assert_eq!(
             Refus::Monde(ErreurMonde::PasDePortail {
-                vers: domain::valeurs::CodeZone::parse("crypte").expect("code")
+                vers: CodeZone::parse("crypte").expect("code")
             })
             .code(),
             "PAS_DE_PORTAIL"

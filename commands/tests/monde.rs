@@ -492,19 +492,23 @@ fn regle() -> domain::catalogue::RegleDeplacement {
         .deplacement()
 }
 
-/// Steps of 1.9 m to the east as fast as the service answers: how far east of `x` the
+/// Steps of 1.9 m to the east as fast as the service answers: how far east of `depart` the
 /// character got, and the first refusal.
 async fn sprinter(
-    b: &Banc,
-    c: domain::ids::CompteId,
-    j: domain::ids::JoueurId,
-    x: f64,
+    banc: &Banc,
+    compte: domain::ids::CompteId,
+    joueur: domain::ids::JoueurId,
+    depart: f64,
 ) -> (f64, ErreurApplication) {
-    let mut ici = x;
+    let mut ici = depart;
     loop {
-        match b.monde.deplacer(c, j, position(ici + 1.9, 50.0)).await {
+        match banc
+            .monde
+            .deplacer(compte, joueur, position(ici + 1.9, 50.0))
+            .await
+        {
             Ok(e) => ici = e.position.x(),
-            Err(e) => return (ici - x, e),
+            Err(e) => return (ici - depart, e),
         }
     }
 }

@@ -36,6 +36,7 @@ impl Credit {
     }
 
     /// The budget `ecoule` later: refilled at full speed, capped.
+    #[must_use]
     pub fn recharge(self, regle: &RegleDeplacement, ecoule: Duration) -> Self {
         Self(
             (self.0 + regle.vitesse_max * ecoule.as_secs_f64())

@@ -100,6 +100,7 @@ methodes! {
     MondeDeplacer => "monde.deplacer", false;
     MondeChangerZone => "monde.changer_zone", false;
     MondeProches => "monde.proches", false;
+    MondePlacer => "monde.placer", true;
     CombatDemarrer => "combat.demarrer", false;
     CombatRejoindre => "combat.rejoindre", false;
     CombatQuitter => "combat.quitter", false;
@@ -250,6 +251,7 @@ async fn appeler(
         Methode::MondeDeplacer => monde::deplacer(etat, a, params(p)?).await,
         Methode::MondeChangerZone => monde::changer_zone(etat, a, params(p)?).await,
         Methode::MondeProches => monde::proches(etat, a, params(p)?).await,
+        Methode::MondePlacer => monde::placer(etat, params(p)?).await,
         Methode::CombatDemarrer => combat::demarrer(etat, a, params(p)?).await,
         Methode::CombatRejoindre => combat::rejoindre(etat, a, params(p)?).await,
         Methode::CombatQuitter => combat::quitter(etat, a, params(p)?).await,
@@ -328,6 +330,7 @@ mod tests {
         assert_eq!(Methode::depuis_nom("joueur.supprimer"), None);
         assert!(Methode::EconomieTotaux.admin());
         assert!(Methode::ChatMuseler.admin());
+        assert!(Methode::MondePlacer.admin());
         assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
     }
