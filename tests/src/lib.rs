@@ -239,6 +239,18 @@ impl Banc {
         r["joueur_id"].clone()
     }
 
+    /// The text of `/metrics`.
+    pub async fn metriques(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("/metrics")
+            .text()
+            .await
+            .expect("texte des métriques")
+    }
+
     /// Places a character at `(x, y)` in `zone` through `monde.placer`, with an admin token of
     /// its own: where a test needs it, instead of a run the speed rule would refuse.
     pub async fn placer(&self, joueur_id: Value, zone: &str, x: f64, y: f64) -> Value {

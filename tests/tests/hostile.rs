@@ -788,15 +788,7 @@ async fn un_client_qui_ne_lit_jamais_est_deconnecte_et_les_autres_restent_servis
             .await
             .expect("échange proposé");
     }
-    let metriques = banc
-        .http
-        .get(format!("{}/metrics", banc.base))
-        .send()
-        .await
-        .expect("métriques")
-        .text()
-        .await
-        .expect("texte");
+    let metriques = banc.metriques().await;
     let abandonnees: f64 = metriques
         .lines()
         .find_map(|l| l.strip_prefix("mmo_pousses_abandonnees_total "))

@@ -464,15 +464,7 @@ async fn un_client_qui_court_sans_arret_ne_va_pas_plus_loin_que_la_vitesse_et_la
     assert_eq!(xy(&vue["position"]), (x, y));
 
     // Counted by reason, and the account logged as a security event once per window.
-    let metriques = banc
-        .http
-        .get(format!("{}/metrics", banc.base))
-        .send()
-        .await
-        .expect("/metrics")
-        .text()
-        .await
-        .expect("texte");
+    let metriques = banc.metriques().await;
     assert!(
         metriques.contains(&format!(
             r#"mmo_deplacements_refuses_total{{raison="TROP_RAPIDE"}} {refuses}"#

@@ -166,7 +166,7 @@ impl Monde {
     }
 }
 
-/// Writes a zone change: the only write that changes a row's zone.
+/// Writes a zone change or a placement: the only writes that change a row's zone.
 pub(super) async fn changer_zone_en_base(
     tx: &mut sqlx::PgConnection,
     joueur_id: JoueurId,
@@ -190,8 +190,8 @@ pub(super) async fn changer_zone_en_base(
 }
 
 /// Upserts positions within their zone, never replacing a row with an older one nor changing
-/// its zone: only [`Monde::changer_zone`] moves a character to another zone, and it writes
-/// PostgreSQL itself. A stale position of the old zone, still dirty in Redis, is dropped.
+/// its zone: only [`Monde::changer_zone`] and [`Monde::placer`] move a character to another
+/// zone, and they write PostgreSQL themselves. A stale position of the old zone, still dirty in Redis, is dropped.
 async fn ecrire_en_base(
     pool: &PgPool,
     lot: &[(JoueurId, Emplacement, i64)],

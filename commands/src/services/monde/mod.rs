@@ -36,7 +36,7 @@ pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 pub use refus::{FENETRE_REFUS, SEUIL_REFUS};
 
 use ecriture::{SCRIPT_PRENDRE_CEUX_CI, SCRIPT_PRENDRE_SALES};
-use positions::{SCRIPT_CHANGER_ZONE, SCRIPT_DEPLACER, SCRIPT_PLACER, SCRIPT_REMPLIR};
+use positions::{SCRIPT_DEPLACER, SCRIPT_POSER, SCRIPT_REMPLIR};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,8 +65,7 @@ struct Interieur {
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
     proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
     deplacer: redis::Script,
-    changer_zone: redis::Script,
-    placer: redis::Script,
+    poser: redis::Script,
     remplir: redis::Script,
     prendre_sales: redis::Script,
     prendre_ceux_ci: redis::Script,
@@ -105,8 +104,7 @@ impl Monde {
                 catalogue,
                 proprietaires: Mutex::new(HashMap::new()),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
-                changer_zone: redis::Script::new(SCRIPT_CHANGER_ZONE),
-                placer: redis::Script::new(SCRIPT_PLACER),
+                poser: redis::Script::new(SCRIPT_POSER),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),
                 prendre_sales: redis::Script::new(SCRIPT_PRENDRE_SALES),
                 prendre_ceux_ci: redis::Script::new(SCRIPT_PRENDRE_CEUX_CI),

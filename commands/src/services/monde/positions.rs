@@ -54,28 +54,15 @@ redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 return 1
 ";
 
-/// A zone change, applied only if the character still stands where it was decided from (same
-/// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
-/// already holds the new zone, newer than any pending move: the dirty mark goes. `depuis`
-/// remembers the zone left, to answer a retried zone change. The budget goes through the
-/// portal with the character, refilled up to the instant of the change.
-pub(super) const SCRIPT_CHANGER_ZONE: &str = r"
-local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
-if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
-  'depuis', ARGV[1], 'credit', ARGV[9])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-redis.call('SREM', KEYS[2], ARGV[7])
-redis.call('ZREM', KEYS[3], ARGV[7])
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
-return 1
-";
-
-/// A placement (an admin's tool): the hash is replaced whole, with a full budget and no
-/// `depuis` (it is no portal's arrival), if nobody moved the character since it was read
-/// (`ARGV[1]`, `ARGV[2]`: its zone and instant then, empty if it had no position). PostgreSQL
-/// already holds the new place: the dirty mark goes, and the presence moves to the new zone.
-pub(super) const SCRIPT_PLACER: &str = r"
+/// Puts the character in a zone at a point: a zone change, or a placement (an admin's tool).
+/// Applied only if the character still stands where it was decided from (`ARGV[1]`,
+/// `ARGV[2]`: its zone and instant then; an empty zone for a character that had no position),
+/// like a move: a move racing it cannot slip in between. The hash is replaced whole, with the
+/// budget given (`ARGV[9]`: carried through a portal, full after a placement) and `depuis`
+/// (`ARGV[10]`), the zone a portal was taken from, to answer a retried zone change (empty
+/// after a placement, which is no portal's arrival). PostgreSQL already holds the new place,
+/// newer than any pending move: the dirty mark goes, and the presence moves to the new zone.
+pub(super) const SCRIPT_POSER: &str = r"
 if ARGV[1] ~= '' then
   local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
   if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
@@ -83,6 +70,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
   'credit', ARGV[9])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'depuis', ARGV[10]) end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SREM', KEYS[2], ARGV[7])
 redis.call('ZREM', KEYS[3], ARGV[7])
@@ -225,13 +213,7 @@ impl Monde {
             .catalogue
             .zone(zone)
             .ok_or_else(|| refuse(ErreurMonde::ZoneInconnue(zone.clone())))?;
-        let maintenant = maintenant_ms();
-        // Strictly after the previous move: the script tells moves apart by this instant. The
-        // budget refills only for time that passed on this clock, never for that +1: steps
-        // faster than a millisecond earn nothing, and an instance whose clock lags another's
-        // earns nothing until it catches up.
-        let t = maintenant.max(etat.t + 1);
-        let ecoule = Duration::from_millis(u64::try_from(maintenant - etat.t).unwrap_or(0));
+        let (t, ecoule) = horodater(etat.t);
         let credit = etat.credit.unwrap_or_else(|| Credit::plein(regle));
         let reste = decider_deplacement(
             regle,
@@ -295,17 +277,35 @@ impl Monde {
             return Err(ErreurApplication::introuvable("personnage", &joueur_id));
         }
         let avant = self.position_datee(joueur_id).await?;
-        let t = maintenant_ms().max(avant.as_ref().map_or(0, |a| a.t + 1));
-        let (zone_avant, t_avant) = avant.as_ref().map_or((String::new(), String::new()), |a| {
+        let (t, _) = horodater(avant.as_ref().map_or(0, |a| a.t));
+        let plein = Credit::plein(self.i.catalogue.deplacement());
+        self.poser(joueur_id, avant.as_ref(), &ou, t, plein, None)
+            .await?;
+        Ok(ou)
+    }
+
+    /// Writes a character's new place, zone change or placement: PostgreSQL first, in a
+    /// transaction held across the Redis script ([`SCRIPT_POSER`]), so that a move that
+    /// slipped in since `avant` was read wins the race ([`ErreurApplication::Conflit`]) and
+    /// the row is then left as it was.
+    async fn poser(
+        &self,
+        joueur_id: JoueurId,
+        avant: Option<&PositionDatee>,
+        ou: &Emplacement,
+        t: i64,
+        credit: Credit,
+        depuis: Option<&CodeZone>,
+    ) -> Result<(), ErreurApplication> {
+        let (zone_avant, t_avant) = avant.map_or((String::new(), String::new()), |a| {
             (a.emplacement.zone.as_str().to_owned(), a.t.to_string())
         });
-        let presence_avant =
-            self.cle_presence(avant.as_ref().map_or(&ou.zone, |a| &a.emplacement.zone));
+        let presence_avant = self.cle_presence(avant.map_or(&ou.zone, |a| &a.emplacement.zone));
         let mut tx = self.i.pool.begin().await?;
-        changer_zone_en_base(&mut tx, joueur_id, &ou, t).await?;
+        changer_zone_en_base(&mut tx, joueur_id, ou, t).await?;
         let applique: i64 = self
             .i
-            .placer
+            .poser
             .key(self.cle_position(joueur_id))
             .key(self.cle_sales())
             .key(presence_avant)
@@ -318,11 +318,8 @@ impl Monde {
             .arg(t)
             .arg(joueur_id.to_string())
             .arg(DUREE_CACHE_S)
-            .arg(
-                Credit::plein(self.i.catalogue.deplacement())
-                    .metres()
-                    .to_string(),
-            )
+            .arg(credit.metres().to_string())
+            .arg(depuis.map_or("", CodeZone::as_str))
             .invoke_async(&mut self.redis())
             .await?;
         if applique == 0 {
@@ -330,7 +327,7 @@ impl Monde {
             return Err(ErreurApplication::Conflit);
         }
         tx.commit().await?;
-        Ok(ou)
+        Ok(())
     }
 
     /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
@@ -373,42 +370,21 @@ impl Monde {
             zone: vers,
             position: portail.arrivee,
         };
-        let maintenant = maintenant_ms();
-        let t = maintenant.max(etat.t + 1);
-        let ecoule = Duration::from_millis(u64::try_from(maintenant - etat.t).unwrap_or(0));
+        let (t, ecoule) = horodater(etat.t);
         let regle = self.i.catalogue.deplacement();
         let credit = etat
             .credit
             .unwrap_or_else(|| Credit::plein(regle))
             .recharge(regle, ecoule);
-        // PostgreSQL first, in a transaction held across the Redis check: a move that slipped
-        // in since `etat` was read wins the race, and the row is then left as it was.
-        let mut tx = self.i.pool.begin().await?;
-        changer_zone_en_base(&mut tx, joueur_id, &arrivee, t).await?;
-        let id = joueur_id.to_string();
-        let applique: i64 = self
-            .i
-            .changer_zone
-            .key(self.cle_position(joueur_id))
-            .key(self.cle_sales())
-            .key(self.cle_presence(&etat.emplacement.zone))
-            .key(self.cle_presence(&arrivee.zone))
-            .arg(etat.emplacement.zone.as_str())
-            .arg(etat.t)
-            .arg(arrivee.zone.as_str())
-            .arg(arrivee.position.x().to_string())
-            .arg(arrivee.position.y().to_string())
-            .arg(t)
-            .arg(&id)
-            .arg(DUREE_CACHE_S)
-            .arg(credit.metres().to_string())
-            .invoke_async(&mut self.redis())
-            .await?;
-        if applique == 0 {
-            tx.rollback().await?;
-            return Err(ErreurApplication::Conflit);
-        }
-        tx.commit().await?;
+        self.poser(
+            joueur_id,
+            Some(&etat),
+            &arrivee,
+            t,
+            credit,
+            Some(&etat.emplacement.zone),
+        )
+        .await?;
         Ok(arrivee)
     }
 
@@ -433,6 +409,17 @@ impl Monde {
                     .any(|p| p.vers == ici.zone && p.arrivee == ici.position)
             }))
     }
+}
+
+/// The instant a change decided now from a position of instant `depuis` is written at,
+/// strictly after it (the scripts tell changes apart by it), and the time elapsed since then on
+/// this clock, which alone refills the budget: never the millisecond added to keep instants
+/// apart, so steps faster than a millisecond earn nothing, and an instance whose clock lags
+/// another's earns nothing until it has caught up.
+fn horodater(depuis: i64) -> (i64, Duration) {
+    let maintenant = maintenant_ms();
+    let ecoule = Duration::from_millis(u64::try_from(maintenant - depuis).unwrap_or(0));
+    (maintenant.max(depuis + 1), ecoule)
 }
 
 /// Reads a Redis hash's [`CHAMPS`] (or their first four): `zone, x, y, t` all present and
