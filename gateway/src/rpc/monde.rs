@@ -7,6 +7,7 @@
 use commands::ErreurApplication;
 use commands::services::monde::{Emplacement, FENETRE_REFUS, SEUIL_REFUS};
 use domain::ids::JoueurId;
+use domain::monde::ErreurMonde;
 use domain::valeurs::{CodeZone, Position};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -71,11 +72,12 @@ pub async fn deplacer(etat: &Passerelle, a: Appelant, p: Deplacer) -> Result<Val
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
     let emplacement = match etat.monde.deplacer(a.compte_id, p.joueur_id, vers).await {
         Ok(e) => e,
-        Err(e @ ErreurApplication::PasRefuse { .. }) => {
-            surveiller_refus(etat, a, p.joueur_id, &e).await;
+        Err(e) => {
+            if let ErreurApplication::PasRefuse { refus, .. } = &e {
+                surveiller_refus(etat, a, p.joueur_id, refus).await;
+            }
             return Err(e.into());
         }
-        Err(e) => return Err(e.into()),
     };
     present_ici(etat, a, p.joueur_id, &emplacement.zone);
     annoncer(etat, p.joueur_id, &emplacement, &emplacement.zone).await;
@@ -90,14 +92,18 @@ async fn surveiller_refus(
     etat: &Passerelle,
     a: Appelant,
     joueur_id: JoueurId,
-    e: &ErreurApplication,
+    refus: &ErreurMonde,
 ) {
-    let ErreurApplication::PasRefuse { refus, .. } = e else {
-        return;
-    };
     let raison: &'static str = refus.into();
     etat.metriques.deplacement_refuse(raison);
-    tracing::info!(target: "securite", compte_id = %a.compte_id, %joueur_id, raison, detail = %refus, "pas refusé");
+    tracing::info!(
+        target: "securite",
+        compte_id = %a.compte_id,
+        %joueur_id,
+        raison,
+        detail = %refus,
+        "pas refusé"
+    );
     match etat.monde.compter_refus(a.compte_id).await {
         Ok(n) if n == SEUIL_REFUS => {
             etat.metriques.refus_soutenus();
