@@ -29,8 +29,12 @@ pub(crate) type Flux = WebSocketStream<TcpStream>;
 const MESSAGES_PAR_FENETRE: usize = 7;
 /// The chat limit's window.
 const FENETRE_CHAT: Duration = Duration::from_secs(10);
-/// One step: at most ~1.9 m pass the server's speed rule even when two steps arrive together.
+/// The longest step, in metres.
 const PAS: f64 = 1.5;
+/// How fast a character walks, in metres per second: a step covers at most the time since the
+/// previous one at this pace, under the server's 7.7 m/s (catalog, `[deplacement]`) with a
+/// margin, so that the server's distance budget never refuses the load's steps.
+const VITESSE: f64 = 6.0;
 /// How long after the end of the schedule answers are still awaited.
 pub(crate) const GRACE: Duration = Duration::from_secs(10);
 
@@ -180,6 +184,8 @@ struct JoueurVirtuel {
     attentes: HashMap<u64, Attente>,
     suivant: u64,
     direction: f64,
+    /// When the previous step was sent.
+    dernier_pas: Option<Instant>,
     resynchroniser: bool,
     chats: VecDeque<Instant>,
     etape_economie: u8,
@@ -234,11 +240,17 @@ impl JoueurVirtuel {
                 But::Zone,
             );
         }
+        let maintenant = Instant::now();
+        let ecoule = self
+            .dernier_pas
+            .replace(maintenant)
+            .map_or(Duration::from_secs(1), |t| maintenant.duration_since(t));
+        let pas = (VITESSE * ecoule.as_secs_f64()).min(PAS);
         let (x, y) = self.perso.position;
-        let mut nx = x + PAS * self.direction;
+        let mut nx = x + pas * self.direction;
         if !(2.0..=198.0).contains(&nx) {
             self.direction = -self.direction;
-            nx = x + PAS * self.direction;
+            nx = x + pas * self.direction;
         }
         self.perso.position = (nx, y);
         (
@@ -321,7 +333,14 @@ impl JoueurVirtuel {
             .reponse(attente.methode, attente.prevu.elapsed(), code);
         match attente.but {
             But::Simple => {}
-            But::Deplacement => self.resynchroniser |= erreur.is_some(),
+            // A refused step says where the server keeps the character: snap back to it.
+            But::Deplacement => match erreur.map(|e| &e["data"]["position"]) {
+                None => {}
+                Some(p) => match (p["x"].as_f64(), p["y"].as_f64()) {
+                    (Some(x), Some(y)) => self.perso.position = (x, y),
+                    _ => self.resynchroniser = true,
+                },
+            },
             But::Zone => {
                 if let Some(p) = resultat.map(|r| &r["position"])
                     && let (Some(x), Some(y)) = (p["x"].as_f64(), p["y"].as_f64())
@@ -411,6 +430,7 @@ pub(crate) async fn jouer(
         attentes: HashMap::new(),
         suivant: 1_000,
         direction: if graine.is_multiple_of(2) { 1.0 } else { -1.0 },
+        dernier_pas: None,
         resynchroniser: false,
         chats: VecDeque::new(),
         etape_economie: 0,

@@ -9,7 +9,7 @@ use domain::inventaire::ErreurInventaire;
 use domain::joueur::ErreurJoueur;
 use domain::monde::ErreurMonde;
 use domain::quete::ErreurQuete;
-use domain::valeurs::NomJoueur;
+use domain::valeurs::{CodeZone, NomJoueur, Position};
 use uuid::Uuid;
 
 /// A refusal by an aggregate: a rule of the game, with its reason.
@@ -78,6 +78,17 @@ pub enum ErreurApplication {
     /// A rule of the game refused it.
     #[error(transparent)]
     Regle(Refus),
+    /// A step refused by the rules of moving, with where the character still stands: the
+    /// server's position, which the client snaps back to.
+    #[error("{refus}")]
+    PasRefuse {
+        /// Why.
+        refus: ErreurMonde,
+        /// The zone it stands in.
+        zone: CodeZone,
+        /// Where it stands.
+        position: Position,
+    },
     /// The character name is taken (case-insensitively).
     #[error("le nom « {0} » est déjà pris")]
     NomDejaPris(NomJoueur),
@@ -163,7 +174,7 @@ mod tests {
         );
         assert_eq!(
             Refus::Monde(ErreurMonde::PasDePortail {
-                vers: domain::valeurs::CodeZone::parse("crypte").expect("code")
+                vers: CodeZone::parse("crypte").expect("code")
             })
             .code(),
             "PAS_DE_PORTAIL"

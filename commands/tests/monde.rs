@@ -16,7 +16,20 @@ use sqlx::PgPool;
 fn refus_monde<T: std::fmt::Debug>(r: Result<T, ErreurApplication>) -> ErreurMonde {
     match r {
         Err(ErreurApplication::Regle(Refus::Monde(e))) => e,
+        Err(ErreurApplication::PasRefuse { refus, .. }) => refus,
         autre => panic!("refus de Monde attendu : {autre:?}"),
+    }
+}
+
+/// A refused step: why, and where the character still stands.
+fn pas_refuse<T: std::fmt::Debug>(r: Result<T, ErreurApplication>) -> (ErreurMonde, Emplacement) {
+    match r {
+        Err(ErreurApplication::PasRefuse {
+            refus,
+            zone,
+            position,
+        }) => (refus, Emplacement { zone, position }),
+        autre => panic!("pas refusé attendu : {autre:?}"),
     }
 }
 
@@ -32,7 +45,7 @@ async fn placer_au_depart_est_idempotent_et_durable(pool: PgPool) {
     assert_eq!(b.en_base(j).await, Some(depart.clone()), "écrit en base");
     assert_eq!(b.monde.emplacement(j).await.expect("lu"), Some(depart));
 
-    b.marcher(c, j, position(103.0, 100.0)).await;
+    b.pas(c, j, position(103.0, 100.0)).await;
     let encore = b.monde.placer_au_depart(j).await.expect("idempotent");
     assert_eq!(encore.position, position(103.0, 100.0), "reste où il est");
 }
@@ -55,20 +68,22 @@ async fn un_teleport_est_refuse_et_la_zone_a_des_bords(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
     let j = b.personnage(c, "Bea").await;
-    let e = refus_monde(b.monde.deplacer(c, j, position(180.0, 180.0)).await);
+    let (e, ici) = pas_refuse(b.monde.deplacer(c, j, position(180.0, 180.0)).await);
     assert!(matches!(e, ErreurMonde::TropRapide { .. }), "{e:?}");
+    let depart = Emplacement {
+        zone: zone("plaine_verte"),
+        position: position(100.0, 100.0),
+    };
+    assert_eq!(ici, depart, "le refus dit où le personnage se tient");
     assert_eq!(
-        b.monde
-            .emplacement(j)
-            .await
-            .expect("lu")
-            .map(|e| e.position),
-        Some(position(100.0, 100.0)),
+        b.monde.emplacement(j).await.expect("lu"),
+        Some(depart),
         "un refus ne bouge rien"
     );
-    b.marcher(c, j, position(199.5, 100.0)).await;
-    let e = refus_monde(b.monde.deplacer(c, j, position(200.5, 100.0)).await);
+    b.placer(j, position(199.5, 100.0)).await;
+    let (e, ici) = pas_refuse(b.monde.deplacer(c, j, position(200.5, 100.0)).await);
     assert!(matches!(e, ErreurMonde::HorsZone { .. }), "{e:?}");
+    assert_eq!(ici.position, position(199.5, 100.0));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -94,7 +109,7 @@ async fn un_portail_demande_d_y_etre_et_d_avoir_son_niveau(pool: PgPool) {
     let e = refus_monde(b.monde.changer_zone(c, j, zone("crypte_oubliee")).await);
     assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
 
-    b.marcher(c, j, position(194.0, 100.0)).await;
+    b.placer(j, position(194.0, 100.0)).await;
     let e = refus_monde(b.monde.changer_zone(c, j, foret.clone()).await);
     assert_eq!(
         e,
@@ -150,7 +165,7 @@ async fn un_changement_de_zone_rejoue_rend_la_meme_arrivee(pool: PgPool) {
     assert_eq!(encore, arrivee);
     assert_eq!(b.en_base(j).await, Some(arrivee));
     // Once it moved on, it is no longer a retry.
-    b.marcher(c, j, position(11.0, 150.0)).await;
+    b.pas(c, j, position(11.0, 150.0)).await;
     let e = refus_monde(b.monde.changer_zone(c, j, foret).await);
     assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
 }
@@ -163,8 +178,8 @@ async fn l_ecriture_differee_rattrape_redis(pool: PgPool) {
         b.personnage(c, "Emil").await,
         b.personnage(c, "Fanny").await,
     );
-    b.marcher(c, j1, position(110.0, 100.0)).await;
-    b.marcher(c, j2, position(100.0, 90.0)).await;
+    b.pas(c, j1, position(110.0, 100.0)).await;
+    b.pas(c, j2, position(100.0, 90.0)).await;
     assert_eq!(
         b.en_base(j1).await.map(|e| e.position),
         Some(position(100.0, 100.0)),
@@ -188,15 +203,15 @@ async fn redis_perdu_les_positions_reviennent_de_postgresql(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
     let j = b.personnage(c, "Gaspard").await;
-    b.marcher(c, j, position(105.0, 100.0)).await;
+    b.pas(c, j, position(105.0, 100.0)).await;
     b.monde.ecrire_positions_sales().await.expect("écriture");
-    b.marcher(c, j, position(106.0, 100.0)).await; // not yet written: lost with Redis
+    b.pas(c, j, position(106.0, 100.0)).await; // not yet written: lost with Redis
 
     b.vider_redis().await;
     let relu = b.monde.emplacement(j).await.expect("lu").expect("en base");
     assert_eq!(relu.position, position(105.0, 100.0));
-    // Redis was refilled: moves go on from there.
-    b.marcher(c, j, position(107.0, 100.0)).await;
+    // Redis was refilled: moves go on from there, on a full budget.
+    b.pas(c, j, position(107.0, 100.0)).await;
     b.monde.ecrire_positions_sales().await.expect("écriture");
     assert_eq!(
         b.en_base(j).await.map(|e| e.position),
@@ -210,7 +225,7 @@ async fn quitter_ecrit_la_position_et_laisse_expirer_la_presence(pool: PgPool) {
     let c = b.compte(1).await;
     let j = b.personnage(c, "Hugo").await;
     b.monde.vue_zone(c, j).await.expect("vue");
-    b.marcher(c, j, position(102.0, 100.0)).await;
+    b.pas(c, j, position(102.0, 100.0)).await;
     // Another instance still holds a socket of the player and keeps it present.
     b.monde.signaler_presence(&[j]).await.expect("signe de vie");
     b.monde.quitter(&[j]).await.expect("départ");
@@ -240,7 +255,7 @@ async fn qui_est_proche_et_qui_est_dans_la_zone(pool: PgPool) {
     );
     let vue = b.monde.vue_zone(c1, a).await.expect("vue");
     assert_eq!(vue.presents.len(), 1, "seule");
-    b.marcher(c2, z, position(110.0, 100.0)).await;
+    b.pas(c2, z, position(110.0, 100.0)).await;
 
     let proches = b.monde.proches(c1, a, 30.0).await.expect("proches");
     assert_eq!(proches.len(), 1);
@@ -310,7 +325,7 @@ async fn une_instance_morte_en_ecrivant_ne_perd_pas_la_marque(pool: PgPool) {
     let b = Banc::new(pool).await;
     let c = b.compte(1).await;
     let j = b.personnage(c, "Lena").await;
-    b.marcher(c, j, position(104.0, 100.0)).await;
+    b.pas(c, j, position(104.0, 100.0)).await;
     // What an instance that took the mark and died before writing leaves behind.
     let mut redis = b.redis.clone();
     let vieux = chrono::Utc::now().timestamp_millis()
@@ -354,7 +369,7 @@ async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: 
     let mut joueurs = Vec::new();
     for n in 0..5 {
         let j = b.personnage(c, &format!("Luc{n}")).await;
-        b.marcher(c, j, position(100.0 + f64::from(n), 101.0)).await;
+        b.pas(c, j, position(100.0 + f64::from(n), 101.0)).await;
         joueurs.push(j);
     }
     let (x, y) = tokio::join!(
@@ -468,4 +483,163 @@ async fn on_ne_commerce_qu_avec_un_marchand_de_sa_zone(pool: PgPool) {
     )
     .await
     .expect("le trappeur de la forêt vend du pain");
+}
+
+/// The catalog's rules of moving.
+fn regle() -> domain::catalogue::RegleDeplacement {
+    *domain::Catalogue::officiel()
+        .expect("catalogue")
+        .deplacement()
+}
+
+/// Steps of 1.9 m to the east as fast as the service answers: how far east of `depart` the
+/// character got, and the first refusal.
+async fn sprinter(
+    banc: &Banc,
+    compte: domain::ids::CompteId,
+    joueur: domain::ids::JoueurId,
+    depart: f64,
+) -> (f64, ErreurApplication) {
+    let mut ici = depart;
+    loop {
+        match banc
+            .monde
+            .deplacer(compte, joueur, position(ici + 1.9, 50.0))
+            .await
+        {
+            Ok(e) => ici = e.position.x(),
+            Err(e) => return (ici - depart, e),
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn des_pas_trop_rapides_epuisent_le_credit_et_le_refus_dit_ou_l_on_est(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Sprinteur").await;
+    // Given a character just placed (full budget),
+    b.placer(j, position(20.0, 50.0)).await;
+    // when it steps 1.9 m at a time as fast as it can,
+    let debut = std::time::Instant::now();
+    let (parcouru, refus) = sprinter(&b, c, j, 20.0).await;
+    // then it covers about the ceiling, no more than the ceiling plus the time it took,
+    let borne = regle().plafond() + regle().vitesse_max * debut.elapsed().as_secs_f64();
+    assert!(parcouru <= borne, "{parcouru} m > {borne} m");
+    assert!(parcouru >= regle().plafond() - 1.9, "{parcouru} m");
+    // and the refusal says where it stands.
+    let (e, ici) = pas_refuse::<()>(Err(refus));
+    assert!(matches!(e, ErreurMonde::TropRapide { .. }), "{e:?}");
+    assert_eq!(ici.position, position(20.0 + parcouru, 50.0));
+    assert_eq!(b.monde.emplacement(j).await.expect("lu"), Some(ici));
+
+    // Time refills it: half a second later, half a second of running passes.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let x = 20.0 + parcouru;
+    b.pas(c, j, position(x + regle().vitesse_max * 0.45, 50.0))
+        .await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn le_credit_passe_le_portail_avec_le_personnage(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Passeur").await;
+    b.au_niveau(c, j, 2).await;
+    // Given a character that spent its budget running to the portal,
+    b.placer(j, position(175.0, 100.0)).await;
+    let mut x = 175.0;
+    while x < 194.0 {
+        match b.monde.deplacer(c, j, position(x + 1.9, 100.0)).await {
+            Ok(e) => x = e.position.x(),
+            Err(_) => break,
+        }
+    }
+    assert!(x > 190.0, "arrivé à {x}");
+    // when it goes through, then it does not come out with a full budget.
+    b.monde
+        .changer_zone(c, j, zone("foret_sombre"))
+        .await
+        .expect("portail");
+    let e = refus_monde(b.monde.deplacer(c, j, position(25.0, 150.0)).await);
+    assert!(matches!(e, ErreurMonde::TropRapide { .. }), "{e:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn redis_perdu_le_credit_repart_plein(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Oublieux").await;
+    b.placer(j, position(20.0, 50.0)).await;
+    let _ = sprinter(&b, c, j, 20.0).await;
+    b.monde.ecrire_positions_sales().await.expect("écriture");
+    let ici = b.en_base(j).await.expect("en base").position;
+    // Given Redis lost the budget with the position, when the character steps again, then
+    // it has a full budget: a Redis loss is no player's doing, and it only happens rarely.
+    b.vider_redis().await;
+    b.pas(c, j, position(ici.x() + regle().plafond() - 0.5, 50.0))
+        .await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn placer_met_un_personnage_n_importe_ou_durablement(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Pion").await;
+    let ailleurs = Emplacement {
+        zone: zone("montagnes_grises"),
+        position: position(150.0, 290.0),
+    };
+    let r = b.monde.placer(j, ailleurs.clone()).await.expect("placé");
+    assert_eq!(r, ailleurs);
+    assert_eq!(b.en_base(j).await, Some(ailleurs.clone()), "écrit en base");
+    assert_eq!(b.monde.emplacement(j).await.expect("lu"), Some(ailleurs));
+    assert_eq!(
+        b.monde
+            .presents(&zone("montagnes_grises"))
+            .await
+            .expect("présents")
+            .len(),
+        1
+    );
+    // Placed is not arrived through a portal: a zone change to there is no retry.
+    let e = refus_monde(b.monde.changer_zone(c, j, zone("montagnes_grises")).await);
+    assert!(matches!(e, ErreurMonde::PasDePortail { .. }), "{e:?}");
+
+    let e = refus_monde(
+        b.monde
+            .placer(
+                j,
+                Emplacement {
+                    zone: zone("plaine_verte"),
+                    position: position(250.0, 10.0),
+                },
+            )
+            .await,
+    );
+    assert!(matches!(e, ErreurMonde::HorsZone { .. }), "{e:?}");
+    let r = b
+        .monde
+        .placer(
+            domain::ids::JoueurId::generer(),
+            Emplacement {
+                zone: zone("plaine_verte"),
+                position: position(10.0, 10.0),
+            },
+        )
+        .await;
+    assert!(
+        matches!(r, Err(ErreurApplication::Introuvable { .. })),
+        "{r:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn les_pas_refuses_se_comptent_par_compte_dans_une_fenetre(pool: PgPool) {
+    let b = Banc::new(pool).await;
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    for n in 1..=3 {
+        assert_eq!(b.monde.compter_refus(c1).await.expect("compte"), n);
+    }
+    assert_eq!(b.monde.compter_refus(c2).await.expect("compte"), 1);
 }

@@ -1,31 +1,50 @@
 //! **Monde**: the rules of moving through the world, without an aggregate (positions are too
 //! hot to event-source every step; Service Monde keeps them in Redis and PostgreSQL). This
-//! module decides, with no I/O, whether a move stays in its zone at a plausible speed, and
-//! whether a character may take a portal to another zone and where it then stands.
+//! module decides, with no I/O, whether a move stays in its zone and within the character's
+//! distance budget ([`Credit`]), and whether a character may take a portal to another zone
+//! and where it then stands. The numbers are the catalog's (`[deplacement]`,
+//! [`RegleDeplacement`]).
 
 use std::time::Duration;
 
 use crate::Catalogue;
-use crate::catalogue::{DefZone, Portail};
+use crate::catalogue::{DefZone, Portail, RegleDeplacement};
 use crate::valeurs::{CodeZone, Niveau, Position};
 
-/// The fastest a character runs, in metres per second.
-pub const VITESSE_MAX: f64 = 7.0;
+/// A character's distance budget, in metres, as of its last accepted move: what it may still
+/// cover at once. Time refills it at the catalog's `vitesse_max`, up to
+/// [`RegleDeplacement::plafond`]; each accepted step spends its length. The allowance for
+/// jitter is part of the ceiling, never granted per step: however fast steps come, a
+/// character covers at most `vitesse_max × time + plafond`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Credit(f64);
 
-/// Allowance on the speed, in proportion: clocks and rounding on the client's side.
-pub const TOLERANCE_VITESSE: f64 = 0.10;
+impl Credit {
+    /// A full budget: a character placed, or whose budget was lost with Redis.
+    pub fn plein(regle: &RegleDeplacement) -> Self {
+        Self(regle.plafond())
+    }
 
-/// Added to the elapsed time between two moves: network jitter can deliver two moves sent
-/// 100 ms apart in the same instant, and the second must not look like a sprint.
-pub const GIGUE: Duration = Duration::from_millis(250);
+    /// A stored budget: finite and not negative, else `None`.
+    pub fn parse(metres: f64) -> Option<Self> {
+        (metres.is_finite() && metres >= 0.0).then_some(Self(metres))
+    }
 
-/// The elapsed time a move may use, at most. A client sends moves many times a second while
-/// it walks; without this cap a character idle for ten minutes could cross the map in one
-/// step, which is a teleport whatever the clock says.
-pub const ECOULE_MAX: Duration = Duration::from_secs(2);
+    /// Metres.
+    pub fn metres(self) -> f64 {
+        self.0
+    }
 
-/// How close to a portal a character must stand to go through it, in metres.
-pub const RAYON_PORTAIL: f64 = 5.0;
+    /// The budget `ecoule` later: refilled at full speed, capped.
+    #[must_use]
+    pub fn recharge(self, regle: &RegleDeplacement, ecoule: Duration) -> Self {
+        Self(
+            (self.0 + regle.vitesse_max * ecoule.as_secs_f64())
+                .min(regle.plafond())
+                .max(0.0),
+        )
+    }
+}
 
 /// Why a move or a zone change is refused.
 ///
@@ -50,7 +69,7 @@ pub enum ErreurMonde {
         /// Its height, in whole metres.
         hauteur: u32,
     },
-    /// Farther than the character can run in the time since its last move (a teleport).
+    /// Farther than the character's distance budget allows now (a sprint or a teleport).
     #[error("déplacement trop rapide : {distance} m, au plus {permis} m")]
     TropRapide {
         /// The distance asked, in whole metres (rounded up).
@@ -83,14 +102,17 @@ pub enum ErreurMonde {
 }
 
 /// Decides a move inside a zone: the destination must lie in the zone, and no farther from
-/// the last accepted position than [`distance_permise`] for the time elapsed since then.
+/// the last accepted position than the budget holds once refilled for the time elapsed since
+/// that move. Returns the budget left.
 pub fn decider_deplacement(
+    regle: &RegleDeplacement,
     code: &CodeZone,
     zone: &DefZone,
     depuis: Position,
-    vers: Position,
+    credit: Credit,
     ecoule: Duration,
-) -> Result<(), ErreurMonde> {
+    vers: Position,
+) -> Result<Credit, ErreurMonde> {
     if !zone.contient(vers) {
         return Err(ErreurMonde::HorsZone {
             zone: code.clone(),
@@ -99,25 +121,18 @@ pub fn decider_deplacement(
         });
     }
     let distance = depuis.distance(vers);
-    let permis = distance_permise(ecoule);
+    let permis = credit.recharge(regle, ecoule).metres();
     if distance > permis {
         return Err(ErreurMonde::TropRapide {
             distance: distance.ceil() as u32,
             permis: permis.floor() as u32,
         });
     }
-    Ok(())
-}
-
-/// How far a character may have gone in `ecoule`: full speed with its allowance, over the
-/// elapsed time capped at [`ECOULE_MAX`] plus the [`GIGUE`].
-pub fn distance_permise(ecoule: Duration) -> f64 {
-    let temps = ecoule.min(ECOULE_MAX) + GIGUE;
-    VITESSE_MAX * (1.0 + TOLERANCE_VITESSE) * temps.as_secs_f64()
+    Ok(Credit(permis - distance))
 }
 
 /// Decides a zone change: a portal of the current zone must lead to `vers`, the character
-/// must stand within [`RAYON_PORTAIL`] of it and have its `niveau_min`. Returns the portal
+/// must stand within the catalog's `rayon_portail` of it and have its `niveau_min`. Returns the portal
 /// taken (the traveller arrives at its `arrivee`). When several portals lead there, the
 /// nearest decides.
 pub fn decider_changement<'c>(
@@ -144,10 +159,11 @@ pub fn decider_changement<'c>(
         })
         .ok_or_else(|| ErreurMonde::PasDePortail { vers: vers.clone() })?;
     let distance = position.distance(portail.position);
-    if distance > RAYON_PORTAIL {
+    let rayon = catalogue.deplacement().rayon_portail;
+    if distance > rayon {
         return Err(ErreurMonde::LoinDuPortail {
             distance: distance.ceil() as u32,
-            rayon: RAYON_PORTAIL as u32,
+            rayon: rayon as u32,
         });
     }
     if niveau < portail.niveau_min {
@@ -185,41 +201,111 @@ mod tests {
         Niveau::parse(n).expect("niveau")
     }
 
-    #[test]
-    fn un_pas_a_pleine_vitesse_est_accepte() {
+    fn regle() -> RegleDeplacement {
+        *catalogue().deplacement()
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Given a budget, when the character steps from `depuis` to `vers` `ecoule` after its
+    /// last move: the budget left, or the refusal.
+    fn pas(
+        credit: Credit,
+        depuis: Position,
+        vers: Position,
+        ecoule: Duration,
+    ) -> Result<Credit, ErreurMonde> {
         let (code, def) = plaine();
-        // Given a character at (100, 100), when it runs at full speed for half a second,
-        let vers = p(100.0 + VITESSE_MAX * 0.5, 100.0);
-        // then the move is accepted.
-        assert_eq!(
-            decider_deplacement(
-                &code,
-                &def,
-                p(100.0, 100.0),
-                vers,
-                Duration::from_millis(500)
-            ),
-            Ok(())
+        decider_deplacement(&regle(), &code, &def, depuis, credit, ecoule, vers)
+    }
+
+    fn vide() -> Credit {
+        Credit::parse(0.0).expect("crédit")
+    }
+
+    #[test]
+    fn un_pas_a_pleine_vitesse_est_accepte_et_ne_coute_que_sa_longueur() {
+        let v = regle().vitesse_max;
+        // Given an empty budget, when the character runs at full speed for half a second,
+        let r = pas(vide(), p(100.0, 100.0), p(100.0 + v * 0.5, 100.0), ms(500));
+        // then the move is accepted and the budget is spent to nothing.
+        let reste = r.expect("accepté").metres();
+        assert!(reste.abs() < 1e-9, "{reste}");
+    }
+
+    #[test]
+    fn deux_pas_arrives_ensemble_passent_sur_le_credit() {
+        let v = regle().vitesse_max;
+        // Given a full budget, when two steps sent 100 ms apart arrive in the same instant,
+        let plein = Credit::plein(&regle());
+        let apres = pas(plein, p(100.0, 100.0), p(100.0 + v * 0.1, 100.0), ms(0)).expect("1");
+        let r = pas(
+            apres,
+            p(100.0 + v * 0.1, 100.0),
+            p(100.0 + v * 0.2, 100.0),
+            ms(0),
+        );
+        // then both pass, and the budget paid for them.
+        let reste = r.expect("2").metres();
+        assert!(
+            (reste - (regle().plafond() - v * 0.2)).abs() < 1e-9,
+            "{reste}"
         );
     }
 
     #[test]
-    fn deux_pas_arrives_ensemble_passent_grace_a_la_gigue() {
-        let (code, def) = plaine();
-        // Two moves sent 100 ms apart, delivered in the same instant.
-        let vers = p(100.0 + VITESSE_MAX * 0.1, 100.0);
-        assert_eq!(
-            decider_deplacement(&code, &def, p(100.0, 100.0), vers, Duration::ZERO),
-            Ok(())
-        );
+    fn des_pas_rapproches_epuisent_le_credit_au_lieu_d_avoir_chacun_leur_marge() {
+        // Given a full budget, when a client sends 1.9 m steps every millisecond,
+        let mut credit = Credit::plein(&regle());
+        let mut ici = p(10.0, 100.0);
+        let mut acceptes = 0;
+        for _ in 0..1_000 {
+            let vers = p(ici.x() + 1.9, 100.0);
+            if let Ok(reste) = pas(credit, ici, vers, ms(1)) {
+                credit = reste;
+                ici = vers;
+                acceptes += 1;
+            }
+        }
+        // then after one second it has covered no more than one second at full speed plus
+        // the ceiling: the old per-step allowance let it cover 1,900 m.
+        let borne = regle().vitesse_max * 1.0 + regle().plafond();
+        assert!(ici.x() - 10.0 <= borne + 1e-6, "{} m", ici.x() - 10.0);
+        assert!(acceptes < 1_000);
+    }
+
+    #[test]
+    fn une_marche_a_95_pour_cent_de_la_vitesse_n_est_jamais_refusee() {
+        let v = regle().vitesse_max;
+        let longueur = 0.95 * v * 0.2;
+        // Given an empty budget, when the character walks at 95 % of the speed for a minute,
+        // one step every 200 ms, every tenth step held 250 ms by the network (the next one,
+        // on the same socket, arrives right behind it),
+        let mut credit = vide();
+        let (mut x, mut sens) = (10.0, 1.0);
+        let mut arrivee_precedente = 0.0_f64;
+        for n in 1..=300_u32 {
+            let retard = if n % 10 == 3 { 0.25 } else { 0.0 };
+            let arrivee = (f64::from(n) * 0.2 + retard).max(arrivee_precedente);
+            let ecoule = Duration::from_secs_f64(arrivee - arrivee_precedente);
+            arrivee_precedente = arrivee;
+            if !(10.0..=190.0).contains(&(x + sens * longueur)) {
+                sens = -sens;
+            }
+            let vers = x + sens * longueur;
+            // then no step is refused.
+            credit = pas(credit, p(x, 100.0), p(vers, 100.0), ecoule)
+                .unwrap_or_else(|e| panic!("pas {n} refusé : {e}"));
+            x = vers;
+        }
     }
 
     #[test]
     fn un_teleport_est_refuse() {
-        let (code, def) = plaine();
-        let r = decider_deplacement(
-            &code,
-            &def,
+        let r = pas(
+            Credit::plein(&regle()),
             p(100.0, 100.0),
             p(190.0, 190.0),
             Duration::from_secs(1),
@@ -228,13 +314,11 @@ mod tests {
     }
 
     #[test]
-    fn une_longue_attente_ne_permet_pas_de_traverser_la_carte() {
-        let (code, def) = plaine();
+    fn une_longue_attente_ne_remplit_le_credit_que_jusqu_au_plafond() {
         // Given ten minutes idle, when the character jumps 150 m, then it is refused: the
-        // elapsed time counts for at most ECOULE_MAX.
-        let r = decider_deplacement(
-            &code,
-            &def,
+        // budget holds at most the ceiling.
+        let r = pas(
+            vide(),
             p(10.0, 10.0),
             p(160.0, 10.0),
             Duration::from_mins(10),
@@ -242,15 +326,36 @@ mod tests {
         let Err(ErreurMonde::TropRapide { permis, .. }) = r else {
             panic!("{r:?}");
         };
-        assert_eq!(permis, distance_permise(ECOULE_MAX).floor() as u32);
+        assert_eq!(permis, regle().plafond().floor() as u32);
+    }
+
+    #[test]
+    fn un_pas_refuse_ne_depense_rien() {
+        // A refusal leaves the stored budget as it was: the service writes nothing.
+        let credit = Credit::parse(3.0).expect("crédit");
+        let r = pas(credit, p(10.0, 10.0), p(20.0, 10.0), ms(0));
+        assert_eq!(
+            r,
+            Err(ErreurMonde::TropRapide {
+                distance: 10,
+                permis: 3
+            })
+        );
+        assert!(pas(credit, p(10.0, 10.0), p(12.5, 10.0), ms(0)).is_ok());
+    }
+
+    #[test]
+    fn un_credit_stocke_illisible_n_est_pas_un_credit() {
+        assert_eq!(Credit::parse(-1.0), None);
+        assert_eq!(Credit::parse(f64::NAN), None);
+        assert_eq!(Credit::parse(f64::INFINITY), None);
     }
 
     #[test]
     fn sortir_de_la_zone_est_refuse() {
-        let (code, def) = plaine();
-        let r = decider_deplacement(
-            &code,
-            &def,
+        let plein = Credit::plein(&regle());
+        let r = pas(
+            plein,
             p(199.0, 100.0),
             p(201.0, 100.0),
             Duration::from_secs(1),
@@ -258,18 +363,12 @@ mod tests {
         assert_eq!(
             r,
             Err(ErreurMonde::HorsZone {
-                zone: code,
+                zone: plaine().0,
                 largeur: 200,
                 hauteur: 200
             })
         );
-        let r = decider_deplacement(
-            &plaine().0,
-            &def,
-            p(0.5, 0.5),
-            p(-0.5, 0.5),
-            Duration::from_secs(1),
-        );
+        let r = pas(plein, p(0.5, 0.5), p(-0.5, 0.5), Duration::from_secs(1));
         assert!(matches!(r, Err(ErreurMonde::HorsZone { .. })));
     }
 

@@ -40,6 +40,8 @@ pub struct Metriques {
     appels: Family<Etiquettes, Counter>,
     durees: Family<Etiquettes, Histogram, fn() -> Histogram>,
     sockets_ouvertes: Gauge,
+    deplacements_refuses: Family<Etiquettes, Counter>,
+    refus_soutenus: Counter,
 }
 
 /// What is read at each scrape.
@@ -180,6 +182,18 @@ impl Metriques {
             "WebSocket ouvertes",
             sockets_ouvertes.clone(),
         );
+        let deplacements_refuses = Family::<Etiquettes, Counter>::default();
+        registre.register(
+            "mmo_deplacements_refuses",
+            "Pas refusés par la règle de déplacement, par raison (TROP_RAPIDE, HORS_ZONE, ZONE_INCONNUE) ; le compte de chacun est journalisé (cible securite)",
+            deplacements_refuses.clone(),
+        );
+        let refus_soutenus = Counter::default();
+        registre.register(
+            "mmo_deplacements_refus_soutenus",
+            "Comptes arrivés au seuil de pas refusés dans la fenêtre (un événement de sécurité journalisé chacun)",
+            refus_soutenus.clone(),
+        );
         registre.register_collector(Box::new(AuMoment {
             compteurs,
             travailleurs,
@@ -191,7 +205,21 @@ impl Metriques {
             appels,
             durees,
             sockets_ouvertes,
+            deplacements_refuses,
+            refus_soutenus,
         }
+    }
+
+    /// Counts a refused step, by its reason (`data.code`).
+    pub fn deplacement_refuse(&self, raison: &'static str) {
+        self.deplacements_refuses
+            .get_or_create(&vec![("raison", raison.to_owned())])
+            .inc();
+    }
+
+    /// Counts an account that reached the threshold of refused steps.
+    pub fn refus_soutenus(&self) {
+        self.refus_soutenus.inc();
     }
 
     /// Counts a call (and its duration, when it reached a method).
@@ -243,7 +271,13 @@ mod tests {
             Some(Duration::from_millis(1)),
         );
         m.sockets(1);
+        m.deplacement_refuse("TROP_RAPIDE");
         let texte = m.encoder().expect("encodage");
+        assert!(
+            texte.contains(r#"mmo_deplacements_refuses_total{raison="TROP_RAPIDE"} 1"#),
+            "{texte}"
+        );
+        assert!(texte.contains("mmo_deplacements_refus_soutenus_total 0"));
         assert!(
             texte.contains(r#"mmo_rpc_appels_total{methode="joueur.creer",issue="ok"} 1"#),
             "{texte}"

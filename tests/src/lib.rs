@@ -239,6 +239,36 @@ impl Banc {
         r["joueur_id"].clone()
     }
 
+    /// The text of `/metrics`.
+    pub async fn metriques(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("/metrics")
+            .text()
+            .await
+            .expect("texte des métriques")
+    }
+
+    /// Places a character at `(x, y)` in `zone` through `monde.placer`, with an admin token of
+    /// its own: where a test needs it, instead of a run the speed rule would refuse.
+    pub async fn placer(&self, joueur_id: Value, zone: &str, x: f64, y: f64) -> Value {
+        let admin = self
+            .serveur
+            .passerelle
+            .jetons
+            .emettre(CompteId::from_uuid(Uuid::new_v4()), true)
+            .expect("jeton admin");
+        self.appel(
+            &admin,
+            "monde.placer",
+            json!({ "joueur_id": joueur_id, "zone": zone, "x": x, "y": y }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("placement : {e}"))
+    }
+
     /// A read that must come to satisfy `pret`: the read models follow the store a few
     /// milliseconds behind, so right after a command a read may not see it yet (or not find
     /// a character's inventory at all). Polls until `pret` holds, or fails after

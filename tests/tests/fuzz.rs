@@ -90,6 +90,12 @@ fn modele(m: Methode) -> &'static [(&'static str, Genre)] {
         ],
         Methode::MondeChangerZone => &[("joueur_id", G::Joueur), ("vers", G::Zone)],
         Methode::MondeProches => &[("joueur_id", G::Joueur), ("rayon", G::Coordonnee)],
+        Methode::MondePlacer => &[
+            ("joueur_id", G::Joueur),
+            ("zone", G::Zone),
+            ("x", G::Coordonnee),
+            ("y", G::Coordonnee),
+        ],
         Methode::CombatDemarrer => &[
             ("joueur_id", G::Joueur),
             ("rencontre", G::Rencontre),

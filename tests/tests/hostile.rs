@@ -117,6 +117,10 @@ fn ligne(m: Methode, d: &Decor) -> (Value, Autrui) {
         Methode::EchangeAccepter => (json!({"joueur_id": heal, "echange_id": echange}), Interdit),
         Methode::EchangeAnnuler => (json!({"joueur_id": tank, "echange_id": echange}), Interdit),
         Methode::EconomieTotaux => (json!({}), SansObjet("méthode d'administration")),
+        Methode::MondePlacer => (
+            json!({"joueur_id": tank, "zone": "plaine_verte", "x": px, "y": py}),
+            SansObjet("méthode d'administration"),
+        ),
         Methode::ChatEnvoyer => (
             json!({"joueur_id": tank, "canal": {"type": "monde"}, "texte": "usurpation"}),
             Interdit,

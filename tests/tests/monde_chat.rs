@@ -2,7 +2,9 @@
 //! prefix and one bus: a move and a zone message sent through instance A reach a player
 //! connected to instance B, a player in another zone receives neither, a whisper reaches only
 //! its recipient, a non-member cannot read a party's history, and bad params get their
-//! JSON-RPC error.
+//! JSON-RPC error. The speed rule against real clients: one that steps as fast as it can
+//! ends no farther than the speed and the burst allow, one that walks just under the speed
+//! is never refused.
 
 use std::collections::VecDeque;
 
@@ -69,7 +71,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
     let jc = personnage(&a, &carla.jeton, "Carlita").await;
     let jd = personnage(&a, &dora.jeton, "Dorane").await;
 
-    // Carla goes to the forest first, over HTTP: level 2, a walk to the portal, the portal.
+    // Carla goes to the forest first, over HTTP: level 2, placed at the portal, the portal.
     let meta = Metadonnees::pour_compte(
         CompteId::from_uuid(carla.compte_id),
         Uuid::new_v4(),
@@ -86,17 +88,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         .executer::<Joueur>(&jc.to_string(), xp, &meta)
         .await
         .expect("niveau 2");
-    let mut x = 100.0;
-    while x < 194.0 {
-        x = f64::min(x + 1.5, 194.0);
-        b.appel(
-            &carla.jeton,
-            "monde.deplacer",
-            json!({ "joueur_id": jc, "x": x, "y": 100.0 }),
-        )
-        .await
-        .expect("pas");
-    }
+    b.placer(json!(jc), "plaine_verte", 194.0, 100.0).await;
     let arrivee = b
         .appel(
             &carla.jeton,
@@ -301,6 +293,11 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
             json!({ "joueur_id": jb, "duree_s": 60 }),
             "INTERDIT",
         ),
+        (
+            "monde.placer",
+            json!({ "joueur_id": ja, "zone": "plaine_verte", "x": 190.0, "y": 190.0 }),
+            "INTERDIT",
+        ),
     ] {
         let e = ws_a
             .appel(methode, params.clone())
@@ -308,6 +305,20 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
             .expect_err(methode);
         assert_eq!(code(&e), attendu, "{methode} {params} : {e}");
     }
+
+    // A refused step says where the character stands: the client snaps back to it.
+    let e = ws_a
+        .appel(
+            "monde.deplacer",
+            json!({ "joueur_id": ja, "x": 190.0, "y": 190.0 }),
+        )
+        .await
+        .expect_err("trop loin");
+    assert_eq!(
+        (&e["data"]["zone"], &e["data"]["position"]),
+        (&json!("plaine_verte"), &json!({ "x": 101.0, "y": 100.0 })),
+        "{e}"
+    );
 
     // Near: Dora stands where Alice started, 1 m away.
     let proches = ws_a
@@ -371,4 +382,129 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
 
     b.arreter().await;
     a.arreter().await;
+}
+
+/// The catalog's rules of moving.
+fn regle() -> domain::catalogue::RegleDeplacement {
+    *domain::Catalogue::officiel()
+        .expect("catalogue")
+        .deplacement()
+}
+
+/// `(x, y)` of a `{"x", "y"}`.
+fn xy(position: &Value) -> (f64, f64) {
+    (
+        position["x"].as_f64().expect("x"),
+        position["y"].as_f64().expect("y"),
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_client_qui_court_sans_arret_ne_va_pas_plus_loin_que_la_vitesse_et_la_rafale(
+    pool: PgPool,
+) {
+    let banc = Banc::demarrer(&pool).await;
+    let eve = banc.compte("eve").await;
+    let je = personnage(&banc, &eve.jeton, "Evasion").await;
+    let mut ws = banc.ws(Some(&eve.jeton)).await;
+    ws.appel("monde.zone", json!({ "joueur_id": je }))
+        .await
+        .expect("zone");
+    let debut = std::time::Instant::now();
+    banc.placer(json!(je), "plaine_verte", 20.0, 50.0).await;
+
+    // Steps of 1.9 m east, as fast as the answers come, for 5 s, each from where the server
+    // says the character stands (the result, or the refusal's data). The rate limit (1,000
+    // calls a second on test servers) may answer some: they are no step.
+    let (mut x, mut y) = (20.0, 50.0);
+    let (mut acceptes, mut refuses, mut limites) = (0_u32, 0_u32, 0_u32);
+    while debut.elapsed() < std::time::Duration::from_secs(5) {
+        match ws
+            .appel(
+                "monde.deplacer",
+                json!({ "joueur_id": je, "x": x + 1.9, "y": y }),
+            )
+            .await
+        {
+            Ok(r) => {
+                (x, y) = xy(&r["position"]);
+                acceptes += 1;
+            }
+            Err(e) if code(&e) == "TROP_DE_REQUETES" => limites += 1,
+            Err(e) => {
+                assert_eq!(code(&e), "TROP_RAPIDE", "{e}");
+                assert_eq!(e["data"]["zone"], "plaine_verte", "{e}");
+                (x, y) = xy(&e["data"]["position"]);
+                refuses += 1;
+            }
+        }
+    }
+    let duree = debut.elapsed().as_secs_f64();
+    let borne = regle().vitesse_max * duree + regle().plafond();
+    eprintln!(
+        "{acceptes} pas acceptés, {refuses} refusés, {limites} limités, {:.1} m en {duree:.2} s (borne {borne:.1} m)",
+        x - 20.0
+    );
+    assert!(refuses > 0, "jamais refusé");
+    assert!(
+        x - 20.0 <= borne,
+        "{} m en {duree:.2} s : plus que {borne:.1} m",
+        x - 20.0
+    );
+    assert!(
+        x - 20.0 <= regle().vitesse_max * 5.0 + regle().plafond() + regle().vitesse_max * 0.5,
+        "{} m",
+        x - 20.0
+    );
+    // The client's picture is the server's.
+    let vue = ws
+        .appel("monde.zone", json!({ "joueur_id": je }))
+        .await
+        .expect("zone");
+    assert_eq!(xy(&vue["position"]), (x, y));
+
+    // Counted by reason, and the account logged as a security event once per window.
+    let metriques = banc.metriques().await;
+    assert!(
+        metriques.contains(&format!(
+            r#"mmo_deplacements_refuses_total{{raison="TROP_RAPIDE"}} {refuses}"#
+        )),
+        "{metriques}"
+    );
+    assert!(
+        metriques.contains("mmo_deplacements_refus_soutenus_total 1"),
+        "{metriques}"
+    );
+    banc.arreter().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_client_qui_marche_a_95_pour_cent_de_la_vitesse_n_est_jamais_refuse(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let fred = banc.compte("fred").await;
+    let jf = personnage(&banc, &fred.jeton, "Flaneur").await;
+    let mut ws = banc.ws(Some(&fred.jeton)).await;
+    banc.placer(json!(jf), "plaine_verte", 20.0, 100.0).await;
+
+    // For 30 s, a step every 200 ms at 95 % of the speed, back and forth across the plain.
+    // Each step is sent at its time or, if the client fell behind, at once.
+    let periode = std::time::Duration::from_millis(200);
+    let longueur = 0.95 * regle().vitesse_max * periode.as_secs_f64();
+    let (mut x, mut sens) = (20.0, 1.0);
+    let debut = tokio::time::Instant::now();
+    for n in 1..=150_u32 {
+        tokio::time::sleep_until(debut + periode * n).await;
+        if !(20.0..=180.0).contains(&(x + sens * longueur)) {
+            sens = -sens;
+        }
+        x += sens * longueur;
+        let r = ws
+            .appel(
+                "monde.deplacer",
+                json!({ "joueur_id": jf, "x": x, "y": 100.0 }),
+            )
+            .await;
+        assert!(r.is_ok(), "pas {n} refusé : {r:?}");
+    }
+    banc.arreter().await;
 }

@@ -1,6 +1,6 @@
 //! What the tests of the services and the bus share: a Redis with a prefix of the test's
-//! own, accounts and characters in the test's database, walking to a point at a pace the
-//! speed rule accepts, a combat played to its end.
+//! own, accounts and characters in the test's database, a step or a placement where a test
+//! needs its character, a combat played to its end.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -85,37 +85,42 @@ impl Banc {
             .expect("XP");
     }
 
-    /// Walks in steps of 1.5 m (well under what the speed rule allows between two immediate
-    /// moves) to `vers`.
-    pub async fn marcher(&self, compte: CompteId, joueur_id: JoueurId, vers: Position) {
-        let depuis = self
+    /// One step to `vers`, which must be accepted: within the zone and the character's
+    /// distance budget (full after a placement: some 17 m at once).
+    pub async fn pas(&self, compte: CompteId, joueur_id: JoueurId, vers: Position) {
+        self.monde
+            .deplacer(compte, joueur_id, vers)
+            .await
+            .expect("pas accepté");
+    }
+
+    /// Places the character at `vers` in its zone (written to PostgreSQL at once): where a
+    /// test needs it, instead of a run the speed rule would refuse.
+    pub async fn placer(&self, joueur_id: JoueurId, vers: Position) {
+        let ici = self
             .monde
             .emplacement(joueur_id)
             .await
             .expect("lecture")
-            .expect("placé")
-            .position;
-        let distance = depuis.distance(vers);
-        let pas = (distance / 1.5).ceil().max(1.0) as u32;
-        for i in 1..=pas {
-            let f = f64::from(i) / f64::from(pas);
-            let p = Position::parse(
-                depuis.x() + (vers.x() - depuis.x()) * f,
-                depuis.y() + (vers.y() - depuis.y()) * f,
+            .expect("placé");
+        self.monde
+            .placer(
+                joueur_id,
+                Emplacement {
+                    zone: ici.zone,
+                    position: vers,
+                },
             )
-            .expect("position");
-            self.monde
-                .deplacer(compte, joueur_id, p)
-                .await
-                .expect("pas accepté");
-        }
+            .await
+            .expect("placement");
     }
 
     /// Takes the character (at least level 2) from the plain to the forest.
     pub async fn aller_en_foret(&self, compte: CompteId, joueur_id: JoueurId) -> Emplacement {
         self.au_niveau(compte, joueur_id, 2).await;
-        self.marcher(compte, joueur_id, position(194.0, 100.0))
-            .await;
+        self.placer(joueur_id, position(192.0, 100.0)).await;
+        // A step to the portal: the plain's dirty position a zone change must not undo.
+        self.pas(compte, joueur_id, position(194.0, 100.0)).await;
         self.monde
             .changer_zone(compte, joueur_id, zone("foret_sombre"))
             .await

@@ -36,6 +36,7 @@ pub struct Catalogue {
 #[serde(deny_unknown_fields)]
 struct Donnees {
     regles: Regles,
+    deplacement: RegleDeplacement,
     classes: BTreeMap<Classe, DefClasse>,
     progression: Progression,
     monstres: BTreeMap<CodeMonstre, DefMonstre>,
@@ -69,6 +70,32 @@ pub struct Regles {
     pub tours_max: u32,
     /// Seconds a round waits for every living participant before the monsters act anyway.
     pub duree_tour_secondes: u32,
+}
+
+/// The rules of moving (`[deplacement]`): how fast, how long a burst, how close to a portal.
+/// Each character has a distance budget that refills at [`vitesse_max`](Self::vitesse_max) up
+/// to [`plafond`](Self::plafond) and that each accepted step spends (`domain::monde`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegleDeplacement {
+    /// The fastest a character may go, in metres per second: the budget's refill rate. Above
+    /// the client's own pace, by a margin for clocks that drift.
+    pub vitesse_max: f64,
+    /// How long a run at full speed the budget holds when full, in milliseconds: what a
+    /// character idle for a while may cover at once.
+    pub rafale_ms: u32,
+    /// Added to the burst, in milliseconds: network jitter can deliver steps sent apart in
+    /// the same instant, and they must not look like a sprint.
+    pub gigue_ms: u32,
+    /// How close to a portal a character must stand to go through it, in metres.
+    pub rayon_portail: f64,
+}
+
+impl RegleDeplacement {
+    /// The most the budget holds, in metres: a burst plus the jitter, at full speed.
+    pub fn plafond(&self) -> f64 {
+        self.vitesse_max * f64::from(self.rafale_ms + self.gigue_ms) / 1000.0
+    }
 }
 
 /// A stat that grows linearly with level: `base + par_niveau × (niveau − 1)`.
@@ -427,6 +454,11 @@ impl Catalogue {
     /// The numeric rules.
     pub fn regles(&self) -> &Regles {
         &self.d.regles
+    }
+
+    /// The rules of moving.
+    pub fn deplacement(&self) -> &RegleDeplacement {
+        &self.d.deplacement
     }
 
     /// A class (all three exist in a valid catalog).

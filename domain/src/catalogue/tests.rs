@@ -299,3 +299,44 @@ fn un_article_sans_aucun_prix_est_refuse() {
     );
     assert!(e.contains("ni prix de vente ni prix de rachat"), "{e}");
 }
+
+#[test]
+fn le_deplacement_du_catalogue_tient_une_rafale_de_deux_secondes_plus_la_gigue() {
+    let d = *officiel().deplacement();
+    assert!((d.plafond() - d.vitesse_max * 2.25).abs() < 1e-9, "{d:?}");
+    assert!(d.rayon_portail > 0.0);
+}
+
+#[test]
+fn une_vitesse_nulle_ou_absurde_est_refusee() {
+    let e = erreur("vitesse_max = 7.7", "vitesse_max = 0.0");
+    assert!(
+        e.contains("déplacement") && e.contains("vitesse_max"),
+        "{e}"
+    );
+    let e = erreur("vitesse_max = 7.7", "vitesse_max = 1e9");
+    assert!(e.contains("vitesse_max"), "{e}");
+}
+
+#[test]
+fn un_credit_vide_qui_ne_laisserait_jamais_bouger_est_refuse() {
+    let sans = CATALOGUE_OFFICIEL
+        .replacen("rafale_ms = 2000", "rafale_ms = 0", 1)
+        .replacen("gigue_ms = 250", "gigue_ms = 0", 1);
+    let e = Catalogue::depuis_toml(&sans)
+        .expect_err("refusé")
+        .to_string();
+    assert!(e.contains("rafale_ms/gigue_ms"), "{e}");
+}
+
+#[test]
+fn un_rayon_de_portail_negatif_est_refuse() {
+    let e = erreur("rayon_portail = 5.0", "rayon_portail = -1.0");
+    assert!(e.contains("rayon_portail"), "{e}");
+}
+
+#[test]
+fn un_champ_de_deplacement_manquant_est_refuse() {
+    let e = erreur("gigue_ms = 250\n", "");
+    assert!(e.contains("gigue_ms"), "{e}");
+}

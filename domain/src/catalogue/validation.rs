@@ -81,6 +81,7 @@ fn inconnu(entree: &str, champ: &'static str, genre: &'static str, reference: &s
 impl Donnees {
     pub(super) fn valider(&self) -> Resultat {
         self.valider_regles()?;
+        self.valider_deplacement()?;
         self.valider_classes()?;
         self.valider_items()?;
         self.valider_monstres()?;
@@ -154,6 +155,42 @@ impl Donnees {
             return inconnu(e, "zone_depart", "une zone", r.zone_depart.as_str());
         }
         self.connait_lignes(e, "kit_depart", &r.kit_depart)
+    }
+
+    fn valider_deplacement(&self) -> Resultat {
+        let d = &self.deplacement;
+        let e = "déplacement";
+        exige(
+            d.vitesse_max.is_finite() && d.vitesse_max > 0.0 && d.vitesse_max <= 100.0,
+            e,
+            "vitesse_max",
+            "doit être un nombre de mètres par seconde entre 0 (exclu) et 100",
+        )?;
+        exige(
+            d.rafale_ms <= 60_000,
+            e,
+            "rafale_ms",
+            "doit valoir au plus 60 000 (une minute)",
+        )?;
+        exige(
+            d.gigue_ms <= 5_000,
+            e,
+            "gigue_ms",
+            "doit valoir au plus 5 000",
+        )?;
+        // An empty budget refuses every step: the character could never move.
+        exige(
+            d.rafale_ms + d.gigue_ms >= 100,
+            e,
+            "rafale_ms/gigue_ms",
+            "doivent ensemble valoir au moins 100 ms",
+        )?;
+        exige(
+            d.rayon_portail.is_finite() && d.rayon_portail > 0.0,
+            e,
+            "rayon_portail",
+            "doit être un nombre de mètres positif",
+        )
     }
 
     fn valider_classes(&self) -> Resultat {

@@ -232,6 +232,13 @@ impl From<ErreurApplication> for ErreurRpc {
     fn from(e: ErreurApplication) -> Self {
         match &e {
             ErreurApplication::Regle(refus) => Self::refus(refus.code(), refus.to_string()),
+            ErreurApplication::PasRefuse {
+                refus,
+                zone,
+                position,
+            } => Self::refus(refus.into(), refus.to_string())
+                .avec("zone", json!(zone))
+                .avec("position", json!(position)),
             ErreurApplication::NomDejaPris(_) => Self::refus("NOM_DEJA_PRIS", e.to_string()),
             ErreurApplication::TropDePersonnages { max } => {
                 Self::refus("TROP_DE_PERSONNAGES", e.to_string()).avec("max", json!(max))
@@ -306,6 +313,23 @@ mod tests {
         let refus = ErreurRpc::from(ErreurApplication::TropDePersonnages { max: 3 });
         assert_eq!(refus.code, codes::REFUS);
         assert!(codes_de_refus().any(|c| c == refus.code_stable()));
+    }
+
+    #[test]
+    fn un_pas_refuse_dit_ou_se_tient_le_personnage() {
+        let e = ErreurRpc::from(ErreurApplication::PasRefuse {
+            refus: domain::monde::ErreurMonde::TropRapide {
+                distance: 90,
+                permis: 17,
+            },
+            zone: domain::valeurs::CodeZone::parse("plaine_verte").expect("zone"),
+            position: domain::valeurs::Position::parse(100.0, 50.5).expect("position"),
+        });
+        assert_eq!(e.code, codes::REFUS);
+        assert_eq!(
+            e.data,
+            json!({"code": "TROP_RAPIDE", "zone": "plaine_verte", "position": {"x": 100.0, "y": 50.5}})
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ methodes! {
     MondeDeplacer => "monde.deplacer", false;
     MondeChangerZone => "monde.changer_zone", false;
     MondeProches => "monde.proches", false;
+    MondePlacer => "monde.placer", true;
     CombatDemarrer => "combat.demarrer", false;
     CombatRejoindre => "combat.rejoindre", false;
     CombatQuitter => "combat.quitter", false;
@@ -255,6 +256,7 @@ async fn appeler(
         Methode::MondeDeplacer => monde::deplacer(passerelle, a, params(p)?).await,
         Methode::MondeChangerZone => monde::changer_zone(passerelle, a, params(p)?).await,
         Methode::MondeProches => monde::proches(passerelle, a, params(p)?).await,
+        Methode::MondePlacer => monde::placer(passerelle, params(p)?).await,
         Methode::CombatDemarrer => combat::demarrer(passerelle, a, params(p)?).await,
         Methode::CombatRejoindre => combat::rejoindre(passerelle, a, params(p)?).await,
         Methode::CombatQuitter => combat::quitter(passerelle, a, params(p)?).await,
@@ -333,6 +335,7 @@ mod tests {
         assert_eq!(Methode::depuis_nom("joueur.supprimer"), None);
         assert!(Methode::EconomieTotaux.admin());
         assert!(Methode::ChatMuseler.admin());
+        assert!(Methode::MondePlacer.admin());
         assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
     }

@@ -1,9 +1,13 @@
-//! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
-//! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every
-//! gateway instance ([`crate::diffusion`]).
+//! Service Monde: `monde.zone|deplacer|changer_zone|proches`, and `monde.placer` for admins.
+//! A move, a zone change or a placement is pushed (`monde.deplacements`, batched per tick) to
+//! the players of the zone, on every gateway instance ([`crate::diffusion`]). A refused step
+//! is counted (`mmo_deplacements_refuses_total`, by reason) and logged with its account; an
+//! account that keeps being refused is logged as a security event.
 
-use commands::services::monde::Emplacement;
+use commands::ErreurApplication;
+use commands::services::monde::{Emplacement, FENETRE_REFUS, SEUIL_REFUS};
 use domain::ids::JoueurId;
+use domain::monde::ErreurMonde;
 use domain::valeurs::{CodeZone, Position};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -63,20 +67,66 @@ pub struct Deplacer {
     y: f64,
 }
 
-/// Moves the character inside its zone.
+/// Moves the character inside its zone. A refused step carries where the character stands.
 pub async fn deplacer(
     passerelle: &Passerelle,
     a: Appelant,
     p: Deplacer,
 ) -> Result<Value, ErreurRpc> {
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
-    let emplacement = passerelle
+    let emplacement = match passerelle
         .monde
         .deplacer(a.compte_id, p.joueur_id, vers)
-        .await?;
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            if let ErreurApplication::PasRefuse { refus, .. } = &e {
+                surveiller_refus(passerelle, a, p.joueur_id, refus).await;
+            }
+            return Err(e.into());
+        }
+    };
     present_ici(passerelle, a, p.joueur_id, &emplacement.zone);
     annoncer(passerelle, p.joueur_id, &emplacement, &emplacement.zone).await;
     en_json(&emplacement)
+}
+
+/// A refused step: counted by reason, logged with its account (the span carries it), and,
+/// at the [`SEUIL_REFUS`]th refusal of the account within [`FENETRE_REFUS`] (all instances
+/// together), logged once as a security event. Per account is a log, not a metric label: one
+/// series per account would grow without bound.
+async fn surveiller_refus(
+    passerelle: &Passerelle,
+    a: Appelant,
+    joueur_id: JoueurId,
+    refus: &ErreurMonde,
+) {
+    let raison: &'static str = refus.into();
+    passerelle.metriques.deplacement_refuse(raison);
+    tracing::info!(
+        target: "securite",
+        compte_id = %a.compte_id,
+        %joueur_id,
+        raison,
+        detail = %refus,
+        "pas refusé"
+    );
+    match passerelle.monde.compter_refus(a.compte_id).await {
+        Ok(n) if n == SEUIL_REFUS => {
+            passerelle.metriques.refus_soutenus();
+            tracing::warn!(
+                target: "securite",
+                compte_id = %a.compte_id,
+                %joueur_id,
+                refus = n,
+                fenetre_s = FENETRE_REFUS.as_secs(),
+                "pas refusés en série : client tricheur ou défaillant"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(erreur = %e, "compte des pas refusés"),
+    }
 }
 
 /// `monde.changer_zone`.
@@ -104,6 +154,42 @@ pub async fn changer_zone(
         .changer_zone(a.compte_id, p.joueur_id, p.vers)
         .await?;
     present_ici(passerelle, a, p.joueur_id, &arrivee.zone);
+    if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
+        annoncer(passerelle, p.joueur_id, &arrivee, &depuis.zone).await;
+    }
+    annoncer(passerelle, p.joueur_id, &arrivee, &arrivee.zone).await;
+    en_json(&arrivee)
+}
+
+/// `monde.placer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placer {
+    joueur_id: JoueurId,
+    zone: CodeZone,
+    x: f64,
+    y: f64,
+}
+
+/// Puts any character anywhere (admins; the tests' way to stand a character where they need
+/// it). Both zones hear of it, like a zone change.
+pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Value, ErreurRpc> {
+    let position = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
+    let depuis = passerelle.monde.emplacement(p.joueur_id).await?;
+    let ou = Emplacement {
+        zone: p.zone,
+        position,
+    };
+    let arrivee = passerelle.monde.placer(p.joueur_id, ou).await?;
+    // The owner's sockets on this instance now follow the new zone; on other instances, the
+    // owner's next `monde.zone` does it.
+    if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await?
+        && passerelle.sockets.connecte(compte.uuid())
+    {
+        passerelle
+            .presences
+            .entrer(p.joueur_id, arrivee.zone.clone(), compte);
+    }
     if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
         annoncer(passerelle, p.joueur_id, &arrivee, &depuis.zone).await;
     }

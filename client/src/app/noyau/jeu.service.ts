@@ -27,7 +27,7 @@ export interface LigneQuete { quete: string; statut: 'en_cours' | 'terminee' | '
 export interface Avis { id: number; texte: string; genre: 'erreur' | 'info' | 'gain'; }
 export type Canal = { type: 'zone' } | { type: 'monde' } | { type: 'groupe'; combat_id: string } | { type: 'prive'; destinataire: string };
 
-const PAS = 0.6; // metres per step, one step every 100 ms: 6 m/s, under the 7 m/s the server allows
+const PAS = 0.6; // metres per step, one step every 100 ms: 6 m/s, under the 7.7 m/s the server's distance budget refills at
 
 @Injectable({ providedIn: 'root' })
 export class JeuService {
@@ -243,21 +243,26 @@ export class JeuService {
       this.position.set(r.position);
     } catch (e) {
       const err = enErreurJeu(e);
-      if (err.code !== 'CONFLIT' && err.code !== 'CONNEXION_PERDUE') {
+      // A refused step says where the server keeps the character: snap back to it. Too fast
+      // (a lag spike bunched steps together) is no reason to stop walking.
+      const ici = err.donnees['position'] as { x: number; y: number } | undefined;
+      if (ici && err.donnees['zone'] === z.code) this.position.set(ici);
+      if (err.code !== 'CONFLIT' && err.code !== 'CONNEXION_PERDUE' && err.code !== 'TROP_RAPIDE') {
         this.cible.set(null);
         this.touches.clear();
-        if (err.code !== 'TROP_RAPIDE') this.erreur(err);
+        this.erreur(err);
       }
     } finally {
       this.enVol = false;
     }
   }
 
-  /** The portal within reach (5 m), if any. */
+  /** The portal within reach (the catalog's `rayon_portail`), if any. */
   portailProche() {
     const z = this.zone();
     const pos = this.position();
-    return z?.def.portails.find((pt) => Math.hypot(pt.position.x - pos.x, pt.position.y - pos.y) <= 5) ?? null;
+    const rayon = CATALOGUE.deplacement.rayon_portail;
+    return z?.def.portails.find((pt) => Math.hypot(pt.position.x - pos.x, pt.position.y - pos.y) <= rayon) ?? null;
   }
 
   async passerPortail(vers: string): Promise<void> {

@@ -167,8 +167,9 @@ impl Monde {
 }
 
 /// Upserts positions within their zone, never replacing a row with an older one nor changing
-/// its zone: only [`Monde::changer_zone`] moves a character to another zone, and it writes
-/// PostgreSQL itself. A stale position of the old zone, still dirty in Redis, is dropped.
+/// its zone: only [`Monde::changer_zone`] and [`Monde::placer`] move a character to another
+/// zone, and they write PostgreSQL themselves. A stale position of the old zone, still dirty
+/// in Redis, is dropped.
 async fn ecrire_en_base(
     pool: &PgPool,
     lot: &[(JoueurId, Emplacement, i64)],

@@ -3,9 +3,10 @@
 //! the storage and its guarantees:
 //!
 //! - **hot in Redis**: one hash per character (`monde:position:<id>`: zone, x, y, the
-//!   instant `t` of the last accepted move, in ms, and `depuis`, the zone its last zone
-//!   change left), written by every move and zone change through a script that also checks
-//!   nobody moved the character meanwhile;
+//!   instant `t` of the last accepted move, in ms, `credit`, its distance budget then, and
+//!   `depuis`, the zone its last zone change left), written by every move and zone change
+//!   through a script that also checks nobody moved the character meanwhile: position and
+//!   budget change together or not at all;
 //! - **durable in PostgreSQL** (`positions`), written behind: a move marks the character
 //!   dirty (`monde:sales`); [`Monde::ecrire_positions_sales`] writes the dirty ones, called
 //!   periodically by [`Monde::ecrire_periodiquement`] and for a socket's characters when it
@@ -27,13 +28,15 @@ mod ecriture;
 mod positions;
 mod presence;
 mod proprietaires;
+mod refus;
 
 pub use ecriture::{DELAI_REPRISE, PERIODE_ECRITURE};
 pub use positions::Emplacement;
 pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
+pub use refus::{FENETRE_REFUS, SEUIL_REFUS};
 
 use ecriture::{SCRIPT_PRENDRE_CEUX_CI, SCRIPT_PRENDRE_SALES};
-use positions::{SCRIPT_CHANGER_ZONE, SCRIPT_DEPLACER, SCRIPT_REMPLIR};
+use positions::{SCRIPT_DEPLACER, SCRIPT_POSER, SCRIPT_REMPLIR};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,7 +65,7 @@ struct Interieur {
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
     proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
     deplacer: redis::Script,
-    changer_zone: redis::Script,
+    poser: redis::Script,
     remplir: redis::Script,
     prendre_sales: redis::Script,
     prendre_ceux_ci: redis::Script,
@@ -101,7 +104,7 @@ impl Monde {
                 catalogue,
                 proprietaires: Mutex::new(HashMap::new()),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
-                changer_zone: redis::Script::new(SCRIPT_CHANGER_ZONE),
+                poser: redis::Script::new(SCRIPT_POSER),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),
                 prendre_sales: redis::Script::new(SCRIPT_PRENDRE_SALES),
                 prendre_ceux_ci: redis::Script::new(SCRIPT_PRENDRE_CEUX_CI),

@@ -1,12 +1,13 @@
-//! Where a character stands: hot in Redis (one hash per character, written by every move
-//! and zone change through a script that checks nobody moved the character meanwhile), read
-//! back from PostgreSQL on a miss; placement at the start, moves and zone changes decided by
-//! the domain's rules (`domain::monde`).
+//! Where a character stands: hot in Redis (one hash per character, with its distance budget,
+//! written by every move and zone change through a script that checks nobody moved the
+//! character meanwhile), read back from PostgreSQL on a miss; placement at the start or
+//! anywhere (an admin's tool), moves and zone changes decided by the domain's rules
+//! (`domain::monde`).
 
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
-use domain::monde::{decider_changement, decider_deplacement};
+use domain::monde::{Credit, ErreurMonde, decider_changement, decider_deplacement};
 use domain::valeurs::{CodeZone, Position};
 use serde::{Deserialize, Serialize};
 
@@ -27,34 +28,48 @@ pub struct Emplacement {
     pub position: Position,
 }
 
-/// A position as Redis holds it: with the instant of its move.
+/// A position as Redis holds it: with the instant of its move and the distance budget left
+/// then (`None`: no budget stored, a full one).
 #[derive(Debug, Clone)]
 pub(super) struct PositionDatee {
     pub(super) emplacement: Emplacement,
     pub(super) t: i64,
+    pub(super) credit: Option<Credit>,
 }
 
+/// The fields of a position's hash, in the order [`lire_position_datee`] reads them.
+const CHAMPS: [&str; 5] = ["zone", "x", "y", "t", "credit"];
+
 /// A move, applied only if the character still stands where it was decided from (same zone,
-/// same instant): two concurrent moves, or a move racing a zone change, cannot both apply.
+/// same instant): two concurrent moves, or a move racing a zone change, cannot both apply,
+/// and the budget (`credit`) is spent by one of them only: it is written with the position.
 pub(super) const SCRIPT_DEPLACER: &str = r"
 local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
 if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5])
+redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5], 'credit', ARGV[8])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 return 1
 ";
 
-/// A zone change, applied only if the character still stands where it was decided from (same
-/// zone, same instant), like a move: a move racing it cannot slip in between. PostgreSQL
-/// already holds the new zone, newer than any pending move: the dirty mark goes. `depuis`
-/// remembers the zone left, to answer a retried zone change.
-pub(super) const SCRIPT_CHANGER_ZONE: &str = r"
-local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
-if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+/// Puts the character in a zone at a point: a zone change, or a placement (an admin's tool).
+/// Applied only if the character still stands where it was decided from (`ARGV[1]`,
+/// `ARGV[2]`: its zone and instant then; an empty zone for a character that had no position),
+/// like a move: a move racing it cannot slip in between. The hash is replaced whole, with the
+/// budget given (`ARGV[9]`: carried through a portal, full after a placement) and `depuis`
+/// (`ARGV[10]`), the zone a portal was taken from, to answer a retried zone change (empty
+/// after a placement, which is no portal's arrival). PostgreSQL already holds the new place,
+/// newer than any pending move: the dirty mark goes, and the presence moves to the new zone.
+pub(super) const SCRIPT_POSER: &str = r"
+if ARGV[1] ~= '' then
+  local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
+  if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+end
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
-  'depuis', ARGV[1])
+  'credit', ARGV[9])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'depuis', ARGV[10]) end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SREM', KEYS[2], ARGV[7])
 redis.call('ZREM', KEYS[3], ARGV[7])
@@ -62,7 +77,8 @@ redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
 return 1
 ";
 
-/// A refill from PostgreSQL, only if no move wrote the position meanwhile.
+/// A refill from PostgreSQL, only if no move wrote the position meanwhile. No budget is
+/// stored: it reads as full (doc/monde_chat.md says why).
 pub(super) const SCRIPT_REMPLIR: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'zone', ARGV[1], 'x', ARGV[2], 'y', ARGV[3], 't', ARGV[4])
@@ -124,7 +140,7 @@ impl Monde {
         let mut redis = self.redis();
         let champs: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(&cle)
-            .arg(&["zone", "x", "y", "t"])
+            .arg(&CHAMPS)
             .query_async(&mut redis)
             .await?;
         if let Some(etat) = lire_position_datee(&champs) {
@@ -155,7 +171,7 @@ impl Monde {
             // A move wrote it between our two reads: that one is newer.
             let champs: Vec<Option<String>> = redis::cmd("HMGET")
                 .arg(&cle)
-                .arg(&["zone", "x", "y", "t"])
+                .arg(&CHAMPS)
                 .query_async(&mut redis)
                 .await?;
             return Ok(lire_position_datee(&champs));
@@ -165,11 +181,14 @@ impl Monde {
             Some(x.to_string()),
             Some(y.to_string()),
             Some(t.to_string()),
+            None,
         ]))
     }
 
-    /// Moves the caller's character inside its zone: within the zone's bounds, no faster than
-    /// the domain allows since its last accepted move. Marks it present and dirty.
+    /// Moves the caller's character inside its zone: within the zone's bounds, no farther
+    /// than its distance budget allows now (`domain::monde::Credit`), which the step spends.
+    /// Marks it present and dirty. A refused step is [`ErreurApplication::PasRefuse`], with
+    /// where the character still stands.
     pub async fn deplacer(
         &self,
         compte: CompteId,
@@ -182,14 +201,29 @@ impl Monde {
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
         let zone = &etat.emplacement.zone;
-        let def = self.i.catalogue.zone(zone).ok_or_else(|| {
-            ErreurApplication::monde(domain::monde::ErreurMonde::ZoneInconnue(zone.clone()))
-        })?;
-        // Strictly after the previous move: the script tells moves apart by this instant.
-        let t = maintenant_ms().max(etat.t + 1);
-        let ecoule = Duration::from_millis(u64::try_from(t - etat.t).unwrap_or(0));
-        decider_deplacement(zone, def, etat.emplacement.position, vers, ecoule)
-            .map_err(ErreurApplication::monde)?;
+        let regle = self.i.catalogue.deplacement();
+        let refuse = |refus| ErreurApplication::PasRefuse {
+            refus,
+            zone: zone.clone(),
+            position: etat.emplacement.position,
+        };
+        let def = self
+            .i
+            .catalogue
+            .zone(zone)
+            .ok_or_else(|| refuse(ErreurMonde::ZoneInconnue(zone.clone())))?;
+        let (t, ecoule) = horodater(etat.t);
+        let credit = etat.credit.unwrap_or_else(|| Credit::plein(regle));
+        let reste = decider_deplacement(
+            regle,
+            zone,
+            def,
+            etat.emplacement.position,
+            credit,
+            ecoule,
+            vers,
+        )
+        .map_err(refuse)?;
         let mut redis = self.redis();
         let applique: i64 = self
             .i
@@ -204,6 +238,7 @@ impl Monde {
             .arg(t)
             .arg(joueur_id.to_string())
             .arg(DUREE_CACHE_S)
+            .arg(reste.metres().to_string())
             .invoke_async(&mut redis)
             .await?;
         if applique == 0 {
@@ -213,6 +248,85 @@ impl Monde {
             zone: zone.clone(),
             position: vers,
         })
+    }
+
+    /// Puts a character at a point of any zone, at once: an admin's tool (and the tests'),
+    /// not a move, so no speed rule and no portal. Like a zone change, written to PostgreSQL
+    /// before the answer, then to Redis if nobody moved the character since it was read
+    /// (else [`ErreurApplication::Conflit`], retryable, PostgreSQL left as it was). The
+    /// budget starts full: a placed character may walk on at once. No ownership check: the
+    /// caller decides who may place.
+    pub async fn placer(
+        &self,
+        joueur_id: JoueurId,
+        ou: Emplacement,
+    ) -> Result<Emplacement, ErreurApplication> {
+        let def =
+            self.i.catalogue.zone(&ou.zone).ok_or_else(|| {
+                ErreurApplication::monde(ErreurMonde::ZoneInconnue(ou.zone.clone()))
+            })?;
+        if !def.contient(ou.position) {
+            return Err(ErreurApplication::monde(ErreurMonde::HorsZone {
+                zone: ou.zone.clone(),
+                largeur: def.largeur as u32,
+                hauteur: def.hauteur as u32,
+            }));
+        }
+        if self.proprietaire(joueur_id).await?.is_none() {
+            return Err(ErreurApplication::introuvable("personnage", &joueur_id));
+        }
+        let avant = self.position_datee(joueur_id).await?;
+        let (t, _) = horodater(avant.as_ref().map_or(0, |a| a.t));
+        let plein = Credit::plein(self.i.catalogue.deplacement());
+        self.poser(joueur_id, avant.as_ref(), &ou, t, plein, None)
+            .await?;
+        Ok(ou)
+    }
+
+    /// Writes a character's new place, zone change or placement: PostgreSQL first, in a
+    /// transaction held across the Redis script ([`SCRIPT_POSER`]), so that a move that
+    /// slipped in since `avant` was read wins the race ([`ErreurApplication::Conflit`]) and
+    /// the row is then left as it was.
+    async fn poser(
+        &self,
+        joueur_id: JoueurId,
+        avant: Option<&PositionDatee>,
+        ou: &Emplacement,
+        t: i64,
+        credit: Credit,
+        depuis: Option<&CodeZone>,
+    ) -> Result<(), ErreurApplication> {
+        let (zone_avant, t_avant) = avant.map_or((String::new(), String::new()), |a| {
+            (a.emplacement.zone.as_str().to_owned(), a.t.to_string())
+        });
+        let presence_avant = self.cle_presence(avant.map_or(&ou.zone, |a| &a.emplacement.zone));
+        let mut tx = self.i.pool.begin().await?;
+        changer_zone_en_base(&mut tx, joueur_id, ou, t).await?;
+        let applique: i64 = self
+            .i
+            .poser
+            .key(self.cle_position(joueur_id))
+            .key(self.cle_sales())
+            .key(presence_avant)
+            .key(self.cle_presence(&ou.zone))
+            .arg(zone_avant)
+            .arg(t_avant)
+            .arg(ou.zone.as_str())
+            .arg(ou.position.x().to_string())
+            .arg(ou.position.y().to_string())
+            .arg(t)
+            .arg(joueur_id.to_string())
+            .arg(DUREE_CACHE_S)
+            .arg(credit.metres().to_string())
+            .arg(depuis.map_or("", CodeZone::as_str))
+            .invoke_async(&mut self.redis())
+            .await?;
+        if applique == 0 {
+            tx.rollback().await?;
+            return Err(ErreurApplication::Conflit);
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Takes the caller's character through a portal of its zone to `vers`: it must stand at
@@ -255,34 +369,21 @@ impl Monde {
             zone: vers,
             position: portail.arrivee,
         };
-        let t = maintenant_ms().max(etat.t + 1);
-        // PostgreSQL first, in a transaction held across the Redis check: a move that slipped
-        // in since `etat` was read wins the race, and the row is then left as it was.
-        let mut tx = self.i.pool.begin().await?;
-        changer_zone_en_base(&mut tx, joueur_id, &arrivee, t).await?;
-        let id = joueur_id.to_string();
-        let applique: i64 = self
-            .i
-            .changer_zone
-            .key(self.cle_position(joueur_id))
-            .key(self.cle_sales())
-            .key(self.cle_presence(&etat.emplacement.zone))
-            .key(self.cle_presence(&arrivee.zone))
-            .arg(etat.emplacement.zone.as_str())
-            .arg(etat.t)
-            .arg(arrivee.zone.as_str())
-            .arg(arrivee.position.x().to_string())
-            .arg(arrivee.position.y().to_string())
-            .arg(t)
-            .arg(&id)
-            .arg(DUREE_CACHE_S)
-            .invoke_async(&mut self.redis())
-            .await?;
-        if applique == 0 {
-            tx.rollback().await?;
-            return Err(ErreurApplication::Conflit);
-        }
-        tx.commit().await?;
+        let (t, ecoule) = horodater(etat.t);
+        let regle = self.i.catalogue.deplacement();
+        let credit = etat
+            .credit
+            .unwrap_or_else(|| Credit::plein(regle))
+            .recharge(regle, ecoule);
+        self.poser(
+            joueur_id,
+            Some(&etat),
+            &arrivee,
+            t,
+            credit,
+            Some(&etat.emplacement.zone),
+        )
+        .await?;
         Ok(arrivee)
     }
 
@@ -309,21 +410,35 @@ impl Monde {
     }
 }
 
-/// Reads a Redis hash `zone, x, y, t` (all present and well-formed, else `None`).
+/// The instant a change decided now from a position of instant `depuis` is written at,
+/// strictly after it (the scripts tell changes apart by it), and the time elapsed since then on
+/// this clock, which alone refills the budget: never the millisecond added to keep instants
+/// apart, so steps faster than a millisecond earn nothing, and an instance whose clock lags
+/// another's earns nothing until it has caught up.
+fn horodater(depuis: i64) -> (i64, Duration) {
+    let maintenant = maintenant_ms();
+    let ecoule = Duration::from_millis(u64::try_from(maintenant - depuis).unwrap_or(0));
+    (maintenant.max(depuis + 1), ecoule)
+}
+
+/// Reads a Redis hash's [`CHAMPS`] (or their first four): `zone, x, y, t` all present and
+/// well-formed, else `None`; a missing or unreadable `credit` is a full budget.
 pub(super) fn lire_position_datee(champs: &[Option<String>]) -> Option<PositionDatee> {
-    let [Some(zone), Some(x), Some(y), Some(t)] = champs else {
+    let [Some(zone), Some(x), Some(y), Some(t), reste @ ..] = champs else {
         return None;
     };
+    let credit = reste.first().and_then(Option::as_ref);
     Some(PositionDatee {
         emplacement: Emplacement {
             zone: CodeZone::parse(zone).ok()?,
             position: Position::parse(x.parse().ok()?, y.parse().ok()?).ok()?,
         },
         t: t.parse().ok()?,
+        credit: credit.and_then(|c| c.parse().ok()).and_then(Credit::parse),
     })
 }
 
-/// Writes a zone change: the only write that changes a row's zone.
+/// Writes a zone change or a placement: the only writes that change a row's zone.
 async fn changer_zone_en_base(
     tx: &mut sqlx::PgConnection,
     joueur_id: JoueurId,
