@@ -456,11 +456,16 @@ async fn un_client_qui_court_sans_arret_ne_va_pas_plus_loin_que_la_vitesse_et_la
         "{} m",
         x - 20.0
     );
-    // The client's picture is the server's.
-    let vue = ws
-        .appel("monde.zone", json!({ "joueur_id": je }))
-        .await
-        .expect("zone");
+    // The client's picture is the server's (once the sprint's calls leave the rate limit).
+    let vue = loop {
+        match ws.appel("monde.zone", json!({ "joueur_id": je })).await {
+            Err(e) if code(&e) == "TROP_DE_REQUETES" => {
+                let attente = e["data"]["reessayer_dans_ms"].as_u64().unwrap_or(10);
+                tokio::time::sleep(std::time::Duration::from_millis(attente.max(1))).await;
+            }
+            r => break r.expect("zone"),
+        }
+    };
     assert_eq!(xy(&vue["position"]), (x, y));
 
     // Counted by reason, and the account logged as a security event once per window.
