@@ -24,11 +24,13 @@
 //! writing it is taken again by another after [`DELAI_REPRISE`].
 
 mod ecriture;
+mod interet;
 mod positions;
 mod presence;
 mod proprietaires;
 
 pub use ecriture::{DELAI_REPRISE, PERIODE_ECRITURE};
+pub use interet::{ChangementCellule, Visible};
 pub use positions::Emplacement;
 pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 

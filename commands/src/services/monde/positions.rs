@@ -309,6 +309,44 @@ impl Monde {
     }
 }
 
+impl Monde {
+    /// Puts a character at `ici`, bypassing the move rules, durably (PostgreSQL, then Redis)
+    /// and present there. For tests, and for an admin placement path: never reachable by a
+    /// player. It is not announced: the character's next move, zone change or look at its
+    /// zone moves its interest cell and tells its neighbours.
+    pub async fn placer(
+        &self,
+        joueur_id: JoueurId,
+        ici: &Emplacement,
+    ) -> Result<(), ErreurApplication> {
+        let avant = self.position_datee(joueur_id).await?;
+        let t = maintenant_ms().max(avant.as_ref().map_or(0, |a| a.t + 1));
+        let mut connexion = self.i.pool.acquire().await?;
+        changer_zone_en_base(&mut connexion, joueur_id, ici, t).await?;
+        let id = joueur_id.to_string();
+        let mut pipe = redis::pipe();
+        pipe.hset_multiple(
+            self.cle_position(joueur_id),
+            &[
+                ("zone", ici.zone.as_str().to_owned()),
+                ("x", ici.position.x().to_string()),
+                ("y", ici.position.y().to_string()),
+                ("t", t.to_string()),
+            ],
+        )
+        .ignore()
+        .expire(self.cle_position(joueur_id), DUREE_CACHE_S)
+        .ignore();
+        if let Some(a) = avant.filter(|a| a.emplacement.zone != ici.zone) {
+            pipe.zrem(self.cle_presence(&a.emplacement.zone), &id)
+                .ignore();
+        }
+        pipe.zadd(self.cle_presence(&ici.zone), &id, t).ignore();
+        let _: () = pipe.query_async(&mut self.redis()).await?;
+        Ok(())
+    }
+}
+
 /// Reads a Redis hash `zone, x, y, t` (all present and well-formed, else `None`).
 pub(super) fn lire_position_datee(champs: &[Option<String>]) -> Option<PositionDatee> {
     let [Some(zone), Some(x), Some(y), Some(t)] = champs else {
