@@ -80,19 +80,25 @@ pub struct Presences {
 #[derive(Debug, Default)]
 struct CartePresences {
     par_joueur: HashMap<JoueurId, (CodeZone, Cellule, CompteId)>,
-    par_cellule: HashMap<(CodeZone, Cellule), HashSet<JoueurId>>,
+    par_cellule: HashMap<CodeZone, HashMap<Cellule, HashSet<JoueurId>>>,
 }
 
 impl CartePresences {
     fn retirer(&mut self, joueur_id: JoueurId) {
-        if let Some((zone, cellule, _)) = self.par_joueur.remove(&joueur_id) {
-            let cle = (zone, cellule);
-            if let Some(ici) = self.par_cellule.get_mut(&cle) {
-                ici.remove(&joueur_id);
-                if ici.is_empty() {
-                    self.par_cellule.remove(&cle);
-                }
+        let Some((zone, cellule, _)) = self.par_joueur.remove(&joueur_id) else {
+            return;
+        };
+        let Some(cases) = self.par_cellule.get_mut(&zone) else {
+            return;
+        };
+        if let Some(ici) = cases.get_mut(&cellule) {
+            ici.remove(&joueur_id);
+            if ici.is_empty() {
+                cases.remove(&cellule);
             }
+        }
+        if cases.is_empty() {
+            self.par_cellule.remove(&zone);
         }
     }
 }
@@ -110,7 +116,9 @@ impl Presences {
         carte.retirer(joueur_id);
         carte
             .par_cellule
-            .entry((zone.clone(), cellule))
+            .entry(zone.clone())
+            .or_default()
+            .entry(cellule)
             .or_default()
             .insert(joueur_id);
         carte.par_joueur.insert(joueur_id, (zone, cellule, compte));
@@ -136,13 +144,11 @@ impl Presences {
     ) -> Vec<(JoueurId, Cellule, CompteId)> {
         let carte = self.carte();
         let mut vus = Vec::new();
+        let Some(cases) = carte.par_cellule.get(zone) else {
+            return vus;
+        };
         for c in cellule.aire() {
-            for j in carte
-                .par_cellule
-                .get(&(zone.clone(), c))
-                .into_iter()
-                .flatten()
-            {
+            for j in cases.get(&c).into_iter().flatten() {
                 if let Some((_, ici, compte)) = carte.par_joueur.get(j) {
                     vus.push((*j, *ici, *compte));
                 }
@@ -332,7 +338,8 @@ fn lot_en_diffusions(zone: &CodeZone, cellule: Cellule, lot: Lot, max: usize) ->
             "cellule": cellule.to_string(),
             "deplacements": lot.deplacements,
         }),
-        transitions: Some(lot.transitions.clone()),
+        transitions: (!lot.transitions.arrivees.is_empty() || !lot.transitions.departs.is_empty())
+            .then(|| lot.transitions.clone()),
     };
     let taille = serde_json::to_vec(&diffusion).map_or(0, |c| c.len());
     let n = lot.deplacements.len() + lot.transitions.arrivees.len() + lot.transitions.departs.len();

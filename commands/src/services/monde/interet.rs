@@ -6,6 +6,7 @@
 //! (a lost update, an expired hash) is never shown, and is removed on the way.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use domain::ids::JoueurId;
 use domain::interet::Cellule;
@@ -18,8 +19,11 @@ use super::{DUREE_PRESENCE, Emplacement, Monde, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 
 /// Moves the character's mark to its new cell; answers the cell it left (`""` if none was
-/// noted), or nil if it did not change cell.
-const SCRIPT_NOTER_CELLULE: &str = r"
+/// noted), or nil if it did not change cell. Kept here, not with the move's script: a step is
+/// decided and written first, its cell noted after.
+static SCRIPT_NOTER_CELLULE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local avant = redis.call('HGET', KEYS[1], 'cellule')
 if avant == ARGV[1] then return nil end
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
@@ -27,7 +31,9 @@ redis.call('HSET', KEYS[1], 'cellule', ARGV[1])
 if avant then redis.call('SREM', ARGV[3] .. avant, ARGV[2]) end
 redis.call('SADD', ARGV[3] .. ARGV[1], ARGV[2])
 return avant or ''
-";
+",
+    )
+});
 
 /// A character another sees: who, its name and class, where.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,7 +84,7 @@ impl Monde {
         ici: &Emplacement,
     ) -> Result<ChangementCellule, ErreurApplication> {
         let cellule = Self::cle_cellule(&ici.zone, self.cellule(ici.position));
-        let avant: Option<String> = redis::Script::new(SCRIPT_NOTER_CELLULE)
+        let avant: Option<String> = SCRIPT_NOTER_CELLULE
             .key(self.cle_position(joueur_id))
             .arg(&cellule)
             .arg(joueur_id.to_string())
