@@ -50,7 +50,8 @@ pub struct VueZone {
     /// Where the character stands.
     pub emplacement: Emplacement,
     /// Who is present in its interest area (its cell and the eight around it, the character
-    /// included): those it sees move (doc/monde_chat.md, « Intérêt »).
+    /// included): those it sees move (doc/monde_chat.md, « Intérêt »); nearest first, at most
+    /// 500.
     pub presents: Vec<Visible>,
     /// How many characters are present in the whole zone.
     pub effectif: u64,
@@ -96,7 +97,14 @@ impl Monde {
         self.signaler_presence(&[joueur_id]).await?;
         let changement = self.noter_cellule(joueur_id, &emplacement).await?;
         let aire = self.cellule(emplacement.position).aire();
-        let presents = self.visibles(&emplacement.zone, &aire).await?;
+        let mut presents = self.visibles(&emplacement.zone, &aire).await?;
+        // A crowded area answers its nearest: the answer stays bounded whatever the crowd.
+        let ici = emplacement.position;
+        presents.sort_by(|a, b| {
+            ici.distance(a.position)
+                .total_cmp(&ici.distance(b.position))
+        });
+        presents.truncate(PRESENTS_MAX.unsigned_abs());
         let effectif = self.effectif(&emplacement.zone).await?;
         Ok(VueZone {
             emplacement,
