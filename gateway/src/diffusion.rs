@@ -1,20 +1,24 @@
 //! The diffusion: moves and chat messages fanned out to every gateway instance over NATS
 //! (doc/monde_chat.md). The instance that handles a move or a message publishes it once on a
-//! plain NATS subject of the bus (`diffusion.monde.<zone>`, `diffusion.chat.<canal>`), with
-//! who should receive it; every instance, the publisher included, subscribes and pushes it to
-//! its own [`Sockets`].
+//! plain NATS subject of the bus (`diffusion.monde.<zone>.<cx_cy>`, `diffusion.chat.<canal>`),
+//! with who should receive it; every instance, the publisher included, subscribes to
+//! `diffusion.>` and pushes it to its own [`Sockets`].
 //!
-//! "The players in a zone" is answered by each instance for its own sockets: [`Presences`]
-//! indexes the characters whose players hold a socket here, by zone, as they look at, move
-//! in or change zone through this instance; a character leaves the index on a zone change or
-//! when its player's last socket here closes.
+//! "The players in a zone" and "the players who see a cell" are answered by each instance for
+//! its own sockets: [`Presences`] indexes the characters whose players hold a socket here, by
+//! zone and interest cell (`domain::interet`), as they look at, move in or change zone through
+//! this instance (or are seen changing cell through another); a character leaves the index on
+//! a zone change or when its player's last socket here closes.
 //!
-//! Moves are batched per tick ([`TICK_DEPLACEMENTS`]): an instance notes each move in its
-//! [`Deplacements`] (the latest position of a character wins) and, once per tick, publishes
-//! one `monde.deplacements` per zone with every character that moved there. A socket thus
-//! gets at most one move message per zone per tick, whatever the number of players moving:
-//! pushing each move to every socket of its zone made the fan-out grow as the square of the
-//! players in a zone, and closed the slowest sockets from ~1,000 moves/s on 300 players
+//! Moves are batched per tick ([`TICK_DEPLACEMENTS`]) and per cell (interest management,
+//! doc/monde_chat.md « Intérêt »): an instance notes each move in its [`Deplacements`] (the
+//! latest position of a character wins, with the cell it stood in when the tick began if it
+//! changed cell) and, once per tick, publishes one `monde.deplacements` per cell, split if
+//! larger than NATS takes. Each instance serializes a cell's batch once and pushes it to the
+//! sockets whose characters see the cell, and derives from its arrivals and departures their
+//! `monde.apparitions` and `monde.disparitions`. A socket's cost thus grows with its
+//! neighbours: zone-wide batches made it grow with the zone, and pushing each move to every
+//! socket of its zone made the fan-out grow as the square of the players in a zone
 //! (doc/performance.md).
 //!
 //! NATS gives at-most-once delivery on plain subjects: a push lost to a disconnection is not

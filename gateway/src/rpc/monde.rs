@@ -1,6 +1,8 @@
 //! Service Monde: `monde.zone|deplacer|changer_zone|proches`. A move or a zone change is
-//! pushed (`monde.deplacements`, batched per tick) to the players of the zone, on every
-//! gateway instance ([`crate::diffusion`]).
+//! pushed (`monde.deplacements`, batched per tick and cell) to the players who see its cell,
+//! on every gateway instance ([`crate::diffusion`]); a change of cell tells the character who
+//! entered and left its area (`monde.apparitions`, `monde.disparitions`), and its neighbours
+//! that it did.
 
 use commands::services::chat::Destinataires;
 use commands::services::monde::{ChangementCellule, Emplacement};
