@@ -1,5 +1,6 @@
 //! Service Monde against the real PostgreSQL and Redis: placement, moves checked (bounds,
-//! speed), portals (standing at one, at its level), presence and who is near, and the
+//! speed), portals (standing at one, at its level), presence and who is near, the interest
+//! cells (a character noted in its cell, moved out of it, a stale mark never shown), and the
 //! write-behind: PostgreSQL catches up with Redis when the dirty positions are written, and
 //! positions come back from PostgreSQL when Redis lost them. Each test gets its own database
 //! and its own Redis prefix.
@@ -642,4 +643,71 @@ async fn les_pas_refuses_se_comptent_par_compte_dans_une_fenetre(pool: PgPool) {
         assert_eq!(b.monde.compter_refus(c1).await.expect("compte"), n);
     }
     assert_eq!(b.monde.compter_refus(c2).await.expect("compte"), 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn l_index_des_cases_suit_les_personnages_et_ne_montre_pas_les_egares(pool: PgPool) {
+    use commands::services::monde::ChangementCellule;
+    use domain::interet::Cellule;
+
+    let b = Banc::new(pool).await;
+    let (c1, c2) = (b.compte(1).await, b.compte(2).await);
+    let (a, z) = (
+        b.personnage(c1, "Ines").await,
+        b.personnage(c2, "Jules").await,
+    );
+    let plaine = zone("plaine_verte");
+    let ici = |x: f64, y: f64| Emplacement {
+        zone: plaine.clone(),
+        position: position(x, y),
+    };
+    // Both at the start (100, 100): cell 2_2, seen by both.
+    let vue = b.monde.vue_zone(c1, a).await.expect("vue");
+    assert_eq!(
+        vue.changement,
+        ChangementCellule::Depuis(None),
+        "première note"
+    );
+    let vue = b.monde.vue_zone(c2, z).await.expect("vue");
+    assert_eq!(vue.presents.len(), 2);
+    assert_eq!(vue.effectif, 2);
+    let c22 = Cellule { cx: 2, cy: 2 };
+    assert_eq!(
+        b.monde
+            .noter_cellule(z, &ici(100.0, 100.0))
+            .await
+            .expect("note"),
+        ChangementCellule::Aucun,
+        "même case"
+    );
+
+    // Jules is put far away (column 0) and noted there: he left 2_2.
+    b.monde.placer(z, ici(10.0, 100.0)).await.expect("placé");
+    assert_eq!(
+        b.monde
+            .noter_cellule(z, &ici(10.0, 100.0))
+            .await
+            .expect("note"),
+        ChangementCellule::Depuis(Some((plaine.clone(), c22)))
+    );
+    let vus = b
+        .monde
+        .visibles(&plaine, &c22.aire())
+        .await
+        .expect("visibles");
+    assert_eq!(vus.iter().map(|v| v.joueur_id).collect::<Vec<_>>(), vec![a]);
+    let vue = b.monde.vue_zone(c1, a).await.expect("vue");
+    assert_eq!(vue.presents.len(), 1, "Jules est loin");
+    assert_eq!(vue.effectif, 2, "mais dans la zone");
+
+    // Ines is put elsewhere without being noted: her stale mark in 2_2 is not shown.
+    b.monde.placer(a, ici(190.0, 10.0)).await.expect("placé");
+    assert!(
+        b.monde
+            .visibles(&plaine, &[c22])
+            .await
+            .expect("visibles")
+            .is_empty(),
+        "une marque égarée n'est pas montrée"
+    );
 }

@@ -21,6 +21,7 @@ pub mod echange;
 #[cfg(test)]
 mod essais;
 pub mod ids;
+pub mod interet;
 pub mod inventaire;
 pub mod joueur;
 pub mod monde;

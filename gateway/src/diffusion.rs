@@ -1,20 +1,24 @@
 //! The diffusion: moves and chat messages fanned out to every gateway instance over NATS
 //! (doc/monde_chat.md). The instance that handles a move or a message publishes it once on a
-//! plain NATS subject of the bus (`diffusion.monde.<zone>`, `diffusion.chat.<canal>`), with
-//! who should receive it; every instance, the publisher included, subscribes and pushes it to
-//! its own [`Sockets`].
+//! plain NATS subject of the bus (`diffusion.monde.<zone>.<cx_cy>`, `diffusion.chat.<canal>`),
+//! with who should receive it; every instance, the publisher included, subscribes to
+//! `diffusion.>` and pushes it to its own [`Sockets`].
 //!
-//! "The players in a zone" is answered by each instance for its own sockets: [`Presences`]
-//! indexes the characters whose players hold a socket here, by zone, as they look at, move
-//! in or change zone through this instance; a character leaves the index on a zone change or
-//! when its player's last socket here closes.
+//! "The players in a zone" and "the players who see a cell" are answered by each instance for
+//! its own sockets: [`Presences`] indexes the characters whose players hold a socket here, by
+//! zone and interest cell (`domain::interet`), as they look at, move in or change zone through
+//! this instance (or are seen changing cell through another); a character leaves the index on
+//! a zone change or when its player's last socket here closes.
 //!
-//! Moves are batched per tick ([`TICK_DEPLACEMENTS`]): an instance notes each move in its
-//! [`Deplacements`] (the latest position of a character wins) and, once per tick, publishes
-//! one `monde.deplacements` per zone with every character that moved there. A socket thus
-//! gets at most one move message per zone per tick, whatever the number of players moving:
-//! pushing each move to every socket of its zone made the fan-out grow as the square of the
-//! players in a zone, and closed the slowest sockets from ~1,000 moves/s on 300 players
+//! Moves are batched per tick ([`TICK_DEPLACEMENTS`]) and per cell (interest management,
+//! doc/monde_chat.md « Intérêt »): an instance notes each move in its [`Deplacements`] (the
+//! latest position of a character wins, with the cell it stood in when the tick began if it
+//! changed cell) and, once per tick, publishes one `monde.deplacements` per cell, split if
+//! larger than NATS takes. Each instance serializes a cell's batch once and pushes it to the
+//! sockets whose characters see the cell, and derives from its arrivals and departures their
+//! `monde.apparitions` and `monde.disparitions`. A socket's cost thus grows with its
+//! neighbours: zone-wide batches made it grow with the zone, and pushing each move to every
+//! socket of its zone made the fan-out grow as the square of the players in a zone
 //! (doc/performance.md).
 //!
 //! NATS gives at-most-once delivery on plain subjects: a push lost to a disconnection is not
@@ -28,7 +32,9 @@ use std::time::Duration;
 
 use commands::bus::Bus;
 use commands::services::chat::Destinataires;
+use commands::services::monde::ChangementCellule;
 use domain::ids::{CompteId, JoueurId};
+use domain::interet::Cellule;
 use domain::valeurs::CodeZone;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
@@ -51,41 +57,126 @@ pub struct Diffusion {
     pub methode: String,
     /// Its params.
     pub params: Value,
+    /// For a cell's batch of moves: who entered or left the cell, from which each receiving
+    /// instance derives its players' `monde.apparitions` and `monde.disparitions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transitions: Option<Transitions>,
 }
 
-/// This instance's index of the characters present in each zone, for the players who hold a
-/// socket here.
+/// The characters that entered or left a cell during a tick.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Transitions {
+    /// Entered the cell: their `monde.deplacements` entry, and the cell they came from in the
+    /// same zone (`None`: from elsewhere, a portal or a first look).
+    pub arrivees: Vec<(Option<Cellule>, Value)>,
+    /// Left the cell: who, and the cell they went to in the same zone (`None`: they left the
+    /// zone).
+    pub departs: Vec<(JoueurId, Option<Cellule>)>,
+}
+
+/// This instance's index of the characters present in each zone and cell, for the players
+/// who hold a socket here: who watches which part of a zone.
 #[derive(Debug, Default)]
 pub struct Presences {
-    par_joueur: Mutex<HashMap<JoueurId, (CodeZone, CompteId)>>,
+    carte: Mutex<CartePresences>,
+}
+
+#[derive(Debug, Default)]
+struct CartePresences {
+    par_joueur: HashMap<JoueurId, (CodeZone, Cellule, CompteId)>,
+    par_cellule: HashMap<CodeZone, HashMap<Cellule, HashSet<JoueurId>>>,
+}
+
+impl CartePresences {
+    fn retirer(&mut self, joueur_id: JoueurId) {
+        let Some((zone, cellule, _)) = self.par_joueur.remove(&joueur_id) else {
+            return;
+        };
+        let Some(cases) = self.par_cellule.get_mut(&zone) else {
+            return;
+        };
+        if let Some(ici) = cases.get_mut(&cellule) {
+            ici.remove(&joueur_id);
+            if ici.is_empty() {
+                cases.remove(&cellule);
+            }
+        }
+        if cases.is_empty() {
+            self.par_cellule.remove(&zone);
+        }
+    }
 }
 
 impl Presences {
-    fn carte(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, (CodeZone, CompteId)>> {
-        self.par_joueur
+    fn carte(&self) -> std::sync::MutexGuard<'_, CartePresences> {
+        self.carte
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The character is in `zone` (leaving any other).
-    pub fn entrer(&self, joueur_id: JoueurId, zone: CodeZone, compte: CompteId) {
-        self.carte().insert(joueur_id, (zone, compte));
+    /// The character stands in `cellule` of `zone` (leaving any other).
+    pub fn entrer(&self, joueur_id: JoueurId, zone: CodeZone, cellule: Cellule, compte: CompteId) {
+        let mut carte = self.carte();
+        carte.retirer(joueur_id);
+        carte
+            .par_cellule
+            .entry(zone.clone())
+            .or_default()
+            .entry(cellule)
+            .or_default()
+            .insert(joueur_id);
+        carte.par_joueur.insert(joueur_id, (zone, cellule, compte));
+    }
+
+    /// Moves an indexed character to `cellule` of `zone`; a character not indexed here stays
+    /// so (its player holds no socket here).
+    fn suivre(&self, joueur_id: JoueurId, zone: &CodeZone, cellule: Cellule) {
+        let compte = match self.carte().par_joueur.get(&joueur_id) {
+            Some((z, c, _)) if z == zone && *c == cellule => return,
+            Some((_, _, compte)) => *compte,
+            None => return,
+        };
+        self.entrer(joueur_id, zone.clone(), cellule, compte);
+    }
+
+    /// The characters of `zone` that see `cellule` (theirs or a neighbour), with their cell
+    /// and account.
+    pub fn spectateurs(
+        &self,
+        zone: &CodeZone,
+        cellule: Cellule,
+    ) -> Vec<(JoueurId, Cellule, CompteId)> {
+        let carte = self.carte();
+        let mut vus = Vec::new();
+        let Some(cases) = carte.par_cellule.get(zone) else {
+            return vus;
+        };
+        for c in cellule.aire() {
+            for j in cases.get(&c).into_iter().flatten() {
+                if let Some((_, ici, compte)) = carte.par_joueur.get(j) {
+                    vus.push((*j, *ici, *compte));
+                }
+            }
+        }
+        vus
     }
 
     /// The accounts with a character in `zone`.
     pub fn comptes_dans(&self, zone: &CodeZone) -> HashSet<Uuid> {
         self.carte()
+            .par_joueur
             .values()
-            .filter(|(z, _)| z == zone)
-            .map(|(_, c)| c.uuid())
+            .filter(|(z, _, _)| z == zone)
+            .map(|(_, _, c)| c.uuid())
             .collect()
     }
 
     /// The account's characters indexed here.
     pub fn joueurs_du_compte(&self, compte: CompteId) -> Vec<JoueurId> {
         self.carte()
+            .par_joueur
             .iter()
-            .filter(|(_, (_, c))| *c == compte)
+            .filter(|(_, (_, _, c))| *c == compte)
             .map(|(j, _)| *j)
             .collect()
     }
@@ -94,12 +185,13 @@ impl Presences {
     pub fn retirer_compte(&self, compte: CompteId) -> Vec<JoueurId> {
         let mut carte = self.carte();
         let partis: Vec<JoueurId> = carte
+            .par_joueur
             .iter()
-            .filter(|(_, (_, c))| *c == compte)
+            .filter(|(_, (_, _, c))| *c == compte)
             .map(|(j, _)| *j)
             .collect();
         for j in &partis {
-            carte.remove(j);
+            carte.retirer(*j);
         }
         partis
     }
@@ -109,36 +201,101 @@ impl Presences {
 /// tick. A move reaches the other players at most this much later.
 pub const TICK_DEPLACEMENTS: Duration = Duration::from_millis(100);
 
-/// The moves this instance handled since the last tick: for each zone to notify, the latest
-/// `monde.deplacements` entry of each character that moved.
+/// A character's move during the current tick.
+#[derive(Debug)]
+struct Mouvement {
+    zone: CodeZone,
+    cellule: Cellule,
+    entree: Value,
+    /// Whether it changed cell during the tick, and from which cell it stood in when the
+    /// tick began.
+    origine: ChangementCellule,
+}
+
+/// One cell's batch for a tick: the entries of those standing in it, who entered, who left.
+#[derive(Debug, Default)]
+struct Lot {
+    deplacements: Vec<Value>,
+    transitions: Transitions,
+}
+
+/// The moves this instance handled since the last tick: the latest `monde.deplacements`
+/// entry of each character that moved, with the cell it stood in when the tick began if it
+/// changed cell.
 #[derive(Debug, Default)]
 pub struct Deplacements {
-    par_zone: Mutex<HashMap<CodeZone, HashMap<JoueurId, Value>>>,
+    par_joueur: Mutex<HashMap<JoueurId, Mouvement>>,
 }
 
 impl Deplacements {
-    /// Notes that the players of `zone` should see `joueur_id` as `entree` (where it stands
-    /// now), replacing an older entry of the same tick.
-    pub fn noter(&self, zone: &CodeZone, joueur_id: JoueurId, entree: Value) {
-        self.par_zone
+    /// Notes that `joueur_id` now stands in `cellule` of `zone` as `entree`, replacing an
+    /// older entry of the same tick; `changement` says whether it changed cell, and whence.
+    pub fn noter(
+        &self,
+        zone: &CodeZone,
+        cellule: Cellule,
+        joueur_id: JoueurId,
+        entree: Value,
+        changement: ChangementCellule,
+    ) {
+        let mut carte = self
+            .par_joueur
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(zone.clone())
-            .or_default()
-            .insert(joueur_id, entree);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The first change of the tick says where it came from.
+        let origine = match carte.remove(&joueur_id).map(|m| m.origine) {
+            Some(ChangementCellule::Depuis(d)) => ChangementCellule::Depuis(d),
+            _ => changement,
+        };
+        carte.insert(
+            joueur_id,
+            Mouvement {
+                zone: zone.clone(),
+                cellule,
+                entree,
+                origine,
+            },
+        );
     }
 
-    /// Takes the moves noted so far.
-    fn vider(&self) -> HashMap<CodeZone, HashMap<JoueurId, Value>> {
-        std::mem::take(
+    /// Takes the moves noted so far, as one batch per cell.
+    fn vider(&self) -> HashMap<(CodeZone, Cellule), Lot> {
+        let carte = std::mem::take(
             &mut *self
-                .par_zone
+                .par_joueur
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        );
+        let mut lots: HashMap<(CodeZone, Cellule), Lot> = HashMap::new();
+        for (joueur_id, m) in carte {
+            if let ChangementCellule::Depuis(origine) = m.origine {
+                let meme_zone = |o: &(CodeZone, Cellule)| o.0 == m.zone;
+                if origine.as_ref() != Some(&(m.zone.clone(), m.cellule)) {
+                    if let Some((zone, cellule)) = &origine {
+                        let vers = (zone == &m.zone).then_some(m.cellule);
+                        lots.entry((zone.clone(), *cellule))
+                            .or_default()
+                            .transitions
+                            .departs
+                            .push((joueur_id, vers));
+                    }
+                    let depuis = origine.filter(meme_zone).map(|(_, c)| c);
+                    lots.entry((m.zone.clone(), m.cellule))
+                        .or_default()
+                        .transitions
+                        .arrivees
+                        .push((depuis, m.entree.clone()));
+                }
+            }
+            lots.entry((m.zone, m.cellule))
+                .or_default()
+                .deplacements
+                .push(m.entree);
+        }
+        lots
     }
 
-    /// Every [`TICK_DEPLACEMENTS`], publishes one `monde.deplacements` per zone with the moves
+    /// Every [`TICK_DEPLACEMENTS`], publishes one `monde.deplacements` per cell with the moves
     /// noted since the last tick, until `arret`.
     pub async fn publier_periodiquement(
         self: Arc<Self>,
@@ -152,24 +309,66 @@ impl Deplacements {
                 _ = tick.tick() => {}
                 _ = arret.changed() => return,
             }
-            for (zone, entrees) in self.vider() {
-                let diffusion = Diffusion {
-                    destinataires: Destinataires::Zone { zone: zone.clone() },
-                    methode: "monde.deplacements".into(),
-                    params: serde_json::json!({
-                        "zone": zone,
-                        "deplacements": entrees.into_values().collect::<Vec<_>>(),
-                    }),
-                };
-                publier(
-                    &bus,
-                    &format!("diffusion.monde.{}", zone.as_str()),
-                    &diffusion,
-                )
-                .await;
+            for ((zone, cellule), lot) in self.vider() {
+                let sujet = format!("diffusion.monde.{}.{cellule}", zone.as_str());
+                for diffusion in lot_en_diffusions(&zone, cellule, lot, max_payload(&bus)) {
+                    publier(&bus, &sujet, &diffusion).await;
+                }
             }
         }
     }
+}
+
+/// The largest message NATS takes, with room for the subject and headers.
+fn max_payload(bus: &Bus) -> usize {
+    bus.client()
+        .server_info()
+        .max_payload
+        .saturating_sub(1024)
+        .max(4096)
+}
+
+/// A cell's batch as diffusions no larger than `max` bytes each: split in halves until each
+/// fits, never dropped (a single entry is always far below any NATS limit).
+fn lot_en_diffusions(zone: &CodeZone, cellule: Cellule, lot: Lot, max: usize) -> Vec<Diffusion> {
+    let diffusion = Diffusion {
+        destinataires: Destinataires::Aire {
+            zone: zone.clone(),
+            cellule,
+        },
+        methode: "monde.deplacements".into(),
+        params: serde_json::json!({
+            "zone": zone,
+            "cellule": cellule.to_string(),
+            "deplacements": lot.deplacements,
+        }),
+        transitions: (!lot.transitions.arrivees.is_empty() || !lot.transitions.departs.is_empty())
+            .then(|| lot.transitions.clone()),
+    };
+    let taille = serde_json::to_vec(&diffusion).map_or(0, |c| c.len());
+    let n = lot.deplacements.len() + lot.transitions.arrivees.len() + lot.transitions.departs.len();
+    if taille <= max || n <= 1 {
+        return vec![diffusion];
+    }
+    let (mut a, mut b) = (Lot::default(), Lot::default());
+    let Lot {
+        mut deplacements,
+        transitions,
+    } = lot;
+    let moitie = deplacements.len() / 2;
+    b.deplacements = deplacements.split_off(moitie);
+    a.deplacements = deplacements;
+    let Transitions {
+        mut arrivees,
+        mut departs,
+    } = transitions;
+    b.transitions.arrivees = arrivees.split_off(arrivees.len() / 2);
+    a.transitions.arrivees = arrivees;
+    b.transitions.departs = departs.split_off(departs.len() / 2);
+    a.transitions.departs = departs;
+    let mut tout = lot_en_diffusions(zone, cellule, a, max);
+    tout.extend(lot_en_diffusions(zone, cellule, b, max));
+    tout
 }
 
 /// How long a publish may wait on NATS before the push is dropped.
@@ -252,6 +451,12 @@ fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
             return;
         }
     };
+    if let (Destinataires::Aire { zone, cellule }, Some(transitions)) =
+        (&diffusion.destinataires, &diffusion.transitions)
+    {
+        annoncer_transitions(zone, *cellule, transitions, sockets, presences);
+    }
+    // Serialized once, whoever receives it: a socket's cost is the cells it sees.
     let message: Arc<str> = notification(&diffusion.methode, diffusion.params)
         .to_string()
         .into();
@@ -264,6 +469,77 @@ fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
             let comptes = comptes.iter().map(|c| c.uuid()).collect();
             sockets.pousser(&comptes, &message);
         }
+        Destinataires::Aire { zone, cellule } => {
+            let comptes = presences
+                .spectateurs(&zone, cellule)
+                .into_iter()
+                .map(|(_, _, c)| c.uuid())
+                .collect();
+            sockets.pousser(&comptes, &message);
+        }
+    }
+}
+
+/// Tells each character here that sees `cellule` who entered its area through it
+/// (`monde.apparitions`) and who left its area from it (`monde.disparitions`): an arrival
+/// from a cell it already saw, or a departure to a cell it still sees, changes nothing for it.
+/// The index follows the characters of this instance that changed cell through another one.
+fn annoncer_transitions(
+    zone: &CodeZone,
+    cellule: Cellule,
+    transitions: &Transitions,
+    sockets: &Sockets,
+    presences: &Presences,
+) {
+    for (_, entree) in &transitions.arrivees {
+        if let Some(j) = entree
+            .get("joueur_id")
+            .and_then(|j| serde_json::from_value(j.clone()).ok())
+        {
+            presences.suivre(j, zone, cellule);
+        }
+    }
+    for (spectateur, ici, compte) in presences.spectateurs(zone, cellule) {
+        let apparitions: Vec<&Value> = transitions
+            .arrivees
+            .iter()
+            .filter(|(depuis, entree)| {
+                depuis.is_none_or(|d| !ici.voit(d))
+                    && entree.get("joueur_id") != Some(&serde_json::json!(spectateur))
+            })
+            .map(|(_, entree)| entree)
+            .collect();
+        let disparitions: Vec<JoueurId> = transitions
+            .departs
+            .iter()
+            .filter(|(j, vers)| *j != spectateur && vers.is_none_or(|v| !ici.voit(v)))
+            .map(|(j, _)| *j)
+            .collect();
+        let comptes = HashSet::from([compte.uuid()]);
+        if !apparitions.is_empty() {
+            let params = serde_json::json!({
+                "joueur_id": spectateur,
+                "zone": zone,
+                "apparitions": apparitions,
+            });
+            sockets.pousser(
+                &comptes,
+                &notification("monde.apparitions", params).to_string().into(),
+            );
+        }
+        if !disparitions.is_empty() {
+            let params = serde_json::json!({
+                "joueur_id": spectateur,
+                "zone": zone,
+                "disparitions": disparitions,
+            });
+            sockets.pousser(
+                &comptes,
+                &notification("monde.disparitions", params)
+                    .to_string()
+                    .into(),
+            );
+        }
     }
 }
 
@@ -271,44 +547,154 @@ fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
 mod tests {
     use super::*;
 
+    fn zone(code: &str) -> CodeZone {
+        CodeZone::parse(code).expect("zone")
+    }
+
+    fn joueur(n: u64) -> JoueurId {
+        JoueurId::from_uuid(Uuid::from_u64_pair(2, n))
+    }
+
+    const C00: Cellule = Cellule { cx: 0, cy: 0 };
+    const C10: Cellule = Cellule { cx: 1, cy: 0 };
+    const C30: Cellule = Cellule { cx: 3, cy: 0 };
+
     #[test]
-    fn un_tick_garde_la_derniere_position_de_chaque_personnage_par_zone() {
+    fn un_tick_garde_la_derniere_position_de_chaque_personnage_dans_sa_case() {
         let d = Deplacements::default();
-        let (plaine, foret) = (
-            CodeZone::parse("plaine_verte").expect("zone"),
-            CodeZone::parse("foret_sombre").expect("zone"),
+        let plaine = zone("plaine_verte");
+        let (alice, bruno) = (joueur(1), joueur(2));
+        d.noter(
+            &plaine,
+            C00,
+            alice,
+            serde_json::json!({ "x": 1 }),
+            ChangementCellule::Aucun,
         );
-        let (alice, bruno) = (
-            JoueurId::from_uuid(Uuid::from_u64_pair(2, 1)),
-            JoueurId::from_uuid(Uuid::from_u64_pair(2, 2)),
+        d.noter(
+            &plaine,
+            C00,
+            bruno,
+            serde_json::json!({ "x": 5 }),
+            ChangementCellule::Aucun,
         );
-        d.noter(&plaine, alice, serde_json::json!({ "x": 1 }));
-        d.noter(&plaine, bruno, serde_json::json!({ "x": 5 }));
-        d.noter(&plaine, alice, serde_json::json!({ "x": 2 }));
-        // A zone change is told to both zones.
-        d.noter(&foret, alice, serde_json::json!({ "x": 2 }));
+        d.noter(
+            &plaine,
+            C00,
+            alice,
+            serde_json::json!({ "x": 2 }),
+            ChangementCellule::Aucun,
+        );
         let tick = d.vider();
-        assert_eq!(tick.len(), 2);
-        assert_eq!(tick[&plaine].len(), 2);
-        assert_eq!(tick[&plaine][&alice], serde_json::json!({ "x": 2 }));
-        assert_eq!(tick[&foret][&alice], serde_json::json!({ "x": 2 }));
+        assert_eq!(tick.len(), 1);
+        let lot = &tick[&(plaine, C00)];
+        assert_eq!(lot.deplacements.len(), 2);
+        assert!(lot.deplacements.contains(&serde_json::json!({ "x": 2 })));
+        assert!(lot.transitions.arrivees.is_empty() && lot.transitions.departs.is_empty());
         assert!(d.vider().is_empty(), "un tick vidé ne repart pas");
     }
 
     #[test]
-    fn un_personnage_est_dans_une_seule_zone_a_la_fois() {
-        let p = Presences::default();
-        let (plaine, foret) = (
-            CodeZone::parse("plaine_verte").expect("zone"),
-            CodeZone::parse("foret_sombre").expect("zone"),
+    fn un_changement_de_case_part_de_la_case_du_debut_du_tick() {
+        let d = Deplacements::default();
+        let plaine = zone("plaine_verte");
+        let alice = joueur(1);
+        d.noter(
+            &plaine,
+            C10,
+            alice,
+            serde_json::json!({ "x": 50 }),
+            ChangementCellule::Depuis(Some((plaine.clone(), C00))),
         );
+        d.noter(
+            &plaine,
+            C30,
+            alice,
+            serde_json::json!({ "x": 150 }),
+            ChangementCellule::Depuis(Some((plaine.clone(), C10))),
+        );
+        let tick = d.vider();
+        assert!(
+            !tick.contains_key(&(plaine.clone(), C10)),
+            "la case traversée n'est pas dite"
+        );
+        assert_eq!(
+            tick[&(plaine.clone(), C00)].transitions.departs,
+            vec![(alice, Some(C30))]
+        );
+        let arrivee = &tick[&(plaine, C30)];
+        assert_eq!(arrivee.transitions.arrivees.len(), 1);
+        assert_eq!(arrivee.transitions.arrivees[0].0, Some(C00));
+    }
+
+    #[test]
+    fn un_portail_part_de_l_ancienne_zone_et_arrive_de_nulle_part() {
+        let d = Deplacements::default();
+        let (plaine, foret) = (zone("plaine_verte"), zone("foret_sombre"));
+        let alice = joueur(1);
+        d.noter(
+            &foret,
+            C00,
+            alice,
+            serde_json::json!({}),
+            ChangementCellule::Depuis(Some((plaine.clone(), C30))),
+        );
+        let tick = d.vider();
+        assert_eq!(
+            tick[&(plaine, C30)].transitions.departs,
+            vec![(alice, None)]
+        );
+        assert_eq!(tick[&(foret, C00)].transitions.arrivees[0].0, None);
+    }
+
+    #[test]
+    fn un_lot_trop_gros_est_coupe_sans_rien_perdre() {
+        let plaine = zone("plaine_verte");
+        let mut lot = Lot::default();
+        for i in 0..1000 {
+            lot.deplacements
+                .push(serde_json::json!({ "joueur_id": joueur(i), "nom": "x".repeat(20) }));
+        }
+        lot.transitions.departs.push((joueur(5000), None));
+        let diffusions = lot_en_diffusions(&plaine, C00, lot, 8 * 1024);
+        assert!(diffusions.len() > 1);
+        let mut total = 0;
+        for d in &diffusions {
+            assert!(serde_json::to_vec(d).expect("json").len() <= 8 * 1024);
+            total += d.params["deplacements"].as_array().map_or(0, Vec::len);
+        }
+        assert_eq!(total, 1000);
+        let departs: usize = diffusions
+            .iter()
+            .map(|d| d.transitions.as_ref().map_or(0, |t| t.departs.len()))
+            .sum();
+        assert_eq!(departs, 1);
+    }
+
+    #[test]
+    fn un_personnage_est_dans_une_seule_case_a_la_fois() {
+        let p = Presences::default();
+        let (plaine, foret) = (zone("plaine_verte"), zone("foret_sombre"));
         let compte = CompteId::from_uuid(Uuid::from_u64_pair(1, 1));
-        let joueur = JoueurId::from_uuid(Uuid::from_u64_pair(2, 1));
-        p.entrer(joueur, plaine.clone(), compte);
+        let alice = joueur(1);
+        p.entrer(alice, plaine.clone(), C00, compte);
         assert_eq!(p.comptes_dans(&plaine), HashSet::from([compte.uuid()]));
-        p.entrer(joueur, foret.clone(), compte);
+        assert_eq!(
+            p.spectateurs(&plaine, C10).len(),
+            1,
+            "la case voisine la voit"
+        );
+        assert!(
+            p.spectateurs(&plaine, C30).is_empty(),
+            "la case lointaine non"
+        );
+        p.suivre(alice, &plaine, C30);
+        assert!(p.spectateurs(&plaine, C00).is_empty());
+        assert_eq!(p.spectateurs(&plaine, C30).len(), 1);
+        p.entrer(alice, foret.clone(), C00, compte);
         assert!(p.comptes_dans(&plaine).is_empty());
-        assert_eq!(p.retirer_compte(compte), vec![joueur]);
+        assert_eq!(p.retirer_compte(compte), vec![alice]);
         assert!(p.comptes_dans(&foret).is_empty());
+        assert!(p.spectateurs(&foret, C00).is_empty());
     }
 }

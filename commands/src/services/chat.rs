@@ -40,6 +40,10 @@ pub const FENETRE_DEBIT: Duration = Duration::from_secs(10);
 /// A private or party channel unused this long is forgotten.
 const DUREE_CANAL_PRIVE_S: i64 = 30 * 24 * 3600;
 
+/// A cell's `dire` stream unused this long is forgotten: it only answers a retried command id,
+/// remembered as long (`DUREE_IDEMPOTENCE_S`).
+const DUREE_DIRE_S: i64 = 3600;
+
 /// How long a command id is remembered, to answer a retried message with its first sending.
 const DUREE_IDEMPOTENCE_S: u64 = 3600;
 
@@ -52,6 +56,8 @@ pub enum Canal {
     Monde {},
     /// The character's current zone.
     Zone {},
+    /// Those who see the character: its interest area (`domain::interet`), heard live only.
+    Dire {},
     /// A combat's party.
     Groupe {
         /// The combat.
@@ -75,6 +81,13 @@ pub enum Salon {
         /// Which.
         zone: CodeZone,
     },
+    /// Said aloud in a cell of a zone: heard by those whose interest area holds the cell.
+    Dire {
+        /// The zone.
+        zone: CodeZone,
+        /// The speaker's cell.
+        cellule: domain::interet::Cellule,
+    },
     /// A combat's party.
     Groupe {
         /// The combat.
@@ -92,6 +105,7 @@ impl Salon {
         match self {
             Self::Monde => "chat:monde".to_owned(),
             Self::Zone { zone } => format!("chat:zone:{}", zone.as_str()),
+            Self::Dire { zone, cellule } => format!("chat:dire:{}:{cellule}", zone.as_str()),
             Self::Groupe { combat_id } => format!("chat:groupe:{combat_id}"),
             Self::Prive { entre: [a, b] } => format!("chat:prive:{a}:{b}"),
         }
@@ -130,6 +144,13 @@ pub enum Destinataires {
     Comptes {
         /// Which.
         comptes: Vec<CompteId>,
+    },
+    /// The players with a character that sees this cell of the zone (`domain::interet`).
+    Aire {
+        /// The zone.
+        zone: CodeZone,
+        /// The cell.
+        cellule: domain::interet::Cellule,
     },
 }
 
@@ -258,6 +279,8 @@ impl Chat {
         let json = serde_json::to_string(&corps).map_err(ErreurApplication::stockage)?;
         let expiration = match salon {
             Salon::Groupe { .. } | Salon::Prive { .. } => DUREE_CANAL_PRIVE_S,
+            // Kept only for the command id's replay: `dire` has no history.
+            Salon::Dire { .. } => DUREE_DIRE_S,
             Salon::Monde | Salon::Zone { .. } => 0,
         };
         let cle = self.monde.cle(&salon.cle());
@@ -339,6 +362,15 @@ impl Chat {
     ) -> Result<PageChat, ErreurApplication> {
         self.monde.verifier_proprietaire(compte, joueur_id).await?;
         let (salon, _) = self.resoudre(joueur_id, &canal).await?;
+        if let Salon::Dire { .. } = salon {
+            // What is said nearby is heard live, by whoever is near then: an area moves with
+            // its listener, and a history of one cell would be neither what it heard nor
+            // what is said around it now.
+            return Ok(PageChat {
+                messages: Vec::new(),
+                suivant: None,
+            });
+        }
         let fin = match avant.map(|a| (a, id_de_flux(a))) {
             None => "+".to_owned(),
             // Nothing is older than the very first id (and Redis refuses the interval `(0-0`).
@@ -462,6 +494,24 @@ impl Chat {
                         zone: ici.zone.clone(),
                     },
                     Destinataires::Zone { zone: ici.zone },
+                )
+            }
+            Canal::Dire {} => {
+                let ici = self
+                    .monde
+                    .emplacement(joueur_id)
+                    .await?
+                    .ok_or_else(|| ErreurApplication::introuvable("position", &joueur_id))?;
+                let cellule = self.monde.cellule(ici.position);
+                (
+                    Salon::Dire {
+                        zone: ici.zone.clone(),
+                        cellule,
+                    },
+                    Destinataires::Aire {
+                        zone: ici.zone,
+                        cellule,
+                    },
                 )
             }
             Canal::Groupe { combat_id } => {

@@ -70,6 +70,18 @@ pub struct Regles {
     pub tours_max: u32,
     /// Seconds a round waits for every living participant before the monsters act anyway.
     pub duree_tour_secondes: u32,
+    /// How far a character surely sees the others move, in metres (doc/monde_chat.md,
+    /// « Intérêt »).
+    #[serde(default = "rayon_interet_par_defaut")]
+    pub rayon_interet: f64,
+    /// The side of the square cells zones are cut into, in metres, at least `rayon_interet`:
+    /// a character sees its cell and the eight around it.
+    #[serde(default = "rayon_interet_par_defaut")]
+    pub cellule_interet: f64,
+}
+
+fn rayon_interet_par_defaut() -> f64 {
+    50.0
 }
 
 /// The rules of moving (`[deplacement]`): how fast, how long a burst, how close to a portal.

@@ -151,6 +151,18 @@ impl Donnees {
             "duree_tour_secondes",
             "doit valoir au moins 1",
         )?;
+        exige(
+            r.rayon_interet > 0.0,
+            e,
+            "rayon_interet",
+            "doit être positif",
+        )?;
+        exige(
+            r.cellule_interet >= r.rayon_interet,
+            e,
+            "cellule_interet",
+            "doit valoir au moins rayon_interet",
+        )?;
         if !self.zones.contains_key(&r.zone_depart) {
             return inconnu(e, "zone_depart", "une zone", r.zone_depart.as_str());
         }

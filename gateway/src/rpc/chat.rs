@@ -39,6 +39,7 @@ pub async fn envoyer(passerelle: &Passerelle, a: Appelant, p: Envoyer) -> Result
         let genre = match &envoi.message.canal {
             Salon::Monde => "monde",
             Salon::Zone { .. } => "zone",
+            Salon::Dire { .. } => "dire",
             Salon::Groupe { .. } => "groupe",
             Salon::Prive { .. } => "prive",
         };
@@ -46,6 +47,7 @@ pub async fn envoyer(passerelle: &Passerelle, a: Appelant, p: Envoyer) -> Result
             destinataires: envoi.destinataires,
             methode: "chat.message".into(),
             params: en_json(&envoi.message)?,
+            transitions: None,
         };
         diffusion::publier(
             &passerelle.bus,

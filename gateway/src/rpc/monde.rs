@@ -1,18 +1,23 @@
 //! Service Monde: `monde.zone|deplacer|changer_zone|proches`, and `monde.placer` for admins.
-//! A move, a zone change or a placement is pushed (`monde.deplacements`, batched per tick) to
-//! the players of the zone, on every gateway instance ([`crate::diffusion`]). A refused step
-//! is counted (`mmo_deplacements_refuses_total`, by reason) and logged with its account; an
-//! account that keeps being refused is logged as a security event.
+//! A move, a zone change or a placement is pushed (`monde.deplacements`, batched per tick and
+//! cell) to the players who see its cell, on every gateway instance ([`crate::diffusion`]); a
+//! change of cell tells the character who entered and left its area (`monde.apparitions`,
+//! `monde.disparitions`), and its neighbours that it did. A refused step is counted
+//! (`mmo_deplacements_refuses_total`, by reason) and logged with its account; an account that
+//! keeps being refused is logged as a security event.
 
 use commands::ErreurApplication;
-use commands::services::monde::{Emplacement, FENETRE_REFUS, SEUIL_REFUS};
-use domain::ids::JoueurId;
+use commands::services::chat::Destinataires;
+use commands::services::monde::{ChangementCellule, Emplacement, FENETRE_REFUS, SEUIL_REFUS};
+use domain::ids::{CompteId, JoueurId};
+use domain::interet::Cellule;
 use domain::monde::ErreurMonde;
 use domain::valeurs::{CodeZone, Position};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::appelant::Appelant;
+use crate::diffusion::{self, Diffusion};
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, en_json};
 
@@ -32,7 +37,17 @@ pub struct Zone {
 /// sign of life; places a character that has no position yet at the start.
 pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
     let vue = passerelle.monde.vue_zone(a.compte_id, p.joueur_id).await?;
-    present_ici(passerelle, a, p.joueur_id, &vue.emplacement.zone);
+    present_ici(passerelle, a.compte_id, p.joueur_id, &vue.emplacement);
+    if let ChangementCellule::Depuis(_) = vue.changement {
+        // Its neighbours see it arrive; its own picture is this answer.
+        annoncer(
+            passerelle,
+            p.joueur_id,
+            &vue.emplacement,
+            vue.changement.clone(),
+        )
+        .await;
+    }
     let code = &vue.emplacement.zone;
     let def = passerelle
         .monde
@@ -55,6 +70,8 @@ pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<Value
         },
         "position": vue.emplacement.position,
         "presents": en_json(&vue.presents)?,
+        "effectif": vue.effectif,
+        "cellule_interet": passerelle.monde.taille_cellule(),
     }))
 }
 
@@ -87,8 +104,7 @@ pub async fn deplacer(
             return Err(e.into());
         }
     };
-    present_ici(passerelle, a, p.joueur_id, &emplacement.zone);
-    annoncer(passerelle, p.joueur_id, &emplacement, &emplacement.zone).await;
+    suivre(passerelle, a.compte_id, p.joueur_id, &emplacement).await;
     en_json(&emplacement)
 }
 
@@ -148,16 +164,11 @@ pub async fn changer_zone(
         .monde
         .verifier_proprietaire(a.compte_id, p.joueur_id)
         .await?;
-    let depuis = passerelle.monde.emplacement(p.joueur_id).await?;
     let arrivee = passerelle
         .monde
         .changer_zone(a.compte_id, p.joueur_id, p.vers)
         .await?;
-    present_ici(passerelle, a, p.joueur_id, &arrivee.zone);
-    if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
-        annoncer(passerelle, p.joueur_id, &arrivee, &depuis.zone).await;
-    }
-    annoncer(passerelle, p.joueur_id, &arrivee, &arrivee.zone).await;
+    suivre(passerelle, a.compte_id, p.joueur_id, &arrivee).await;
     en_json(&arrivee)
 }
 
@@ -175,25 +186,16 @@ pub struct Placer {
 /// it). Both zones hear of it, like a zone change.
 pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Value, ErreurRpc> {
     let position = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
-    let depuis = passerelle.monde.emplacement(p.joueur_id).await?;
     let ou = Emplacement {
         zone: p.zone,
         position,
     };
     let arrivee = passerelle.monde.placer(p.joueur_id, ou).await?;
-    // The owner's sockets on this instance now follow the new zone; on other instances, the
-    // owner's next `monde.zone` does it.
-    if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await?
-        && passerelle.sockets.connecte(compte.uuid())
-    {
-        passerelle
-            .presences
-            .entrer(p.joueur_id, arrivee.zone.clone(), compte);
+    // Like a zone change of the owner's: its area and its neighbours hear of it (on other
+    // instances, the owner's sockets follow at its next `monde.zone`).
+    if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await? {
+        suivre(passerelle, compte, p.joueur_id, &arrivee).await;
     }
-    if let Some(depuis) = depuis.filter(|d| d.zone != arrivee.zone) {
-        annoncer(passerelle, p.joueur_id, &arrivee, &depuis.zone).await;
-    }
-    annoncer(passerelle, p.joueur_id, &arrivee, &arrivee.zone).await;
     en_json(&arrivee)
 }
 
@@ -221,19 +223,108 @@ pub async fn proches(passerelle: &Passerelle, a: Appelant, p: Proches) -> Result
     Ok(json!({ "proches": en_json(&proches)? }))
 }
 
-/// Indexes the character in its zone on this instance, if its player has a socket here
-/// (pushes only reach sockets).
-fn present_ici(passerelle: &Passerelle, a: Appelant, joueur_id: JoueurId, zone: &CodeZone) {
-    if passerelle.sockets.connecte(a.compte_id.uuid()) {
-        passerelle
-            .presences
-            .entrer(joueur_id, zone.clone(), a.compte_id);
+/// After a move or a zone change: notes the character's interest cell; if it changed, tells
+/// the character who entered and left its area, and its neighbours (next tick) that it
+/// entered or left theirs; indexes it here; notes its move for the next tick.
+async fn suivre(passerelle: &Passerelle, compte: CompteId, joueur_id: JoueurId, ici: &Emplacement) {
+    let changement = match passerelle.monde.noter_cellule(joueur_id, ici).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(erreur = %e, "case d'intérêt non notée");
+            ChangementCellule::Aucun
+        }
+    };
+    present_ici(passerelle, compte, joueur_id, ici);
+    if let ChangementCellule::Depuis(depuis) = &changement
+        && let Err(e) = montrer_aire(passerelle, compte, joueur_id, ici, depuis.clone()).await
+    {
+        tracing::warn!(erreur = ?e, "aire d'intérêt non envoyée");
+    }
+    annoncer(passerelle, joueur_id, ici, changement).await;
+}
+
+/// Tells the character who it now sees (`monde.apparitions`) and who it no longer sees
+/// (`monde.disparitions`), read from Service Monde's cell index.
+async fn montrer_aire(
+    passerelle: &Passerelle,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    ici: &Emplacement,
+    depuis: Option<(CodeZone, Cellule)>,
+) -> Result<(), ErreurRpc> {
+    let cellule = passerelle.monde.cellule(ici.position);
+    let meme_zone = depuis
+        .clone()
+        .filter(|(z, _)| z == &ici.zone)
+        .map(|(_, c)| c);
+    let gagnees = cellule.gagnees(meme_zone);
+    let apparitions: Vec<_> = passerelle
+        .monde
+        .visibles(&ici.zone, &gagnees)
+        .await?
+        .into_iter()
+        .filter(|v| v.joueur_id != joueur_id)
+        .collect();
+    let disparitions: Vec<JoueurId> = match &depuis {
+        Some((zone, avant)) => {
+            let apres = (zone == &ici.zone).then_some(cellule);
+            passerelle
+                .monde
+                .visibles(zone, &avant.perdues(apres))
+                .await?
+                .into_iter()
+                .map(|v| v.joueur_id)
+                .filter(|j| *j != joueur_id)
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let destinataires = Destinataires::Comptes {
+        comptes: vec![compte],
+    };
+    if let Some((zone, _)) = depuis.filter(|_| !disparitions.is_empty()) {
+        let diffusion = Diffusion {
+            destinataires: destinataires.clone(),
+            methode: "monde.disparitions".into(),
+            params: json!({ "joueur_id": joueur_id, "zone": zone, "disparitions": disparitions }),
+            transitions: None,
+        };
+        diffusion::publier(&passerelle.bus, "diffusion.monde.aire", &diffusion).await;
+    }
+    if !apparitions.is_empty() {
+        let diffusion = Diffusion {
+            destinataires,
+            methode: "monde.apparitions".into(),
+            params: json!({ "joueur_id": joueur_id, "zone": ici.zone, "apparitions": en_json(&apparitions)? }),
+            transitions: None,
+        };
+        diffusion::publier(&passerelle.bus, "diffusion.monde.aire", &diffusion).await;
+    }
+    Ok(())
+}
+
+/// Indexes the character in its zone and cell on this instance, if its player has a socket
+/// here (pushes only reach sockets).
+fn present_ici(passerelle: &Passerelle, compte: CompteId, joueur_id: JoueurId, ici: &Emplacement) {
+    if passerelle.sockets.connecte(compte.uuid()) {
+        passerelle.presences.entrer(
+            joueur_id,
+            ici.zone.clone(),
+            passerelle.monde.cellule(ici.position),
+            compte,
+        );
     }
 }
 
-/// Tells the players of `zone` where the character now stands, in the next tick's
-/// `monde.deplacements`.
-async fn annoncer(passerelle: &Passerelle, joueur_id: JoueurId, ou: &Emplacement, zone: &CodeZone) {
+/// Tells the players who see the character's cell where it now stands, in the next tick's
+/// `monde.deplacements`; when it changed cell, the entry carries its class, for those it
+/// appears to.
+async fn annoncer(
+    passerelle: &Passerelle,
+    joueur_id: JoueurId,
+    ou: &Emplacement,
+    changement: ChangementCellule,
+) {
     let nom = match passerelle.monde.proprietaire(joueur_id).await {
         Ok(p) => p.map(|(_, nom)| nom).unwrap_or_default(),
         Err(e) => {
@@ -241,11 +332,20 @@ async fn annoncer(passerelle: &Passerelle, joueur_id: JoueurId, ou: &Emplacement
             String::new()
         }
     };
-    let entree = json!({
+    let mut entree = json!({
         "joueur_id": joueur_id,
         "nom": nom,
         "zone": ou.zone,
         "position": ou.position,
     });
-    passerelle.deplacements.noter(zone, joueur_id, entree);
+    if let ChangementCellule::Depuis(_) = changement {
+        match passerelle.monde.classes(&[joueur_id]).await {
+            Ok(mut c) => entree["classe"] = json!(c.remove(&joueur_id)),
+            Err(e) => tracing::warn!(erreur = %e, "classe du personnage pour la diffusion"),
+        }
+    }
+    let cellule = passerelle.monde.cellule(ou.position);
+    passerelle
+        .deplacements
+        .noter(&ou.zone, cellule, joueur_id, entree, changement);
 }

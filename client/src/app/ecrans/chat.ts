@@ -15,6 +15,7 @@ const INVITATION = /\s*\[combat:([0-9a-f-]{36})\]/;
   <section class="chat carte" data-testid="chat">
     <div class="onglets petits">
       <button [class.actif]="jeu.canal().type === 'zone'" (click)="ouvrir({ type: 'zone' })" data-testid="canal-zone">Zone</button>
+      <button [class.actif]="jeu.canal().type === 'dire'" (click)="ouvrir({ type: 'dire' })" data-testid="canal-dire" title="Ceux qui vous voient">Dire</button>
       <button [class.actif]="jeu.canal().type === 'monde'" (click)="ouvrir({ type: 'monde' })" data-testid="canal-monde">Monde</button>
       @if (jeu.combat(); as c) {
         <button [class.actif]="jeu.canal().type === 'groupe'" (click)="ouvrir({ type: 'groupe', combat_id: c.id })" data-testid="canal-groupe">Groupe</button>
@@ -47,7 +48,7 @@ export class PanneauChat {
   private readonly liste = viewChild<ElementRef<HTMLElement>>('liste');
   brouillon = '';
   readonly prive = this.jeu.dernierPrive;
-  readonly nomCanal = computed(() => ({ zone: 'zone', monde: 'monde', groupe: 'groupe', prive: 'privé' })[this.jeu.canal().type]);
+  readonly nomCanal = computed(() => ({ zone: 'zone', dire: 'à voix haute', monde: 'monde', groupe: 'groupe', prive: 'privé' })[this.jeu.canal().type]);
 
   constructor() {
     effect(() => {

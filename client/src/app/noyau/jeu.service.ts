@@ -25,7 +25,7 @@ export interface EchangeVue {
 }
 export interface LigneQuete { quete: string; statut: 'en_cours' | 'terminee' | 'abandonnee'; progression: number; requis: number; }
 export interface Avis { id: number; texte: string; genre: 'erreur' | 'info' | 'gain'; }
-export type Canal = { type: 'zone' } | { type: 'monde' } | { type: 'groupe'; combat_id: string } | { type: 'prive'; destinataire: string };
+export type Canal = { type: 'zone' } | { type: 'dire' } | { type: 'monde' } | { type: 'groupe'; combat_id: string } | { type: 'prive'; destinataire: string };
 
 const PAS = 0.6; // metres per step, one step every 100 ms: 6 m/s, under the 7.7 m/s the server's distance budget refills at
 
@@ -67,6 +67,17 @@ export class JeuService {
   constructor() {
     this.rpc.evenements$.subscribe((e) => this.surEvenement(e));
     this.rpc.deplacements$.subscribe((d) => this.surDeplacement(d));
+    // The server tells who enters and leaves the character's interest area (§4.7): the map
+    // is the server's picture, without reading the zone again.
+    this.rpc.apparitions$.subscribe((a) => {
+      if (a.joueur_id !== this.personnage()?.joueur_id) return;
+      for (const d of a.apparitions) this.surDeplacement(d);
+    });
+    this.rpc.disparitions$.subscribe((d) => {
+      if (d.joueur_id !== this.personnage()?.joueur_id) return;
+      const partis = new Set(d.disparitions);
+      this.presents.update((l) => l.filter((x) => !partis.has(x.joueur_id)));
+    });
     this.rpc.messages$.subscribe((m) => this.surMessage(m));
     let rattrapes = 0;
     this.rpc.enLigne$.subscribe(({ reconnexion }) => {
@@ -179,7 +190,11 @@ export class JeuService {
         .filter((x) => x.joueur_id !== p.joueur_id)
         .map((x) => ({ joueur_id: x.joueur_id, nom: x.nom, x: x.position.x, y: x.position.y, classe: this.classes.get(x.joueur_id), vu: maintenant })),
     );
-    for (const x of r.presents as any[]) this.noms.set(x.joueur_id, x.nom);
+    for (const x of r.presents as any[]) {
+      this.noms.set(x.joueur_id, x.nom);
+      if (x.classe) this.classes.set(x.joueur_id, x.classe);
+    }
+    this.presents.update((l) => l.map((x) => ({ ...x, classe: x.classe ?? this.classes.get(x.joueur_id) })));
     this.completerClasses();
   }
 
@@ -196,6 +211,7 @@ export class JeuService {
 
   private surDeplacement(d: Deplacement): void {
     this.noms.set(d.joueur_id, d.nom);
+    if (d.classe) this.classes.set(d.joueur_id, d.classe as Classe);
     const p = this.personnage();
     if (!p || d.joueur_id === p.joueur_id) return;
     const ici = this.zone()?.code;
@@ -294,6 +310,8 @@ export class JeuService {
       // Each zone has its own channel: the history of the plain is not the forest's.
       case 'zone': return `zone:${(c as any).zone ?? this.zone()?.code ?? ''}`;
       case 'monde': return 'monde';
+      // Heard live only: no history (§4.8), one list whatever the cell.
+      case 'dire': return 'dire';
       case 'groupe': return `groupe:${(c as any).combat_id}`;
       case 'prive': {
         const moi = this.personnage()?.joueur_id;

@@ -24,10 +24,14 @@ export interface EvenementPousse {
   rattrape?: boolean;
 }
 
-export interface Deplacement { joueur_id: string; nom: string; zone: string; position: { x: number; y: number }; }
+export interface Deplacement { joueur_id: string; nom: string; zone: string; position: { x: number; y: number }; classe?: string | null; }
+/** `monde.apparitions`: who entered the interest area of `joueur_id` (§4.7). */
+export interface Apparitions { joueur_id: string; zone: string; apparitions: Deplacement[]; }
+/** `monde.disparitions`: who left the interest area of `joueur_id` (§4.7). */
+export interface Disparitions { joueur_id: string; zone: string; disparitions: string[]; }
 export interface MessageChat {
   id: string;
-  canal: { type: 'monde' | 'zone' | 'groupe' | 'prive'; zone?: string; combat_id?: string; entre?: string[] };
+  canal: { type: 'monde' | 'zone' | 'dire' | 'groupe' | 'prive'; zone?: string; combat_id?: string; entre?: string[] };
   de: string; nom: string; texte: string; horodatage: string;
 }
 
@@ -47,6 +51,8 @@ export class RpcService {
 
   readonly evenements$ = new Subject<EvenementPousse>();
   readonly deplacements$ = new Subject<Deplacement>();
+  readonly apparitions$ = new Subject<Apparitions>();
+  readonly disparitions$ = new Subject<Disparitions>();
   readonly messages$ = new Subject<MessageChat>();
   /** Authenticated and caught up; `reconnexion` when it follows a lost connection. */
   readonly enLigne$ = new Subject<{ reconnexion: boolean }>();
@@ -229,6 +235,8 @@ export class RpcService {
         case 'monde.deplacements':
           for (const d of m.params?.deplacements ?? []) this.deplacements$.next(d);
           break;
+        case 'monde.apparitions': this.apparitions$.next(m.params); break;
+        case 'monde.disparitions': this.disparitions$.next(m.params); break;
         case 'chat.message': this.messages$.next(m.params); break;
       }
       return;

@@ -25,12 +25,14 @@
 //! writing it is taken again by another after [`DELAI_REPRISE`].
 
 mod ecriture;
+mod interet;
 mod positions;
 mod presence;
 mod proprietaires;
 mod refus;
 
 pub use ecriture::{DELAI_REPRISE, PERIODE_ECRITURE};
+pub use interet::{ChangementCellule, Visible};
 pub use positions::Emplacement;
 pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 pub use refus::{FENETRE_REFUS, SEUIL_REFUS};

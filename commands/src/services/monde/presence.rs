@@ -8,6 +8,7 @@ use domain::valeurs::{CodeZone, Position};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::interet::{ChangementCellule, Visible};
 use super::positions::lire_position_datee;
 use super::{Emplacement, Monde, introuvable_position, maintenant_ms};
 use crate::erreurs::ErreurApplication;
@@ -48,8 +49,15 @@ pub struct Proche {
 pub struct VueZone {
     /// Where the character stands.
     pub emplacement: Emplacement,
-    /// Who is present in the zone (the character included).
-    pub presents: Vec<Present>,
+    /// Who is present in its interest area (its cell and the eight around it, the character
+    /// included): those it sees move (doc/monde_chat.md, « Intérêt »); nearest first, at most
+    /// 500.
+    pub presents: Vec<Visible>,
+    /// How many characters are present in the whole zone.
+    pub effectif: u64,
+    /// Whether the look changed the character's cell mark (see [`Monde::noter_cellule`]).
+    #[serde(skip)]
+    pub changement: ChangementCellule,
 }
 
 impl Monde {
@@ -72,7 +80,8 @@ impl Monde {
         Ok(())
     }
 
-    /// The caller's character's view of its zone: where it stands and who is present. Places
+    /// The caller's character's view of its zone: where it stands, who is present near it and
+    /// how many in the zone; notes it in its interest cell. Places
     /// it at the start first if it has no position yet (created before Service Monde placed
     /// it), and counts as a sign of life.
     pub async fn vue_zone(
@@ -86,10 +95,22 @@ impl Monde {
             None => self.placer_au_depart(joueur_id).await?,
         };
         self.signaler_presence(&[joueur_id]).await?;
-        let presents = self.presents(&emplacement.zone).await?;
+        let changement = self.noter_cellule(joueur_id, &emplacement).await?;
+        let aire = self.cellule(emplacement.position).aire();
+        let mut presents = self.visibles(&emplacement.zone, &aire).await?;
+        // A crowded area answers its nearest: the answer stays bounded whatever the crowd.
+        let ici = emplacement.position;
+        presents.sort_by(|a, b| {
+            ici.distance(a.position)
+                .total_cmp(&ici.distance(b.position))
+        });
+        presents.truncate(PRESENTS_MAX.unsigned_abs());
+        let effectif = self.effectif(&emplacement.zone).await?;
         Ok(VueZone {
             emplacement,
             presents,
+            effectif,
+            changement,
         })
     }
 
