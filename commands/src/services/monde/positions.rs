@@ -56,19 +56,23 @@ return 1
 /// Puts the character in a zone at a point: a zone change, or a placement (an admin's tool).
 /// Applied only if the character still stands where it was decided from (`ARGV[1]`,
 /// `ARGV[2]`: its zone and instant then; an empty zone for a character that had no position),
-/// like a move: a move racing it cannot slip in between. The hash is replaced whole, with the
-/// budget given (`ARGV[9]`: carried through a portal, full after a placement) and `depuis`
-/// (`ARGV[10]`), the zone a portal was taken from, to answer a retried zone change (empty
-/// after a placement, which is no portal's arrival). PostgreSQL already holds the new place,
+/// like a move: a move racing it cannot slip in between. The hash is replaced whole, but for
+/// the interest cell last noted (`cellule`: the next [`Monde::noter_cellule`] tells the old
+/// cell's neighbours the character left), with the budget given (`ARGV[9]`: carried through a
+/// portal, full after a placement) and `depuis` (`ARGV[10]`), the zone a portal was taken
+/// from, to answer a retried zone change (empty after a placement, which is no portal's
+/// arrival). PostgreSQL already holds the new place,
 /// newer than any pending move: the dirty mark goes, and the presence moves to the new zone.
 pub(super) const SCRIPT_POSER: &str = r"
 if ARGV[1] ~= '' then
   local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
   if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
 end
+local cellule = redis.call('HGET', KEYS[1], 'cellule')
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'zone', ARGV[3], 'x', ARGV[4], 'y', ARGV[5], 't', ARGV[6],
   'credit', ARGV[9])
+if cellule then redis.call('HSET', KEYS[1], 'cellule', cellule) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'depuis', ARGV[10]) end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('SREM', KEYS[2], ARGV[7])
