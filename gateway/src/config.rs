@@ -31,8 +31,21 @@ pub struct Connexions {
     pub prefixe_redis: String,
     /// Préfixe des sujets NATS et du nom du flux JetStream (plusieurs jeux sur un même NATS ;
     /// lettres, chiffres et `_` seulement).
-    #[arg(long, env = "MMO_PREFIXE_BUS", default_value = "")]
+    #[arg(long, env = "MMO_PREFIXE_BUS", default_value = "", value_parser = prefixe_bus)]
     pub prefixe_bus: String,
+}
+
+/// A bus prefix: it starts NATS subjects (where `.`, `*`, `>` and spaces mean something) and
+/// the JetStream stream's name (where only letters, digits, `_` and `-` are safe), so it is
+/// refused at start rather than failing the first publication.
+fn prefixe_bus(s: &str) -> Result<String, String> {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "préfixe de bus « {s} » : lettres ASCII, chiffres et `_` seulement"
+        ))
+    }
 }
 
 /// A secret that never shows in logs or `Debug`.

@@ -199,3 +199,49 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every environment variable of every subcommand, walked through clap itself.
+    fn variables(commande: &clap::Command, vues: &mut Vec<String>) {
+        for arg in commande.get_arguments() {
+            if let Some(nom) = arg.get_env() {
+                vues.push(nom.to_string_lossy().into_owned());
+            }
+        }
+        for sous in commande.get_subcommands() {
+            variables(sous, vues);
+        }
+    }
+
+    #[test]
+    fn chaque_variable_d_environnement_est_documentee() {
+        let doc = include_str!("../../doc/passerelle.md");
+        let mut vues = Vec::new();
+        variables(&Cli::command(), &mut vues);
+        assert!(vues.len() >= 20, "{vues:?}");
+        let absentes: Vec<&String> = vues
+            .iter()
+            .filter(|v| !doc.contains(&format!("| `{v}` (")))
+            .collect();
+        assert!(
+            absentes.is_empty(),
+            "doc/passerelle.md §1.1 ne documente pas {absentes:?}"
+        );
+    }
+
+    #[test]
+    fn un_prefixe_de_bus_qui_changerait_un_sujet_nats_est_refuse() {
+        let serve = |prefixe: &str| {
+            Cli::try_parse_from(["mmo", "serve", "--prefixe-bus", prefixe]).map(drop)
+        };
+        assert!(serve("jeu_2").is_ok());
+        for mauvais in ["jeu.2", "jeu-2", "a*", "a>", "a b"] {
+            assert!(serve(mauvais).is_err(), "{mauvais}");
+        }
+    }
+}

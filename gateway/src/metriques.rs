@@ -1,8 +1,9 @@
-//! `/metrics` in the Prometheus text format: JSON-RPC calls by method and outcome with their
-//! latency, open sockets, and at each scrape the write side's counters (conflicts, retries
-//! answered from a previous application, give-ups), the projections' lag, the pushes
-//! dropped for slow sockets, and the bus (events relayed, reactions handled or failed, rounds
-//! ended by their deadline).
+//! `/metrics`: JSON-RPC calls by method and outcome with their latency, open sockets, and at
+//! each scrape the write side's counters (conflicts, retries answered from a previous
+//! application, give-ups), the projections' lag, the pushes dropped for slow sockets, and the
+//! bus (events relayed, reactions handled or failed, rounds ended by their deadline). In
+//! OpenMetrics, or in the classic Prometheus text format (0.0.4) for a scraper that asks for
+//! it ([`Format::negocier`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -242,12 +243,106 @@ impl Metriques {
         self.sockets_ouvertes.inc_by(delta);
     }
 
-    /// The text exposition.
+    /// The OpenMetrics exposition.
     pub fn encoder(&self) -> Result<String, std::fmt::Error> {
         let mut texte = String::new();
         prometheus_client::encoding::text::encode(&mut texte, &self.registre)?;
         Ok(texte)
     }
+
+    /// The exposition in the format asked for.
+    pub fn encoder_en(&self, format: Format) -> Result<String, std::fmt::Error> {
+        let texte = self.encoder()?;
+        Ok(match format {
+            Format::OpenMetrics => texte,
+            Format::Texte => en_texte_classique(&texte),
+        })
+    }
+}
+
+/// The two expositions `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 (`application/openmetrics-text`), what Prometheus asks for first.
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4 (`text/plain`), for older scrapers and
+    /// `promtool check metrics`.
+    Texte,
+}
+
+impl Format {
+    /// The format an `Accept` header prefers: the classic text only when `text/plain` weighs
+    /// more than `application/openmetrics-text` (by `q`); OpenMetrics otherwise, with no header
+    /// and for `*/*`, as before content negotiation existed.
+    pub fn negocier(accept: Option<&str>) -> Self {
+        let (mut openmetrics, mut texte) = (None::<f32>, None::<f32>);
+        for gamme in accept.unwrap_or_default().split(',') {
+            let mut parties = gamme.split(';').map(str::trim);
+            let genre = parties.next().unwrap_or_default().to_ascii_lowercase();
+            let q = parties
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let cible = match genre.as_str() {
+                "application/openmetrics-text" => &mut openmetrics,
+                "text/plain" => &mut texte,
+                _ => continue,
+            };
+            *cible = Some(cible.map_or(q, |avant| avant.max(q)));
+        }
+        match (openmetrics, texte) {
+            (o, Some(t)) if t > 0.0 && t > o.unwrap_or(0.0) => Self::Texte,
+            _ => Self::OpenMetrics,
+        }
+    }
+
+    /// Its `Content-Type`.
+    pub fn type_de_contenu(self) -> &'static str {
+        match self {
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Self::Texte => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// The classic text format from prometheus-client's OpenMetrics (it writes no other): a
+/// counter's `HELP` and `TYPE` name its samples (`x_total`, where OpenMetrics names the family
+/// `x`), `UNIT` and `# EOF` go, `unknown` is `untyped`. Without this, `promtool check
+/// metrics` finds no help text for every counter.
+fn en_texte_classique(openmetrics: &str) -> String {
+    use std::fmt::Write as _;
+    let compteurs: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut texte = String::with_capacity(openmetrics.len());
+    for ligne in openmetrics.lines() {
+        if ligne == "# EOF" || ligne.starts_with("# UNIT ") {
+            continue;
+        }
+        let entete = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| ligne.strip_prefix(p).map(|reste| (p, reste)));
+        if let Some((prefixe, reste)) = entete {
+            let (nom, suite) = reste.split_once(' ').unwrap_or((reste, ""));
+            let suite = if prefixe == "# TYPE " && suite == "unknown" {
+                "untyped"
+            } else {
+                suite
+            };
+            let total = if compteurs.contains(nom) {
+                "_total"
+            } else {
+                ""
+            };
+            let _ = writeln!(texte, "{prefixe}{nom}{total} {suite}");
+        } else {
+            texte.push_str(ligne);
+            texte.push('\n');
+        }
+    }
+    texte
 }
 
 #[cfg(test)]
@@ -286,5 +381,63 @@ mod tests {
         assert!(texte.contains("mmo_websockets_ouvertes 1"));
         assert!(texte.contains("mmo_rpc_duree_secondes_bucket"));
         assert!(texte.contains("mmo_commandes_conflits_total 0"));
+    }
+
+    #[test]
+    fn le_texte_classique_nomme_l_aide_d_un_compteur_comme_ses_echantillons() {
+        let m = Metriques::new(Arc::default(), Vec::new(), Arc::default(), Bus::default());
+        m.appel("joueur.creer", "ok", Some(Duration::from_millis(3)));
+        let texte = m.encoder_en(Format::Texte).expect("encodage");
+        assert!(texte.contains("# HELP mmo_rpc_appels_total "), "{texte}");
+        assert!(
+            texte.contains("# TYPE mmo_rpc_appels_total counter"),
+            "{texte}"
+        );
+        assert!(
+            texte.contains("# TYPE mmo_rpc_duree_secondes histogram"),
+            "{texte}"
+        );
+        assert!(
+            texte.contains("# TYPE mmo_commandes_conflits_total counter"),
+            "{texte}"
+        );
+        assert!(
+            !texte.contains("# EOF") && !texte.contains("# UNIT"),
+            "{texte}"
+        );
+        let om = m.encoder_en(Format::OpenMetrics).expect("encodage");
+        assert!(om.contains("# TYPE mmo_rpc_appels counter") && om.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn le_texte_classique_n_est_servi_qu_a_qui_le_prefere() {
+        use Format::{OpenMetrics, Texte};
+        let cas = [
+            (None, OpenMetrics),
+            (Some("*/*"), OpenMetrics),
+            (Some("text/plain"), Texte),
+            (Some("text/plain; version=0.0.4"), Texte),
+            (
+                Some("application/openmetrics-text; version=1.0.0"),
+                OpenMetrics,
+            ),
+            // What Prometheus 2.x sends: OpenMetrics first.
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                     version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                ),
+                OpenMetrics,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.2, text/plain;q=0.9"),
+                Texte,
+            ),
+            (Some("text/plain;q=0"), OpenMetrics),
+            (Some("TEXT/PLAIN"), Texte),
+        ];
+        for (accept, attendu) in cas {
+            assert_eq!(Format::negocier(accept), attendu, "{accept:?}");
+        }
     }
 }

@@ -223,7 +223,9 @@ pub async fn travailler(
         .route("/healthz", axum::routing::get(sante::vivant))
         .route(
             "/metrics",
-            axum::routing::get(move || async move { sante::exposer(&registre) }),
+            axum::routing::get(move |entetes: axum::http::HeaderMap| async move {
+                sante::exposer(&registre, &entetes)
+            }),
         );
     let ecoute = tokio::net::TcpListener::bind(metriques)
         .await

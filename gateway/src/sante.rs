@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::metriques::Metriques;
+use crate::metriques::{Format, Metriques};
 use crate::passerelle::Passerelle;
 use crate::rest::erreur::ErreurApi;
 
@@ -96,22 +96,17 @@ pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Jso
     )
 }
 
-/// The Prometheus text exposition of the gateway.
-pub async fn metriques(State(passerelle): State<Arc<Passerelle>>) -> Response {
-    exposer(&passerelle.metriques)
+/// The metrics of the gateway, in the format the scraper asks for.
+pub async fn metriques(State(passerelle): State<Arc<Passerelle>>, entetes: HeaderMap) -> Response {
+    exposer(&passerelle.metriques, &entetes)
 }
 
-/// The Prometheus text exposition of a registry.
-pub fn exposer(metriques: &Metriques) -> Response {
-    match metriques.encoder() {
-        Ok(texte) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            texte,
-        )
-            .into_response(),
+/// The exposition of a registry, OpenMetrics or the classic text by the `Accept` header.
+pub fn exposer(metriques: &Metriques, entetes: &HeaderMap) -> Response {
+    let accept = entetes.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negocier(accept);
+    match metriques.encoder_en(format) {
+        Ok(texte) => ([(header::CONTENT_TYPE, format.type_de_contenu())], texte).into_response(),
         Err(e) => ErreurApi::interne(&e).into_response(),
     }
 }

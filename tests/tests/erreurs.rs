@@ -94,6 +94,22 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
             (-32602, "PARAMETRES_INVALIDES"),
         ),
         (
+            // JSON-RPC 2.0 §4.2: params, if present, is a structured value; null is not.
+            "params null",
+            json!({"jsonrpc": "2.0", "id": 9, "method": "joueur.lister", "params": null})
+                .to_string(),
+            (-32600, "REQUETE_INVALIDE"),
+        ),
+        (
+            "sequence négative du grand livre",
+            a(
+                "economie.grand_livre",
+                json!({"joueur_id": "00000000-0000-4000-8000-000000000000", "apres": -1}),
+            )
+            .to_string(),
+            (-32602, "PARAMETRES_INVALIDES"),
+        ),
+        (
             "authentifier hors WebSocket",
             a("session.authentifier", json!({"jeton": "x"})).to_string(),
             (-32601, "METHODE_INCONNUE"),
@@ -103,6 +119,12 @@ async fn chaque_mauvaise_requete_recoit_son_erreur_documentee(pool: PgPool) {
         let (statut, reponse) = banc.rpc_brut(jeton, corps).await;
         assert_eq!(statut, StatusCode::OK, "{quoi} : {reponse}");
         assert_eq!(erreur(&reponse), attendu, "{quoi} : {reponse}");
+        if quoi == "params null" {
+            // The id is readable: the answer carries it, and says what to do instead.
+            assert_eq!(reponse["id"], 9, "{reponse}");
+            let message = reponse["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("omettez"), "{reponse}");
+        }
     }
 
     // Another account's character: every command and private read refuses, nothing changes.

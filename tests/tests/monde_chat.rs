@@ -305,6 +305,34 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
             .expect_err(methode);
         assert_eq!(code(&e), attendu, "{methode} {params} : {e}");
     }
+    // A cursor that is no message id is a bad parameter (-32602), not a refusal of the game;
+    // the party channel of a combat that does not exist names nothing (-32004, genre combat).
+    let e = ws_a
+        .appel(
+            "chat.historique",
+            json!({ "joueur_id": ja, "canal": { "type": "monde" }, "avant": "x" }),
+        )
+        .await
+        .expect_err("curseur");
+    assert_eq!(
+        (e["code"].clone(), code(&e)),
+        (json!(-32602), "CURSEUR_INVALIDE"),
+        "{e}"
+    );
+    let inconnu = json!({ "type": "groupe", "combat_id": "00000000-0000-4000-8000-000000000000" });
+    let e = ws_a
+        .appel(
+            "chat.envoyer",
+            json!({ "joueur_id": ja, "canal": inconnu, "texte": "allo" }),
+        )
+        .await
+        .expect_err("groupe inconnu");
+    assert_eq!(
+        (e["code"].clone(), code(&e)),
+        (json!(-32004), "INTROUVABLE"),
+        "{e}"
+    );
+    assert_eq!(e["data"]["genre"], "combat", "{e}");
 
     // A refused step says where the character stands: the client snaps back to it.
     let e = ws_a

@@ -270,3 +270,78 @@ async fn sante_metriques_et_openapi_repondent(pool: PgPool) {
     }
     banc.arreter().await;
 }
+
+/// `promtool check metrics` on an exposition: its complaints, or why it could not run.
+fn promtool(texte: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut outil = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    outil
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(texte.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let sortie = outil.wait_with_output().map_err(|e| e.to_string())?;
+    let plaintes = format!(
+        "{}{}",
+        String::from_utf8_lossy(&sortie.stdout),
+        String::from_utf8_lossy(&sortie.stderr)
+    );
+    Ok(if sortie.status.success() {
+        String::new()
+    } else {
+        plaintes
+    })
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn les_metriques_parlent_openmetrics_et_le_texte_classique_sans_plainte_de_promtool(
+    pool: PgPool,
+) {
+    let banc = Banc::demarrer(&pool).await;
+    let compte = banc.compte("hector").await;
+    let _ = banc.appel(&compte.jeton, "joueur.lister", json!({})).await;
+    let _ = banc.appel(&compte.jeton, "joueur.profil", json!({})).await;
+    let lire = |accept: Option<&'static str>| {
+        let mut requete = banc.http.get(format!("{}/metrics", banc.base));
+        if let Some(a) = accept {
+            requete = requete.header("accept", a);
+        }
+        async move {
+            let r = requete.send().await.expect("metrics");
+            let genre = r.headers()["content-type"]
+                .to_str()
+                .expect("content-type")
+                .to_owned();
+            (genre, r.text().await.expect("texte"))
+        }
+    };
+    let (genre, openmetrics) = lire(None).await;
+    assert!(genre.starts_with("application/openmetrics-text"), "{genre}");
+    assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+    let (genre, _) = lire(Some("application/openmetrics-text; version=1.0.0")).await;
+    assert!(genre.starts_with("application/openmetrics-text"), "{genre}");
+    let (genre, texte) = lire(Some("text/plain; version=0.0.4")).await;
+    assert_eq!(genre, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(
+        texte.contains("# TYPE mmo_rpc_appels_total counter")
+            && texte.contains(r#"mmo_rpc_appels_total{methode="joueur.lister",issue="ok"} 1"#),
+        "{texte}"
+    );
+    match promtool(&texte) {
+        Ok(plaintes) => assert!(plaintes.is_empty(), "promtool check metrics :\n{plaintes}"),
+        // scripts/test.sh installs Debian's `prometheus` (promtool) first, so CI never skips.
+        Err(e) => eprintln!(
+            "\n!!! promtool introuvable ({e}) : le format texte n'est PAS vérifié par promtool ; \
+             installez-le (apt-get install prometheus) ou lancez scripts/test.sh\n"
+        ),
+    }
+    banc.arreter().await;
+}

@@ -47,6 +47,16 @@ pub fn lire_appel(valeur: Value) -> Result<Appel, (Value, ErreurRpc)> {
         return Err((id_reponse, ErreurRpc::requete_invalide("`method` manque")));
     };
     let params = objet.remove("params");
+    // JSON-RPC 2.0 §4.2: params, when present, MUST be a structured value; `null` is not one
+    // (a client that has none omits the member).
+    if let Some(Value::Null) = params {
+        return Err((
+            id_reponse,
+            ErreurRpc::requete_invalide(
+                "`params` ne peut pas valoir null : omettez-le, ou passez un objet",
+            ),
+        ));
+    }
     if !matches!(params, None | Some(Value::Object(_) | Value::Array(_))) {
         return Err((
             id_reponse,
@@ -61,10 +71,10 @@ pub fn lire_appel(valeur: Value) -> Result<Appel, (Value, ErreurRpc)> {
 }
 
 /// Params by name, as the method's type: absent params are an empty object; positional
-/// params are refused.
+/// params are refused (`null` never gets here: [`lire_appel`] refuses it).
 pub fn params<P: DeserializeOwned>(params: Option<Value>) -> Result<P, ErreurRpc> {
     let valeur = match params {
-        None | Some(Value::Null) => Value::Object(Map::new()),
+        None => Value::Object(Map::new()),
         Some(Value::Array(_)) => {
             return Err(ErreurRpc::parametres(
                 &"les paramètres se passent par nom (un objet)",
@@ -126,6 +136,16 @@ mod tests {
         assert_eq!(id, Value::Null);
         assert!(lire_appel(json!([1])).is_err());
         assert!(lire_appel(json!({"jsonrpc": "2.0", "method": "x", "params": 3})).is_err());
+    }
+
+    #[test]
+    fn des_params_null_sont_une_requete_invalide_qui_dit_quoi_faire() {
+        let appel = json!({"jsonrpc": "2.0", "id": 2, "method": "joueur.lister", "params": null});
+        let (id, e) = lire_appel(appel).expect_err("refusé");
+        assert_eq!(id, json!(2));
+        assert_eq!(e.code, codes::REQUETE_INVALIDE);
+        assert!(e.message.contains("null"), "{}", e.message);
+        assert!(lire_appel(json!({"jsonrpc": "2.0", "id": 2, "method": "joueur.lister"})).is_ok());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use commands::ErreurApplication;
+use commands::{ErreurApplication, Refus};
+use domain::chat::ErreurChat;
 use projections::ErreurProjection;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -38,7 +39,7 @@ pub mod codes {
 /// Every (`error.code`, `data.code`) the protocol answers with, the game's refusals aside
 /// ([`codes_de_refus`]): the list doc/protocole.md §5.1 must hold, checked both ways by the
 /// fuzz test, which also refuses any answer outside it.
-pub const CODES_DU_PROTOCOLE: [(i64, &str); 15] = [
+pub const CODES_DU_PROTOCOLE: [(i64, &str); 16] = [
     (codes::ANALYSE, "JSON_INVALIDE"),
     (codes::REQUETE_INVALIDE, "REQUETE_INVALIDE"),
     (codes::REQUETE_INVALIDE, "MESSAGE_TROP_GRAND"),
@@ -46,6 +47,7 @@ pub const CODES_DU_PROTOCOLE: [(i64, &str); 15] = [
     (codes::METHODE_INCONNUE, "METHODE_INCONNUE"),
     (codes::PARAMETRES, "PARAMETRES_INVALIDES"),
     (codes::PARAMETRES, "COMMANDE_REUTILISEE"),
+    (codes::PARAMETRES, "CURSEUR_INVALIDE"),
     (codes::INTERNE, "ERREUR_INTERNE"),
     (codes::NON_AUTHENTIFIE, "NON_AUTHENTIFIE"),
     (codes::NON_AUTHENTIFIE, "JETON_INVALIDE"),
@@ -61,7 +63,8 @@ pub const CODES_DU_PROTOCOLE: [(i64, &str); 15] = [
 pub fn codes_de_refus() -> impl Iterator<Item = &'static str> {
     ["NOM_DEJA_PRIS", "TROP_DE_PERSONNAGES"]
         .into_iter()
-        .chain(commands::Refus::codes())
+        // A history cursor that is no message id is a bad parameter (-32602), not a refusal.
+        .chain(commands::Refus::codes().filter(|&c| c != "CURSEUR_INVALIDE"))
 }
 
 /// One JSON-RPC error object.
@@ -231,6 +234,11 @@ impl ErreurRpc {
 impl From<ErreurApplication> for ErreurRpc {
     fn from(e: ErreurApplication) -> Self {
         match &e {
+            // A history cursor that is no message id is a bad parameter, not a rule of the
+            // game: the client sent something malformed, nothing was refused on the merits.
+            ErreurApplication::Regle(Refus::Chat(ErreurChat::CurseurInvalide)) => {
+                Self::new(codes::PARAMETRES, "CURSEUR_INVALIDE", e.to_string())
+            }
             ErreurApplication::Regle(refus) => Self::refus(refus.code(), refus.to_string()),
             ErreurApplication::PasRefuse {
                 refus,
@@ -268,7 +276,6 @@ impl From<sqlx::Error> for ErreurRpc {
 
 #[cfg(test)]
 mod tests {
-    use commands::Refus;
     use domain::combat::ErreurCombat;
 
     use super::*;
@@ -330,6 +337,15 @@ mod tests {
             e.data,
             json!({"code": "TROP_RAPIDE", "zone": "plaine_verte", "position": {"x": 100.0, "y": 50.5}})
         );
+    }
+
+    #[test]
+    fn un_curseur_d_historique_illisible_est_un_parametre_invalide() {
+        let e = ErreurRpc::from(ErreurApplication::chat(ErreurChat::CurseurInvalide));
+        assert_eq!(e.code, codes::PARAMETRES);
+        assert_eq!(e.code_stable(), "CURSEUR_INVALIDE");
+        assert!(CODES_DU_PROTOCOLE.contains(&(e.code, e.code_stable())));
+        assert!(!codes_de_refus().any(|c| c == "CURSEUR_INVALIDE"));
     }
 
     #[test]

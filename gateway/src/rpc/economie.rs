@@ -269,6 +269,11 @@ pub async fn grand_livre(
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
+    if p.apres < 0 {
+        return Err(ErreurRpc::parametres(
+            &"`apres` est une `sequence` : un entier de 0 à 9223372036854775807",
+        ));
+    }
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
     let lignes = economie::grand_livre(&passerelle.pool, p.joueur_id, p.apres, p.limite).await?;
     Ok(json!({ "joueur_id": p.joueur_id, "mouvements": lignes }))
