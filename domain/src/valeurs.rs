@@ -100,6 +100,24 @@ impl NomJoueur {
     }
 }
 
+impl schemars::JsonSchema for NomJoueur {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NomJoueur".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Stricter than `parse` (which takes any Unicode letter and trims blanks): what the
+        // schema accepts, the server accepts.
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": Self::MIN,
+            "maxLength": Self::MAX,
+            "pattern": "^[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ0-9_-]*$",
+            "description": "Nom de personnage : 3 à 16 caractères, lettres (accents admis), chiffres, `-` et `_`, commençant par une lettre ; unique sans égard à la casse.",
+        })
+    }
+}
+
 impl TryFrom<String> for NomJoueur {
     type Error = ValeurInvalide;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -139,6 +157,24 @@ macro_rules! code {
             /// The code as written in the catalog.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl schemars::JsonSchema for $nom {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($nom).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "pattern": "^[a-z][a-z0-9_]*$",
+                    "maxLength": 48,
+                    "description": concat!(
+                        "Code de ", $genre, " du catalogue : un code bien formé mais absent ",
+                        "du catalogue est un refus du jeu."
+                    ),
+                })
             }
         }
 
@@ -226,6 +262,7 @@ code!(
     Serialize,
     Deserialize,
     strum::EnumIter,
+    schemars::JsonSchema,
 )]
 pub enum Classe {
     /// Takes the hits: high HP and defense, generates more threat.
@@ -289,6 +326,16 @@ impl Niveau {
     }
 }
 
+impl schemars::JsonSchema for Niveau {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Niveau".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": 255 })
+    }
+}
+
 impl TryFrom<u32> for Niveau {
     type Error = ValeurInvalide;
     fn try_from(n: u32) -> Result<Self, Self::Error> {
@@ -309,7 +356,7 @@ impl fmt::Display for Niveau {
 }
 
 /// A character's combat statistics at a given class and level (from the catalog).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stats {
     /// Maximum hit points.
     pub pv_max: u32,
@@ -323,7 +370,18 @@ pub struct Stats {
 
 /// An amount of gold. Never negative by construction: subtraction is checked.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Or(u64);
@@ -403,6 +461,16 @@ impl Quantite {
     }
 }
 
+impl schemars::JsonSchema for Quantite {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantite".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": Self::MAX })
+    }
+}
+
 impl TryFrom<u64> for Quantite {
     type Error = ValeurInvalide;
     fn try_from(n: u64) -> Result<Self, Self::Error> {
@@ -434,6 +502,22 @@ pub struct Position {
 struct PositionBrute {
     x: f64,
     y: f64,
+}
+
+impl schemars::JsonSchema for Position {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Position".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "properties": { "x": { "type": "number" }, "y": { "type": "number" } },
+            "required": ["x", "y"],
+            "additionalProperties": false,
+            "description": "Un point d'une zone, en mètres.",
+        })
+    }
 }
 
 impl TryFrom<PositionBrute> for Position {

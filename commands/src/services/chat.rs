@@ -48,7 +48,7 @@ const DUREE_DIRE_S: i64 = 3600;
 const DUREE_IDEMPOTENCE_S: u64 = 3600;
 
 /// A channel, as a client names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Canal {
     // Braces, not unit variants: serde checks unknown fields only in struct variants.
@@ -71,7 +71,7 @@ pub enum Canal {
 }
 
 /// A channel resolved for a character: which stream, as shown in messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Salon {
     /// Everyone.
@@ -113,7 +113,7 @@ impl Salon {
 }
 
 /// A message of a channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MessageChat {
     /// Its id in the channel's stream: the history's cursor.
     pub id: String,
@@ -166,7 +166,7 @@ pub struct Envoi {
 }
 
 /// A page of history, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PageChat {
     /// The messages.
     pub messages: Vec<MessageChat>,

@@ -311,7 +311,9 @@ pub struct DefItem {
 }
 
 /// So many of an item.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct LigneItem {
     /// Which item.
@@ -369,7 +371,7 @@ impl DefMarchand {
 }
 
 /// What a quest asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Objectif {
     /// Defeat so many of a monster (each participant of a victory counts them).
@@ -413,7 +415,7 @@ impl Objectif {
 }
 
 /// What a completed quest gives.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecompenseQuete {
     /// XP to the character.
@@ -428,7 +430,7 @@ pub struct RecompenseQuete {
 }
 
 /// A quest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefQuete {
     /// Display name.

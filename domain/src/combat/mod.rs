@@ -41,7 +41,7 @@ pub struct Combattant {
 }
 
 /// One of the four actions of a round. A field the action does not take is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Hit a monster (by its index in the encounter).
@@ -182,7 +182,9 @@ pub struct BilanParticipant {
 }
 
 /// What happened in a combat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 pub enum EvenementCombat {
     /// The combat was prepared; the initiator is its first participant.
     CombatPrepare {

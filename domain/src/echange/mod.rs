@@ -22,7 +22,7 @@ use crate::{Services, emettre, evenement_de_domaine};
 
 /// What one side puts on the table: gold and items, each item once. A misspelt field is
 /// refused, never read as an empty offer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Offre {
     /// Gold offered.
@@ -75,7 +75,9 @@ pub enum CommandeEchange {
 }
 
 /// What happened to a trade.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 pub enum EvenementEchange {
     /// A trade was opened.
     EchangePropose {

@@ -192,7 +192,9 @@ pub enum CommandeInventaire {
 }
 
 /// What happened to an inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 pub enum EvenementInventaire {
     /// The inventory was opened (empty; the kit follows as movements).
     InventaireOuvert {

@@ -61,7 +61,9 @@ pub enum CommandeJoueur {
 }
 
 /// What happened to a character.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 pub enum EvenementJoueur {
     /// A character was created, at level 1.
     JoueurCree {

@@ -150,7 +150,9 @@ pub enum CommandeQuete {
 }
 
 /// What happened to a quest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 pub enum EvenementQuete {
     /// The quest was accepted; its objective is copied from the catalog.
     QueteAcceptee {

@@ -20,7 +20,7 @@ use crate::services::fiche_possedee;
 const DUREE_CACHE_S: i64 = 24 * 3600;
 
 /// Where a character stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Emplacement {
     /// Its zone.
     pub zone: CodeZone,

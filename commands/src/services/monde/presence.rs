@@ -21,7 +21,7 @@ pub const DUREE_PRESENCE: Duration = Duration::from_secs(45);
 const PRESENTS_MAX: isize = 500;
 
 /// A character present in a zone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Present {
     /// Who.
     pub joueur_id: JoueurId,
@@ -32,7 +32,7 @@ pub struct Present {
 }
 
 /// A character near another one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Proche {
     /// Who.
     pub joueur_id: JoueurId,
