@@ -385,7 +385,12 @@ mod tests {
 
     #[test]
     fn le_texte_classique_nomme_l_aide_d_un_compteur_comme_ses_echantillons() {
-        let m = Metriques::new(Arc::default(), Vec::new(), Arc::default(), Bus::default());
+        let m = Metriques::new(
+            Arc::default(),
+            Vec::new(),
+            Arc::default(),
+            CompteursBus::default(),
+        );
         m.appel("joueur.creer", "ok", Some(Duration::from_millis(3)));
         let texte = m.encoder_en(Format::Texte).expect("encodage");
         assert!(texte.contains("# HELP mmo_rpc_appels_total "), "{texte}");
