@@ -15,7 +15,19 @@ use serde::{Deserialize, Serialize};
 use crate::valeurs::Position;
 
 /// A cell of a zone's grid: column and row, from 0 at the zone's origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Cellule {
     /// Column: `x / taille`.
     pub cx: i32,

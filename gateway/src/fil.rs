@@ -250,9 +250,10 @@ async fn suivre_depuis(
         for e in &lot {
             let comptes = concernes.comptes(depot, e).await?;
             if !comptes.is_empty() && sockets.ecoute(&comptes) {
-                let message: Arc<str> = notification("evenement", evenement_pousse(e))
-                    .to_string()
-                    .into();
+                let message: Arc<str> =
+                    notification("evenement", serde_json::json!(evenement_pousse(e)))
+                        .to_string()
+                        .into();
                 sockets.pousser(&comptes, &message);
             }
             *position = e.position();

@@ -378,6 +378,7 @@ fn routeur(passerelle: Arc<Passerelle>, reglages: &Reglages) -> Router {
         .route("/readyz", get(sante::pret))
         .route("/metrics", get(sante::metriques))
         .route("/api/openapi.json", get(document_openapi))
+        .route("/api/openrpc.json", get(document_openrpc))
         .route("/rpc", post(rpc_http))
         .route("/ws", get(ws::ouvrir))
         .merge(rest);
@@ -390,6 +391,11 @@ fn routeur(passerelle: Arc<Passerelle>, reglages: &Reglages) -> Router {
 
 async fn document_openapi() -> impl IntoResponse {
     axum::Json(openapi::document_openapi())
+}
+
+/// The OpenRPC document of the JSON-RPC half, generated from the method table.
+async fn document_openrpc(State(passerelle): State<Arc<Passerelle>>) -> impl IntoResponse {
+    axum::Json(rpc::openrpc::document(passerelle.depot.catalogue()))
 }
 
 /// The request id: the client's `X-Request-Id` if it is a UUID, else a new one. It becomes the

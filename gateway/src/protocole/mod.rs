@@ -14,4 +14,6 @@ pub mod evenement;
 pub use curseur::{curseur, lire_curseur};
 pub use enveloppe::{Appel, en_json, lire_appel, notification, params, reponse, reponse_erreur};
 pub use erreur::{ErreurRpc, codes};
-pub use evenement::{evenement_json, evenement_pousse, evenements_json};
+pub use evenement::{
+    EvenementPousse, Evenements, evenement_json, evenement_pousse, evenements_json,
+};

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use commands::services::chat::{Canal, Salon};
+use commands::services::chat::{Canal, PageChat, Salon};
 use domain::ids::JoueurId;
 use domain::valeurs::NomJoueur;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::appelant::Appelant;
@@ -20,7 +20,7 @@ use crate::protocole::{ErreurRpc, en_json};
 const MUTE_MAX_S: u32 = 30 * 24 * 3600;
 
 /// `chat.envoyer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Envoyer {
     joueur_id: JoueurId,
@@ -29,8 +29,23 @@ pub struct Envoyer {
     id_commande: Option<Uuid>,
 }
 
+/// `chat.envoyer`'s answer: the message as recorded.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MessageEnvoye {
+    /// Its id, unique within its channel.
+    pub id: String,
+    /// The text as cleaned and filtered.
+    pub texte: String,
+    /// When the server took it.
+    pub horodatage: chrono::DateTime<chrono::Utc>,
+}
+
 /// Sends a message; answers with its id and its text as cleaned and filtered.
-pub async fn envoyer(passerelle: &Passerelle, a: Appelant, p: Envoyer) -> Result<Value, ErreurRpc> {
+pub async fn envoyer(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Envoyer,
+) -> Result<MessageEnvoye, ErreurRpc> {
     let envoi = passerelle
         .chat
         .envoyer(a.compte_id, p.joueur_id, p.canal, &p.texte, p.id_commande)
@@ -56,22 +71,24 @@ pub async fn envoyer(passerelle: &Passerelle, a: Appelant, p: Envoyer) -> Result
         )
         .await;
     }
-    Ok(json!({
-        "id": envoi.message.id,
-        "texte": envoi.message.texte,
-        "horodatage": envoi.message.horodatage,
-    }))
+    Ok(MessageEnvoye {
+        id: envoi.message.id,
+        texte: envoi.message.texte,
+        horodatage: envoi.message.horodatage,
+    })
 }
 
 /// `chat.historique`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Historique {
     joueur_id: JoueurId,
     canal: Canal,
     /// The cursor: messages older than this id.
+    #[schemars(regex(pattern = r"^[0-9]{1,19}-[0-9]{1,19}$"))]
     avant: Option<String>,
     /// 1 to 100 (default 50).
+    #[schemars(range(min = 1, max = 100))]
     limite: Option<u32>,
 }
 
@@ -80,7 +97,7 @@ pub async fn historique(
     passerelle: &Passerelle,
     a: Appelant,
     p: Historique,
-) -> Result<Value, ErreurRpc> {
+) -> Result<PageChat, ErreurRpc> {
     let limite = p.limite.unwrap_or(50);
     if !(1..=100).contains(&limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
@@ -95,21 +112,35 @@ pub async fn historique(
             limite as usize,
         )
         .await?;
-    en_json(&page)
+    Ok(page)
 }
 
 /// `chat.museler`: one of `joueur_id` or `nom`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["joueur_id"], "properties": { "joueur_id": { "type": "string" }, "nom": { "type": "null" } } },
+    { "required": ["nom"], "properties": { "nom": { "type": "string" }, "joueur_id": { "type": "null" } } },
+]))]
 pub struct Museler {
     joueur_id: Option<JoueurId>,
     nom: Option<NomJoueur>,
     /// 1 s to 30 days.
+    #[schemars(range(min = 1, max = MUTE_MAX_S))]
     duree_s: u32,
 }
 
+/// `chat.museler`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Muselage {
+    /// The character whose account is muted.
+    pub joueur_id: JoueurId,
+    /// For how long, in seconds.
+    pub duree_s: u32,
+}
+
 /// Mutes a character (admin).
-pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Value, ErreurRpc> {
+pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Muselage, ErreurRpc> {
     if !(1..=MUTE_MAX_S).contains(&p.duree_s) {
         return Err(ErreurRpc::parametres(&format!(
             "`duree_s` va de 1 à {MUTE_MAX_S}"
@@ -132,5 +163,8 @@ pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Value, Erreu
         .chat
         .museler(joueur_id, Duration::from_secs(u64::from(p.duree_s)))
         .await?;
-    Ok(json!({ "joueur_id": joueur_id, "duree_s": p.duree_s }))
+    Ok(Muselage {
+        joueur_id,
+        duree_s: p.duree_s,
+    })
 }

@@ -5,16 +5,16 @@ use domain::combat::Action;
 use domain::ids::{CombatId, JoueurId};
 use domain::valeurs::CodeRencontre;
 use projections::requetes::combats;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::appelant::Appelant;
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, en_json, evenements_json};
+use crate::protocole::{ErreurRpc, Evenements, evenements_json};
 
 /// `combat.demarrer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Demarrer {
     joueur_id: JoueurId,
@@ -27,7 +27,7 @@ pub async fn demarrer(
     passerelle: &Passerelle,
     a: Appelant,
     p: Demarrer,
-) -> Result<Value, ErreurRpc> {
+) -> Result<CombatCree, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let combat_id = service::preparer(
         &passerelle.depot,
@@ -38,11 +38,18 @@ pub async fn demarrer(
         &meta,
     )
     .await?;
-    Ok(json!({ "combat_id": combat_id }))
+    Ok(CombatCree { combat_id })
+}
+
+/// `combat.demarrer`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CombatCree {
+    /// The combat in preparation.
+    pub combat_id: CombatId,
 }
 
 /// `combat.rejoindre`, `combat.quitter`, `combat.lancer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DansUnCombat {
     joueur_id: JoueurId,
@@ -55,7 +62,7 @@ pub async fn rejoindre(
     passerelle: &Passerelle,
     a: Appelant,
     p: DansUnCombat,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::rejoindre(
         &passerelle.depot,
@@ -74,7 +81,7 @@ pub async fn quitter(
     passerelle: &Passerelle,
     a: Appelant,
     p: DansUnCombat,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::quitter(
         &passerelle.depot,
@@ -92,7 +99,7 @@ pub async fn lancer(
     passerelle: &Passerelle,
     a: Appelant,
     p: DansUnCombat,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::lancer(
         &passerelle.depot,
@@ -106,7 +113,7 @@ pub async fn lancer(
 }
 
 /// `combat.agir`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agir {
     joueur_id: JoueurId,
@@ -116,7 +123,7 @@ pub struct Agir {
 }
 
 /// Acts in the current round.
-pub async fn agir(passerelle: &Passerelle, a: Appelant, p: Agir) -> Result<Value, ErreurRpc> {
+pub async fn agir(passerelle: &Passerelle, a: Appelant, p: Agir) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::agir(
         &passerelle.depot,
@@ -131,19 +138,17 @@ pub async fn agir(passerelle: &Passerelle, a: Appelant, p: Agir) -> Result<Value
 }
 
 /// `combat.etat`, `combat.historique`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnCombat {
     combat_id: CombatId,
 }
 
 /// A combat's summary (cache, else read model).
-pub async fn etat(passerelle: &Passerelle, p: UnCombat) -> Result<Value, ErreurRpc> {
-    let combat =
-        projections::cache::combat(&passerelle.pool, &passerelle.cache, p.combat_id.uuid())
-            .await?
-            .ok_or_else(|| ErreurRpc::introuvable("combat", &p.combat_id))?;
-    en_json(&combat)
+pub async fn etat(passerelle: &Passerelle, p: UnCombat) -> Result<combats::VueCombat, ErreurRpc> {
+    projections::cache::combat(&passerelle.pool, &passerelle.cache, p.combat_id.uuid())
+        .await?
+        .ok_or_else(|| ErreurRpc::introuvable("combat", &p.combat_id))
 }
 
 /// The audit of a combat: every event in order, with who caused it and when. For the
@@ -152,7 +157,7 @@ pub async fn historique(
     passerelle: &Passerelle,
     a: Appelant,
     p: UnCombat,
-) -> Result<Value, ErreurRpc> {
+) -> Result<HistoriqueCombat, ErreurRpc> {
     match combats::compte_participe(&passerelle.pool, p.combat_id, a.compte_id).await? {
         None => return Err(ErreurRpc::introuvable("combat", &p.combat_id)),
         Some(false) if !a.admin => {
@@ -163,5 +168,17 @@ pub async fn historique(
         Some(_) => {}
     }
     let entrees = combats::historique(&passerelle.pool, p.combat_id).await?;
-    Ok(json!({ "combat_id": p.combat_id, "evenements": entrees }))
+    Ok(HistoriqueCombat {
+        combat_id: p.combat_id,
+        evenements: entrees,
+    })
+}
+
+/// `combat.historique`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HistoriqueCombat {
+    /// The combat.
+    pub combat_id: CombatId,
+    /// Every event of the combat, in order.
+    pub evenements: Vec<combats::EntreeHistorique>,
 }

@@ -5,18 +5,18 @@ use commands::services::economie as service;
 use domain::echange::Offre;
 use domain::ids::{EchangeId, JoueurId};
 use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
-use projections::requetes::economie;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use projections::requetes::{economie, inventaires};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::appelant::{Appelant, verifier_proprietaire};
 use super::joueur::Aucun;
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, en_json, evenements_json};
+use crate::protocole::{ErreurRpc, Evenements, evenements_json};
 
 /// `inventaire.consulter`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consulter {
     joueur_id: JoueurId,
@@ -27,17 +27,15 @@ pub async fn consulter(
     passerelle: &Passerelle,
     a: Appelant,
     p: Consulter,
-) -> Result<Value, ErreurRpc> {
+) -> Result<inventaires::ResumeInventaire, ErreurRpc> {
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
-    let inventaire =
-        projections::cache::inventaire(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
-            .await?
-            .ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))?;
-    en_json(&inventaire)
+    projections::cache::inventaire(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
+        .await?
+        .ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))
 }
 
 /// `inventaire.fabriquer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fabriquer {
     joueur_id: JoueurId,
@@ -50,7 +48,7 @@ pub async fn fabriquer(
     passerelle: &Passerelle,
     a: Appelant,
     p: Fabriquer,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::fabriquer(
         &passerelle.depot,
@@ -64,7 +62,7 @@ pub async fn fabriquer(
 }
 
 /// `inventaire.acheter`, `inventaire.vendre`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Negoce {
     joueur_id: JoueurId,
@@ -75,7 +73,11 @@ pub struct Negoce {
 }
 
 /// Buys from a merchant.
-pub async fn acheter(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn acheter(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Negoce,
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -95,7 +97,11 @@ pub async fn acheter(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<
 }
 
 /// Sells to a merchant.
-pub async fn vendre(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<Value, ErreurRpc> {
+pub async fn vendre(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Negoce,
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let negoce = service::Negoce {
         marchand: p.marchand,
@@ -115,7 +121,7 @@ pub async fn vendre(passerelle: &Passerelle, a: Appelant, p: Negoce) -> Result<V
 }
 
 /// `inventaire.jeter`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Jeter {
     joueur_id: JoueurId,
@@ -125,7 +131,11 @@ pub struct Jeter {
 }
 
 /// Throws items away (a destruction in the ledger).
-pub async fn jeter(passerelle: &Passerelle, a: Appelant, p: Jeter) -> Result<Value, ErreurRpc> {
+pub async fn jeter(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Jeter,
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::jeter(
         &passerelle.depot,
@@ -140,7 +150,7 @@ pub async fn jeter(passerelle: &Passerelle, a: Appelant, p: Jeter) -> Result<Val
 }
 
 /// `echange.proposer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proposer {
     joueur_id: JoueurId,
@@ -154,7 +164,7 @@ pub async fn proposer(
     passerelle: &Passerelle,
     a: Appelant,
     p: Proposer,
-) -> Result<Value, ErreurRpc> {
+) -> Result<EchangeOuvert, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let echange_id = service::proposer(
         &passerelle.depot,
@@ -165,11 +175,18 @@ pub async fn proposer(
         &meta,
     )
     .await?;
-    Ok(json!({ "echange_id": echange_id }))
+    Ok(EchangeOuvert { echange_id })
+}
+
+/// `echange.proposer`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EchangeOuvert {
+    /// The new trade.
+    pub echange_id: EchangeId,
 }
 
 /// `echange.modifier`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Modifier {
     joueur_id: JoueurId,
@@ -183,7 +200,7 @@ pub async fn modifier(
     passerelle: &Passerelle,
     a: Appelant,
     p: Modifier,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::modifier(
         &passerelle.depot,
@@ -198,7 +215,7 @@ pub async fn modifier(
 }
 
 /// `echange.accepter`, `echange.annuler`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnEchange {
     joueur_id: JoueurId,
@@ -211,7 +228,7 @@ pub async fn accepter(
     passerelle: &Passerelle,
     a: Appelant,
     p: UnEchange,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::accepter(
         &passerelle.depot,
@@ -229,7 +246,7 @@ pub async fn annuler(
     passerelle: &Passerelle,
     a: Appelant,
     p: UnEchange,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let e = service::annuler(
         &passerelle.depot,
@@ -243,15 +260,17 @@ pub async fn annuler(
 }
 
 /// `economie.grand_livre`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrandLivre {
     joueur_id: JoueurId,
     /// Only movements after this sequence of the inventory's stream (paging).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     apres: i64,
     /// Events (sequences) per page, 1 to 500 (default 100); a page holds whole events.
     #[serde(default = "cent")]
+    #[schemars(range(min = 1, max = 500))]
     limite: u32,
 }
 
@@ -265,7 +284,7 @@ pub async fn grand_livre(
     passerelle: &Passerelle,
     a: Appelant,
     p: GrandLivre,
-) -> Result<Value, ErreurRpc> {
+) -> Result<PageGrandLivre, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
@@ -276,12 +295,31 @@ pub async fn grand_livre(
     }
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
     let lignes = economie::grand_livre(&passerelle.pool, p.joueur_id, p.apres, p.limite).await?;
-    Ok(json!({ "joueur_id": p.joueur_id, "mouvements": lignes }))
+    Ok(PageGrandLivre {
+        joueur_id: p.joueur_id,
+        mouvements: lignes,
+    })
+}
+
+/// `economie.grand_livre`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PageGrandLivre {
+    /// The character.
+    pub joueur_id: JoueurId,
+    /// Oldest first, whole events.
+    pub mouvements: Vec<economie::Mouvement>,
 }
 
 /// Created and destroyed per resource and cause, for every account (admin): the proof of
 /// conservation.
-pub async fn totaux(passerelle: &Passerelle, _: Aucun) -> Result<Value, ErreurRpc> {
-    let lignes = economie::totaux(&passerelle.pool).await?;
-    Ok(json!({ "totaux": lignes }))
+pub async fn totaux(passerelle: &Passerelle, _: Aucun) -> Result<Totaux, ErreurRpc> {
+    let totaux = economie::totaux(&passerelle.pool).await?;
+    Ok(Totaux { totaux })
+}
+
+/// `economie.totaux`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Totaux {
+    /// By resource, then cause.
+    pub totaux: Vec<economie::Total>,
 }

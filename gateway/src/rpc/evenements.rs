@@ -2,26 +2,28 @@
 //! event it saw.
 
 use magasin::lecteur::lire_apres;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::appelant::Appelant;
 use crate::fil::{Concernes, tete};
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, curseur, evenement_pousse, lire_curseur};
+use crate::protocole::{ErreurRpc, EvenementPousse, curseur, evenement_pousse, lire_curseur};
 
 /// Events of the store read per call, at most (those of other accounts included): a call
 /// costs a bounded amount whatever the gap.
 const LUS_MAX: i64 = 2_000;
 
 /// `evenements.depuis`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Depuis {
     /// The cursor of the last event seen (`"0.0"`: from the beginning; absent: now).
+    #[schemars(regex(pattern = r"^[0-9]{1,18}\.[0-9]{1,18}$"))]
     curseur: Option<String>,
     /// At most this many events in the answer, 1 to 500 (default 200).
     #[serde(default = "deux_cents")]
+    #[schemars(range(min = 1, max = 500))]
     limite: usize,
 }
 
@@ -29,15 +31,34 @@ fn deux_cents() -> usize {
     200
 }
 
+/// `evenements.depuis`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Rattrapage {
+    /// The caller's events after the cursor, in order.
+    pub evenements: Vec<EvenementPousse>,
+    /// Where to go on from.
+    pub curseur: String,
+    /// Nothing after it: live pushes take over.
+    pub a_jour: bool,
+}
+
 /// The caller's events after a cursor, in order, with the cursor to continue from and whether
 /// the caller is now up to date (`a_jour`: then live pushes take over).
-pub async fn depuis(passerelle: &Passerelle, a: Appelant, p: Depuis) -> Result<Value, ErreurRpc> {
+pub async fn depuis(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Depuis,
+) -> Result<Rattrapage, ErreurRpc> {
     if !(1..=500).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 500"));
     }
     let Some(texte) = p.curseur else {
         let maintenant = tete(&passerelle.pool).await?;
-        return Ok(json!({ "evenements": [], "curseur": curseur(maintenant), "a_jour": true }));
+        return Ok(Rattrapage {
+            evenements: Vec::new(),
+            curseur: curseur(maintenant),
+            a_jour: true,
+        });
     };
     let mut position = lire_curseur(&texte)
         .ok_or_else(|| ErreurRpc::parametres(&"`curseur` s'écrit \"<transaction>.<position>\""))?;
@@ -60,5 +81,9 @@ pub async fn depuis(passerelle: &Passerelle, a: Appelant, p: Depuis) -> Result<V
         }
         position = e.position();
     }
-    Ok(json!({ "evenements": trouves, "curseur": curseur(position), "a_jour": a_jour }))
+    Ok(Rattrapage {
+        evenements: trouves,
+        curseur: curseur(position),
+        a_jour,
+    })
 }

@@ -3,16 +3,16 @@
 use domain::ids::JoueurId;
 use domain::valeurs::{Classe, NomJoueur};
 use projections::requetes::joueurs;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::appelant::Appelant;
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, en_json};
+use crate::protocole::ErreurRpc;
 
 /// `joueur.creer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Creer {
     nom: NomJoueur,
@@ -20,8 +20,19 @@ pub struct Creer {
     id_commande: Option<Uuid>,
 }
 
+/// `joueur.creer`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JoueurCree {
+    /// The new character.
+    pub joueur_id: JoueurId,
+}
+
 /// Creates a character of the caller's account.
-pub async fn creer(passerelle: &Passerelle, a: Appelant, p: Creer) -> Result<Value, ErreurRpc> {
+pub async fn creer(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Creer,
+) -> Result<JoueurCree, ErreurRpc> {
     let meta = a.meta(p.id_commande);
     let joueur_id = commands::services::joueur::creer_personnage(
         &passerelle.depot,
@@ -31,42 +42,52 @@ pub async fn creer(passerelle: &Passerelle, a: Appelant, p: Creer) -> Result<Val
         &meta,
     )
     .await?;
-    Ok(json!({ "joueur_id": joueur_id }))
+    Ok(JoueurCree { joueur_id })
 }
 
 /// No params.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Aucun {}
 
+/// `joueur.lister`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Personnages {
+    /// In creation order.
+    pub personnages: Vec<joueurs::Personnage>,
+}
+
 /// The caller's characters, in creation order.
-pub async fn lister(passerelle: &Passerelle, a: Appelant, _: Aucun) -> Result<Value, ErreurRpc> {
+pub async fn lister(
+    passerelle: &Passerelle,
+    a: Appelant,
+    _: Aucun,
+) -> Result<Personnages, ErreurRpc> {
     let personnages = joueurs::personnages_du_compte(&passerelle.pool, a.compte_id).await?;
-    Ok(json!({ "personnages": personnages }))
+    Ok(Personnages { personnages })
 }
 
 /// `joueur.profil`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profil {
     joueur_id: JoueurId,
 }
 
 /// Any character's public profile (cache, else read model).
-pub async fn profil(passerelle: &Passerelle, p: Profil) -> Result<Value, ErreurRpc> {
-    let profil =
-        projections::cache::profil(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
-            .await?
-            .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))?;
-    en_json(&profil)
+pub async fn profil(passerelle: &Passerelle, p: Profil) -> Result<joueurs::Profil, ErreurRpc> {
+    projections::cache::profil(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
+        .await?
+        .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))
 }
 
 /// `classement.consulter`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Classement {
     /// 1 to 100 (default 20).
     #[serde(default = "vingt")]
+    #[schemars(range(min = 1, max = 100))]
     limite: u32,
     /// Rank to start after (default 0: the top).
     #[serde(default)]
@@ -79,11 +100,21 @@ fn vingt() -> u32 {
     20
 }
 
+/// `classement.consulter`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PageClassement {
+    /// By level, then XP, then name.
+    pub classement: Vec<joueurs::LigneClassement>,
+}
+
 /// The leaderboard: level, then XP, then name.
-pub async fn classement(passerelle: &Passerelle, p: Classement) -> Result<Value, ErreurRpc> {
+pub async fn classement(
+    passerelle: &Passerelle,
+    p: Classement,
+) -> Result<PageClassement, ErreurRpc> {
     if !(1..=100).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
     }
     let lignes = joueurs::classement(&passerelle.pool, p.classe, p.limite, p.depuis).await?;
-    Ok(json!({ "classement": lignes }))
+    Ok(PageClassement { classement: lignes })
 }

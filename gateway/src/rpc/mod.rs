@@ -11,19 +11,23 @@ pub mod economie;
 pub mod evenements;
 pub mod joueur;
 pub mod monde;
+pub mod openrpc;
 pub mod quete;
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::{Authentifie, JetonRefuse};
 use crate::config::limites::TAILLE_LOT;
 use crate::passerelle::Passerelle;
-use crate::protocole::{Appel, ErreurRpc, lire_appel, params, reponse, reponse_erreur};
+use crate::protocole::{
+    Appel, ErreurRpc, Evenements, en_json, lire_appel, params, reponse, reponse_erreur,
+};
 use appelant::Appelant;
 
 /// How the call arrived.
@@ -51,7 +55,9 @@ pub struct Contexte {
 }
 
 macro_rules! methodes {
-    ($($variante:ident => $nom:literal, $admin:literal;)*) => {
+    (|$ps:ident, $ctx:ident, $a:ident, $p:ident| {
+        $($variante:ident => $nom:literal, $admin:literal, $params:ty => $resultat:ty = $corps:expr;)*
+    }) => {
         /// Every method of the protocol.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Methode {
@@ -86,47 +92,85 @@ macro_rules! methodes {
                     $(Self::$variante => $admin,)*
                 }
             }
+
+            /// The JSON Schema of its params (the whole object, as the dispatcher reads it)
+            /// and of its result (as it writes it): from the very types of [`Self::executer`],
+            /// for the OpenRPC document ([`openrpc`]).
+            pub fn schemas(self, generateur: &mut SchemaGenerator) -> (Schema, Schema) {
+                match self {
+                    $(Self::$variante => (
+                        <$params as JsonSchema>::json_schema(generateur),
+                        generateur.subschema_for::<$resultat>(),
+                    ),)*
+                }
+            }
+
+            /// Reads the params into the method's type, runs its handler, writes its result.
+            async fn executer(
+                self,
+                $ps: &Passerelle,
+                $ctx: &mut Contexte,
+                $a: Option<Appelant>,
+                brut: Option<Value>,
+            ) -> Result<Value, ErreurRpc> {
+                match self {
+                    $(Self::$variante => {
+                        let $p: $params = params(brut)?;
+                        let resultat: $resultat = $corps;
+                        en_json(&resultat)
+                    })*
+                }
+            }
         }
     };
 }
 
+// The one table of the protocol: name, admin only, the params type the dispatcher reads, the
+// result type it writes, the handler. The OpenRPC document is generated from it.
 methodes! {
-    SessionAuthentifier => "session.authentifier", false;
-    JoueurCreer => "joueur.creer", false;
-    JoueurLister => "joueur.lister", false;
-    JoueurProfil => "joueur.profil", false;
-    ClassementConsulter => "classement.consulter", false;
-    MondeZone => "monde.zone", false;
-    MondeDeplacer => "monde.deplacer", false;
-    MondeChangerZone => "monde.changer_zone", false;
-    MondeProches => "monde.proches", false;
-    MondePlacer => "monde.placer", true;
-    CombatDemarrer => "combat.demarrer", false;
-    CombatRejoindre => "combat.rejoindre", false;
-    CombatQuitter => "combat.quitter", false;
-    CombatLancer => "combat.lancer", false;
-    CombatAgir => "combat.agir", false;
-    CombatEtat => "combat.etat", false;
-    CombatHistorique => "combat.historique", false;
-    QueteCatalogue => "quete.catalogue", false;
-    QueteAccepter => "quete.accepter", false;
-    QueteAbandonner => "quete.abandonner", false;
-    QueteJournal => "quete.journal", false;
-    InventaireConsulter => "inventaire.consulter", false;
-    InventaireFabriquer => "inventaire.fabriquer", false;
-    InventaireAcheter => "inventaire.acheter", false;
-    InventaireVendre => "inventaire.vendre", false;
-    InventaireJeter => "inventaire.jeter", false;
-    EchangeProposer => "echange.proposer", false;
-    EchangeModifier => "echange.modifier", false;
-    EchangeAccepter => "echange.accepter", false;
-    EchangeAnnuler => "echange.annuler", false;
-    EconomieGrandLivre => "economie.grand_livre", false;
-    EconomieTotaux => "economie.totaux", true;
-    ChatEnvoyer => "chat.envoyer", false;
-    ChatHistorique => "chat.historique", false;
-    ChatMuseler => "chat.museler", true;
-    EvenementsDepuis => "evenements.depuis", false;
+    |ps, ctx, a, p| {
+        SessionAuthentifier => "session.authentifier", false, ParamsAuthentifier => Authentification = authentifier(ps, ctx, p)?;
+        JoueurCreer => "joueur.creer", false, joueur::Creer => joueur::JoueurCree = joueur::creer(ps, appelant(a)?, p).await?;
+        JoueurLister => "joueur.lister", false, joueur::Aucun => joueur::Personnages = joueur::lister(ps, appelant(a)?, p).await?;
+        JoueurProfil => "joueur.profil", false, joueur::Profil => projections::requetes::joueurs::Profil = joueur::profil(ps, p).await?;
+        ClassementConsulter => "classement.consulter", false, joueur::Classement => joueur::PageClassement = joueur::classement(ps, p).await?;
+        MondeZone => "monde.zone", false, monde::Zone => monde::VueDeZone = monde::zone(ps, appelant(a)?, p).await?;
+        MondeDeplacer => "monde.deplacer", false, monde::Deplacer => commands::services::monde::Emplacement = monde::deplacer(ps, appelant(a)?, p).await?;
+        MondeChangerZone => "monde.changer_zone", false, monde::ChangerZone => commands::services::monde::Emplacement = monde::changer_zone(ps, appelant(a)?, p).await?;
+        MondePlacer => "monde.placer", true, monde::Placer => commands::services::monde::Emplacement = monde::placer(ps, p).await?;
+        MondeProches => "monde.proches", false, monde::Proches => monde::ListeProches = monde::proches(ps, appelant(a)?, p).await?;
+        CombatDemarrer => "combat.demarrer", false, combat::Demarrer => combat::CombatCree = combat::demarrer(ps, appelant(a)?, p).await?;
+        CombatRejoindre => "combat.rejoindre", false, combat::DansUnCombat => Evenements = combat::rejoindre(ps, appelant(a)?, p).await?;
+        CombatQuitter => "combat.quitter", false, combat::DansUnCombat => Evenements = combat::quitter(ps, appelant(a)?, p).await?;
+        CombatLancer => "combat.lancer", false, combat::DansUnCombat => Evenements = combat::lancer(ps, appelant(a)?, p).await?;
+        CombatAgir => "combat.agir", false, combat::Agir => Evenements = combat::agir(ps, appelant(a)?, p).await?;
+        CombatEtat => "combat.etat", false, combat::UnCombat => projections::requetes::combats::VueCombat = combat::etat(ps, p).await?;
+        CombatHistorique => "combat.historique", false, combat::UnCombat => combat::HistoriqueCombat = combat::historique(ps, appelant(a)?, p).await?;
+        QueteCatalogue => "quete.catalogue", false, joueur::Aucun => quete::CatalogueQuetes = quete::catalogue(ps, p)?;
+        QueteAccepter => "quete.accepter", false, quete::UneQuete => Evenements = quete::accepter(ps, appelant(a)?, p).await?;
+        QueteAbandonner => "quete.abandonner", false, quete::UneQuete => Evenements = quete::abandonner(ps, appelant(a)?, p).await?;
+        QueteJournal => "quete.journal", false, quete::Journal => quete::JournalQuetes = quete::journal(ps, appelant(a)?, p).await?;
+        InventaireConsulter => "inventaire.consulter", false, economie::Consulter => projections::requetes::inventaires::ResumeInventaire = economie::consulter(ps, appelant(a)?, p).await?;
+        InventaireFabriquer => "inventaire.fabriquer", false, economie::Fabriquer => Evenements = economie::fabriquer(ps, appelant(a)?, p).await?;
+        InventaireAcheter => "inventaire.acheter", false, economie::Negoce => Evenements = economie::acheter(ps, appelant(a)?, p).await?;
+        InventaireVendre => "inventaire.vendre", false, economie::Negoce => Evenements = economie::vendre(ps, appelant(a)?, p).await?;
+        InventaireJeter => "inventaire.jeter", false, economie::Jeter => Evenements = economie::jeter(ps, appelant(a)?, p).await?;
+        EchangeProposer => "echange.proposer", false, economie::Proposer => economie::EchangeOuvert = economie::proposer(ps, appelant(a)?, p).await?;
+        EchangeModifier => "echange.modifier", false, economie::Modifier => Evenements = economie::modifier(ps, appelant(a)?, p).await?;
+        EchangeAccepter => "echange.accepter", false, economie::UnEchange => Evenements = economie::accepter(ps, appelant(a)?, p).await?;
+        EchangeAnnuler => "echange.annuler", false, economie::UnEchange => Evenements = economie::annuler(ps, appelant(a)?, p).await?;
+        EconomieGrandLivre => "economie.grand_livre", false, economie::GrandLivre => economie::PageGrandLivre = economie::grand_livre(ps, appelant(a)?, p).await?;
+        EconomieTotaux => "economie.totaux", true, joueur::Aucun => economie::Totaux = economie::totaux(ps, p).await?;
+        ChatEnvoyer => "chat.envoyer", false, chat::Envoyer => chat::MessageEnvoye = chat::envoyer(ps, appelant(a)?, p).await?;
+        ChatHistorique => "chat.historique", false, chat::Historique => commands::services::chat::PageChat = chat::historique(ps, appelant(a)?, p).await?;
+        ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, p).await?;
+        EvenementsDepuis => "evenements.depuis", false, evenements::Depuis => evenements::Rattrapage = evenements::depuis(ps, appelant(a)?, p).await?;
+    }
+}
+
+/// The caller of a method that needs one ([`appeler`] checked the token before).
+fn appelant(a: Option<Appelant>) -> Result<Appelant, ErreurRpc> {
+    a.ok_or_else(ErreurRpc::non_authentifie)
 }
 
 /// Handles a whole message (one call or a batch): the answer to send back, if any (a
@@ -227,7 +271,7 @@ async fn appeler(
     p: Option<Value>,
 ) -> Result<Value, ErreurRpc> {
     if methode == Methode::SessionAuthentifier {
-        return authentifier(passerelle, ctx, p);
+        return methode.executer(passerelle, ctx, None, p).await;
     }
     let auth = match (ctx.auth, ctx.refus) {
         (Some(a), _) if a.expire_a > Utc::now() => a,
@@ -246,50 +290,26 @@ async fn appeler(
         admin: auth.admin,
         id_requete: ctx.id_requete,
     };
-    match methode {
-        Methode::SessionAuthentifier => authentifier(passerelle, ctx, p),
-        Methode::JoueurCreer => joueur::creer(passerelle, a, params(p)?).await,
-        Methode::JoueurLister => joueur::lister(passerelle, a, params(p)?).await,
-        Methode::JoueurProfil => joueur::profil(passerelle, params(p)?).await,
-        Methode::ClassementConsulter => joueur::classement(passerelle, params(p)?).await,
-        Methode::MondeZone => monde::zone(passerelle, a, params(p)?).await,
-        Methode::MondeDeplacer => monde::deplacer(passerelle, a, params(p)?).await,
-        Methode::MondeChangerZone => monde::changer_zone(passerelle, a, params(p)?).await,
-        Methode::MondeProches => monde::proches(passerelle, a, params(p)?).await,
-        Methode::MondePlacer => monde::placer(passerelle, params(p)?).await,
-        Methode::CombatDemarrer => combat::demarrer(passerelle, a, params(p)?).await,
-        Methode::CombatRejoindre => combat::rejoindre(passerelle, a, params(p)?).await,
-        Methode::CombatQuitter => combat::quitter(passerelle, a, params(p)?).await,
-        Methode::CombatLancer => combat::lancer(passerelle, a, params(p)?).await,
-        Methode::CombatAgir => combat::agir(passerelle, a, params(p)?).await,
-        Methode::CombatEtat => combat::etat(passerelle, params(p)?).await,
-        Methode::CombatHistorique => combat::historique(passerelle, a, params(p)?).await,
-        Methode::QueteCatalogue => quete::catalogue(passerelle, params(p)?),
-        Methode::QueteAccepter => quete::accepter(passerelle, a, params(p)?).await,
-        Methode::QueteAbandonner => quete::abandonner(passerelle, a, params(p)?).await,
-        Methode::QueteJournal => quete::journal(passerelle, a, params(p)?).await,
-        Methode::InventaireConsulter => economie::consulter(passerelle, a, params(p)?).await,
-        Methode::InventaireFabriquer => economie::fabriquer(passerelle, a, params(p)?).await,
-        Methode::InventaireAcheter => economie::acheter(passerelle, a, params(p)?).await,
-        Methode::InventaireVendre => economie::vendre(passerelle, a, params(p)?).await,
-        Methode::InventaireJeter => economie::jeter(passerelle, a, params(p)?).await,
-        Methode::EchangeProposer => economie::proposer(passerelle, a, params(p)?).await,
-        Methode::EchangeModifier => economie::modifier(passerelle, a, params(p)?).await,
-        Methode::EchangeAccepter => economie::accepter(passerelle, a, params(p)?).await,
-        Methode::EchangeAnnuler => economie::annuler(passerelle, a, params(p)?).await,
-        Methode::EconomieGrandLivre => economie::grand_livre(passerelle, a, params(p)?).await,
-        Methode::EconomieTotaux => economie::totaux(passerelle, params(p)?).await,
-        Methode::ChatEnvoyer => chat::envoyer(passerelle, a, params(p)?).await,
-        Methode::ChatHistorique => chat::historique(passerelle, a, params(p)?).await,
-        Methode::ChatMuseler => chat::museler(passerelle, params(p)?).await,
-        Methode::EvenementsDepuis => evenements::depuis(passerelle, a, params(p)?).await,
-    }
+    methode.executer(passerelle, ctx, Some(a), p).await
 }
 
-#[derive(serde::Deserialize)]
+/// `session.authentifier`.
+#[derive(serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ParamsAuthentifier {
+pub struct ParamsAuthentifier {
+    /// An access token of the socket's account.
     jeton: String,
+}
+
+/// `session.authentifier`'s answer: the socket's account and when its token expires.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct Authentification {
+    /// The account.
+    pub compte_id: domain::ids::CompteId,
+    /// May call admin methods.
+    pub admin: bool,
+    /// When the token (and so the socket) expires.
+    pub expire_a: chrono::DateTime<Utc>,
 }
 
 /// `session.authentifier {jeton}`: a WebSocket's first call when the token did not come with
@@ -298,14 +318,14 @@ struct ParamsAuthentifier {
 fn authentifier(
     passerelle: &Passerelle,
     ctx: &mut Contexte,
-    p: Option<Value>,
-) -> Result<Value, ErreurRpc> {
+    p: ParamsAuthentifier,
+) -> Result<Authentification, ErreurRpc> {
     if ctx.transport != Transport::WebSocket {
         return Err(ErreurRpc::methode_inconnue(
             "session.authentifier (WebSocket seulement ; en HTTP : en-tête Authorization)",
         ));
     }
-    let ParamsAuthentifier { jeton } = params(p)?;
+    let ParamsAuthentifier { jeton } = p;
     let auth = passerelle
         .jetons
         .verifier(&jeton)
@@ -320,7 +340,11 @@ fn authentifier(
     ctx.auth = Some(auth);
     ctx.refus = None;
     tracing::Span::current().record("compte_id", tracing::field::display(auth.compte_id));
-    Ok(json!({ "compte_id": auth.compte_id, "admin": auth.admin, "expire_a": auth.expire_a }))
+    Ok(Authentification {
+        compte_id: auth.compte_id,
+        admin: auth.admin,
+        expire_a: auth.expire_a,
+    })
 }
 
 #[cfg(test)]

@@ -8,13 +8,16 @@
 
 use commands::ErreurApplication;
 use commands::services::chat::Destinataires;
-use commands::services::monde::{ChangementCellule, Emplacement, FENETRE_REFUS, SEUIL_REFUS};
+use commands::services::monde::{
+    ChangementCellule, Emplacement, FENETRE_REFUS, Proche, SEUIL_REFUS, Visible,
+};
 use domain::ids::{CompteId, JoueurId};
 use domain::interet::Cellule;
 use domain::monde::ErreurMonde;
-use domain::valeurs::{CodeZone, Position};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use domain::valeurs::{CodeZone, Niveau, Position};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::appelant::Appelant;
 use crate::diffusion::{self, Diffusion};
@@ -27,15 +30,58 @@ const RAYON_PAR_DEFAUT: f64 = 30.0;
 const RAYON_MAX: f64 = 500.0;
 
 /// `monde.zone`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Zone {
     joueur_id: JoueurId,
 }
 
+/// `monde.zone`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VueDeZone {
+    /// The zone's description.
+    pub zone: DescriptionZone,
+    /// Where the character stands.
+    pub position: Position,
+    /// Who is present in its interest area, the character included, nearest first.
+    pub presents: Vec<Visible>,
+    /// How many characters are present in the whole zone.
+    pub effectif: u64,
+    /// The side of an interest cell, in metres.
+    pub cellule_interet: f64,
+}
+
+/// A zone as `monde.zone` describes it (the catalog's, without where portals lead to).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DescriptionZone {
+    /// Its code.
+    pub code: CodeZone,
+    /// Its name.
+    pub nom: String,
+    /// Metres, from 0.
+    pub largeur: f64,
+    /// Metres, from 0.
+    pub hauteur: f64,
+    /// A dungeon.
+    pub donjon: bool,
+    /// Its portals.
+    pub portails: Vec<PortailVu>,
+}
+
+/// A portal of the zone.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PortailVu {
+    /// The zone it leads to.
+    pub vers: CodeZone,
+    /// Where it stands.
+    pub position: Position,
+    /// The level it asks for.
+    pub niveau_min: Niveau,
+}
+
 /// The character's zone (code, size, portals), its position and who is present. Counts as a
 /// sign of life; places a character that has no position yet at the start.
-pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<Value, ErreurRpc> {
+pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<VueDeZone, ErreurRpc> {
     let vue = passerelle.monde.vue_zone(a.compte_id, p.joueur_id).await?;
     present_ici(passerelle, a.compte_id, p.joueur_id, &vue.emplacement);
     if let ChangementCellule::Depuis(_) = vue.changement {
@@ -54,29 +100,33 @@ pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<Value
         .catalogue()
         .zone(code)
         .ok_or_else(|| ErreurRpc::introuvable("zone", &code.as_str()))?;
-    let portails: Vec<Value> = def
+    let portails = def
         .portails
         .iter()
-        .map(|p| json!({ "vers": p.vers, "position": p.position, "niveau_min": p.niveau_min }))
+        .map(|p| PortailVu {
+            vers: p.vers.clone(),
+            position: p.position,
+            niveau_min: p.niveau_min,
+        })
         .collect();
-    Ok(json!({
-        "zone": {
-            "code": code,
-            "nom": def.nom,
-            "largeur": def.largeur,
-            "hauteur": def.hauteur,
-            "donjon": def.donjon,
-            "portails": portails,
+    Ok(VueDeZone {
+        zone: DescriptionZone {
+            code: code.clone(),
+            nom: def.nom.clone(),
+            largeur: def.largeur,
+            hauteur: def.hauteur,
+            donjon: def.donjon,
+            portails,
         },
-        "position": vue.emplacement.position,
-        "presents": en_json(&vue.presents)?,
-        "effectif": vue.effectif,
-        "cellule_interet": passerelle.monde.taille_cellule(),
-    }))
+        position: vue.emplacement.position,
+        presents: vue.presents,
+        effectif: vue.effectif,
+        cellule_interet: passerelle.monde.taille_cellule(),
+    })
 }
 
 /// `monde.deplacer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deplacer {
     joueur_id: JoueurId,
@@ -89,7 +139,7 @@ pub async fn deplacer(
     passerelle: &Passerelle,
     a: Appelant,
     p: Deplacer,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Emplacement, ErreurRpc> {
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
     let emplacement = match passerelle
         .monde
@@ -105,7 +155,7 @@ pub async fn deplacer(
         }
     };
     suivre(passerelle, a.compte_id, p.joueur_id, &emplacement).await;
-    en_json(&emplacement)
+    Ok(emplacement)
 }
 
 /// A refused step: counted by reason, logged with its account (the span carries it), and,
@@ -146,7 +196,7 @@ async fn surveiller_refus(
 }
 
 /// `monde.changer_zone`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangerZone {
     joueur_id: JoueurId,
@@ -158,7 +208,7 @@ pub async fn changer_zone(
     passerelle: &Passerelle,
     a: Appelant,
     p: ChangerZone,
-) -> Result<Value, ErreurRpc> {
+) -> Result<Emplacement, ErreurRpc> {
     // Ownership first: where a stranger's character stands is not the caller's to read.
     passerelle
         .monde
@@ -169,11 +219,11 @@ pub async fn changer_zone(
         .changer_zone(a.compte_id, p.joueur_id, p.vers)
         .await?;
     suivre(passerelle, a.compte_id, p.joueur_id, &arrivee).await;
-    en_json(&arrivee)
+    Ok(arrivee)
 }
 
 /// `monde.placer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Placer {
     joueur_id: JoueurId,
@@ -184,7 +234,7 @@ pub struct Placer {
 
 /// Puts any character anywhere (admins; the tests' way to stand a character where they need
 /// it). Both zones hear of it, like a zone change.
-pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Value, ErreurRpc> {
+pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Emplacement, ErreurRpc> {
     let position = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
     let ou = Emplacement {
         zone: p.zone,
@@ -196,20 +246,32 @@ pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Value, ErreurR
     if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await? {
         suivre(passerelle, compte, p.joueur_id, &arrivee).await;
     }
-    en_json(&arrivee)
+    Ok(arrivee)
 }
 
 /// `monde.proches`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proches {
     joueur_id: JoueurId,
     /// Metres, default 30, at most 500.
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = RAYON_MAX))]
     rayon: Option<f64>,
 }
 
+/// `monde.proches`'s answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListeProches {
+    /// Nearest first, the caller's character left out.
+    pub proches: Vec<Proche>,
+}
+
 /// The characters present near the caller's, nearest first.
-pub async fn proches(passerelle: &Passerelle, a: Appelant, p: Proches) -> Result<Value, ErreurRpc> {
+pub async fn proches(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Proches,
+) -> Result<ListeProches, ErreurRpc> {
     let rayon = p.rayon.unwrap_or(RAYON_PAR_DEFAUT);
     if !(rayon > 0.0 && rayon <= RAYON_MAX) {
         return Err(ErreurRpc::parametres(&format!(
@@ -220,7 +282,7 @@ pub async fn proches(passerelle: &Passerelle, a: Appelant, p: Proches) -> Result
         .monde
         .proches(a.compte_id, p.joueur_id, rayon)
         .await?;
-    Ok(json!({ "proches": en_json(&proches)? }))
+    Ok(ListeProches { proches })
 }
 
 /// After a move or a zone change: notes the character's interest cell; if it changed, tells

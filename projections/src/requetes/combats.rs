@@ -12,7 +12,7 @@ use crate::ErreurProjection;
 /// A combat as the read model summarises it: the columns of `lecture.combats`. (The fine
 /// state, hit points and threat, is the aggregate's `domain::combat::EtatCombat`; readers
 /// follow it through the pushed events.)
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct VueCombat {
     /// The combat.
     pub combat_id: Uuid,
@@ -67,7 +67,7 @@ pub async fn compte_participe(
 }
 
 /// An entry of a combat's audit trail: one event, who caused it and when.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct EntreeHistorique {
     /// Its place in the combat's stream.
     pub sequence: i64,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::ErreurProjection;
 
 /// A movement of gold or of an item in a character's ledger.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct Mouvement {
     /// The event's place in the inventory's stream.
     pub sequence: i64,
@@ -56,7 +56,7 @@ pub async fn grand_livre(
 }
 
 /// Created and destroyed of one resource by one cause, over every account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct Total {
     /// `or` or an item code.
     pub ressource: String,

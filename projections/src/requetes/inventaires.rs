@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::ErreurProjection;
 
 /// An inventory summary: gold and item counts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ResumeInventaire {
     /// The owner.
     pub joueur_id: Uuid,

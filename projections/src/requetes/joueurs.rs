@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::ErreurProjection;
 
 /// A character's profile: the columns of `lecture.joueurs`.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct Profil {
     /// The character.
     pub joueur_id: Uuid,
@@ -52,7 +52,7 @@ pub async fn profils(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Profil>, ErreurP
 
 /// A character of an account: its profile once projected (the profile's columns are null in
 /// the instant between its creation and its projection).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct Personnage {
     /// The character.
     pub joueur_id: Uuid,
@@ -85,7 +85,7 @@ pub async fn personnages_du_compte(
 }
 
 /// A line of the leaderboard.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct LigneClassement {
     /// 1 for the first, among the characters of the class asked for (or all).
     pub rang: i64,

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::ErreurProjection;
 
 /// A quest of a character's log.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, schemars::JsonSchema)]
 pub struct EntreeJournal {
     /// The quest's code.
     pub quete: String,

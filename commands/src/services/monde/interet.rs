@@ -36,7 +36,7 @@ return avant or ''
 });
 
 /// A character another sees: who, its name and class, where.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Visible {
     /// Who.
     pub joueur_id: JoueurId,
