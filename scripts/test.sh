@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
-# formatting, lints, every test, schemathesis against the OpenAPI document, the fault harness,
+# formatting, lints, every test, schemathesis against the OpenAPI document, the JSON-RPC
+# contract against the OpenRPC document (scripts/contrat.sh), the fault harness,
 # then the web client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,9 @@ cargo test --workspace --locked
 
 echo "== schemathesis against the OpenAPI document of a real mmo serve"
 scripts/schemathesis.sh
+
+echo "== the JSON-RPC contract: the OpenRPC document validated, then every method against it"
+scripts/contrat.sh
 
 echo "== faults under load: kill -9, PostgreSQL and NATS restarts, Redis flush (scripts/fautes.sh)"
 scripts/fautes.sh

@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateway::protocole::{evenements_json, notification, params, reponse};
+use gateway::protocole::{en_json, evenements_json, notification, params, reponse};
 use gateway::rpc::{Methode, combat, monde};
 use serde_json::{Value, json};
 
@@ -60,6 +60,7 @@ fn rpc(c: &mut Criterion) {
     g.bench_function("repondre_combat_agir", |b| {
         b.iter(|| {
             let resultat = evenements_json(black_box(&evenements)).expect("événements");
+            let resultat = en_json(&resultat).expect("json");
             black_box(reponse(json!(18), resultat).to_string())
         });
     });

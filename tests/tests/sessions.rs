@@ -268,6 +268,24 @@ async fn sante_metriques_et_openapi_repondent(pool: PgPool) {
     ] {
         assert!(doc["paths"][chemin].is_object(), "{chemin} documenté");
     }
+    // The JSON-RPC half: every method of the dispatcher's table, with its result and errors
+    // (scripts/contrat.sh validates the document and drives a contract test from it).
+    let openrpc: Value = get("/api/openrpc.json")
+        .await
+        .expect("openrpc")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(openrpc["openrpc"], "1.3.2");
+    let noms: Vec<&str> = openrpc["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    for m in gateway::rpc::Methode::TOUTES {
+        assert!(noms.contains(&m.nom()), "{} documentée", m.nom());
+    }
     banc.arreter().await;
 }
 

@@ -238,31 +238,16 @@ fn notifications(generateur: &mut SchemaGenerator) -> Vec<Value> {
 /// Catalog codes get the shipped catalog's codes as examples: a client (or a test) that
 /// picks one names something that exists.
 fn exemples_du_catalogue(schemas: &mut Map<String, Value>, catalogue: &Catalogue) {
-    let codes: [(&str, Vec<&str>); 6] = [
-        (
-            "CodeRencontre",
-            catalogue.rencontres().keys().map(|c| c.as_str()).collect(),
-        ),
-        (
-            "CodeQuete",
-            catalogue.quetes().keys().map(|c| c.as_str()).collect(),
-        ),
-        (
-            "CodeRecette",
-            catalogue.recettes().keys().map(|c| c.as_str()).collect(),
-        ),
-        (
-            "CodeMarchand",
-            catalogue.marchands().keys().map(|c| c.as_str()).collect(),
-        ),
-        (
-            "CodeItem",
-            catalogue.items().keys().map(|c| c.as_str()).collect(),
-        ),
-        (
-            "CodeZone",
-            catalogue.zones().keys().map(|c| c.as_str()).collect(),
-        ),
+    fn cles<K: std::fmt::Display, V>(carte: &std::collections::BTreeMap<K, V>) -> Vec<String> {
+        carte.keys().map(ToString::to_string).collect()
+    }
+    let codes = [
+        ("CodeRencontre", cles(catalogue.rencontres())),
+        ("CodeQuete", cles(catalogue.quetes())),
+        ("CodeRecette", cles(catalogue.recettes())),
+        ("CodeMarchand", cles(catalogue.marchands())),
+        ("CodeItem", cles(catalogue.items())),
+        ("CodeZone", cles(catalogue.zones())),
     ];
     for (nom, exemples) in codes {
         if let Some(Value::Object(schema)) = schemas.get_mut(nom) {
