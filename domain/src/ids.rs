@@ -33,6 +33,8 @@ macro_rules! identifiant {
                 schemars::json_schema!({
                     "type": "string",
                     "format": "uuid",
+                    // For the validators of draft-07, which has no `uuid` format.
+                    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
                     "description": concat!("Identifiant de ", $genre, " (UUID)."),
                 })
             }

@@ -217,6 +217,14 @@ def generer_valide(schema, reels):
     raise SystemExit(f"générateur : rien de valide en 100 essais pour {json.dumps(schema)[:300]}")
 
 
+def generer_non_nul(schema, nom, reels):
+    for _ in range(50):
+        valeur = generer(schema, nom, reels)
+        if valeur is not None:
+            return valeur
+    raise SystemExit(f"générateur : que des null pour {nom}")
+
+
 def generer(schema, nom=None, reels=None):
     """A value the schema accepts (with a real id where the name calls for one)."""
     schema = resoudre(schema)
@@ -230,13 +238,25 @@ def generer(schema, nom=None, reels=None):
     if schema.get("examples") and HASARD.random() < 0.8:
         return HASARD.choice(schema["examples"])
     for cle in ("oneOf", "anyOf"):
+        if cle in schema and schema.get("properties"):
+            # An object with a rule across its fields (chat.museler: exactly one of two): its
+            # fields from the object's own schema, then the chosen branch's presence rules.
+            base = {k: v for k, v in schema.items() if k not in (cle, "description")}
+            valeur = generer(base, nom, reels)
+            branche = resoudre(HASARD.choice(schema[cle]))
+            for requis in branche.get("required", []):
+                if valeur.get(requis) is None:
+                    valeur[requis] = generer_non_nul(base["properties"][requis], requis, reels)
+            for champ, sous in branche.get("properties", {}).items():
+                if sous.get("type") == "null" and champ in valeur:
+                    if HASARD.random() < 0.5:
+                        del valeur[champ]
+                    else:
+                        valeur[champ] = None
+            return valeur
         if cle in schema:
             branches = [b for b in schema[cle] if resoudre(b).get("type") != "null"] or schema[cle]
-            valeur = generer(HASARD.choice(branches), nom, reels)
-            base = {k: v for k, v in schema.items() if k not in (cle, "description")}
-            if isinstance(valeur, dict) and base.get("properties"):
-                valeur = {**generer(base, nom, reels), **valeur}
-            return valeur
+            return generer(HASARD.choice(branches), nom, reels)
     if "allOf" in schema:
         valeurs = [generer(b, nom, reels) for b in schema["allOf"]]
         if len(valeurs) == 1 or not all(isinstance(v, dict) for v in valeurs):

@@ -118,9 +118,10 @@ pub async fn historique(
 /// `chat.museler`: one of `joueur_id` or `nom`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+// Exactly one of the two, not null (a null one counts as absent).
 #[schemars(extend("oneOf" = [
-    { "required": ["joueur_id"], "properties": { "joueur_id": { "type": "string" }, "nom": { "type": "null" } } },
-    { "required": ["nom"], "properties": { "nom": { "type": "string" }, "joueur_id": { "type": "null" } } },
+    { "required": ["joueur_id"], "properties": { "joueur_id": { "not": { "type": "null" } }, "nom": { "type": "null" } } },
+    { "required": ["nom"], "properties": { "nom": { "not": { "type": "null" } }, "joueur_id": { "type": "null" } } },
 ]))]
 pub struct Museler {
     joueur_id: Option<JoueurId>,
