@@ -64,7 +64,7 @@ pub fn codes_de_refus() -> impl Iterator<Item = &'static str> {
     ["NOM_DEJA_PRIS", "TROP_DE_PERSONNAGES"]
         .into_iter()
         // A history cursor that is no message id is a bad parameter (-32602), not a refusal.
-        .chain(commands::Refus::codes().filter(|&c| c != "CURSEUR_INVALIDE"))
+        .chain(Refus::codes().filter(|&c| c != "CURSEUR_INVALIDE"))
 }
 
 /// One JSON-RPC error object.
