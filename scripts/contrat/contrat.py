@@ -173,6 +173,14 @@ REELS = {
     "avant": [MESSAGE, "0-0"],
     "jeton": [alice["jeton_acces"]],
     "nom": ["Bertrand"],
+    # What the starting zone sells and a starting kit holds: purchases, sales and crafts that
+    # can succeed, and steps of a metre or less around the start (faster is TROP_RAPIDE).
+    "marchand": ["apothicaire_mirabelle", "forgeronne_brunehilde"],
+    "item": ["pain", "potion_de_soin", "herbe_medicinale", "minerai_de_fer"],
+    "recette": ["potion_de_soin", "lingot_de_fer"],
+    "quantite": [1, 2],
+    "x": [99.5, 100.0, 100.5],
+    "y": [99.5, 100.0, 100.5],
 }
 # chat.museler silences an account: never alice's, whose calls the rest of the run makes.
 REELS_PAR_METHODE = {"chat.museler": {"joueur_id": [B], "nom": ["Bertrand"]}}
@@ -200,13 +208,6 @@ def chaine(schema):
     return "".join(HASARD.choice(string.ascii_letters + " éà!?") for _ in range(n)).strip() or "x" * max(bas, 1)
 
 
-def prend_une_chaine(schema):
-    genre = schema.get("type")
-    if genre == "string" or (isinstance(genre, list) and "string" in genre):
-        return True
-    return any(prend_une_chaine(resoudre(b)) for b in schema.get("anyOf", []) + schema.get("oneOf", []))
-
-
 def generer_valide(schema, reels):
     """Params the schema accepts: generation draws each part alone, so a cross-field rule
     (`oneOf` of `chat.museler`) may need a few draws."""
@@ -229,8 +230,10 @@ def generer(schema, nom=None, reels=None):
     """A value the schema accepts (with a real id where the name calls for one)."""
     schema = resoudre(schema)
     reels = reels or REELS
-    if nom in reels and prend_une_chaine(schema) and HASARD.random() < 0.9:
-        return HASARD.choice(reels[nom])
+    if nom in reels and HASARD.random() < 0.9:
+        possibles = [v for v in reels[nom] if valideur(schema).is_valid(v)]
+        if possibles:
+            return HASARD.choice(possibles)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
