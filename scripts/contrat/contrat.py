@@ -383,7 +383,7 @@ def verifier(methode, params, reponse, valides):
 
 
 def jeton_pour(nom):
-    return admin["jeton_acces"] if nom in ("economie.totaux", "chat.museler") else alice["jeton_acces"]
+    return admin["jeton_acces"] if METHODES[nom].get("x-admin") else alice["jeton_acces"]
 
 
 # ---------------------------------------------------------------- the run
