@@ -360,6 +360,13 @@ impl Chat {
         avant: Option<&str>,
         limite: usize,
     ) -> Result<PageChat, ErreurApplication> {
+        // A malformed cursor is a bad parameter: refused before anything else is looked at,
+        // whatever the channel (doc/protocole.md §3.8, the order of checks).
+        let avant = match avant.map(|a| (a, id_de_flux(a))) {
+            None => None,
+            Some((_, None)) => return Err(ErreurApplication::chat(ErreurChat::CurseurInvalide)),
+            Some((a, Some(id))) => Some((a, id)),
+        };
         self.monde.verifier_proprietaire(compte, joueur_id).await?;
         let (salon, _) = self.resoudre(joueur_id, &canal).await?;
         if let Salon::Dire { .. } = salon {
@@ -371,17 +378,16 @@ impl Chat {
                 suivant: None,
             });
         }
-        let fin = match avant.map(|a| (a, id_de_flux(a))) {
+        let fin = match avant {
             None => "+".to_owned(),
             // Nothing is older than the very first id (and Redis refuses the interval `(0-0`).
-            Some((_, Some((0, 0)))) => {
+            Some((_, (0, 0))) => {
                 return Ok(PageChat {
                     messages: Vec::new(),
                     suivant: None,
                 });
             }
-            Some((a, Some(_))) => format!("({a}"),
-            Some((_, None)) => return Err(ErreurApplication::chat(ErreurChat::CurseurInvalide)),
+            Some((a, _)) => format!("({a}"),
         };
         let limite = limite.clamp(1, 100);
         let entrees: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE")

@@ -207,7 +207,9 @@ fn erreurs(m: Methode) -> Vec<Value> {
         .collect()
 }
 
-/// What the server pushes: `evenement`, `monde.deplacements`, `chat.message`.
+/// What the server pushes, where a type says it: `evenement`, `chat.message`. (Monde's pushes,
+/// `monde.deplacements|apparitions|disparitions`, are still built as raw JSON in
+/// [`crate::diffusion`]: not described yet.)
 fn notifications(generateur: &mut SchemaGenerator) -> Vec<Value> {
     let mut pousses = Vec::new();
     for (nom, resume, schema) in [
