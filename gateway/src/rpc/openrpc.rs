@@ -267,7 +267,7 @@ mod tests {
         let catalogue = Catalogue::officiel().expect("catalogue");
         let doc = document(&catalogue);
         let methodes = doc["methods"].as_array().expect("methods");
-        assert_eq!(methodes.len(), Methode::TOUTES.len() + 3);
+        assert_eq!(methodes.len(), Methode::TOUTES.len() + 2);
         for m in Methode::TOUTES {
             let methode = methodes
                 .iter()
