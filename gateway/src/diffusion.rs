@@ -42,6 +42,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::protocole::monde::{Apercu, Apparitions, Disparitions, LotDeplacements};
 use crate::protocole::notification;
 use crate::sockets::Sockets;
 
@@ -68,7 +69,7 @@ pub struct Diffusion {
 pub struct Transitions {
     /// Entered the cell: their `monde.deplacements` entry, and the cell they came from in the
     /// same zone (`None`: from elsewhere, a portal or a first look).
-    pub arrivees: Vec<(Option<Cellule>, Value)>,
+    pub arrivees: Vec<(Option<Cellule>, Apercu)>,
     /// Left the cell: who, and the cell they went to in the same zone (`None`: they left the
     /// zone).
     pub departs: Vec<(JoueurId, Option<Cellule>)>,
@@ -206,7 +207,7 @@ pub const TICK_DEPLACEMENTS: Duration = Duration::from_millis(100);
 struct Mouvement {
     zone: CodeZone,
     cellule: Cellule,
-    entree: Value,
+    entree: Apercu,
     /// Whether it changed cell during the tick, and from which cell it stood in when the
     /// tick began.
     origine: ChangementCellule,
@@ -215,7 +216,7 @@ struct Mouvement {
 /// One cell's batch for a tick: the entries of those standing in it, who entered, who left.
 #[derive(Debug, Default)]
 struct Lot {
-    deplacements: Vec<Value>,
+    deplacements: Vec<Apercu>,
     transitions: Transitions,
 }
 
@@ -235,7 +236,7 @@ impl Deplacements {
         zone: &CodeZone,
         cellule: Cellule,
         joueur_id: JoueurId,
-        entree: Value,
+        entree: Apercu,
         changement: ChangementCellule,
     ) {
         let mut carte = self
@@ -331,30 +332,32 @@ fn max_payload(bus: &Bus) -> usize {
 /// A cell's batch as diffusions no larger than `max` bytes each: split in halves until each
 /// fits, never dropped (a single entry is always far below any NATS limit).
 fn lot_en_diffusions(zone: &CodeZone, cellule: Cellule, lot: Lot, max: usize) -> Vec<Diffusion> {
+    let Lot {
+        deplacements,
+        transitions,
+    } = lot;
+    let params = LotDeplacements {
+        zone: zone.clone(),
+        cellule: cellule.to_string(),
+        deplacements,
+    };
     let diffusion = Diffusion {
         destinataires: Destinataires::Aire {
             zone: zone.clone(),
             cellule,
         },
         methode: "monde.deplacements".into(),
-        params: serde_json::json!({
-            "zone": zone,
-            "cellule": cellule.to_string(),
-            "deplacements": lot.deplacements,
-        }),
-        transitions: (!lot.transitions.arrivees.is_empty() || !lot.transitions.departs.is_empty())
-            .then(|| lot.transitions.clone()),
+        params: serde_json::to_value(&params).unwrap_or_default(),
+        transitions: (!transitions.arrivees.is_empty() || !transitions.departs.is_empty())
+            .then(|| transitions.clone()),
     };
     let taille = serde_json::to_vec(&diffusion).map_or(0, |c| c.len());
-    let n = lot.deplacements.len() + lot.transitions.arrivees.len() + lot.transitions.departs.len();
+    let n = params.deplacements.len() + transitions.arrivees.len() + transitions.departs.len();
     if taille <= max || n <= 1 {
         return vec![diffusion];
     }
     let (mut a, mut b) = (Lot::default(), Lot::default());
-    let Lot {
-        mut deplacements,
-        transitions,
-    } = lot;
+    let mut deplacements = params.deplacements;
     let moitie = deplacements.len() / 2;
     b.deplacements = deplacements.split_off(moitie);
     a.deplacements = deplacements;
@@ -492,22 +495,16 @@ fn annoncer_transitions(
     presences: &Presences,
 ) {
     for (_, entree) in &transitions.arrivees {
-        if let Some(j) = entree
-            .get("joueur_id")
-            .and_then(|j| serde_json::from_value(j.clone()).ok())
-        {
-            presences.suivre(j, zone, cellule);
-        }
+        presences.suivre(entree.joueur_id, zone, cellule);
     }
     for (spectateur, ici, compte) in presences.spectateurs(zone, cellule) {
-        let apparitions: Vec<&Value> = transitions
+        let apparitions: Vec<Apercu> = transitions
             .arrivees
             .iter()
             .filter(|(depuis, entree)| {
-                depuis.is_none_or(|d| !ici.voit(d))
-                    && entree.get("joueur_id") != Some(&serde_json::json!(spectateur))
+                depuis.is_none_or(|d| !ici.voit(d)) && entree.joueur_id != spectateur
             })
-            .map(|(_, entree)| entree)
+            .map(|(_, entree)| entree.clone())
             .collect();
         let disparitions: Vec<JoueurId> = transitions
             .departs
@@ -517,22 +514,24 @@ fn annoncer_transitions(
             .collect();
         let comptes = HashSet::from([compte.uuid()]);
         if !apparitions.is_empty() {
-            let params = serde_json::json!({
-                "joueur_id": spectateur,
-                "zone": zone,
-                "apparitions": apparitions,
-            });
+            let params = serde_json::to_value(Apparitions {
+                joueur_id: spectateur,
+                zone: zone.clone(),
+                apparitions,
+            })
+            .unwrap_or_default();
             sockets.pousser(
                 &comptes,
                 &notification("monde.apparitions", params).to_string().into(),
             );
         }
         if !disparitions.is_empty() {
-            let params = serde_json::json!({
-                "joueur_id": spectateur,
-                "zone": zone,
-                "disparitions": disparitions,
-            });
+            let params = serde_json::to_value(Disparitions {
+                joueur_id: spectateur,
+                zone: zone.clone(),
+                disparitions,
+            })
+            .unwrap_or_default();
             sockets.pousser(
                 &comptes,
                 &notification("monde.disparitions", params)
@@ -559,6 +558,16 @@ mod tests {
     const C10: Cellule = Cellule { cx: 1, cy: 0 };
     const C30: Cellule = Cellule { cx: 3, cy: 0 };
 
+    fn apercu(joueur_id: JoueurId, x: f64) -> Apercu {
+        Apercu {
+            joueur_id,
+            nom: "x".repeat(20),
+            zone: zone("plaine_verte"),
+            position: domain::valeurs::Position::parse(x, 1.0).expect("position"),
+            classe: None,
+        }
+    }
+
     #[test]
     fn un_tick_garde_la_derniere_position_de_chaque_personnage_dans_sa_case() {
         let d = Deplacements::default();
@@ -568,28 +577,28 @@ mod tests {
             &plaine,
             C00,
             alice,
-            serde_json::json!({ "x": 1 }),
+            apercu(alice, 1.0),
             ChangementCellule::Aucun,
         );
         d.noter(
             &plaine,
             C00,
             bruno,
-            serde_json::json!({ "x": 5 }),
+            apercu(bruno, 5.0),
             ChangementCellule::Aucun,
         );
         d.noter(
             &plaine,
             C00,
             alice,
-            serde_json::json!({ "x": 2 }),
+            apercu(alice, 2.0),
             ChangementCellule::Aucun,
         );
         let tick = d.vider();
         assert_eq!(tick.len(), 1);
         let lot = &tick[&(plaine, C00)];
         assert_eq!(lot.deplacements.len(), 2);
-        assert!(lot.deplacements.contains(&serde_json::json!({ "x": 2 })));
+        assert!(lot.deplacements.contains(&apercu(alice, 2.0)));
         assert!(lot.transitions.arrivees.is_empty() && lot.transitions.departs.is_empty());
         assert!(d.vider().is_empty(), "un tick vidé ne repart pas");
     }
@@ -603,14 +612,14 @@ mod tests {
             &plaine,
             C10,
             alice,
-            serde_json::json!({ "x": 50 }),
+            apercu(alice, 50.0),
             ChangementCellule::Depuis(Some((plaine.clone(), C00))),
         );
         d.noter(
             &plaine,
             C30,
             alice,
-            serde_json::json!({ "x": 150 }),
+            apercu(alice, 150.0),
             ChangementCellule::Depuis(Some((plaine.clone(), C10))),
         );
         let tick = d.vider();
@@ -636,7 +645,7 @@ mod tests {
             &foret,
             C00,
             alice,
-            serde_json::json!({}),
+            apercu(alice, 10.0),
             ChangementCellule::Depuis(Some((plaine.clone(), C30))),
         );
         let tick = d.vider();
@@ -652,8 +661,7 @@ mod tests {
         let plaine = zone("plaine_verte");
         let mut lot = Lot::default();
         for i in 0..1000 {
-            lot.deplacements
-                .push(serde_json::json!({ "joueur_id": joueur(i), "nom": "x".repeat(20) }));
+            lot.deplacements.push(apercu(joueur(i), (i % 200) as f64));
         }
         lot.transitions.departs.push((joueur(5000), None));
         let diffusions = lot_en_diffusions(&plaine, C00, lot, 8 * 1024);

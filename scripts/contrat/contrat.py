@@ -431,8 +431,9 @@ for message in list(RECUS):
         continue
     declaree = notifications.get(message["method"])
     if declaree is None:
-        # Pushes the document does not describe yet (the interest area's, built as raw JSON).
+        # Every push the server sends is in the document: one it does not describe is a gap.
         non_decrites[message["method"]] = non_decrites.get(message["method"], 0) + 1
+        ECHECS.append(f"notification {message['method']} absente du document OpenRPC")
         continue
     poussees[message["method"]] = poussees.get(message["method"], 0) + 1
     erreurs = sorted(valideur(schema_des_params(declaree)).iter_errors(message["params"]), key=str)

@@ -10,6 +10,7 @@ pub mod curseur;
 pub mod enveloppe;
 pub mod erreur;
 pub mod evenement;
+pub mod monde;
 
 pub use curseur::{curseur, lire_curseur};
 pub use enveloppe::{Appel, en_json, lire_appel, notification, params, reponse, reponse_erreur};

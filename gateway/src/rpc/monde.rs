@@ -17,11 +17,11 @@ use domain::monde::ErreurMonde;
 use domain::valeurs::{CodeZone, Niveau, Position};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::appelant::Appelant;
 use crate::diffusion::{self, Diffusion};
 use crate::passerelle::Passerelle;
+use crate::protocole::monde::{Apercu, Apparitions, Disparitions};
 use crate::protocole::{ErreurRpc, en_json};
 
 /// How far `monde.proches` looks by default, in metres.
@@ -348,7 +348,11 @@ async fn montrer_aire(
         let diffusion = Diffusion {
             destinataires: destinataires.clone(),
             methode: "monde.disparitions".into(),
-            params: json!({ "joueur_id": joueur_id, "zone": zone, "disparitions": disparitions }),
+            params: en_json(&Disparitions {
+                joueur_id,
+                zone,
+                disparitions,
+            })?,
             transitions: None,
         };
         diffusion::publier(&passerelle.bus, "diffusion.monde.aire", &diffusion).await;
@@ -357,7 +361,11 @@ async fn montrer_aire(
         let diffusion = Diffusion {
             destinataires,
             methode: "monde.apparitions".into(),
-            params: json!({ "joueur_id": joueur_id, "zone": ici.zone, "apparitions": en_json(&apparitions)? }),
+            params: en_json(&Apparitions {
+                joueur_id,
+                zone: ici.zone.clone(),
+                apparitions: apparitions.into_iter().map(Apercu::from).collect(),
+            })?,
             transitions: None,
         };
         diffusion::publier(&passerelle.bus, "diffusion.monde.aire", &diffusion).await;
@@ -394,15 +402,16 @@ async fn annoncer(
             String::new()
         }
     };
-    let mut entree = json!({
-        "joueur_id": joueur_id,
-        "nom": nom,
-        "zone": ou.zone,
-        "position": ou.position,
-    });
+    let mut entree = Apercu {
+        joueur_id,
+        nom,
+        zone: ou.zone.clone(),
+        position: ou.position,
+        classe: None,
+    };
     if let ChangementCellule::Depuis(_) = changement {
         match passerelle.monde.classes(&[joueur_id]).await {
-            Ok(mut c) => entree["classe"] = json!(c.remove(&joueur_id)),
+            Ok(mut c) => entree.classe = c.remove(&joueur_id),
             Err(e) => tracing::warn!(erreur = %e, "classe du personnage pour la diffusion"),
         }
     }

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use strum::VariantNames;
 
 use super::Methode;
+use crate::protocole::monde::{Apparitions, Disparitions, LotDeplacements};
 use crate::protocole::{EvenementPousse, codes};
 
 /// The JSON-RPC errors that any method may answer, after its own.
@@ -207,9 +208,8 @@ fn erreurs(m: Methode) -> Vec<Value> {
         .collect()
 }
 
-/// What the server pushes, where a type says it: `evenement`, `chat.message`. (Monde's pushes,
-/// `monde.deplacements|apparitions|disparitions`, are still built as raw JSON in
-/// [`crate::diffusion`]: not described yet.)
+/// What the server pushes, each from the type that builds it: `evenement`, `chat.message`, and
+/// Monde's `monde.deplacements|apparitions|disparitions`.
 fn notifications(generateur: &mut SchemaGenerator) -> Vec<Value> {
     let mut pousses = Vec::new();
     for (nom, resume, schema) in [
@@ -222,6 +222,21 @@ fn notifications(generateur: &mut SchemaGenerator) -> Vec<Value> {
             "chat.message",
             "poussée : un message d'un canal dont le personnage est membre",
             commands::services::chat::MessageChat::json_schema(generateur),
+        ),
+        (
+            "monde.deplacements",
+            "poussée : les pas d'un tick dans une case que le personnage voit",
+            LotDeplacements::json_schema(generateur),
+        ),
+        (
+            "monde.apparitions",
+            "poussée : ceux qui entrent dans l'aire d'intérêt d'un personnage du compte",
+            Apparitions::json_schema(generateur),
+        ),
+        (
+            "monde.disparitions",
+            "poussée : ceux qui sortent de l'aire d'intérêt d'un personnage du compte",
+            Disparitions::json_schema(generateur),
         ),
     ] {
         let params = transformer(generateur, schema);
@@ -267,7 +282,21 @@ mod tests {
         let catalogue = Catalogue::officiel().expect("catalogue");
         let doc = document(&catalogue);
         let methodes = doc["methods"].as_array().expect("methods");
-        assert_eq!(methodes.len(), Methode::TOUTES.len() + 2);
+        // The methods, then the five pushes.
+        assert_eq!(methodes.len(), Methode::TOUTES.len() + 5);
+        for pousse in [
+            "evenement",
+            "chat.message",
+            "monde.deplacements",
+            "monde.apparitions",
+            "monde.disparitions",
+        ] {
+            let n = methodes.iter().find(|x| x["name"] == pousse);
+            assert!(
+                n.is_some_and(|n| n["x-notification"] == true && n["x-params"].is_object()),
+                "{pousse} absente"
+            );
+        }
         for m in Methode::TOUTES {
             let methode = methodes
                 .iter()
