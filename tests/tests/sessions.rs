@@ -21,13 +21,19 @@ async fn les_jetons_de_rafraichissement_tournent_et_un_rejeu_revoque_la_famille(
     let jeton = session["jeton_acces"].as_str().expect("jeton");
     assert!(banc.appel(jeton, "joueur.lister", json!({})).await.is_ok());
 
-    // The spent token again: a theft. The family dies, the latest token with it.
+    // The client goes on with its new token...
+    let (statut, session) = banc.post("/api/sessions/rafraichir", &nouveau).await;
+    assert_eq!(statut, StatusCode::OK, "{session}");
+    let dernier = json!({ "jeton_rafraichissement": session["jeton_rafraichissement"] });
+
+    // ...and the spent token comes again, its successor already used: a theft, even within
+    // the grace. The family dies, the latest token with it.
     assert_eq!(
         banc.post_refuse("/api/sessions/rafraichir", &ancien).await,
         (StatusCode::UNAUTHORIZED, "JETON_REUTILISE".to_owned())
     );
     assert_eq!(
-        banc.post_refuse("/api/sessions/rafraichir", &nouveau).await,
+        banc.post_refuse("/api/sessions/rafraichir", &dernier).await,
         (StatusCode::UNAUTHORIZED, "JETON_INVALIDE".to_owned())
     );
 
@@ -50,6 +56,32 @@ async fn les_jetons_de_rafraichissement_tournent_et_un_rejeu_revoque_la_famille(
         banc.post_refuse("/api/sessions/rafraichir", &invente).await,
         (StatusCode::UNAUTHORIZED, "JETON_INVALIDE".to_owned())
     );
+    banc.arreter().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_rafraichissement_dont_la_reponse_s_est_perdue_se_refait_une_fois(pool: PgPool) {
+    let banc = Banc::demarrer(&pool).await;
+    let compte = banc.compte("denis").await;
+    let ancien = json!({ "jeton_rafraichissement": compte.rafraichissement });
+    // A refresh whose answer never reached the client (the page reloaded meanwhile)...
+    let (statut, perdue) = banc.post("/api/sessions/rafraichir", &ancien).await;
+    assert_eq!(statut, StatusCode::OK, "{perdue}");
+    let perdu = json!({ "jeton_rafraichissement": perdue["jeton_rafraichissement"] });
+    // ...so the client sends the same token again, within the grace: a new pair, not a
+    // revoked family,
+    let (statut, session) = banc.post("/api/sessions/rafraichir", &ancien).await;
+    assert_eq!(statut, StatusCode::OK, "{session}");
+    let jeton = session["jeton_acces"].as_str().expect("jeton");
+    assert!(banc.appel(jeton, "joueur.lister", json!({})).await.is_ok());
+    // and the successor it never saw is dead, so one live token remains.
+    assert_eq!(
+        banc.post_refuse("/api/sessions/rafraichir", &perdu).await,
+        (StatusCode::UNAUTHORIZED, "JETON_INVALIDE".to_owned())
+    );
+    let actuel = json!({ "jeton_rafraichissement": session["jeton_rafraichissement"] });
+    let (statut, session) = banc.post("/api/sessions/rafraichir", &actuel).await;
+    assert_eq!(statut, StatusCode::OK, "{session}");
     banc.arreter().await;
 }
 

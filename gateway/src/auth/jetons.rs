@@ -200,6 +200,24 @@ async fn inserer<'e>(
     Ok(())
 }
 
+/// How long a rotated refresh token may be presented again while its successor is unused:
+/// the client that sent it lost the answer (a page reloaded, a connection cut mid-refresh).
+/// Past it, or once the successor was used, presenting it is a reuse and revokes the family.
+pub const GRACE_ROTATION: Duration = Duration::from_secs(10);
+
+/// A stored refresh token, as a rotation reads it.
+#[derive(sqlx::FromRow)]
+struct EtatJeton {
+    famille: Uuid,
+    compte_id: Uuid,
+    /// When it was rotated, if it was.
+    remplace_le: Option<DateTime<Utc>>,
+    /// Rotated less than [`GRACE_ROTATION`] ago.
+    recent: bool,
+    revoque: bool,
+    expire: bool,
+}
+
 /// Spends a refresh token and issues its successor in the same family.
 pub async fn rotation(
     pool: &PgPool,
@@ -209,21 +227,49 @@ pub async fn rotation(
     let mut tx = pool.begin().await?;
     // FOR UPDATE: two concurrent refreshes with one token are serialized, and the second
     // sees the first's rotation, which is exactly a reuse.
-    let ligne: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
-        "SELECT famille, compte_id, remplace_le IS NOT NULL, revoque_le IS NOT NULL, \
-                expire_le <= now() \
+    let ligne: Option<EtatJeton> = sqlx::query_as(
+        "SELECT famille, compte_id, remplace_le, \
+                coalesce(remplace_le > now() - make_interval(secs => $2), false) AS recent, \
+                revoque_le IS NOT NULL AS revoque, expire_le <= now() AS expire \
          FROM jetons_rafraichissement WHERE empreinte = $1 FOR UPDATE",
     )
     .bind(empreinte(jeton))
+    .bind(GRACE_ROTATION.as_secs_f64())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((famille, compte, remplace, revoque, expire)) = ligne else {
+    let Some(EtatJeton {
+        famille,
+        compte_id: compte,
+        remplace_le: remplace,
+        recent,
+        revoque,
+        expire,
+    }) = ligne
+    else {
         return Ok(Rotation::Invalide);
     };
     if revoque || expire {
         return Ok(Rotation::Invalide);
     }
-    if remplace {
+    if let Some(remplace_le) = remplace {
+        // Within the grace, a token whose successor was never used is the same client that
+        // lost the answer (a page reloaded mid-refresh): the unused successor is revoked and
+        // a new one issued, so one live token remains. Otherwise it is a reuse.
+        if recent {
+            let successeur_revoque = sqlx::query(
+                "UPDATE jetons_rafraichissement SET revoque_le = now() \
+                 WHERE famille = $1 AND emis_le = $2 \
+                   AND remplace_le IS NULL AND revoque_le IS NULL",
+            )
+            .bind(famille)
+            .bind(remplace_le)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if successeur_revoque == 1 {
+                return succeder(tx, jeton, famille, compte, duree).await;
+            }
+        }
         sqlx::query(
             "UPDATE jetons_rafraichissement SET revoque_le = now() \
              WHERE famille = $1 AND revoque_le IS NULL",
@@ -235,6 +281,18 @@ pub async fn rotation(
         tracing::warn!(%famille, compte = %compte, "jeton de rafraîchissement réutilisé : famille révoquée");
         return Ok(Rotation::Reutilise);
     }
+    succeder(tx, jeton, famille, compte, duree).await
+}
+
+/// Marks `jeton` replaced now and issues its successor, emitted at that same instant (the
+/// transaction's `now()`): the grace of [`rotation`] finds the successor by it.
+async fn succeder(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    jeton: &str,
+    famille: Uuid,
+    compte: Uuid,
+    duree: Duration,
+) -> Result<Rotation, sqlx::Error> {
     sqlx::query("UPDATE jetons_rafraichissement SET remplace_le = now() WHERE empreinte = $1")
         .bind(empreinte(jeton))
         .execute(&mut *tx)
