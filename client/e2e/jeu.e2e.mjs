@@ -154,9 +154,12 @@ async function position(page) {
 }
 
 async function vuPar(page, id) {
-  const li = page.locator(`${tid('presents')} li[data-joueur="${id}"]`);
-  if (!(await li.count())) return null;
-  return { x: Number(await li.getAttribute('data-x')), y: Number(await li.getAttribute('data-y')) };
+  // Read in one go in the page: a count, then attributes, would wait out the locator's timeout
+  // for an entry that disappeared in between (a neighbour leaving the area does just that).
+  return page.evaluate((selecteur) => {
+    const li = document.querySelector(selecteur);
+    return li ? { x: Number(li.getAttribute('data-x')), y: Number(li.getAttribute('data-y')) } : null;
+  }, `${tid('presents')} li[data-joueur="${id}"]`);
 }
 
 /** One action for whoever may act on this page; true when it acted. */
