@@ -8,11 +8,14 @@ pub mod scenario;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use domain::ids::CompteId;
+use domain::ids::{CompteId, JoueurId};
+use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
+use domain::valeurs::CodeQuete;
 use futures_util::{SinkExt as _, StreamExt as _};
 use gateway::auth::Jetons;
 use gateway::config::{Connexions, Reglages, Secret};
 use gateway::serveur::Serveur;
+use magasin::Metadonnees;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -251,6 +254,27 @@ impl Banc {
             .expect("texte des métriques")
     }
 
+    /// Gives a character `xp` experience points through the write side, as a quest's reward
+    /// would: for a test that needs a level, not a quest.
+    pub async fn gagner_xp(&self, compte_id: Uuid, joueur_id: JoueurId, xp: u32) {
+        let meta = Metadonnees::pour_compte(
+            CompteId::from_uuid(compte_id),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            chrono::Utc::now(),
+        );
+        let gain = CommandeJoueur::GagnerXp {
+            source: SourceXp::Quete(CodeQuete::parse("essai").expect("code")),
+            xp,
+        };
+        self.serveur
+            .passerelle
+            .depot
+            .executer::<Joueur>(&joueur_id.to_string(), gain, &meta)
+            .await
+            .expect("XP gagnée");
+    }
+
     /// Places a character at `(x, y)` in `zone` through `monde.placer`, with an admin token of
     /// its own: where a test needs it, instead of a run the speed rule would refuse.
     pub async fn placer(&self, joueur_id: Value, zone: &str, x: f64, y: f64) -> Value {
@@ -359,6 +383,14 @@ pub fn resultat(mut reponse: Value) -> Result<Value, Value> {
 /// The `data.code` of an error.
 pub fn code(erreur: &Value) -> &str {
     erreur["data"]["code"].as_str().unwrap_or("")
+}
+
+/// The notifications of one method among those a socket kept.
+pub fn de_methode<'n>(notifications: &'n VecDeque<Value>, methode: &str) -> Vec<&'n Value> {
+    notifications
+        .iter()
+        .filter(|n| n["method"] == methode)
+        .collect()
 }
 
 type Flux = WebSocketStream<MaybeTlsStream<TcpStream>>;

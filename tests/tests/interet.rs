@@ -9,16 +9,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use chrono::Utc;
 use commands::services::monde::Emplacement;
-use domain::ids::{CompteId, JoueurId};
-use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
-use domain::valeurs::{CodeQuete, CodeZone, Position};
-use magasin::Metadonnees;
-use mmo_tests::{Banc, ClientWs};
+use domain::ids::JoueurId;
+use domain::valeurs::{CodeZone, Position};
+use mmo_tests::{Banc, ClientWs, de_methode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 /// A character of this account, placed at `(x, y)` in `zone`.
 async fn personnage(banc: &Banc, jeton: &str, nom: &str, zone: &str, x: f64, y: f64) -> JoueurId {
@@ -39,13 +35,6 @@ async fn placer(banc: &Banc, id: JoueurId, zone: &str, x: f64, y: f64) {
         .placer(id, ici)
         .await
         .expect("placement");
-}
-
-fn de_methode<'n>(notifications: &'n VecDeque<Value>, methode: &str) -> Vec<&'n Value> {
-    notifications
-        .iter()
-        .filter(|n| n["method"] == methode)
-        .collect()
 }
 
 /// Whether `ws` heard `de` move.
@@ -221,22 +210,8 @@ async fn on_voit_ses_voisins_arriver_et_partir_a_travers_les_instances(pool: PgP
 
     // Through a portal: Bruno (level 2) is placed at the plain's portal, looks at his zone
     // (Alice sees him arrive), then takes it: gone for Alice, there for Dora.
-    let meta = Metadonnees::pour_compte(
-        CompteId::from_uuid(bruno.compte_id),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Utc::now(),
-    );
-    let xp = CommandeJoueur::GagnerXp {
-        source: SourceXp::Quete(CodeQuete::parse("essai").expect("code")),
-        xp: 100,
-    };
-    a.serveur
-        .passerelle
-        .depot
-        .executer::<Joueur>(&jb.to_string(), xp, &meta)
-        .await
-        .expect("niveau 2");
+    // 100 XP: level 2, the portal's level.
+    a.gagner_xp(bruno.compte_id, jb, 100).await;
     placer(&b, jb, "plaine_verte", 194.0, 100.0).await;
     ws_a.notifications.clear();
     ws_b.appel("monde.zone", json!({ "joueur_id": jb }))

@@ -8,15 +8,10 @@
 
 use std::collections::VecDeque;
 
-use chrono::Utc;
 use domain::ids::{CompteId, JoueurId};
-use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
-use domain::valeurs::CodeQuete;
-use magasin::Metadonnees;
-use mmo_tests::{Banc, ClientWs, code};
+use mmo_tests::{Banc, ClientWs, code, de_methode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 async fn personnage(banc: &Banc, jeton: &str, nom: &str) -> JoueurId {
     let id: JoueurId =
@@ -29,13 +24,6 @@ async fn personnage(banc: &Banc, jeton: &str, nom: &str) -> JoueurId {
         .await
         .expect("placement");
     id
-}
-
-fn de_methode<'n>(notifications: &'n VecDeque<Value>, methode: &str) -> Vec<&'n Value> {
-    notifications
-        .iter()
-        .filter(|n| n["method"] == methode)
-        .collect()
 }
 
 /// The moves in the `monde.deplacements` batches received.
@@ -72,22 +60,8 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
     let jd = personnage(&a, &dora.jeton, "Dorane").await;
 
     // Carla goes to the forest first, over HTTP: level 2, placed at the portal, the portal.
-    let meta = Metadonnees::pour_compte(
-        CompteId::from_uuid(carla.compte_id),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Utc::now(),
-    );
-    let xp = CommandeJoueur::GagnerXp {
-        source: SourceXp::Quete(CodeQuete::parse("essai").expect("code")),
-        xp: 100,
-    };
-    a.serveur
-        .passerelle
-        .depot
-        .executer::<Joueur>(&jc.to_string(), xp, &meta)
-        .await
-        .expect("niveau 2");
+    // 100 XP: level 2, the portal's level.
+    a.gagner_xp(carla.compte_id, jc, 100).await;
     b.placer(json!(jc), "plaine_verte", 194.0, 100.0).await;
     let arrivee = b
         .appel(
