@@ -508,7 +508,7 @@ async fn sprinter(
             .deplacer(compte, joueur, position(ici + 1.9, 50.0))
             .await
         {
-            Ok(e) => ici = e.position.x(),
+            Ok(e) => ici = e.emplacement.position.x(),
             Err(e) => return (ici - depart, e),
         }
     }
@@ -552,7 +552,7 @@ async fn le_credit_passe_le_portail_avec_le_personnage(pool: PgPool) {
     let mut x = 175.0;
     while x < 194.0 {
         match b.monde.deplacer(c, j, position(x + 1.9, 100.0)).await {
-            Ok(e) => x = e.position.x(),
+            Ok(e) => x = e.emplacement.position.x(),
             Err(_) => break,
         }
     }
@@ -710,4 +710,108 @@ async fn l_index_des_cases_suit_les_personnages_et_ne_montre_pas_les_egares(pool
             .is_empty(),
         "une marque égarée n'est pas montrée"
     );
+}
+
+/// A step notes its interest cell in its own write: the first one notes where there was no
+/// mark, one in the same cell changes nothing, one across a cell's edge says which it left,
+/// and the index finds the character in its new cell.
+#[sqlx::test(migrations = "../migrations")]
+async fn un_pas_note_sa_case_dans_la_meme_ecriture(pool: PgPool) {
+    use commands::services::monde::ChangementCellule;
+    use domain::interet::Cellule;
+    let b = Banc::new(pool).await;
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Ilda").await;
+    let plaine = zone("plaine_verte");
+    let pas = |x: f64| b.monde.deplacer(c, j, position(x, 100.0));
+    assert_eq!(
+        pas(101.0).await.expect("pas").changement,
+        ChangementCellule::Depuis(None),
+        "pas de marque avant"
+    );
+    assert_eq!(
+        pas(100.5).await.expect("pas").changement,
+        ChangementCellule::Aucun
+    );
+    let c22 = Cellule { cx: 2, cy: 2 };
+    assert_eq!(
+        pas(99.0).await.expect("pas").changement,
+        ChangementCellule::Depuis(Some((plaine.clone(), c22))),
+        "de 2_2 à 1_2"
+    );
+    let vus = b
+        .monde
+        .visibles(&plaine, &[Cellule { cx: 1, cy: 2 }])
+        .await
+        .expect("visibles");
+    assert_eq!(vus.iter().map(|v| v.joueur_id).collect::<Vec<_>>(), vec![j]);
+    assert!(
+        b.monde
+            .visibles(&plaine, &[c22])
+            .await
+            .expect("visibles")
+            .is_empty(),
+        "plus dans 2_2"
+    );
+}
+
+/// A step is decided from the position this instance keeps in memory and applied only if
+/// Redis still holds it: a move another instance made meanwhile is never undone, the step is
+/// decided again from where the character really stands, and a step that memory would
+/// refuse but the real position allows is accepted.
+#[sqlx::test(migrations = "../migrations")]
+async fn un_pas_decide_de_memoire_suit_ce_que_redis_tient(pool: PgPool) {
+    let b = Banc::new(pool.clone()).await;
+    let autre = commands::services::monde::Monde::new(
+        pool,
+        b.redis.clone(),
+        &b.prefixe,
+        domain::Catalogue::officiel().expect("catalogue"),
+    );
+    let c = b.compte(1).await;
+    let j = b.personnage(c, "Ilda").await;
+    let plaine = zone("plaine_verte");
+    // Here: (101, 100), kept in memory.
+    b.pas(c, j, position(101.0, 100.0)).await;
+    // The other instance: on to (103, 100).
+    autre
+        .deplacer(c, j, position(103.0, 100.0))
+        .await
+        .expect("pas sur l'autre instance");
+    // Here again, from a memory that says (101, 100): decided again from (103, 100).
+    let pas = b
+        .monde
+        .deplacer(c, j, position(104.0, 100.0))
+        .await
+        .expect("pas décidé de nouveau");
+    assert_eq!(pas.emplacement.position, position(104.0, 100.0));
+    // The other instance puts the character 50 m away: from memory, (104, 100), a step to
+    // (151, 100) is far too fast; from where it stands, it is one metre.
+    autre
+        .placer(
+            j,
+            Emplacement {
+                zone: plaine.clone(),
+                position: position(150.0, 100.0),
+            },
+        )
+        .await
+        .expect("placé");
+    let pas = b
+        .monde
+        .deplacer(c, j, position(151.0, 100.0))
+        .await
+        .expect("un mètre depuis la vraie position");
+    assert_eq!(pas.emplacement.position, position(151.0, 100.0));
+    assert_eq!(
+        autre.emplacement(j).await.expect("lu"),
+        Some(Emplacement {
+            zone: plaine.clone(),
+            position: position(151.0, 100.0),
+        })
+    );
+    // A step too far from the real position is still refused, with the real position.
+    let (refus, ici) = pas_refuse(b.monde.deplacer(c, j, position(190.0, 100.0)).await);
+    assert!(matches!(refus, ErreurMonde::TropRapide { .. }), "{refus:?}");
+    assert_eq!(ici.position, position(151.0, 100.0));
 }

@@ -38,11 +38,7 @@ pub struct Cellule {
 impl Cellule {
     /// The cell of `p` in a grid of `taille`-metre cells (`taille` > 0).
     pub fn de(p: Position, taille: f64) -> Self {
-        // Positions are bounded by the zone (hundreds of metres): the casts cannot overflow.
-        Self {
-            cx: (p.x() / taille).floor() as i32,
-            cy: (p.y() / taille).floor() as i32,
-        }
+        Self::de_xy(p.x(), p.y(), taille)
     }
 
     /// The cell and its eight neighbours: what a character standing here sees. Cells past the
@@ -60,6 +56,24 @@ impl Cellule {
             }
         }
         aire
+    }
+
+    /// The cells that a circle of `rayon` metres around `p` touches (its bounding square's),
+    /// in a grid of `taille`-metre cells.
+    pub fn autour(p: Position, rayon: f64, taille: f64) -> Vec<Cellule> {
+        let coin_bas = Self::de_xy(p.x() - rayon, p.y() - rayon, taille);
+        let coin_haut = Self::de_xy(p.x() + rayon, p.y() + rayon, taille);
+        (coin_bas.cy..=coin_haut.cy)
+            .flat_map(|cy| (coin_bas.cx..=coin_haut.cx).map(move |cx| Cellule { cx, cy }))
+            .collect()
+    }
+
+    fn de_xy(x: f64, y: f64, taille: f64) -> Self {
+        // Positions are bounded by the zone (kilometres at most): the casts cannot overflow.
+        Self {
+            cx: (x / taille).floor() as i32,
+            cy: (y / taille).floor() as i32,
+        }
     }
 
     /// Whether a character standing in `self` sees the cell `autre` (they touch or are one).
@@ -113,6 +127,26 @@ mod tests {
 
     fn p(x: f64, y: f64) -> Position {
         Position::parse(x, y).expect("position")
+    }
+
+    #[test]
+    fn un_cercle_touche_les_cases_de_son_carre() {
+        let cases = Cellule::autour(p(60.0, 60.0), 5.0, 50.0);
+        assert_eq!(cases, vec![Cellule { cx: 1, cy: 1 }]);
+        let cases = Cellule::autour(p(52.0, 60.0), 5.0, 50.0);
+        assert_eq!(
+            cases,
+            vec![Cellule { cx: 0, cy: 1 }, Cellule { cx: 1, cy: 1 }]
+        );
+        let cases = Cellule::autour(p(100.0, 100.0), 120.0, 50.0);
+        assert_eq!(cases.len(), 6 * 6, "de -1 à 4 sur chaque axe");
+        // Every point of the circle falls in one of them.
+        for i in 0..360 {
+            let a = f64::from(i).to_radians();
+            let (x, y) = (100.0 + 120.0 * a.cos(), 100.0 + 120.0 * a.sin());
+            let c = Cellule::de_xy(x, y, 50.0);
+            assert!(cases.contains(&c), "{x} {y}");
+        }
     }
 
     #[test]

@@ -13,13 +13,15 @@
 //! Moves are batched per tick ([`TICK_DEPLACEMENTS`]) and per cell (interest management,
 //! doc/monde_chat.md « Intérêt »): an instance notes each move in its [`Deplacements`] (the
 //! latest position of a character wins, with the cell it stood in when the tick began if it
-//! changed cell) and, once per tick, publishes one `monde.deplacements` per cell, split if
-//! larger than NATS takes. Each instance serializes a cell's batch once and pushes it to the
-//! sockets whose characters see the cell, and derives from its arrivals and departures their
-//! `monde.apparitions` and `monde.disparitions`. A socket's cost thus grows with its
-//! neighbours: zone-wide batches made it grow with the zone, and pushing each move to every
-//! socket of its zone made the fan-out grow as the square of the players in a zone
-//! (doc/performance.md).
+//! changed cell) and, once per tick, publishes one batch per cell, split if larger than NATS
+//! takes. Each instance derives from a batch's arrivals and departures its players'
+//! `monde.apparitions` and `monde.disparitions` at once, and keeps its moves in its
+//! [`Livraisons`]: once per tick, each character indexed here gets one `monde.deplacements`
+//! with the moves of the cells it sees, written by copying each cell's entries, serialized
+//! once. A socket's cost thus grows with its neighbours, one message per tick: zone-wide
+//! batches made it grow with the zone, one push per move to every socket of its zone made
+//! the fan-out grow as the square of the players in a zone, and one push per cell made it
+//! nine messages per tick (doc/performance.md).
 //!
 //! NATS gives at-most-once delivery on plain subjects: a push lost to a disconnection is not
 //! replayed. The history (`chat.historique`) and the zone view (`monde.zone`) are how a client
@@ -42,7 +44,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::protocole::monde::{Apercu, Apparitions, Disparitions, LotDeplacements};
+use crate::protocole::monde::{Apercu, Apparitions, Disparitions};
 use crate::protocole::notification;
 use crate::sockets::Sockets;
 
@@ -213,6 +215,16 @@ struct Mouvement {
     origine: ChangementCellule,
 }
 
+/// One cell's moves of a tick as they travel between instances (the params of a
+/// `monde.deplacements` diffusion): each receiving instance delivers them to its players in
+/// the `monde.deplacements` of each character that sees the cell ([`Livraisons`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LotCellule {
+    zone: CodeZone,
+    cellule: Cellule,
+    deplacements: Vec<Apercu>,
+}
+
 /// One cell's batch for a tick: the entries of those standing in it, who entered, who left.
 #[derive(Debug, Default)]
 struct Lot {
@@ -336,9 +348,9 @@ fn lot_en_diffusions(zone: &CodeZone, cellule: Cellule, lot: Lot, max: usize) ->
         deplacements,
         transitions,
     } = lot;
-    let params = LotDeplacements {
+    let params = LotCellule {
         zone: zone.clone(),
-        cellule: cellule.to_string(),
+        cellule,
         deplacements,
     };
     let diffusion = Diffusion {
@@ -346,7 +358,7 @@ fn lot_en_diffusions(zone: &CodeZone, cellule: Cellule, lot: Lot, max: usize) ->
             zone: zone.clone(),
             cellule,
         },
-        methode: "monde.deplacements".into(),
+        methode: METHODE_DEPLACEMENTS.into(),
         params: serde_json::to_value(&params).unwrap_or_default(),
         transitions: (!transitions.arrivees.is_empty() || !transitions.departs.is_empty())
             .then(|| transitions.clone()),
@@ -423,6 +435,7 @@ pub async fn suivre(
     mut abonne: async_nats::Subscriber,
     sockets: Arc<Sockets>,
     presences: Arc<Presences>,
+    livraisons: Arc<Livraisons>,
     mut arret: watch::Receiver<bool>,
 ) {
     loop {
@@ -431,7 +444,7 @@ pub async fn suivre(
             _ = arret.changed() => return,
         };
         if let Some(m) = message {
-            pousser(&m.payload, &sockets, &presences);
+            pousser(&m.payload, &sockets, &presences, &livraisons);
             continue;
         }
         tracing::warn!("abonnement aux diffusions perdu, reprise");
@@ -446,7 +459,7 @@ pub async fn suivre(
     }
 }
 
-fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
+fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences, livraisons: &Livraisons) {
     let diffusion: Diffusion = match serde_json::from_slice(corps) {
         Ok(d) => d,
         Err(e) => {
@@ -459,7 +472,14 @@ fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
     {
         annoncer_transitions(zone, *cellule, transitions, sockets, presences);
     }
-    // Serialized once, whoever receives it: a socket's cost is the cells it sees.
+    if diffusion.methode == METHODE_DEPLACEMENTS {
+        match serde_json::from_value::<LotCellule>(diffusion.params) {
+            Ok(lot) => livraisons.recevoir(lot),
+            Err(e) => tracing::warn!(erreur = %e, "lot de déplacements illisible ignoré"),
+        }
+        return;
+    }
+    // Serialized once, whoever receives it.
     let message: Arc<str> = notification(&diffusion.methode, diffusion.params)
         .to_string()
         .into();
@@ -481,6 +501,113 @@ fn pousser(corps: &[u8], sockets: &Sockets, presences: &Presences) {
             sockets.pousser(&comptes, &message);
         }
     }
+}
+
+/// The method of a tick's moves, between instances (one cell's) and to players (one
+/// character's area).
+const METHODE_DEPLACEMENTS: &str = "monde.deplacements";
+
+/// The cells' moves this instance received since its last delivery, each cell's entries
+/// serialized once as a JSON fragment (an array's inside, entries in the order received: of
+/// two entries of one character, the later is the newer). Every [`TICK_DEPLACEMENTS`], each
+/// character indexed here gets one `monde.deplacements` with the fragments of the cells it
+/// sees: a socket receives one message per tick, whatever the number of cells around it, and
+/// building it copies bytes, it serializes nothing.
+#[derive(Debug, Default)]
+pub struct Livraisons {
+    recus: Mutex<HashMap<(CodeZone, Cellule), String>>,
+}
+
+impl Livraisons {
+    fn recus(&self) -> std::sync::MutexGuard<'_, HashMap<(CodeZone, Cellule), String>> {
+        self.recus
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps a cell's moves for the next delivery.
+    fn recevoir(&self, lot: LotCellule) {
+        if lot.deplacements.is_empty() {
+            return;
+        }
+        let mut fragment = String::new();
+        for entree in &lot.deplacements {
+            if let Ok(json) = serde_json::to_string(entree) {
+                if !fragment.is_empty() {
+                    fragment.push(',');
+                }
+                fragment.push_str(&json);
+            }
+        }
+        let mut recus = self.recus();
+        let deja = recus.entry((lot.zone, lot.cellule)).or_default();
+        if !deja.is_empty() {
+            deja.push(',');
+        }
+        deja.push_str(&fragment);
+    }
+
+    /// Delivers what was received since the last call: one `monde.deplacements` per character
+    /// here that sees a cell with moves.
+    fn livrer(&self, sockets: &Sockets, presences: &Presences) {
+        let recus = std::mem::take(&mut *self.recus());
+        let mut par_spectateur: HashMap<JoueurId, (CompteId, &CodeZone, Vec<&str>)> =
+            HashMap::new();
+        for ((zone, cellule), fragment) in &recus {
+            for (spectateur, _, compte) in presences.spectateurs(zone, *cellule) {
+                par_spectateur
+                    .entry(spectateur)
+                    .or_insert_with(|| (compte, zone, Vec::new()))
+                    .2
+                    .push(fragment);
+            }
+        }
+        for (spectateur, (compte, zone, fragments)) in par_spectateur {
+            let message = lot_du_spectateur(spectateur, zone, &fragments);
+            sockets.pousser_au_compte(compte.uuid(), &message.into());
+        }
+    }
+
+    /// Every [`TICK_DEPLACEMENTS`], delivers the moves received, until `arret`.
+    pub async fn livrer_periodiquement(
+        self: Arc<Self>,
+        sockets: Arc<Sockets>,
+        presences: Arc<Presences>,
+        mut arret: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(TICK_DEPLACEMENTS);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = arret.changed() => return,
+            }
+            self.livrer(&sockets, &presences);
+        }
+    }
+}
+
+/// One character's `monde.deplacements` (`LotDeplacements` on the wire), written from its
+/// cells' fragments.
+fn lot_du_spectateur(spectateur: JoueurId, zone: &CodeZone, fragments: &[&str]) -> String {
+    let taille: usize = fragments.iter().map(|f| f.len() + 1).sum();
+    let mut message = String::with_capacity(taille + 160);
+    message.push_str(r#"{"jsonrpc":"2.0","method":""#);
+    message.push_str(METHODE_DEPLACEMENTS);
+    message.push_str(r#"","params":{"joueur_id":""#);
+    message.push_str(&spectateur.to_string());
+    message.push_str(r#"","zone":"#);
+    // A zone code is a slug; written through serde all the same.
+    message.push_str(&serde_json::to_string(zone.as_str()).unwrap_or_default());
+    message.push_str(r#","deplacements":["#);
+    for (i, f) in fragments.iter().enumerate() {
+        if i > 0 {
+            message.push(',');
+        }
+        message.push_str(f);
+    }
+    message.push_str("]}}");
+    message
 }
 
 /// Tells each character here that sees `cellule` who entered its area through it
@@ -545,6 +672,7 @@ fn annoncer_transitions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocole::monde::LotDeplacements;
 
     fn zone(code: &str) -> CodeZone {
         CodeZone::parse(code).expect("zone")
@@ -704,5 +832,86 @@ mod tests {
         assert_eq!(p.retirer_compte(compte), vec![alice]);
         assert!(p.comptes_dans(&foret).is_empty());
         assert!(p.spectateurs(&foret, C00).is_empty());
+    }
+
+    #[tokio::test]
+    async fn chaque_spectateur_recoit_un_seul_lot_par_tick_avec_les_cases_qu_il_voit() {
+        let plaine = zone("plaine_verte");
+        let sockets = Arc::new(Sockets::default());
+        let presences = Presences::default();
+        let livraisons = Livraisons::default();
+        let compte = |n| CompteId::from_uuid(Uuid::from_u64_pair(1, n));
+        let mut files = Vec::new();
+        let mut abonnements = Vec::new();
+        // Alice in 0_0 sees 0_0 and 1_0; Bruno in 3_0 sees neither; Chloé in 1_0 sees both.
+        for (n, cellule) in [(1, C00), (2, C30), (3, C10)] {
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            abonnements.push(sockets.abonner(
+                compte(n).uuid(),
+                tx,
+                Arc::new(tokio::sync::Notify::new()),
+            ));
+            files.push(rx);
+            presences.entrer(joueur(n), plaine.clone(), cellule, compte(n));
+        }
+        let lot = |cellule, entrees: Vec<Apercu>| LotCellule {
+            zone: plaine.clone(),
+            cellule,
+            deplacements: entrees,
+        };
+        livraisons.recevoir(lot(C00, vec![apercu(joueur(1), 1.0)]));
+        livraisons.recevoir(lot(C10, vec![apercu(joueur(3), 60.0)]));
+        // A second batch of the same cell in the same tick (another instance's): appended.
+        livraisons.recevoir(lot(
+            C00,
+            vec![apercu(joueur(1), 2.0), apercu(joueur(9), 3.0)],
+        ));
+        livraisons.recevoir(lot(C30, Vec::new()));
+        livraisons.livrer(&sockets, &presences);
+
+        let lu = |message: Arc<str>| -> LotDeplacements {
+            let v: Value = serde_json::from_str(&message).expect("JSON");
+            assert_eq!(v["method"], "monde.deplacements");
+            serde_json::from_value(v["params"].clone()).expect("LotDeplacements")
+        };
+        let alice = lu(files[0].try_recv().expect("un lot pour Alice"));
+        assert!(files[0].try_recv().is_err(), "un seul par tick");
+        assert_eq!(alice.joueur_id, joueur(1));
+        assert_eq!(alice.zone, plaine);
+        let mut vus: Vec<(JoueurId, f64)> = alice
+            .deplacements
+            .iter()
+            .map(|a| (a.joueur_id, a.position.x()))
+            .collect();
+        vus.sort_by(|a, b| a.1.total_cmp(&b.1));
+        assert_eq!(
+            vus,
+            vec![
+                (joueur(1), 1.0),
+                (joueur(1), 2.0),
+                (joueur(9), 3.0),
+                (joueur(3), 60.0)
+            ]
+        );
+        let ordre: Vec<f64> = alice
+            .deplacements
+            .iter()
+            .filter(|a| a.joueur_id == joueur(1))
+            .map(|a| a.position.x())
+            .collect();
+        assert_eq!(ordre, vec![1.0, 2.0], "la plus récente en dernier");
+        assert!(
+            files[1].try_recv().is_err(),
+            "Bruno ne voit aucune de ces cases"
+        );
+        let chloe = lu(files[2].try_recv().expect("un lot pour Chloé"));
+        assert_eq!(chloe.joueur_id, joueur(3));
+        assert_eq!(chloe.deplacements.len(), 4);
+
+        livraisons.livrer(&sockets, &presences);
+        assert!(
+            files[0].try_recv().is_err(),
+            "rien de nouveau, rien d'envoyé"
+        );
     }
 }

@@ -41,7 +41,7 @@ use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
 use crate::config::limites::{TAILLE_CORPS_REST, TAILLE_MESSAGE};
 use crate::config::{Connexions, Reglages};
-use crate::diffusion::{self, Deplacements, Presences};
+use crate::diffusion::{self, Deplacements, Livraisons, Presences};
 use crate::metriques::{self, Metriques};
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, reponse_erreur};
@@ -134,22 +134,29 @@ pub fn lancer_bus(
     (etat, taches)
 }
 
-/// The diffusion of moves and chat messages (subscribed before this returns), and the writing
-/// of positions behind Redis.
+/// The diffusion of moves and chat messages (subscribed before this returns), the delivery
+/// of the moves received, and the writing of positions behind Redis.
 async fn lancer_diffusion(
     bus: &Bus,
     monde: &Monde,
     sockets: &Arc<Sockets>,
     presences: &Arc<Presences>,
     arret: &watch::Receiver<bool>,
-) -> anyhow::Result<[JoinHandle<()>; 2]> {
+) -> anyhow::Result<[JoinHandle<()>; 3]> {
     let abonne = diffusion::abonner(bus)
         .await
         .context("abonnement aux diffusions (NATS)")?;
+    let livraisons = Arc::new(Livraisons::default());
     Ok([
         tokio::spawn(diffusion::suivre(
             bus.clone(),
             abonne,
+            Arc::clone(sockets),
+            Arc::clone(presences),
+            Arc::clone(&livraisons),
+            arret.clone(),
+        )),
+        tokio::spawn(livraisons.livrer_periodiquement(
             Arc::clone(sockets),
             Arc::clone(presences),
             arret.clone(),

@@ -114,6 +114,17 @@ impl Sockets {
         }
     }
 
+    /// Queues `message` on every socket of this account, as [`Sockets::pousser`] does.
+    pub fn pousser_au_compte(&self, compte: Uuid, message: &Arc<str>) {
+        let abonnes = self
+            .abonnes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for a in abonnes.get(&compte).into_iter().flatten() {
+            self.envoyer(a, message);
+        }
+    }
+
     /// Queues `message` on every socket of these accounts, never waiting: a full queue marks
     /// its socket as too slow.
     pub fn pousser(&self, comptes: &HashSet<Uuid>, message: &Arc<str>) {

@@ -39,15 +39,17 @@ impl From<Visible> for Apercu {
     }
 }
 
-/// `monde.deplacements`: the latest position of each character that moved in one cell during
-/// a tick, sent to the sockets whose character sees that cell.
+/// `monde.deplacements`: the latest positions of the characters that moved in the interest
+/// area of one character of the account (`joueur_id`, the one who sees them) during a tick;
+/// at most one per character and tick.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LotDeplacements {
-    /// The zone.
+    /// The character who sees them.
+    pub joueur_id: JoueurId,
+    /// Its zone.
     pub zone: CodeZone,
-    /// The cell, `<cx>_<cy>`.
-    pub cellule: String,
-    /// Who moved, and where to.
+    /// Who moved, and where to, in the order the moves were made (a character listed twice:
+    /// the later entry is its position).
     pub deplacements: Vec<Apercu>,
 }
 

@@ -141,12 +141,12 @@ pub async fn deplacer(
     p: Deplacer,
 ) -> Result<Emplacement, ErreurRpc> {
     let vers = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
-    let emplacement = match passerelle
+    let pas = match passerelle
         .monde
         .deplacer(a.compte_id, p.joueur_id, vers)
         .await
     {
-        Ok(e) => e,
+        Ok(pas) => pas,
         Err(e) => {
             if let ErreurApplication::PasRefuse { refus, .. } = &e {
                 surveiller_refus(passerelle, a, p.joueur_id, refus).await;
@@ -154,8 +154,15 @@ pub async fn deplacer(
             return Err(e.into());
         }
     };
-    suivre(passerelle, a.compte_id, p.joueur_id, &emplacement).await;
-    Ok(emplacement)
+    suivre(
+        passerelle,
+        a.compte_id,
+        p.joueur_id,
+        &pas.emplacement,
+        pas.changement,
+    )
+    .await;
+    Ok(pas.emplacement)
 }
 
 /// A refused step: counted by reason, logged with its account (the span carries it), and,
@@ -218,7 +225,7 @@ pub async fn changer_zone(
         .monde
         .changer_zone(a.compte_id, p.joueur_id, p.vers)
         .await?;
-    suivre(passerelle, a.compte_id, p.joueur_id, &arrivee).await;
+    noter_et_suivre(passerelle, a.compte_id, p.joueur_id, &arrivee).await;
     Ok(arrivee)
 }
 
@@ -244,7 +251,7 @@ pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Emplacement, E
     // Like a zone change of the owner's: its area and its neighbours hear of it (on other
     // instances, the owner's sockets follow at its next `monde.zone`).
     if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await? {
-        suivre(passerelle, compte, p.joueur_id, &arrivee).await;
+        noter_et_suivre(passerelle, compte, p.joueur_id, &arrivee).await;
     }
     Ok(arrivee)
 }
@@ -285,10 +292,14 @@ pub async fn proches(
     Ok(ListeProches { proches })
 }
 
-/// After a move or a zone change: notes the character's interest cell; if it changed, tells
-/// the character who entered and left its area, and its neighbours (next tick) that it
-/// entered or left theirs; indexes it here; notes its move for the next tick.
-async fn suivre(passerelle: &Passerelle, compte: CompteId, joueur_id: JoueurId, ici: &Emplacement) {
+/// After a zone change or a placement: notes the character's interest cell (a step notes
+/// its own), then [`suivre`].
+async fn noter_et_suivre(
+    passerelle: &Passerelle,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    ici: &Emplacement,
+) {
     let changement = match passerelle.monde.noter_cellule(joueur_id, ici).await {
         Ok(c) => c,
         Err(e) => {
@@ -296,6 +307,19 @@ async fn suivre(passerelle: &Passerelle, compte: CompteId, joueur_id: JoueurId, 
             ChangementCellule::Aucun
         }
     };
+    suivre(passerelle, compte, joueur_id, ici, changement).await;
+}
+
+/// After a move, a zone change or a placement whose cell is noted: if it changed cell, tells
+/// the character who entered and left its area, and its neighbours (next tick) that it
+/// entered or left theirs; indexes it here; notes its move for the next tick.
+async fn suivre(
+    passerelle: &Passerelle,
+    compte: CompteId,
+    joueur_id: JoueurId,
+    ici: &Emplacement,
+    changement: ChangementCellule,
+) {
     present_ici(passerelle, compte, joueur_id, ici);
     if let ChangementCellule::Depuis(depuis) = &changement
         && let Err(e) = montrer_aire(passerelle, compte, joueur_id, ici, depuis.clone()).await

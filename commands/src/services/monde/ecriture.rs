@@ -55,8 +55,11 @@ impl Monde {
     /// These characters' player closed its socket on this instance: their positions are
     /// written to PostgreSQL now. Their presence is left to expire ([`DUREE_PRESENCE`]): the
     /// player may still hold a socket on another instance, which keeps signalling it, and a
-    /// removal here would hide them from their zone until its next heartbeat.
+    /// removal here would hide them from their zone until its next heartbeat. Their hot
+    /// positions are forgotten here: the player's next step, wherever it goes, starts from
+    /// Redis.
     pub async fn quitter(&self, joueurs: &[JoueurId]) -> Result<(), ErreurApplication> {
+        self.oublier_chaudes(joueurs);
         self.ecrire_positions(joueurs).await
     }
 

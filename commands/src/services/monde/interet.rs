@@ -19,8 +19,8 @@ use super::{DUREE_PRESENCE, Emplacement, Monde, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 
 /// Moves the character's mark to its new cell; answers the cell it left (`""` if none was
-/// noted), or nil if it did not change cell. Kept here, not with the move's script: a step is
-/// decided and written first, its cell noted after.
+/// noted), or nil if it did not change cell. For a zone change, a placement or a look at the
+/// zone; a step notes its cell in its own script (`SCRIPT_DEPLACER`), the same way.
 static SCRIPT_NOTER_CELLULE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -34,6 +34,9 @@ return avant or ''
 ",
     )
 });
+
+/// Classes kept in memory before the map is cleared (a class never changes).
+const CLASSES_MAX: usize = 100_000;
 
 /// A character another sees: who, its name and class, where.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -60,6 +63,15 @@ pub enum ChangementCellule {
     Depuis(Option<(CodeZone, Cellule)>),
 }
 
+/// A change of cell from the cell mark a script answered (`<zone>:<cx_cy>`, `""`: none).
+pub(super) fn changement_depuis(avant: &str) -> ChangementCellule {
+    ChangementCellule::Depuis(
+        avant
+            .split_once(':')
+            .and_then(|(z, c)| Some((CodeZone::parse(z).ok()?, c.parse::<Cellule>().ok()?))),
+    )
+}
+
 impl Monde {
     /// The side of the interest cells, in metres (the catalog's `cellule_interet`).
     pub fn taille_cellule(&self) -> f64 {
@@ -71,7 +83,7 @@ impl Monde {
         Cellule::de(position, self.taille_cellule())
     }
 
-    fn cle_cellule(zone: &CodeZone, cellule: Cellule) -> String {
+    pub(super) fn cle_cellule(zone: &CodeZone, cellule: Cellule) -> String {
         format!("{}:{cellule}", zone.as_str())
     }
 
@@ -91,14 +103,7 @@ impl Monde {
             .arg(self.cle("monde:cellule:"))
             .invoke_async(&mut self.redis())
             .await?;
-        Ok(match avant {
-            None => ChangementCellule::Aucun,
-            Some(a) => {
-                ChangementCellule::Depuis(a.split_once(':').and_then(|(z, c)| {
-                    Some((CodeZone::parse(z).ok()?, c.parse::<Cellule>().ok()?))
-                }))
-            }
-        })
+        Ok(avant.map_or(ChangementCellule::Aucun, |a| changement_depuis(&a)))
     }
 
     /// The characters present in these cells of `zone`, with name, class and position.
@@ -185,29 +190,53 @@ impl Monde {
     }
 
     /// The classes of these characters, from the read side (a class never changes; a
-    /// character the read side has not seen yet has none here).
+    /// character the read side has not seen yet has none here): kept in memory once read,
+    /// the missing ones in one query.
     pub async fn classes(
         &self,
         joueurs: &[JoueurId],
     ) -> Result<HashMap<JoueurId, String>, ErreurApplication> {
-        let ids: Vec<Uuid> = joueurs
-            .iter()
-            .map(|j| j.uuid())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+        let mut classes = HashMap::with_capacity(joueurs.len());
+        let mut manquants = HashSet::new();
+        {
+            let connues = self.classes_connues();
+            for j in joueurs {
+                match connues.get(j) {
+                    Some(c) => {
+                        classes.insert(*j, c.clone());
+                    }
+                    None => {
+                        manquants.insert(j.uuid());
+                    }
+                }
+            }
         }
+        if manquants.is_empty() {
+            return Ok(classes);
+        }
+        let ids: Vec<Uuid> = manquants.into_iter().collect();
         let lignes: Vec<(Uuid, String)> = sqlx::query_as(
             "SELECT joueur_id, classe FROM lecture.joueurs WHERE joueur_id = ANY($1)",
         )
         .bind(&ids)
         .fetch_all(self.pool())
         .await?;
-        Ok(lignes
-            .into_iter()
-            .map(|(j, c)| (JoueurId::from_uuid(j), c))
-            .collect())
+        let mut connues = self.classes_connues();
+        if connues.len() + lignes.len() >= CLASSES_MAX {
+            connues.clear();
+        }
+        for (j, c) in lignes {
+            let j = JoueurId::from_uuid(j);
+            connues.insert(j, c.clone());
+            classes.insert(j, c);
+        }
+        Ok(classes)
+    }
+
+    fn classes_connues(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, String>> {
+        self.i
+            .classes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

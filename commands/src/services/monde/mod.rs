@@ -33,7 +33,7 @@ mod refus;
 
 pub use ecriture::{DELAI_REPRISE, PERIODE_ECRITURE};
 pub use interet::{ChangementCellule, Visible};
-pub use positions::Emplacement;
+pub use positions::{Emplacement, Pas};
 pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 pub use refus::{FENETRE_REFUS, SEUIL_REFUS};
 
@@ -66,6 +66,11 @@ struct Interieur {
     depot: Depot,
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
     proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
+    /// The positions this instance wrote or read last, to decide the next step from
+    /// (positions.rs): Redis checks them in the step's own script.
+    chaudes: Mutex<HashMap<JoueurId, positions::PositionDatee>>,
+    /// Classes read from the read side (interet.rs): a class never changes.
+    classes: Mutex<HashMap<JoueurId, String>>,
     deplacer: redis::Script,
     poser: redis::Script,
     remplir: redis::Script,
@@ -105,6 +110,8 @@ impl Monde {
                 prefixe: prefixe_redis.to_owned(),
                 catalogue,
                 proprietaires: Mutex::new(HashMap::new()),
+                chaudes: Mutex::new(HashMap::new()),
+                classes: Mutex::new(HashMap::new()),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
                 poser: redis::Script::new(SCRIPT_POSER),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),

@@ -4,6 +4,7 @@
 //! anywhere (an admin's tool), moves and zone changes decided by the domain's rules
 //! (`domain::monde`).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
@@ -11,6 +12,7 @@ use domain::monde::{Credit, ErreurMonde, decider_changement, decider_deplacement
 use domain::valeurs::{CodeZone, Position};
 use serde::{Deserialize, Serialize};
 
+use super::interet::{ChangementCellule, changement_depuis};
 use super::{Monde, introuvable_position, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 use crate::services::fiche_possedee;
@@ -28,6 +30,25 @@ pub struct Emplacement {
     pub position: Position,
 }
 
+/// A step taken: where the character now stands, and whether it changed interest cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pas {
+    /// Where it stands.
+    pub emplacement: Emplacement,
+    /// The cell it left, if the step took it into another one.
+    pub changement: ChangementCellule,
+}
+
+/// What became of a step decided from a position.
+enum Essai {
+    /// Written.
+    Fait(Pas),
+    /// Refused by the rules, from that position.
+    Refuse(ErreurMonde),
+    /// Not written: Redis no longer holds that position; what it holds (`None`: nothing).
+    Perime(Option<PositionDatee>),
+}
+
 /// A position as Redis holds it: with the instant of its move and the distance budget left
 /// then (`None`: no budget stored, a full one).
 #[derive(Debug, Clone)]
@@ -43,14 +64,26 @@ const CHAMPS: [&str; 5] = ["zone", "x", "y", "t", "credit"];
 /// A move, applied only if the character still stands where it was decided from (same zone,
 /// same instant): two concurrent moves, or a move racing a zone change, cannot both apply,
 /// and the budget (`credit`) is spent by one of them only: it is written with the position.
+/// The step's interest cell (`ARGV[9]`, `<zone>:<cx_cy>`) is noted in the same call, as
+/// [`Monde::noter_cellule`] does: a step is one round trip. Answers `{1}` (same cell as before),
+/// `{1, left}` (it changed cell: the cell it left, `''` if none was noted), or, when the check
+/// fails, `{0, zone, x, y, t, credit}`: where the character stands now (all nil if its hash is
+/// gone), for the caller to decide again.
 pub(super) const SCRIPT_DEPLACER: &str = r"
-local actuel = redis.call('HMGET', KEYS[1], 'zone', 't')
-if actuel[1] ~= ARGV[1] or actuel[2] ~= ARGV[2] then return 0 end
+local actuel = redis.call('HMGET', KEYS[1], 'zone', 'x', 'y', 't', 'credit', 'cellule')
+if actuel[1] ~= ARGV[1] or actuel[4] ~= ARGV[2] then
+  return {0, actuel[1], actuel[2], actuel[3], actuel[4], actuel[5]}
+end
 redis.call('HSET', KEYS[1], 'x', ARGV[3], 'y', ARGV[4], 't', ARGV[5], 'credit', ARGV[8])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
-return 1
+local avant = actuel[6]
+if avant == ARGV[9] then return {1} end
+redis.call('HSET', KEYS[1], 'cellule', ARGV[9])
+if avant then redis.call('SREM', ARGV[10] .. avant, ARGV[6]) end
+redis.call('SADD', ARGV[10] .. ARGV[9], ARGV[6])
+return {1, avant or ''}
 ";
 
 /// Puts the character in a zone at a point: a zone change, or a placement (an admin's tool).
@@ -191,34 +224,80 @@ impl Monde {
 
     /// Moves the caller's character inside its zone: within the zone's bounds, no farther
     /// than its distance budget allows now (`domain::monde::Credit`), which the step spends.
-    /// Marks it present and dirty. A refused step is [`ErreurApplication::PasRefuse`], with
-    /// where the character still stands.
+    /// Marks it present and dirty, and notes its interest cell. A refused step is
+    /// [`ErreurApplication::PasRefuse`], with where the character still stands.
+    ///
+    /// One Redis round trip when this instance moved the character last: the step is decided
+    /// from the position it keeps in memory, and written by a script that applies it only if
+    /// Redis, the shared copy, still agrees (doc/monde_chat.md, « Un pas, un aller-retour »).
+    /// When it does not (another instance moved the character, a zone change, an expired
+    /// hash), the step is decided again once from what Redis holds; a refusal decided from
+    /// memory is checked the same way before it is answered.
     pub async fn deplacer(
         &self,
         compte: CompteId,
         joueur_id: JoueurId,
         vers: Position,
-    ) -> Result<Emplacement, ErreurApplication> {
+    ) -> Result<Pas, ErreurApplication> {
         self.verifier_proprietaire(compte, joueur_id).await?;
+        let chaude = self.position_chaude(joueur_id);
+        let mut relu = chaude.is_none();
+        let mut etat = match chaude {
+            Some(e) => e,
+            None => self.position_partagee(joueur_id).await?,
+        };
+        loop {
+            match self.essayer_pas(joueur_id, &etat, vers).await? {
+                Essai::Fait(pas) => return Ok(pas),
+                Essai::Refuse(refus) if relu => {
+                    return Err(ErreurApplication::PasRefuse {
+                        refus,
+                        zone: etat.emplacement.zone,
+                        position: etat.emplacement.position,
+                    });
+                }
+                Essai::Perime(_) if relu => return Err(ErreurApplication::Conflit),
+                Essai::Perime(Some(e)) => {
+                    self.garder_chaude(joueur_id, e.clone());
+                    etat = e;
+                }
+                Essai::Refuse(_) | Essai::Perime(None) => {
+                    etat = self.position_partagee(joueur_id).await?;
+                }
+            }
+            relu = true;
+        }
+    }
+
+    /// Where the character stands as Redis holds it (refilled from PostgreSQL on a miss),
+    /// kept in memory for its next step.
+    async fn position_partagee(
+        &self,
+        joueur_id: JoueurId,
+    ) -> Result<PositionDatee, ErreurApplication> {
         let etat = self
             .position_datee(joueur_id)
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
+        self.garder_chaude(joueur_id, etat.clone());
+        Ok(etat)
+    }
+
+    /// Decides a step from `etat` and writes it if Redis still holds `etat`.
+    async fn essayer_pas(
+        &self,
+        joueur_id: JoueurId,
+        etat: &PositionDatee,
+        vers: Position,
+    ) -> Result<Essai, ErreurApplication> {
         let zone = &etat.emplacement.zone;
         let regle = self.i.catalogue.deplacement();
-        let refuse = |refus| ErreurApplication::PasRefuse {
-            refus,
-            zone: zone.clone(),
-            position: etat.emplacement.position,
+        let Some(def) = self.i.catalogue.zone(zone) else {
+            return Ok(Essai::Refuse(ErreurMonde::ZoneInconnue(zone.clone())));
         };
-        let def = self
-            .i
-            .catalogue
-            .zone(zone)
-            .ok_or_else(|| refuse(ErreurMonde::ZoneInconnue(zone.clone())))?;
         let (t, ecoule) = horodater(etat.t);
         let credit = etat.credit.unwrap_or_else(|| Credit::plein(regle));
-        let reste = decider_deplacement(
+        let reste = match decider_deplacement(
             regle,
             zone,
             def,
@@ -226,10 +305,12 @@ impl Monde {
             credit,
             ecoule,
             vers,
-        )
-        .map_err(refuse)?;
-        let mut redis = self.redis();
-        let applique: i64 = self
+        ) {
+            Ok(reste) => reste,
+            Err(refus) => return Ok(Essai::Refuse(refus)),
+        };
+        let cellule = self.cellule(vers);
+        let reponse: Vec<Option<String>> = self
             .i
             .deplacer
             .key(self.cle_position(joueur_id))
@@ -243,15 +324,36 @@ impl Monde {
             .arg(joueur_id.to_string())
             .arg(DUREE_CACHE_S)
             .arg(reste.metres().to_string())
-            .invoke_async(&mut redis)
+            .arg(Self::cle_cellule(zone, cellule))
+            .arg(self.cle("monde:cellule:"))
+            .invoke_async(&mut self.redis())
             .await?;
-        if applique == 0 {
-            return Err(ErreurApplication::Conflit);
+        match reponse.split_first() {
+            Some((Some(applique), reste_reponse)) if applique == "1" => {
+                let emplacement = Emplacement {
+                    zone: zone.clone(),
+                    position: vers,
+                };
+                self.garder_chaude(
+                    joueur_id,
+                    PositionDatee {
+                        emplacement: emplacement.clone(),
+                        t,
+                        credit: Some(reste),
+                    },
+                );
+                let changement = match reste_reponse.first() {
+                    None => ChangementCellule::Aucun,
+                    Some(avant) => changement_depuis(avant.as_deref().unwrap_or_default()),
+                };
+                Ok(Essai::Fait(Pas {
+                    emplacement,
+                    changement,
+                }))
+            }
+            Some((_, actuel)) => Ok(Essai::Perime(lire_position_datee(actuel))),
+            None => Ok(Essai::Perime(None)),
         }
-        Ok(Emplacement {
-            zone: zone.clone(),
-            position: vers,
-        })
     }
 
     /// Puts a character at a point of any zone, at once: an admin's tool (and the tests'),
@@ -327,9 +429,18 @@ impl Monde {
             .await?;
         if applique == 0 {
             tx.rollback().await?;
+            self.oublier_chaudes(&[joueur_id]);
             return Err(ErreurApplication::Conflit);
         }
         tx.commit().await?;
+        self.garder_chaude(
+            joueur_id,
+            PositionDatee {
+                emplacement: ou.clone(),
+                t,
+                credit: Some(credit),
+            },
+        );
         Ok(())
     }
 
@@ -411,6 +522,40 @@ impl Monde {
                     .iter()
                     .any(|p| p.vers == ici.zone && p.arrivee == ici.position)
             }))
+    }
+}
+
+/// Hot positions kept in memory before the map is cleared (a cleared one is read again from
+/// Redis at its next step).
+const CHAUDES_MAX: usize = 100_000;
+
+impl Monde {
+    /// The position this instance wrote or read last for the character, if it keeps one.
+    fn position_chaude(&self, joueur_id: JoueurId) -> Option<PositionDatee> {
+        self.chaudes().get(&joueur_id).cloned()
+    }
+
+    fn garder_chaude(&self, joueur_id: JoueurId, etat: PositionDatee) {
+        let mut chaudes = self.chaudes();
+        if chaudes.len() >= CHAUDES_MAX && !chaudes.contains_key(&joueur_id) {
+            chaudes.clear();
+        }
+        chaudes.insert(joueur_id, etat);
+    }
+
+    /// Forgets these characters' hot positions (their player left this instance).
+    pub(super) fn oublier_chaudes(&self, joueurs: &[JoueurId]) {
+        let mut chaudes = self.chaudes();
+        for j in joueurs {
+            chaudes.remove(j);
+        }
+    }
+
+    fn chaudes(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, PositionDatee>> {
+        self.i
+            .chaudes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
+use domain::interet::Cellule;
 use domain::valeurs::{CodeZone, Position};
 use serde::Serialize;
 use uuid::Uuid;
@@ -115,7 +116,8 @@ impl Monde {
     }
 
     /// The characters present near the caller's, within `rayon` metres, nearest first (the
-    /// character itself excluded).
+    /// character itself excluded): read from the interest cells that the circle touches, so
+    /// the answer's cost grows with the crowd around, not with the zone's.
     pub async fn proches(
         &self,
         compte: CompteId,
@@ -127,16 +129,17 @@ impl Monde {
             .emplacement(joueur_id)
             .await?
             .ok_or_else(|| introuvable_position(joueur_id))?;
+        let cellules = Cellule::autour(ici.position, rayon, self.taille_cellule());
         let mut proches: Vec<Proche> = self
-            .presents(&ici.zone)
+            .visibles(&ici.zone, &cellules)
             .await?
             .into_iter()
-            .filter(|p| p.joueur_id != joueur_id)
-            .map(|p| Proche {
-                distance: ici.position.distance(p.position),
-                joueur_id: p.joueur_id,
-                nom: p.nom,
-                position: p.position,
+            .filter(|v| v.joueur_id != joueur_id)
+            .map(|v| Proche {
+                distance: ici.position.distance(v.position),
+                joueur_id: v.joueur_id,
+                nom: v.nom,
+                position: v.position,
             })
             .filter(|p| p.distance <= rayon)
             .collect();
