@@ -38,7 +38,7 @@ pub struct Cellule {
 impl Cellule {
     /// The cell of `p` in a grid of `taille`-metre cells (`taille` > 0).
     pub fn de(p: Position, taille: f64) -> Self {
-        // Positions are bounded by the zone (hundreds of metres): the casts cannot overflow.
+        // Positions are bounded by the zone (a few kilometres at most): the casts cannot overflow.
         Self {
             cx: (p.x() / taille).floor() as i32,
             cy: (p.y() / taille).floor() as i32,
