@@ -81,10 +81,20 @@ async fn un_teleport_est_refuse_et_la_zone_a_des_bords(pool: PgPool) {
         Some(depart),
         "un refus ne bouge rien"
     );
-    b.placer(j, position(199.5, 100.0)).await;
-    let (e, ici) = pas_refuse(b.monde.deplacer(c, j, position(200.5, 100.0)).await);
-    assert!(matches!(e, ErreurMonde::HorsZone { .. }), "{e:?}");
-    assert_eq!(ici.position, position(199.5, 100.0));
+    // The plain is 1,000 m wide: a step onto its edge passes, a step past it does not.
+    b.placer(j, position(999.0, 100.0)).await;
+    b.pas(c, j, position(999.5, 100.0)).await;
+    let (e, ici) = pas_refuse(b.monde.deplacer(c, j, position(1000.5, 100.0)).await);
+    assert_eq!(
+        e,
+        ErreurMonde::HorsZone {
+            zone: zone("plaine_verte"),
+            largeur: 1000,
+            hauteur: 1000
+        }
+    );
+    assert_eq!(ici.position, position(999.5, 100.0));
+    b.pas(c, j, position(1000.0, 100.0)).await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -613,7 +623,7 @@ async fn placer_met_un_personnage_n_importe_ou_durablement(pool: PgPool) {
                 j,
                 Emplacement {
                     zone: zone("plaine_verte"),
-                    position: position(250.0, 10.0),
+                    position: position(1000.5, 10.0),
                 },
             )
             .await,

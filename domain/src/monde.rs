@@ -353,20 +353,22 @@ mod tests {
 
     #[test]
     fn sortir_de_la_zone_est_refuse() {
+        // The plain is 1,000 m on each side: its far edges are in, half a metre past them is out.
         let plein = Credit::plein(&regle());
-        let r = pas(
-            plein,
-            p(199.0, 100.0),
-            p(201.0, 100.0),
-            Duration::from_secs(1),
+        assert!(pas(plein, p(999.0, 100.0), p(1000.0, 100.0), ms(1000)).is_ok());
+        assert!(pas(plein, p(100.0, 999.0), p(100.0, 1000.0), ms(1000)).is_ok());
+        let hors = Err(ErreurMonde::HorsZone {
+            zone: plaine().0,
+            largeur: 1000,
+            hauteur: 1000,
+        });
+        assert_eq!(
+            pas(plein, p(999.5, 100.0), p(1000.5, 100.0), ms(1000)),
+            hors
         );
         assert_eq!(
-            r,
-            Err(ErreurMonde::HorsZone {
-                zone: plaine().0,
-                largeur: 200,
-                hauteur: 200
-            })
+            pas(plein, p(100.0, 999.5), p(100.0, 1000.5), ms(1000)),
+            hors
         );
         let r = pas(plein, p(0.5, 0.5), p(-0.5, 0.5), Duration::from_secs(1));
         assert!(matches!(r, Err(ErreurMonde::HorsZone { .. })));

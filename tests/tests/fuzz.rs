@@ -311,7 +311,8 @@ fn valeur(genre: Genre, monde: &Monde) -> BoxedStrategy<Value> {
         Genre::Zone => codes(&["plaine_verte", "foret_sombre", "crypte_oubliee"]),
         Genre::Quantite | Genre::Entier => nombre_hostile(),
         Genre::Coordonnee => prop_oneof![
-            3 => (0.0f64..220.0).prop_map(Value::from),
+            // Inside every zone, and past the edge of each (the widest is 1,200 m).
+            3 => (0.0f64..1300.0).prop_map(Value::from),
             1 => any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
             1 => nombre_hostile(),
             1 => parmi(&[json!("NaN"), json!("Infinity"), json!(-1e308), json!(1e308)]),

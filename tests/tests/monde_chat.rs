@@ -93,6 +93,10 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         .await
         .expect("vue");
     assert_eq!(vue["zone"]["code"], "plaine_verte");
+    assert_eq!(
+        (&vue["zone"]["largeur"], &vue["zone"]["hauteur"]),
+        (&json!(1000.0), &json!(1000.0))
+    );
     assert_eq!(vue["zone"]["portails"][0]["vers"], "foret_sombre");
     assert_eq!(vue["presents"].as_array().map(Vec::len), Some(3), "{vue}");
 

@@ -199,12 +199,35 @@ fn une_courbe_d_xp_qui_redescend_est_refusee() {
 
 #[test]
 fn un_portail_hors_de_sa_zone_est_refuse() {
+    // The plain is 1,000 m on each side: a portal on its edge is in, past it out.
+    assert!(
+        mute(
+            "position = { x = 195.0, y = 100.0 }",
+            "position = { x = 1000.0, y = 100.0 }",
+        )
+        .is_ok()
+    );
     let e = erreur(
         "position = { x = 195.0, y = 100.0 }",
-        "position = { x = 995.0, y = 100.0 }",
+        "position = { x = 1000.5, y = 100.0 }",
     );
     assert!(
         e.contains("zone `plaine_verte`") && e.contains("portails.position"),
+        "{e}"
+    );
+}
+
+#[test]
+fn une_arrivee_hors_de_la_zone_d_arrivee_est_refusee() {
+    // The plain's portal leads to the forest, 1,200 m on each side: its edge is in, past it out.
+    let bord = "arrivee = { x = 1200.0, y = 150.0 }";
+    assert!(mute("arrivee = { x = 10.0, y = 150.0 }", bord).is_ok());
+    let e = erreur(
+        "arrivee = { x = 10.0, y = 150.0 }",
+        "arrivee = { x = 1200.5, y = 150.0 }",
+    );
+    assert!(
+        e.contains("zone `plaine_verte`") && e.contains("portails.arrivee"),
         "{e}"
     );
 }

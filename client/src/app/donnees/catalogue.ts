@@ -29,7 +29,7 @@ export interface DefQuete {
 }
 
 export interface Catalogue {
-  regles: { niveau_max: number; capacite_inventaire: number; zone_depart: string; duree_tour_secondes: number; personnages_par_compte: number };
+  regles: { niveau_max: number; capacite_inventaire: number; zone_depart: string; duree_tour_secondes: number; personnages_par_compte: number; cellule_interet: number };
   classes: Record<Classe, DefClasse>;
   deplacement: { vitesse_max: number; rafale_ms: number; gigue_ms: number; rayon_portail: number };
   progression: { xp_cumulee: number[] };

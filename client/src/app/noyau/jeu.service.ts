@@ -17,7 +17,9 @@ export interface Profil {
   pv_max: number; attaque: number; defense: number; soin: number; version: number;
 }
 export interface Present { joueur_id: string; nom: string; x: number; y: number; classe?: Classe; vu: number; }
-export interface ZoneVue { code: string; def: DefZone; }
+/** The character's zone: its description (`monde.zone`'s, over the catalog's) and the side of
+ *  an interest cell in metres (`cellule_interet`): the map frames the character's area with it. */
+export interface ZoneVue { code: string; def: DefZone; cellule: number; }
 export interface Offre { or: number; items: Record<string, number>; }
 export interface EchangeVue {
   id: string; proposant: string; destinataire: string; offres: Record<string, Offre>;
@@ -181,7 +183,11 @@ export class JeuService {
     const r = await this.rpc.appel<any>('monde.zone', { joueur_id: p.joueur_id });
     const code = r.zone.code as string;
     if (this.zone()?.code !== code) {
-      this.zone.set({ code, def: { ...CATALOGUE.zones[code], ...r.zone, portails: r.zone.portails } });
+      this.zone.set({
+        code,
+        def: { ...CATALOGUE.zones[code], ...r.zone, portails: r.zone.portails },
+        cellule: r.cellule_interet ?? CATALOGUE.regles.cellule_interet,
+      });
     }
     if (!this.enVol && !this.cible() && this.touches.size === 0) this.position.set(r.position);
     const maintenant = Date.now();
