@@ -68,7 +68,10 @@ export class JeuService {
 
   constructor() {
     this.rpc.evenements$.subscribe((e) => this.surEvenement(e));
-    this.rpc.deplacements$.subscribe((d) => this.surDeplacement(d));
+    this.rpc.deplacements$.subscribe((l) => {
+      if (l.joueur_id !== this.personnage()?.joueur_id) return;
+      for (const d of l.deplacements) this.surDeplacement(d);
+    });
     // The server tells who enters and leaves the character's interest area (§4.7): the map
     // is the server's picture, without reading the zone again.
     this.rpc.apparitions$.subscribe((a) => {

@@ -26,6 +26,8 @@ export interface EvenementPousse {
 
 export interface Deplacement { joueur_id: string; nom: string; zone: string; position: { x: number; y: number }; classe?: string | null; }
 /** `monde.apparitions`: who entered the interest area of `joueur_id` (§4.7). */
+/** `monde.deplacements`: the moves a character of the account (`joueur_id`) sees, one per tick. */
+export interface LotDeplacements { joueur_id: string; zone: string; deplacements: Deplacement[]; }
 export interface Apparitions { joueur_id: string; zone: string; apparitions: Deplacement[]; }
 /** `monde.disparitions`: who left the interest area of `joueur_id` (§4.7). */
 export interface Disparitions { joueur_id: string; zone: string; disparitions: string[]; }
@@ -50,7 +52,7 @@ export class RpcService {
   readonly rattrapes = signal(0);
 
   readonly evenements$ = new Subject<EvenementPousse>();
-  readonly deplacements$ = new Subject<Deplacement>();
+  readonly deplacements$ = new Subject<LotDeplacements>();
   readonly apparitions$ = new Subject<Apparitions>();
   readonly disparitions$ = new Subject<Disparitions>();
   readonly messages$ = new Subject<MessageChat>();
@@ -232,9 +234,7 @@ export class RpcService {
     if (m && typeof m.method === 'string') {
       switch (m.method) {
         case 'evenement': this.traiter(m.params); break;
-        case 'monde.deplacements':
-          for (const d of m.params?.deplacements ?? []) this.deplacements$.next(d);
-          break;
+        case 'monde.deplacements': this.deplacements$.next(m.params); break;
         case 'monde.apparitions': this.apparitions$.next(m.params); break;
         case 'monde.disparitions': this.disparitions$.next(m.params); break;
         case 'chat.message': this.messages$.next(m.params); break;
