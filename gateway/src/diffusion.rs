@@ -564,7 +564,7 @@ impl Livraisons {
         }
         for (spectateur, (compte, zone, fragments)) in par_spectateur {
             let message = lot_du_spectateur(spectateur, zone, &fragments);
-            sockets.pousser_au_compte(compte.uuid(), &message.into());
+            sockets.pousser_au_personnage(compte.uuid(), spectateur, &message.into());
         }
     }
 
@@ -639,7 +639,6 @@ fn annoncer_transitions(
             .filter(|(j, vers)| *j != spectateur && vers.is_none_or(|v| !ici.voit(v)))
             .map(|(j, _)| *j)
             .collect();
-        let comptes = HashSet::from([compte.uuid()]);
         if !apparitions.is_empty() {
             let params = serde_json::to_value(Apparitions {
                 joueur_id: spectateur,
@@ -647,8 +646,9 @@ fn annoncer_transitions(
                 apparitions,
             })
             .unwrap_or_default();
-            sockets.pousser(
-                &comptes,
+            sockets.pousser_au_personnage(
+                compte.uuid(),
+                spectateur,
                 &notification("monde.apparitions", params).to_string().into(),
             );
         }
@@ -659,8 +659,9 @@ fn annoncer_transitions(
                 disparitions,
             })
             .unwrap_or_default();
-            sockets.pousser(
-                &comptes,
+            sockets.pousser_au_personnage(
+                compte.uuid(),
+                spectateur,
                 &notification("monde.disparitions", params)
                     .to_string()
                     .into(),

@@ -447,6 +447,7 @@ async fn rpc_http(
         ip: pair.ip(),
         id_requete: id,
         transport: Transport::Http,
+        joueur: None,
     };
     let mut r = match rpc::traiter(&passerelle, &mut ctx, &octets).await {
         Some(v) => axum::Json(v).into_response(),

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use domain::ids::JoueurId;
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
@@ -16,7 +17,14 @@ struct Abonne {
     session: u64,
     file: mpsc::Sender<Arc<str>>,
     trop_lent: Arc<Notify>,
+    /// The characters this socket plays (those its calls acted for), latest last: the world
+    /// pushes of a character go to the sockets that play it, or to all the account's sockets
+    /// when none does.
+    joues: Vec<JoueurId>,
 }
+
+/// Characters one socket remembers playing (an account has at most a handful).
+const JOUES_MAX: usize = 8;
 
 /// The sockets, by account.
 #[derive(Debug, Default)]
@@ -33,6 +41,32 @@ pub struct Abonnement {
     sockets: Arc<Sockets>,
     compte: Uuid,
     session: u64,
+}
+
+impl Abonnement {
+    /// The socket plays this character (one of its account's: the call that named it
+    /// succeeded).
+    pub fn jouer(&self, joueur: JoueurId) {
+        let mut abonnes = self
+            .sockets
+            .abonnes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(a) = abonnes
+            .get_mut(&self.compte)
+            .and_then(|l| l.iter_mut().find(|a| a.session == self.session))
+        else {
+            return;
+        };
+        if a.joues.last() == Some(&joueur) {
+            return;
+        }
+        a.joues.retain(|j| *j != joueur);
+        if a.joues.len() >= JOUES_MAX {
+            a.joues.remove(0);
+        }
+        a.joues.push(joueur);
+    }
 }
 
 impl Drop for Abonnement {
@@ -70,6 +104,7 @@ impl Sockets {
                 session,
                 file,
                 trop_lent,
+                joues: Vec::new(),
             });
         Abonnement {
             sockets: Arc::clone(self),
@@ -114,14 +149,21 @@ impl Sockets {
         }
     }
 
-    /// Queues `message` on every socket of this account, as [`Sockets::pousser`] does.
-    pub fn pousser_au_compte(&self, compte: Uuid, message: &Arc<str>) {
+    /// Queues `message`, a world push for `joueur`, on the sockets of its account that play
+    /// it, or on all of them when none does, as [`Sockets::pousser`] does.
+    pub fn pousser_au_personnage(&self, compte: Uuid, joueur: JoueurId, message: &Arc<str>) {
         let abonnes = self
             .abonnes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for a in abonnes.get(&compte).into_iter().flatten() {
-            self.envoyer(a, message);
+        let Some(liste) = abonnes.get(&compte) else {
+            return;
+        };
+        let le_jouent = liste.iter().any(|a| a.joues.contains(&joueur));
+        for a in liste {
+            if !le_jouent || a.joues.contains(&joueur) {
+                self.envoyer(a, message);
+            }
         }
     }
 
@@ -172,5 +214,36 @@ mod tests {
         let _c = d.abonner(Uuid::from_u64_pair(1, 2), tx_autre, Arc::new(Notify::new()));
         d.pousser_a_tous(&"à tous".into());
         assert_eq!(rx_autre.recv().await.as_deref(), Some("à tous"));
+    }
+
+    #[tokio::test]
+    async fn une_poussee_du_monde_va_aux_sockets_qui_jouent_le_personnage() {
+        let sockets = Arc::new(Sockets::default());
+        let compte = Uuid::from_u64_pair(1, 1);
+        let joueur = |n| JoueurId::from_uuid(Uuid::from_u64_pair(2, n));
+        let mut files = Vec::new();
+        let mut abonnements = Vec::new();
+        for _ in 0..3 {
+            let (tx, rx) = mpsc::channel(8);
+            abonnements.push(sockets.abonner(compte, tx, Arc::new(Notify::new())));
+            files.push(rx);
+        }
+        // Socket 0 plays 1, socket 1 plays 2; socket 2 plays nobody yet.
+        abonnements[0].jouer(joueur(1));
+        abonnements[1].jouer(joueur(2));
+        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("pour 1"));
+        assert_eq!(&*files[0].try_recv().expect("socket 0"), "pour 1");
+        assert!(files[1].try_recv().is_err(), "socket 1 joue un autre");
+        assert!(files[2].try_recv().is_err(), "une socket le joue déjà");
+        // Nobody plays 3: every socket of the account gets it.
+        sockets.pousser_au_personnage(compte, joueur(3), &Arc::from("pour 3"));
+        for f in &mut files {
+            assert_eq!(&*f.try_recv().expect("toutes"), "pour 3");
+        }
+        // Socket 1 switches to 1 (the last played comes last); both now play 1.
+        abonnements[1].jouer(joueur(1));
+        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("encore"));
+        assert!(files[0].try_recv().is_ok() && files[1].try_recv().is_ok());
+        assert!(files[2].try_recv().is_err());
     }
 }

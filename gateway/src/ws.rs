@@ -165,6 +165,7 @@ impl<'e> Session<'e> {
                 ip,
                 id_requete: Uuid::new_v4(),
                 transport: Transport::WebSocket,
+                joueur: None,
             },
             file,
             sortants,
@@ -293,6 +294,9 @@ impl<'e> Session<'e> {
         if self.ctx.auth != avant {
             let auth = self.ctx.auth;
             self.authentifiee(auth);
+        }
+        if let (Some(joueur), Some(abonnement)) = (self.ctx.joueur.take(), &self.abonnement) {
+            abonnement.jouer(joueur);
         }
         reponse.map(|r| r.to_string())
     }

@@ -29,6 +29,7 @@ use crate::protocole::{
     Appel, ErreurRpc, Evenements, en_json, lire_appel, params, reponse, reponse_erreur,
 };
 use appelant::Appelant;
+use domain::ids::JoueurId;
 
 /// How the call arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub struct Contexte {
     pub id_requete: Uuid,
     /// HTTP or WebSocket.
     pub transport: Transport,
+    /// The character the last successful call of a player acted for (its `joueur_id`): on a
+    /// socket, the one it plays, whose world pushes it receives (`Sockets`).
+    pub joueur: Option<JoueurId>,
 }
 
 macro_rules! methodes {
@@ -237,10 +241,21 @@ async fn repondre(
     appel: Appel,
 ) -> Option<Value> {
     let debut = Instant::now();
+    let joueur = appel
+        .params
+        .as_ref()
+        .and_then(|p| p.get("joueur_id"))
+        .and_then(Value::as_str)
+        .and_then(|j| Uuid::parse_str(j).ok())
+        .map(JoueurId::from_uuid);
     let resultat = match methode {
         None => Err(ErreurRpc::methode_inconnue(&appel.methode)),
         Some(m) => appeler(passerelle, ctx, m, appel.params).await,
     };
+    // An admin's call may name anybody's character: only a player's names its own.
+    if resultat.is_ok() && methode.is_some_and(|m| !m.admin()) && joueur.is_some() {
+        ctx.joueur = joueur;
+    }
     let nom = methode.map_or("inconnue", Methode::nom);
     let issue = resultat
         .as_ref()
