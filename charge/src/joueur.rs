@@ -4,7 +4,9 @@
 //! is counted from the tick's intended time — a tick the client wakes late for still counts
 //! from when it was due, so a stalled server shows in the figures instead of slowing the
 //! schedule down (no coordinated omission). Socket-less waits are never made: every answer
-//! and push is read as it comes.
+//! and push is read as it comes. The game state ([`JoueurVirtuel`]: calls in flight, chat
+//! window, economy cycle, party) is also what the crowd profile's characters play with
+//! ([`crate::foule`]), on their own timers.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::hasard::Hasard;
 use crate::partie::{Envoi, Partie};
 use crate::stats::{Methode, Stats};
 
@@ -92,13 +95,20 @@ impl std::str::FromStr for Melange {
     }
 }
 
+/// A kind of action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Genre {
+pub(crate) enum Genre {
+    /// A step.
     Deplacer,
+    /// A zone chat line.
     Chat,
+    /// The party's next combat step.
     Combat,
+    /// The next step of buy, craft, sell.
     Economie,
+    /// The party's next trade step.
     Echange,
+    /// A read.
     Lecture,
 }
 
@@ -162,14 +172,23 @@ pub(crate) struct Calendrier {
     pub(crate) melange: Melange,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum But {
+/// What an answer changes in the player's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum But {
+    /// Nothing.
     Simple,
+    /// A step: a refusal snaps the character back.
     Deplacement,
+    /// `monde.zone`: where the character stands.
     Zone,
+    /// The economy's cycle.
     Economie,
+    /// The party's combat.
     Combat,
+    /// The party's trade.
     Echange,
+    /// `monde.proches`: nothing here (the crowd compares it with its picture).
+    Proches,
 }
 
 struct Attente {
@@ -178,9 +197,23 @@ struct Attente {
     but: But,
 }
 
-struct JoueurVirtuel {
-    perso: Personnage,
-    hasard: u64,
+/// An answered call, for whoever drives the player.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Repondu {
+    /// Its method.
+    pub(crate) methode: Methode,
+    /// When it was due.
+    pub(crate) prevu: Instant,
+    /// Whether it was refused.
+    pub(crate) erreur: bool,
+}
+
+/// A player's game state: its character, its calls in flight, its chat window, its economy
+/// cycle; what it sends next and what the answers change.
+pub(crate) struct JoueurVirtuel {
+    /// Its character.
+    pub(crate) perso: Personnage,
+    hasard: Hasard,
     attentes: HashMap<u64, Attente>,
     suivant: u64,
     direction: f64,
@@ -191,25 +224,54 @@ struct JoueurVirtuel {
     etape_economie: u8,
     economie_en_vol: bool,
     lectures: u64,
-    stats: Stats,
+    /// What it measured.
+    pub(crate) stats: Stats,
 }
 
 impl JoueurVirtuel {
-    fn hasard(&mut self) -> u32 {
-        // xorshift64: reproducible per player, no dependency.
-        self.hasard ^= self.hasard << 13;
-        self.hasard ^= self.hasard >> 7;
-        self.hasard ^= self.hasard << 17;
-        (self.hasard >> 32) as u32
+    /// A player driving `perso`, its randomness seeded by `graine`.
+    pub(crate) fn new(perso: Personnage, graine: u64) -> Self {
+        Self {
+            perso,
+            hasard: Hasard::new(graine),
+            attentes: HashMap::new(),
+            suivant: 1_000,
+            direction: if graine.is_multiple_of(2) { 1.0 } else { -1.0 },
+            dernier_pas: None,
+            resynchroniser: false,
+            chats: VecDeque::new(),
+            etape_economie: 0,
+            economie_en_vol: false,
+            lectures: 0,
+            stats: Stats::default(),
+        }
     }
 
-    fn id(&self) -> &str {
+    /// The next 32 random bits of this player.
+    fn hasard(&mut self) -> u32 {
+        self.hasard.suivant()
+    }
+
+    /// Its character's id.
+    pub(crate) fn id(&self) -> &str {
         &self.perso.joueur_id
+    }
+
+    /// Whether no call awaits its answer.
+    pub(crate) fn rien_en_vol(&self) -> bool {
+        self.attentes.is_empty()
     }
 
     /// What this tick sends: the drawn action, or a read when it cannot go now.
     fn action(&mut self, melange: &Melange) -> (Envoi, But) {
         let genre = melange.tirer(self.hasard());
+        self.action_de(genre)
+    }
+
+    /// The call for an action of kind `genre`, or a read when it cannot go now (counted
+    /// under its kind in `substitutions`). A step here is the mix's step (at most
+    /// [`PAS`], at [`VITESSE`]).
+    pub(crate) fn action_de(&mut self, genre: Genre) -> (Envoi, But) {
         let choix = match genre {
             Genre::Deplacer => Some(self.deplacement()),
             Genre::Chat => self.chat(),
@@ -321,18 +383,53 @@ impl JoueurVirtuel {
         suivant(&mut p, *m).map(|e| (e, but))
     }
 
-    /// An answer: its latency and outcome, then what it changes in the game state.
-    fn reponse(&mut self, v: &Value) {
-        let Some(attente) = v["id"].as_u64().and_then(|id| self.attentes.remove(&id)) else {
-            return;
-        };
+    /// Sends `envoi` (due at `prevu`): notes it as awaited, counts how late it goes, and
+    /// gives the message to write.
+    pub(crate) fn envoyer(
+        &mut self,
+        ((methode, params), but): (Envoi, But),
+        prevu: Instant,
+    ) -> Message {
+        let id = self.suivant;
+        self.suivant += 1;
+        let corps =
+            json!({ "jsonrpc": "2.0", "id": id, "method": methode.nom(), "params": params });
+        self.attentes.insert(
+            id,
+            Attente {
+                methode,
+                prevu,
+                but,
+            },
+        );
+        self.stats.envoi(prevu.elapsed());
+        Message::Text(corps.to_string().into())
+    }
+
+    /// Counts the calls still awaited as never answered.
+    pub(crate) fn abandonner(&mut self) {
+        for attente in self.attentes.values() {
+            self.stats.sans_reponse(attente.methode);
+        }
+        self.attentes.clear();
+    }
+
+    /// An answer: its latency and outcome, then what it changes in the game state. Says
+    /// what was answered (`None`: not an awaited call).
+    pub(crate) fn reponse(&mut self, v: &Value) -> Option<Repondu> {
+        let attente = v["id"].as_u64().and_then(|id| self.attentes.remove(&id))?;
         let erreur = v.get("error");
         let resultat = v.get("result");
         let code = erreur.map(|e| e["data"]["code"].as_str().unwrap_or("SANS_CODE"));
         self.stats
             .reponse(attente.methode, attente.prevu.elapsed(), code);
+        let repondu = Repondu {
+            methode: attente.methode,
+            prevu: attente.prevu,
+            erreur: erreur.is_some(),
+        };
         match attente.but {
-            But::Simple => {}
+            But::Simple | But::Proches => {}
             // A refused step says where the server keeps the character: snap back to it.
             But::Deplacement => match erreur.map(|e| &e["data"]["position"]) {
                 None => {}
@@ -369,6 +466,7 @@ impl JoueurVirtuel {
                 }
             }
         }
+        Some(repondu)
     }
 }
 
@@ -381,25 +479,16 @@ fn pousse(stats: &mut Stats, texte: &str) -> bool {
         return false;
     };
     let methode = reste.split('"').next().unwrap_or("?");
-    compter(stats, methode, 1);
+    stats.pousses(methode, 1);
     if methode == "monde.deplacements" {
         let positions = reste.matches(r#"{"joueur_id""#).count() as u64;
-        compter(stats, POSITIONS_RECUES, positions);
+        stats.pousses(POSITIONS_RECUES, positions);
     }
     true
 }
 
 /// The pseudo-method under which the moves inside the received batches are counted.
 pub(crate) const POSITIONS_RECUES: &str = "positions (dans monde.deplacements)";
-
-fn compter(stats: &mut Stats, cle: &str, n: u64) {
-    match stats.pousses.get_mut(cle) {
-        Some(total) => *total += n,
-        None => {
-            stats.pousses.insert(cle.to_owned(), n);
-        }
-    }
-}
 
 /// Plays one player until the end of its calendar (and the grace for late answers); a
 /// player without a character only holds its socket open and counts what it receives.
@@ -420,42 +509,27 @@ pub(crate) async fn jouer(
         let _ = ecrivain.close().await;
     });
     let actif = perso.is_some();
-    let mut etat = JoueurVirtuel {
-        perso: perso.unwrap_or(Personnage {
+    let mut etat = JoueurVirtuel::new(
+        perso.unwrap_or(Personnage {
             joueur_id: String::new(),
             position: (100.0, 100.0),
             partie: None,
         }),
-        hasard: graine | 1,
-        attentes: HashMap::new(),
-        suivant: 1_000,
-        direction: if graine.is_multiple_of(2) { 1.0 } else { -1.0 },
-        dernier_pas: None,
-        resynchroniser: false,
-        chats: VecDeque::new(),
-        etape_economie: 0,
-        economie_en_vol: false,
-        lectures: 0,
-        stats: Stats::default(),
-    };
+        graine,
+    );
     let mut prochain = calendrier.debut;
     let limite = calendrier.fin + GRACE;
     loop {
         let planifier = actif && prochain < calendrier.fin;
-        if !planifier && Instant::now() >= calendrier.fin && etat.attentes.is_empty() {
+        if !planifier && Instant::now() >= calendrier.fin && etat.rien_en_vol() {
             break;
         }
         tokio::select! {
             () = tokio::time::sleep_until(prochain), if planifier => {
                 let prevu = prochain;
                 prochain += calendrier.intervalle;
-                let ((methode, params), but) = etat.action(&calendrier.melange);
-                let id = etat.suivant;
-                etat.suivant += 1;
-                let corps = json!({ "jsonrpc": "2.0", "id": id, "method": methode.nom(), "params": params });
-                etat.attentes.insert(id, Attente { methode, prevu, but });
-                etat.stats.envoi(prevu.elapsed());
-                if envois.send(Message::Text(corps.to_string().into())).is_err() {
+                let envoi = etat.action(&calendrier.melange);
+                if envois.send(etat.envoyer(envoi, prevu)).is_err() {
                     break;
                 }
             }
@@ -482,9 +556,7 @@ pub(crate) async fn jouer(
             },
         }
     }
-    for attente in etat.attentes.values() {
-        etat.stats.sans_reponse(attente.methode);
-    }
+    etat.abandonner();
     drop(envois);
     let _ = ecriture.await;
     etat.stats

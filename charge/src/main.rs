@@ -8,10 +8,18 @@
 //! outcomes by `data.code` and p50/p99/p99.9/max; the commands/s achieved; the readers' lag
 //! (projections and bus relay) sampled in the store and on `/metrics` during the run; the
 //! server's resident memory before and after the sockets opened, per socket; CPU time of
-//! the server and of this tool.
+//! the server and of this tool. That is the default profile, `--profil melange`.
+//!
+//! `--profil foule` plays like a real game instead ([`foule`]): one character per account and
+//! per socket, spread over the zones by an admin's `monde.placer` (a hotspot near each
+//! zone's start), each walking at a legal pace five steps a second and now and then
+//! fighting, trading, chatting and reading; the report adds what each socket receives and
+//! whether its picture of its neighbours matches the server's.
 //!
 //! `cargo run --release -p charge -- --help`; `doc/performance.md` shows the runs.
 
+mod foule;
+mod hasard;
 mod joueur;
 mod partie;
 mod preparation;
@@ -39,30 +47,46 @@ const MAX_DEBIT: u32 = 50_000;
 /// Longest schedule, seconds.
 const MAX_DUREE: u64 = 600;
 
+/// How the players play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Profil {
+    /// A fixed total rate drawn from `--melange`, 5 characters per account, all in the start
+    /// zone.
+    Melange,
+    /// A crowd: one character per account and socket, spread over the zones, walking five
+    /// steps a second, an action every ~5 s, chat every ~30 s, a read every ~10 s.
+    Foule,
+}
+
 /// Load run against a running `mmo serve` (loopback only).
 #[derive(Debug, Parser)]
 #[command(name = "charge", version)]
 struct Options {
+    /// How the players play.
+    #[arg(long, value_enum, default_value_t = Profil::Melange)]
+    profil: Profil,
     /// The server (loopback only).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     cible: String,
     /// Its game database, to sample the readers' lag (projections, bus relay); `-` for none.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/mmo")]
     base: String,
-    /// Virtual players: one WebSocket each (at most 20,000; raise `ulimit -n` first).
+    /// Virtual players: one WebSocket each (at most 20,000; raise `ulimit -n` first). With
+    /// `--profil foule`, one character and one account each.
     #[arg(long, default_value_t = 100)]
     joueurs: usize,
     /// Of those, how many drive a character (the others hold an idle socket). Default: all,
-    /// up to 1,500.
+    /// up to 1,500. Not with `--profil foule`.
     #[arg(long)]
     personnages: Option<usize>,
     /// Total calls per second, shared evenly among the characters (0: idle sockets only).
+    /// Ignored by `--profil foule`.
     #[arg(long, default_value_t = 500)]
     debit: u32,
     /// Seconds of schedule (at most 600).
     #[arg(long, default_value_t = 30)]
     duree: u64,
-    /// Mix of actions, as weights.
+    /// Mix of actions, as weights. Ignored by `--profil foule`.
     #[arg(
         long,
         default_value = "deplacer=40,chat=5,combat=20,economie=15,echange=5,lecture=15"
@@ -78,6 +102,8 @@ struct Options {
     /// The server's pid, for its memory and CPU (default: the one process named `mmo`).
     #[arg(long)]
     pid: Option<u32>,
+    #[command(flatten)]
+    foule: foule::ReglagesFoule,
 }
 
 impl Options {
@@ -93,6 +119,12 @@ impl Options {
         }
         if self.personnages().is_some_and(|p| p > self.joueurs) {
             bail!("--personnages ne dépasse pas --joueurs");
+        }
+        if self.profil == Profil::Foule {
+            if self.personnages.is_some() {
+                bail!("--profil foule : un personnage par socket, sans --personnages");
+            }
+            self.foule.valider()?;
         }
         let valide = |c: char| c.is_ascii_alphanumeric() || c == '_';
         if self.prefixe.is_empty()
@@ -138,6 +170,26 @@ async fn main() -> anyhow::Result<()> {
             .ok()
     };
 
+    let contexte = Contexte {
+        cible,
+        hote_port,
+        base,
+        http,
+        pid,
+    };
+    if options.profil == Profil::Foule {
+        let rapport = foule::courir(&options, &contexte, pool).await?;
+        println!("{rapport}");
+        return Ok(());
+    }
+    let Contexte {
+        cible,
+        hote_port,
+        base,
+        http,
+        pid,
+    } = contexte;
+
     let n_perso = options.nombre_de_personnages();
     let n_comptes = n_perso.div_ceil(PERSONNAGES_PAR_COMPTE).max(1);
     let t = Instant::now();
@@ -176,9 +228,34 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let bilan = courir(&options, &http, &base, pool, pid, joueurs, inactifs).await;
-    let rapport = rapport(&options, &bilan, rss_avant, rss_apres, pid, &http, &base).await;
+    let titre = format!(
+        "{} sockets ({} personnages, {} inactives), débit visé {}/s pendant {} s ; \
+         **{:.0} appels répondus/s** ({:.0} réussis/s).",
+        bilan.personnages + bilan.inactifs,
+        bilan.personnages,
+        bilan.inactifs,
+        options.debit,
+        options.duree,
+        bilan.stats.repondus() as f64 / bilan.duree.as_secs_f64(),
+        bilan.stats.reussis() as f64 / bilan.duree.as_secs_f64(),
+    );
+    let rapport = rapport(&bilan, &titre, rss_avant, rss_apres, pid, &http, &base).await;
     println!("{rapport}");
     Ok(())
+}
+
+/// Where the server is and how to reach it.
+struct Contexte {
+    /// Its address (loopback).
+    cible: std::net::SocketAddr,
+    /// `host:port`, for the WebSocket URL.
+    hote_port: String,
+    /// `http://host:port`.
+    base: String,
+    /// For its REST routes and `/metrics`.
+    http: reqwest::Client,
+    /// Its pid, for its memory and CPU.
+    pid: Option<u32>,
 }
 
 type Actifs = Vec<(usize, Flux, joueur::Personnage)>;
@@ -232,6 +309,73 @@ async fn abandons(http: &reqwest::Client, base: &str) -> f64 {
     })
 }
 
+/// The server's figures sampled while a schedule runs: the readers' lag, CPU time of both
+/// processes, pushes the server dropped.
+struct Mesure {
+    arret: watch::Sender<bool>,
+    echantillons: tokio::task::JoinHandle<serveur::Retards>,
+    cpu_serveur: Option<u64>,
+    cpu_client: Option<u64>,
+    abandons_avant: f64,
+}
+
+impl Mesure {
+    /// Starts measuring.
+    async fn commencer(
+        http: &reqwest::Client,
+        base: &str,
+        pool: Option<sqlx::PgPool>,
+        pid: Option<u32>,
+    ) -> Self {
+        let (arret, ecoute) = watch::channel(false);
+        let echantillons = tokio::spawn(serveur::echantillonner(
+            pool,
+            http.clone(),
+            base.to_owned(),
+            Duration::from_millis(250),
+            ecoute,
+        ));
+        Self {
+            arret,
+            echantillons,
+            abandons_avant: abandons(http, base).await,
+            cpu_serveur: pid.and_then(serveur::cpu_ticks),
+            cpu_client: serveur::cpu_ticks(std::process::id()),
+        }
+    }
+
+    /// Stops measuring: the run's figures, with the players' `stats` over `duree`.
+    async fn terminer(
+        self,
+        http: &reqwest::Client,
+        base: &str,
+        pid: Option<u32>,
+        stats: Stats,
+        duree: Duration,
+        (personnages, inactifs): (usize, usize),
+    ) -> Bilan {
+        let cpu_serveur = pid
+            .and_then(serveur::cpu_ticks)
+            .zip(self.cpu_serveur)
+            .map(|(b, a)| b - a);
+        let cpu_client = serveur::cpu_ticks(std::process::id())
+            .zip(self.cpu_client)
+            .map(|(b, a)| b - a);
+        let _ = self.arret.send(true);
+        let retards = self.echantillons.await.expect("échantillonneur");
+        Bilan {
+            stats,
+            duree,
+            retards,
+            cpu_serveur,
+            cpu_client,
+            personnages,
+            inactifs,
+            abandons: (self.abandons_avant, abandons(http, base).await),
+        }
+    }
+}
+
 async fn courir(
     options: &Options,
     http: &reqwest::Client,
@@ -247,17 +391,7 @@ async fn courir(
     let fin = debut + Duration::from_secs(options.duree);
     let debit = f64::from(options.debit.max(1));
     let intervalle = Duration::from_secs_f64(personnages.max(1) as f64 / debit);
-    let (arret, ecoute) = watch::channel(false);
-    let echantillons = tokio::spawn(serveur::echantillonner(
-        pool,
-        http.clone(),
-        base.to_owned(),
-        Duration::from_millis(250),
-        ecoute,
-    ));
-    let abandons_avant = abandons(http, base).await;
-    let cpu_serveur = pid.and_then(serveur::cpu_ticks);
-    let cpu_client = serveur::cpu_ticks(std::process::id());
+    let mesure = Mesure::commencer(http, base, pool, pid).await;
     let mut taches = Vec::new();
     for (rang, (i, flux, perso)) in joueurs.into_iter().enumerate() {
         let calendrier = Calendrier {
@@ -293,25 +427,9 @@ async fn courir(
         }
     }
     let duree = fin.saturating_duration_since(debut);
-    let cpu_serveur = pid
-        .and_then(serveur::cpu_ticks)
-        .zip(cpu_serveur)
-        .map(|(b, a)| b - a);
-    let cpu_client = serveur::cpu_ticks(std::process::id())
-        .zip(cpu_client)
-        .map(|(b, a)| b - a);
-    let _ = arret.send(true);
-    let retards = echantillons.await.expect("échantillonneur");
-    Bilan {
-        stats,
-        duree,
-        retards,
-        cpu_serveur,
-        cpu_client,
-        personnages,
-        inactifs: n_inactifs,
-        abandons: (abandons_avant, abandons(http, base).await),
-    }
+    mesure
+        .terminer(http, base, pid, stats, duree, (personnages, n_inactifs))
+        .await
 }
 
 fn centiles(h: &hdrhistogram::Histogram<u64>, unite: f64) -> String {
@@ -327,9 +445,10 @@ fn centiles(h: &hdrhistogram::Histogram<u64>, unite: f64) -> String {
     )
 }
 
+/// The report of a run: the command, `titre` (what ran, how fast), then the figures.
 async fn rapport(
-    options: &Options,
     bilan: &Bilan,
+    titre: &str,
     rss_avant: Option<u64>,
     rss_apres: Option<u64>,
     pid: Option<u32>,
@@ -340,20 +459,7 @@ async fn rapport(
     let commande: Vec<String> = std::env::args().collect();
     let _ = writeln!(texte, "\n## charge — `{}`\n", commande.join(" "));
     let secondes = bilan.duree.as_secs_f64();
-    let repondus = bilan.stats.repondus();
-    let ok: u64 = bilan.stats.methodes.values().map(|m| m.ok).sum();
-    let _ = writeln!(
-        texte,
-        "{} sockets ({} personnages, {} inactives), débit visé {}/s pendant {} s ; \
-         **{:.0} appels répondus/s** ({:.0} réussis/s).\n",
-        bilan.personnages + bilan.inactifs,
-        bilan.personnages,
-        bilan.inactifs,
-        options.debit,
-        options.duree,
-        repondus as f64 / secondes,
-        ok as f64 / secondes
-    );
+    let _ = writeln!(texte, "{titre}\n");
     texte.push_str(&bilan.stats.tableau(bilan.duree));
     let _ = writeln!(
         texte,

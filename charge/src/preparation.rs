@@ -4,7 +4,9 @@
 //!
 //! Logins are slow by design (argon2id, 19 MiB, 2 passes): a character is one of
 //! [`PERSONNAGES_PAR_COMPTE`] of its account, and sockets without a character share the
-//! accounts, so 10,000 sockets need only a few hundred logins.
+//! accounts, so 10,000 sockets need only a few hundred logins. The crowd profile
+//! ([`crate::foule`]) takes one account per character instead, and its helpers here:
+//! [`un_compte`], [`un_personnage`].
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -31,6 +33,8 @@ pub(crate) const SOCKETS_PAR_SOURCE: usize = 8_000;
 pub(crate) struct Compte {
     /// Its access token.
     pub(crate) jeton: String,
+    /// Whether the session carries the admin role.
+    pub(crate) admin: bool,
 }
 
 /// Registers (409: already there, fine) and logs in `nombre` accounts, `simultanes` at a
@@ -51,7 +55,13 @@ pub(crate) async fn comptes(
     taches.collect::<Vec<_>>().await.into_iter().collect()
 }
 
-async fn un_compte(http: &reqwest::Client, base: &str, login: String) -> anyhow::Result<Compte> {
+/// Registers `login` (with the tool's password; already there is fine) and logs it in;
+/// retries while the server says 429 or 503.
+pub(crate) async fn un_compte(
+    http: &reqwest::Client,
+    base: &str,
+    login: String,
+) -> anyhow::Result<Compte> {
     let corps = json!({ "login": login, "mot_de_passe": MOT_DE_PASSE });
     for (chemin, attendus) in [
         ("/api/comptes", &[201_u16, 409][..]),
@@ -71,7 +81,8 @@ async fn un_compte(http: &reqwest::Client, base: &str, login: String) -> anyhow:
                         .as_str()
                         .context("jeton_acces")?
                         .to_owned();
-                    return Ok(Compte { jeton });
+                    let admin = reponse["admin"].as_bool().unwrap_or(false);
+                    return Ok(Compte { jeton, admin });
                 }
                 break;
             }
@@ -121,39 +132,14 @@ pub(crate) async fn personnages(
     let Some((_, premier)) = sockets.first_mut() else {
         return Ok(Vec::new());
     };
-    let existants: HashMap<String, String> = appel(premier, 1, "joueur.lister", json!({}))
-        .await?
-        .map_err(|e| anyhow::anyhow!("joueur.lister : {e}"))?["personnages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            Some((
-                p["nom"].as_str()?.to_owned(),
-                p["joueur_id"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
+    let existants = existants(premier).await?;
     let mut faits = Vec::with_capacity(sockets.len());
     for (i, mut flux) in sockets {
         let nom = format!("{prefixe}{i}");
         let joueur_id = if let Some(id) = existants.get(&nom) {
             id.clone()
         } else {
-            let classe = ["Tank", "DPS", "Heal"][i % 3];
-            let r = appel(
-                &mut flux,
-                2,
-                "joueur.creer",
-                json!({ "nom": nom, "classe": classe }),
-            )
-            .await?
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "joueur.creer {nom} : {e} (un nom pris par un autre compte : changez --prefixe)"
-                )
-            })?;
-            r["joueur_id"].as_str().context("joueur_id")?.to_owned()
+            creer(&mut flux, &nom, classe(i)).await?
         };
         let mut position = (100.0, 100.0);
         for essai in 0..50 {
@@ -179,6 +165,57 @@ pub(crate) async fn personnages(
         faits.push((i, flux, joueur_id, position));
     }
     Ok(faits)
+}
+
+/// The class of character number `i`: Tank, DPS, Heal in turn.
+pub(crate) fn classe(i: usize) -> &'static str {
+    ["Tank", "DPS", "Heal"][i % 3]
+}
+
+/// The account's characters, by name: their ids.
+async fn existants(flux: &mut Flux) -> anyhow::Result<HashMap<String, String>> {
+    Ok(appel(flux, 1, "joueur.lister", json!({}))
+        .await?
+        .map_err(|e| anyhow::anyhow!("joueur.lister : {e}"))?["personnages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some((
+                p["nom"].as_str()?.to_owned(),
+                p["joueur_id"].as_str()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+async fn creer(flux: &mut Flux, nom: &str, classe: &str) -> anyhow::Result<String> {
+    let r = appel(
+        flux,
+        2,
+        "joueur.creer",
+        json!({ "nom": nom, "classe": classe }),
+    )
+    .await?
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "joueur.creer {nom} : {e} (un nom pris par un autre compte : changez --prefixe)"
+        )
+    })?;
+    Ok(r["joueur_id"].as_str().context("joueur_id")?.to_owned())
+}
+
+/// The id of the socket's account's character `nom`, created (of `classe`) if the account
+/// has none of that name.
+pub(crate) async fn un_personnage(
+    flux: &mut Flux,
+    nom: &str,
+    classe: &str,
+) -> anyhow::Result<String> {
+    match existants(flux).await?.remove(nom) {
+        Some(id) => Ok(id),
+        None => creer(flux, nom, classe).await,
+    }
 }
 
 /// Groups characters `0..n` in parties of three (Tank, DPS, Heal by number); a last

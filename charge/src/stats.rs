@@ -16,6 +16,8 @@ pub(crate) enum Methode {
     Deplacer,
     /// `monde.zone`
     Zone,
+    /// `monde.proches`
+    Proches,
     /// `chat.envoyer`
     Chat,
     /// `combat.demarrer`
@@ -48,6 +50,7 @@ impl Methode {
         match self {
             Self::Deplacer => "monde.deplacer",
             Self::Zone => "monde.zone",
+            Self::Proches => "monde.proches",
             Self::Chat => "chat.envoyer",
             Self::CombatDemarrer => "combat.demarrer",
             Self::CombatRejoindre => "combat.rejoindre",
@@ -105,6 +108,17 @@ pub(crate) struct Stats {
     pub(crate) substitutions: BTreeMap<&'static str, u64>,
     /// Sockets the server closed, by close code.
     pub(crate) fermetures: BTreeMap<u16, u64>,
+    /// When buffered ([`Stats::tamponnee`]): what was measured since the last
+    /// [`Stats::vider_dans`], instead of histograms.
+    tampon: Option<Vec<Releve>>,
+}
+
+/// One measure, kept until it is recorded into shared figures.
+#[derive(Debug, Clone)]
+enum Releve {
+    Reponse(Methode, Duration, Option<String>),
+    SansReponse(Methode),
+    Envoi(Duration),
 }
 
 fn micros(d: Duration) -> u64 {
@@ -112,8 +126,52 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Stats {
+    /// Figures that keep their measures in a short list instead of histograms, until
+    /// [`Stats::vider_dans`] records them into shared ones: a player's histograms weigh
+    /// ~25 KiB per method, too much for thousands of players each calling a dozen methods.
+    pub(crate) fn tamponnee() -> Self {
+        Self {
+            tampon: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    /// Records what this buffered figures hold into `commun`, and empties them.
+    pub(crate) fn vider_dans(&mut self, commun: &mut Self) {
+        for releve in self.tampon.iter_mut().flat_map(|t| t.drain(..)) {
+            match releve {
+                Releve::Reponse(m, latence, code) => commun.reponse(m, latence, code.as_deref()),
+                Releve::SansReponse(m) => commun.sans_reponse(m),
+                Releve::Envoi(retard) => commun.envoi(retard),
+            }
+        }
+        let reste = Self {
+            tampon: None,
+            methodes: std::mem::take(&mut self.methodes),
+            retard_envoi: self.retard_envoi.take(),
+            pousses: std::mem::take(&mut self.pousses),
+            substitutions: std::mem::take(&mut self.substitutions),
+            fermetures: std::mem::take(&mut self.fermetures),
+        };
+        commun.fusionner(&reste);
+    }
+
+    /// `n` more pushes counted under `cle` (a method, or [`crate::joueur::POSITIONS_RECUES`]).
+    pub(crate) fn pousses(&mut self, cle: &str, n: u64) {
+        match self.pousses.get_mut(cle) {
+            Some(total) => *total += n,
+            None => {
+                self.pousses.insert(cle.to_owned(), n);
+            }
+        }
+    }
+
     /// An answered call.
     pub(crate) fn reponse(&mut self, m: Methode, latence: Duration, erreur: Option<&str>) {
+        if let Some(t) = &mut self.tampon {
+            t.push(Releve::Reponse(m, latence, erreur.map(str::to_owned)));
+            return;
+        }
         let pm = self.methodes.entry(m).or_default();
         pm.latences.saturating_record(micros(latence));
         match erreur {
@@ -124,6 +182,10 @@ impl Stats {
 
     /// A call that got no answer before the end of the run.
     pub(crate) fn sans_reponse(&mut self, m: Methode) {
+        if let Some(t) = &mut self.tampon {
+            t.push(Releve::SansReponse(m));
+            return;
+        }
         *self
             .methodes
             .entry(m)
@@ -135,6 +197,10 @@ impl Stats {
 
     /// A call sent `retard` after its intended time.
     pub(crate) fn envoi(&mut self, retard: Duration) {
+        if let Some(t) = &mut self.tampon {
+            t.push(Releve::Envoi(retard));
+            return;
+        }
         self.retard_envoi
             .get_or_insert_with(histogramme)
             .saturating_record(micros(retard));
@@ -170,6 +236,11 @@ impl Stats {
     /// Calls answered (successes and errors).
     pub(crate) fn repondus(&self) -> u64 {
         self.methodes.values().map(|m| m.latences.len()).sum()
+    }
+
+    /// Calls answered with a success.
+    pub(crate) fn reussis(&self) -> u64 {
+        self.methodes.values().map(|m| m.ok).sum()
     }
 
     /// The per-method table, in Markdown, over a run of `duree`.
@@ -255,5 +326,37 @@ mod tests {
         let t = a.tableau(Duration::from_secs(1));
         assert!(t.contains("| monde.deplacer | 2 | 2 | 2 |"), "{t}");
         assert!(t.contains("SANS_REPONSE 1"), "{t}");
+    }
+
+    #[test]
+    fn des_stats_tamponnees_se_vident_dans_les_communes_sans_rien_perdre() {
+        let mut commun = Stats::default();
+        let mut joueur = Stats::tamponnee();
+        joueur.reponse(Methode::Deplacer, Duration::from_millis(2), None);
+        joueur.reponse(
+            Methode::Deplacer,
+            Duration::from_millis(4),
+            Some("TROP_RAPIDE"),
+        );
+        joueur.sans_reponse(Methode::Proches);
+        joueur.envoi(Duration::from_micros(30));
+        joueur.pousses("monde.deplacements", 3);
+        assert!(joueur.methodes.is_empty(), "pas d'histogramme par joueur");
+        joueur.vider_dans(&mut commun);
+        joueur.reponse(Methode::Zone, Duration::from_millis(1), None);
+        joueur.vider_dans(&mut commun);
+        assert_eq!(commun.methodes[&Methode::Deplacer].ok, 1);
+        assert_eq!(
+            commun.methodes[&Methode::Deplacer].erreurs["TROP_RAPIDE"],
+            1
+        );
+        assert_eq!(
+            commun.methodes[&Methode::Proches].erreurs["SANS_REPONSE"],
+            1
+        );
+        assert_eq!(commun.repondus(), 3);
+        assert_eq!(commun.pousses["monde.deplacements"], 3);
+        assert_eq!(commun.retard_envoi.as_ref().map(Histogram::len), Some(1));
+        assert!(joueur.pousses.is_empty());
     }
 }

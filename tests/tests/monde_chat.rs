@@ -98,6 +98,18 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         (&json!(1000.0), &json!(1000.0))
     );
     assert_eq!(vue["zone"]["portails"][0]["vers"], "foret_sombre");
+    let plaine = domain::valeurs::CodeZone::parse("plaine_verte").expect("code");
+    let depart = a
+        .serveur
+        .passerelle
+        .monde
+        .catalogue()
+        .zone(&plaine)
+        .map(|z| z.depart);
+    assert_eq!(
+        vue["zone"]["depart"],
+        json!(depart.expect("zone au catalogue"))
+    );
     assert_eq!(vue["presents"].as_array().map(Vec::len), Some(3), "{vue}");
 
     // Alice moves and speaks in her zone, through A.

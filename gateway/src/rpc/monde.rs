@@ -64,6 +64,8 @@ pub struct DescriptionZone {
     pub hauteur: f64,
     /// A dungeon.
     pub donjon: bool,
+    /// Where a character stands when it first enters the world here (the catalog's start).
+    pub depart: Position,
     /// Its portals.
     pub portails: Vec<PortailVu>,
 }
@@ -116,6 +118,7 @@ pub async fn zone(passerelle: &Passerelle, a: Appelant, p: Zone) -> Result<VueDe
             largeur: def.largeur,
             hauteur: def.hauteur,
             donjon: def.donjon,
+            depart: def.depart,
             portails,
         },
         position: vue.emplacement.position,
