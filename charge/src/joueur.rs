@@ -474,15 +474,18 @@ impl JoueurVirtuel {
 /// with sorted keys, so a notification starts with `{"jsonrpc"` and names its method next.
 /// The moves of a `monde.deplacements` batch are counted too, under [`POSITIONS_RECUES`]
 /// (each entry's object opens on its first key, `joueur_id`).
+/// Counts the pushes a frame carries, by method, and the positions in `monde.deplacements`;
+/// false for an answer.
 fn pousse(stats: &mut Stats, texte: &str) -> bool {
-    let Some(reste) = texte.strip_prefix(r#"{"jsonrpc":"2.0","method":""#) else {
+    let Some(poussees) = crate::lecture::poussees(texte) else {
         return false;
     };
-    let methode = reste.split('"').next().unwrap_or("?");
-    stats.pousses(methode, 1);
-    if methode == "monde.deplacements" {
-        let positions = reste.matches(r#"{"joueur_id""#).count() as u64;
-        stats.pousses(POSITIONS_RECUES, positions);
+    for p in poussees {
+        let methode = p.method.unwrap_or("?");
+        stats.pousses(methode, 1);
+        if methode == "monde.deplacements" {
+            stats.pousses(POSITIONS_RECUES, p.positions());
+        }
     }
     true
 }

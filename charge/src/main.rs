@@ -21,6 +21,7 @@
 mod foule;
 mod hasard;
 mod joueur;
+mod lecture;
 mod partie;
 mod preparation;
 mod serveur;
@@ -163,8 +164,16 @@ async fn main() -> anyhow::Result<()> {
     } else {
         serveur::boucle_locale(&options.base.replace("postgres://postgres@", "http://"))
             .context("--base doit être en boucle locale")?;
+        // No JIT for the lag samples: their plan's cost made PostgreSQL compile the query
+        // every 250 ms, a sixth of this machine's two cores taken from the server measured.
         PgPoolOptions::new()
             .max_connections(1)
+            .after_connect(|connexion, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(connexion, "SET jit = off").await?;
+                    Ok(())
+                })
+            })
             .connect(&options.base)
             .await
             .ok()

@@ -145,6 +145,15 @@ pub mod limites {
     /// Messages waiting to be written to one socket; a socket that falls this far behind is
     /// closed (a slow consumer is never buffered without end).
     pub const FILE_SORTANTE: usize = 256;
+    /// The most pushes written in one WebSocket frame, as a JSON array (doc/protocole.md,
+    /// « Notifications groupées »), and the most bytes such a frame gathers.
+    pub const POUSSEES_PAR_TRAME: usize = 64;
+    /// See [`POUSSEES_PAR_TRAME`].
+    pub const TAILLE_TRAME_GROUPEE: usize = 64 * 1024;
+    /// How long a push waits for others to share its frame: the socket's network tick. A
+    /// push goes out at most this much later; a socket gets at most 1 / this frames of
+    /// pushes per second, whatever the pushes' rate (answers are not held).
+    pub const FENETRE_POUSSEES: std::time::Duration = std::time::Duration::from_millis(100);
     /// A WebSocket's read buffer, allocated whole when the socket opens: tungstenite's
     /// default of 128 KiB made an idle socket cost 135 KiB (doc/performance.md). Client
     /// messages are small; a larger one is read in several passes, up to `TAILLE_MESSAGE`.

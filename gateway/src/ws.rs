@@ -22,16 +22,19 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 use crate::auth::{Authentifie, JetonRefuse};
-use crate::config::limites::{FILE_SORTANTE, TAILLE_MESSAGE, TAMPON_LECTURE_WS};
+use crate::config::limites::{
+    FENETRE_POUSSEES, FILE_SORTANTE, POUSSEES_PAR_TRAME, TAILLE_MESSAGE, TAILLE_TRAME_GROUPEE,
+    TAMPON_LECTURE_WS,
+};
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, reponse_erreur};
 use crate::rpc::{self, Contexte, Transport};
-use crate::sockets::Abonnement;
+use crate::sockets::{Abonnement, Signaux};
 
 const PING: Duration = Duration::from_secs(15);
 const SILENCE_MAX: Duration = Duration::from_secs(45);
@@ -150,7 +153,12 @@ struct Session<'e> {
     ctx: Contexte,
     file: mpsc::Sender<Arc<str>>,
     sortants: mpsc::Receiver<Arc<str>>,
-    trop_lent: Arc<Notify>,
+    /// The first push of the next frame, and when that frame goes: [`FENETRE_POUSSEES`]
+    /// after the push came (at once for one that did not fit in the last frame).
+    en_attente: Option<(Arc<str>, Instant)>,
+    /// A push taken from the queue that did not fit in the frame being written.
+    reportee: Option<Arc<str>>,
+    signaux: Signaux,
     abonnement: Option<Abonnement>,
 }
 
@@ -169,7 +177,9 @@ impl<'e> Session<'e> {
             },
             file,
             sortants,
-            trop_lent: Arc::new(Notify::new()),
+            en_attente: None,
+            reportee: None,
+            signaux: Signaux::default(),
             abonnement: None,
         };
         s.authentifiee(auth);
@@ -184,7 +194,7 @@ impl<'e> Session<'e> {
             self.abonnement = Some(self.passerelle.sockets.abonner(
                 a.compte_id.uuid(),
                 self.file.clone(),
-                Arc::clone(&self.trop_lent),
+                self.signaux.clone(),
             ));
         }
     }
@@ -208,35 +218,51 @@ impl<'e> Session<'e> {
         let mut entendu = Instant::now();
         let fin = loop {
             let (echeance, fin_echeance) = self.echeance(ouverture);
+            let depart = self.en_attente.as_ref().map(|(_, t)| *t);
             let evenement = tokio::select! {
-                biased;
-                _ = arret.changed() => break Fin::Arret,
-                () = self.trop_lent.notified() => break Fin::TropLent,
-                () = sleep_until(echeance) => break fin_echeance,
-                _ = ping.tick() => {
-                    if entendu.elapsed() > SILENCE_MAX {
-                        break Fin::Silence;
-                    }
-                    self.signe_de_vie();
-                    Message::Ping(axum::body::Bytes::from_static(b"mmo"))
-                }
-                Some(texte) = self.sortants.recv() => Message::Text(texte.as_ref().into()),
-                recu = socket.recv() => {
-                    entendu = Instant::now();
-                    match recu {
-                        None | Some(Ok(Message::Close(_))) => break Fin::Client,
-                        Some(Err(e)) => break Fin::de_l_erreur(&e),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Ok(Message::Binary(_))) => {
-                            let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
-                            Message::Text(reponse_erreur(serde_json::Value::Null, &e).to_string().into())
+                    biased;
+                    _ = arret.changed() => break Fin::Arret,
+                    () = self.signaux.trop_lent.notified() => break Fin::TropLent,
+                    () = sleep_until(echeance) => break fin_echeance,
+                    _ = ping.tick() => {
+                        if entendu.elapsed() > SILENCE_MAX {
+                            break Fin::Silence;
                         }
-                        Some(Ok(Message::Text(texte))) => match self.repondre(texte.as_bytes()).await {
-                            Some(reponse) => Message::Text(reponse.into()),
-                            None => continue,
-                        },
+                        self.signe_de_vie();
+                        Message::Ping(axum::body::Bytes::from_static(b"mmo"))
                     }
-                }
+                    () = self.signaux.presse.notified(), if depart.is_some() => {
+                        self.en_attente = self.en_attente.take().map(|(p, _)| (p, Instant::now()));
+                        continue;
+                    }
+                    () = sleep_until(depart.unwrap_or(echeance)), if depart.is_some() => {
+                        let Some((premiere, _)) = self.en_attente.take() else { continue };
+                        let trame = grouper(&premiere, &mut self.sortants, &mut self.reportee);
+                        if let Some(r) = self.reportee.take() {
+                            self.en_attente = Some((r, Instant::now()));
+                        }
+                        Message::Text(trame.into())
+                    }
+                    Some(texte) = self.sortants.recv(), if depart.is_none() => {
+                        self.en_attente = Some((texte, Instant::now() + FENETRE_POUSSEES));
+                        continue;
+                    }
+                    recu = socket.recv() => {
+                        entendu = Instant::now();
+                        match recu {
+                            None | Some(Ok(Message::Close(_))) => break Fin::Client,
+                            Some(Err(e)) => break Fin::de_l_erreur(&e),
+                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                            Some(Ok(Message::Binary(_))) => {
+                                let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
+                                Message::Text(reponse_erreur(serde_json::Value::Null, &e).to_string().into())
+                            }
+                            Some(Ok(Message::Text(texte))) => match self.repondre(texte.as_bytes()).await {
+                                Some(reponse) => Message::Text(reponse.into()),
+                                None => continue,
+                            },
+                        }
+                    }
             };
             match tokio::time::timeout(ECRITURE_MAX, socket.send(evenement)).await {
                 Ok(Ok(())) => {}
@@ -317,5 +343,90 @@ impl Fin {
         } else {
             Self::Client
         }
+    }
+}
+/// A push and those queued behind it in `file`, in one frame: alone as it is, several as a
+/// JSON array of notifications (a JSON-RPC batch), up to [`POUSSEES_PAR_TRAME`] pushes and
+/// [`TAILLE_TRAME_GROUPEE`] bytes. The session calls it [`FENETRE_POUSSEES`] after the first
+/// push came, the pushes that came meanwhile queued behind it: each frame is a send on the
+/// network and a wake-up of the reader, and one frame per push made the sends the server's
+/// largest cost under load (doc/performance.md, « Le monde en foule »). A push taken that
+/// would not fit is left in `reportee`, the next frame's first.
+fn grouper(
+    premiere: &str,
+    file: &mut mpsc::Receiver<Arc<str>>,
+    reportee: &mut Option<Arc<str>>,
+) -> String {
+    let mut lot: Option<String> = None;
+    let mut n = 1;
+    while n < POUSSEES_PAR_TRAME {
+        let taille = lot.as_ref().map_or(premiere.len(), String::len);
+        let Ok(suivante) = file.try_recv() else {
+            break;
+        };
+        if taille + suivante.len() + 2 > TAILLE_TRAME_GROUPEE {
+            // Too large to join: it goes in the next frame, first.
+            *reportee = Some(suivante);
+            break;
+        }
+        let l = lot.get_or_insert_with(|| {
+            let mut l = String::with_capacity(2 * premiere.len() + suivante.len() + 2);
+            l.push('[');
+            l.push_str(premiere);
+            l
+        });
+        l.push(',');
+        l.push_str(&suivante);
+        n += 1;
+    }
+    match lot {
+        Some(mut l) => {
+            l.push(']');
+            l
+        }
+        None => premiere.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn les_poussees_en_attente_partent_en_une_trame_sans_depasser_sa_taille() {
+        let (tx, mut rx) = mpsc::channel::<Arc<str>>(16);
+        let mut reportee = None;
+        // Alone: as it is.
+        assert_eq!(grouper(r#"{"a":1}"#, &mut rx, &mut reportee), r#"{"a":1}"#);
+        // Queued behind: one JSON array, in order.
+        for m in [r#"{"b":2}"#, r#"{"c":3}"#] {
+            tx.try_send(Arc::from(m)).expect("file");
+        }
+        let trame = grouper(r#"{"a":1}"#, &mut rx, &mut reportee);
+        assert_eq!(trame, r#"[{"a":1},{"b":2},{"c":3}]"#);
+        let v: serde_json::Value = serde_json::from_str(&trame).expect("JSON");
+        assert_eq!(v.as_array().map(Vec::len), Some(3));
+        // One that would make the frame too large waits for the next frame, first.
+        let grosse: Arc<str> =
+            Arc::from(format!(r#"{{"x":"{}"}}"#, "x".repeat(TAILLE_TRAME_GROUPEE)));
+        tx.try_send(Arc::clone(&grosse)).expect("file");
+        tx.try_send(Arc::from(r#"{"d":4}"#)).expect("file");
+        assert_eq!(grouper(r#"{"a":1}"#, &mut rx, &mut reportee), r#"{"a":1}"#);
+        assert_eq!(reportee.as_deref(), Some(&*grosse));
+        let suivante = reportee.take().expect("reportée");
+        assert_eq!(
+            grouper(&suivante, &mut rx, &mut reportee),
+            *grosse,
+            "trop grosse pour partager une trame : seule"
+        );
+        assert_eq!(reportee.take().as_deref(), Some(r#"{"d":4}"#));
+        // At most POUSSEES_PAR_TRAME per frame.
+        let (tx, mut rx) = mpsc::channel::<Arc<str>>(2 * POUSSEES_PAR_TRAME);
+        for _ in 0..2 * POUSSEES_PAR_TRAME {
+            tx.try_send(Arc::from("{}")).expect("file");
+        }
+        let trame = grouper("{}", &mut rx, &mut reportee);
+        let v: serde_json::Value = serde_json::from_str(&trame).expect("JSON");
+        assert_eq!(v.as_array().map(Vec::len), Some(POUSSEES_PAR_TRAME));
     }
 }

@@ -139,7 +139,9 @@ def lire_la_socket():
     # Read all along: a socket that does not read its pushes is closed by the server (4429).
     try:
         while True:
-            RECUS.append(json.loads(socket.recv()))
+            trame = json.loads(socket.recv())
+            # Pushes may come grouped in one frame, as a JSON array (protocole.md).
+            RECUS.extend(trame if isinstance(trame, list) else [trame])
     except Exception:  # noqa: BLE001 — the socket closed: the end of the run, or a failure
         pass          # the checks below report (missing notifications).
 

@@ -457,10 +457,9 @@ impl ClientWs {
                 continue;
             };
             let valeur: Value = serde_json::from_str(&texte).expect("JSON");
-            if valeur.get("method").is_some() {
-                self.notifications.push_back(valeur);
-            } else {
-                return valeur;
+            match en_notifications(valeur) {
+                Ok(poussees) => self.notifications.extend(poussees),
+                Err(reponse) => return reponse,
             }
         }
     }
@@ -501,8 +500,8 @@ impl ClientWs {
             };
             if let Message::Text(texte) = message {
                 let valeur: Value = serde_json::from_str(&texte).expect("JSON");
-                if valeur.get("method").is_some() {
-                    self.notifications.push_back(valeur);
+                if let Ok(poussees) = en_notifications(valeur) {
+                    self.notifications.extend(poussees);
                 }
             }
         }
@@ -524,5 +523,17 @@ impl ClientWs {
                 Some(Ok(_)) => {}
             }
         }
+    }
+}
+
+/// The notifications a WebSocket frame carries: one, or several grouped in a JSON array
+/// (doc/protocole.md, « Notifications groupées »); `Err` with the frame itself when it is an
+/// answer (a batch's answer is an array too, of answers).
+pub fn en_notifications(trame: Value) -> Result<Vec<Value>, Value> {
+    let notification = |v: &Value| v.get("method").is_some() && v.get("id").is_none();
+    match trame {
+        Value::Array(l) if !l.is_empty() && l.iter().all(notification) => Ok(l),
+        v if notification(&v) => Ok(vec![v]),
+        v => Err(v),
     }
 }

@@ -702,6 +702,7 @@ fn contexte(qui: Qui, transport: Transport, joueur: Authentifie, admin: Authenti
         ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         id_requete: Uuid::new_v4(),
         transport,
+        joueur: None,
     }
 }
 
@@ -801,9 +802,9 @@ async fn par_websocket(url: &str, corps: &[u8]) -> Result<ParWs, String> {
             Some(Ok(Message::Text(texte))) => {
                 let v: Value =
                     serde_json::from_str(&texte).map_err(|e| format!("WebSocket : {e}"))?;
-                if v.get("method").is_some() {
-                    continue; // a push
-                }
+                let Err(v) = mmo_tests::en_notifications(v) else {
+                    continue; // pushes
+                };
                 if v["id"] == SENTINELLE {
                     return Ok(ParWs::Reponse(reponse));
                 }

@@ -29,7 +29,6 @@
 
 mod carte;
 mod image;
-mod lecture;
 mod marche;
 mod mise_en_place;
 mod promeneur;
@@ -253,12 +252,12 @@ fn repartition(mut valeurs: Vec<f64>) -> String {
     )
 }
 
-/// The admin's sockets (its character among the zones) and the zones, with the side of
-/// an interest cell.
+/// The admin account's token, once its character has read every zone, and the zones, with the
+/// side of an interest cell.
 async fn preparer_admin(
     options: &Options,
     ctx: &Contexte,
-) -> anyhow::Result<(Vec<Flux>, Vec<Zone>, f64)> {
+) -> anyhow::Result<(String, Vec<Zone>, f64)> {
     let reglages = &options.foule;
     let t = Instant::now();
     let login = reglages
@@ -273,18 +272,7 @@ async fn preparer_admin(
         &options.base,
     )
     .await?;
-    let mut placeurs = Vec::with_capacity(PLACEURS);
-    for _ in 0..PLACEURS {
-        placeurs.push(
-            preparation::ouvrir(
-                ctx.cible,
-                &ctx.hote_port,
-                &admin.jeton,
-                preparation::source(0),
-            )
-            .await?,
-        );
-    }
+    let mut placeurs = ouvrir_placeurs(ctx, &admin.jeton, 1).await?;
     let sonde = mise_en_place::sonde(&mut placeurs[0], &format!("{}mj", options.prefixe)).await?;
     let (zones, cellule) =
         mise_en_place::decouvrir(&mut placeurs[0], &sonde, reglages.zone.as_deref()).await?;
@@ -300,7 +288,23 @@ async fn preparer_admin(
             .collect::<Vec<_>>()
             .join(" ; ")
     );
-    Ok((placeurs, zones, cellule))
+    for mut p in placeurs {
+        let _ = p.close(None).await;
+    }
+    Ok((admin.jeton, zones, cellule))
+}
+
+/// `nombre` sockets of the admin account. Opened when they are used: a socket left unread
+/// while the players log in (minutes, for thousands) would miss the server's pings and be
+/// closed.
+async fn ouvrir_placeurs(ctx: &Contexte, jeton: &str, nombre: usize) -> anyhow::Result<Vec<Flux>> {
+    let mut placeurs = Vec::with_capacity(nombre);
+    for _ in 0..nombre {
+        placeurs.push(
+            preparation::ouvrir(ctx.cible, &ctx.hote_port, jeton, preparation::source(0)).await?,
+        );
+    }
+    Ok(placeurs)
 }
 
 /// One socket per account, and its character's id (found or created), in account order.
@@ -343,7 +347,7 @@ pub(crate) async fn courir(
     // Before any login: the logins' argon2 memory (19 MiB each) goes back to the system only
     // seconds after the last one, and would hide what the sockets and characters cost.
     let rss_avant = ctx.pid.and_then(serveur::rss_kio);
-    let (mut placeurs, zones, cellule) = preparer_admin(options, ctx).await?;
+    let (jeton_admin, zones, cellule) = preparer_admin(options, ctx).await?;
     let rythme = reglages.rythme(cellule);
 
     let t = Instant::now();
@@ -384,6 +388,7 @@ pub(crate) async fn courir(
         rayon: reglages.foyer_rayon,
     };
     let places = carte::repartir(n, &zones, foyer, &mut Hasard::new(0x00C0_FFEE));
+    let mut placeurs = ouvrir_placeurs(ctx, &jeton_admin, PLACEURS).await?;
     placer_tous(&mut placeurs, &ids, &places, &zones).await?;
     for mut p in placeurs {
         let _ = p.close(None).await;

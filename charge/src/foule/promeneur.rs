@@ -19,10 +19,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::carte::Zone;
 use super::image::{Controle, Image};
-use super::lecture::Entete;
 use super::marche::Marche;
 use crate::hasard::Hasard;
 use crate::joueur::{But, Flux, GRACE, Genre, JoueurVirtuel, POSITIONS_RECUES, Personnage};
+use crate::lecture::poussees;
 use crate::partie::{Envoi, Partie};
 use crate::stats::{Methode, Stats};
 
@@ -286,25 +286,38 @@ impl Promeneur {
     /// A text message: a push (counted during the schedule; into the picture of a sampled
     /// socket) or an answer.
     fn recu(&mut self, texte: &str) {
-        let entete = Entete::lire(texte);
-        if let Some(e) = &entete
-            && let Some(methode) = e.method
-        {
+        if let Some(poussees) = poussees(texte) {
             let maintenant = Instant::now();
             if maintenant >= self.depart.debut && maintenant < self.depart.fin {
-                self.etat.stats.pousses(methode, 1);
-                if methode == "monde.deplacements" {
-                    let n = e.positions();
-                    self.etat.stats.pousses(POSITIONS_RECUES, n);
-                    self.bilan.positions += n;
-                    self.bilan.lots += 1;
+                for e in &poussees {
+                    let methode = e.method.unwrap_or("?");
+                    self.etat.stats.pousses(methode, 1);
+                    if methode == "monde.deplacements" {
+                        let n = e.positions();
+                        self.etat.stats.pousses(POSITIONS_RECUES, n);
+                        self.bilan.positions += n;
+                        self.bilan.lots += 1;
+                    }
                 }
             }
             if let Some(image) = &mut self.image
-                && methode.starts_with("monde.")
+                && poussees
+                    .iter()
+                    .any(|e| e.method.is_some_and(|m| m.starts_with("monde.")))
                 && let Ok(v) = serde_json::from_str::<Value>(texte)
             {
-                image.pousse(methode, &v["params"]);
+                let une = [v];
+                let liste = match &une[0] {
+                    Value::Array(l) => l.as_slice(),
+                    _ => &une[..],
+                };
+                for p in liste {
+                    if let Some(methode) = p["method"].as_str()
+                        && methode.starts_with("monde.")
+                    {
+                        image.pousse(methode, &p["params"]);
+                    }
+                }
             }
             return;
         }

@@ -3,7 +3,8 @@
 //! first read as an [`Entete`] — its method borrowed from the text, and the number of entries
 //! of `params.deplacements` counted while skipping them — without building a
 //! `serde_json::Value`. Only answers, and the pushes of the few sockets whose picture of
-//! their neighbours is checked, are read whole.
+//! their neighbours is checked, are read whole. A frame may carry several pushes, grouped in
+//! a JSON array (doc/protocole.md, « Notifications groupées »): [`poussees`] reads them all.
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -17,6 +18,17 @@ pub(crate) struct Entete<'a> {
     pub(crate) method: Option<&'a str>,
     #[serde(default)]
     params: Option<Parametres>,
+}
+
+/// The pushes a frame carries (one, or several grouped in a JSON array), each read as an
+/// [`Entete`]; `None` for an answer (or what cannot be read this way), to be read whole.
+pub(crate) fn poussees(texte: &str) -> Option<Vec<Entete<'_>>> {
+    let poussees = if texte.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<Entete<'_>>>(texte).ok()?
+    } else {
+        vec![Entete::lire(texte)?]
+    };
+    (!poussees.is_empty() && poussees.iter().all(|e| e.method.is_some())).then_some(poussees)
 }
 
 impl Entete<'_> {
@@ -80,6 +92,22 @@ mod tests {
             assert_eq!(e.method, Some("monde.deplacements"));
             assert_eq!(e.positions(), 2, "{texte}");
         }
+    }
+
+    #[test]
+    fn des_poussees_groupees_se_lisent_toutes_et_une_reponse_n_en_est_pas() {
+        let trame = r#"[{"jsonrpc":"2.0","method":"chat.message","params":{"texte":"[{\"x"}},{"jsonrpc":"2.0","method":"monde.deplacements","params":{"joueur_id":"w","zone":"z","deplacements":[{"joueur_id":"a","position":{"x":1,"y":2}}]}}]"#;
+        let p = poussees(trame).expect("des poussées");
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].method, Some("chat.message"));
+        assert_eq!(p[1].positions(), 1);
+        let seule = r#"{"jsonrpc":"2.0","method":"monde.apparitions","params":{}}"#;
+        assert_eq!(poussees(seule).expect("une").len(), 1);
+        assert!(poussees(r#"{"id":1,"jsonrpc":"2.0","result":{}}"#).is_none());
+        assert!(
+            poussees(r#"[{"id":1,"jsonrpc":"2.0","result":{}}]"#).is_none(),
+            "réponse à un lot"
+        );
     }
 
     #[test]
