@@ -564,7 +564,7 @@ impl Livraisons {
         }
         for (spectateur, (compte, zone, fragments)) in par_spectateur {
             let message = lot_du_spectateur(spectateur, zone, &fragments);
-            sockets.pousser_au_personnage(compte.uuid(), spectateur, &message.into(), true);
+            sockets.pousser_au_personnage(compte.uuid(), spectateur, &message.into());
         }
     }
 
@@ -650,7 +650,6 @@ fn annoncer_transitions(
                 compte.uuid(),
                 spectateur,
                 &notification("monde.apparitions", params).to_string().into(),
-                false,
             );
         }
         if !disparitions.is_empty() {
@@ -666,7 +665,6 @@ fn annoncer_transitions(
                 &notification("monde.disparitions", params)
                     .to_string()
                     .into(),
-                false,
             );
         }
     }
@@ -852,7 +850,7 @@ mod tests {
             abonnements.push(sockets.abonner(
                 compte(n).uuid(),
                 tx,
-                crate::sockets::Signaux::default(),
+                Arc::new(tokio::sync::Notify::new()),
             ));
             files.push(rx);
             presences.entrer(joueur(n), plaine.clone(), cellule, compte(n));

@@ -11,21 +11,12 @@ use domain::ids::JoueurId;
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
-/// What a socket's session listens to besides its queue.
-#[derive(Debug, Clone, Default)]
-pub struct Signaux {
-    /// A push found the queue full: the socket is too slow.
-    pub trop_lent: Arc<Notify>,
-    /// A push was queued that should go out now, with those waiting (the world's tick).
-    pub presse: Arc<Notify>,
-}
-
 /// A socket's subscription.
 #[derive(Debug)]
 struct Abonne {
     session: u64,
     file: mpsc::Sender<Arc<str>>,
-    signaux: Signaux,
+    trop_lent: Arc<Notify>,
     /// The characters this socket plays (those its calls acted for), latest last: the world
     /// pushes of a character go to the sockets that play it, or to all the account's sockets
     /// when none does.
@@ -96,12 +87,12 @@ impl Drop for Abonnement {
 
 impl Sockets {
     /// Subscribes a socket to its account's events: `file` is its bounded outgoing queue,
-    /// `signaux` what its session hears besides.
+    /// `trop_lent` is notified when a push found it full.
     pub fn abonner(
         self: &Arc<Self>,
         compte: Uuid,
         file: mpsc::Sender<Arc<str>>,
-        signaux: Signaux,
+        trop_lent: Arc<Notify>,
     ) -> Abonnement {
         let session = self.suivante.fetch_add(1, Ordering::Relaxed);
         self.abonnes
@@ -112,7 +103,7 @@ impl Sockets {
             .push(Abonne {
                 session,
                 file,
-                signaux,
+                trop_lent,
                 joues: Vec::new(),
             });
         Abonnement {
@@ -154,20 +145,13 @@ impl Sockets {
     fn envoyer(&self, a: &Abonne, message: &Arc<str>) {
         if a.file.try_send(Arc::clone(message)).is_err() {
             self.abandons.fetch_add(1, Ordering::Relaxed);
-            a.signaux.trop_lent.notify_one();
+            a.trop_lent.notify_one();
         }
     }
 
     /// Queues `message`, a world push for `joueur`, on the sockets of its account that play
-    /// it, or on all of them when none does, as [`Sockets::pousser`] does; `presser`: the
-    /// sockets send it now, with what waits (the world's tick), instead of waiting for more.
-    pub fn pousser_au_personnage(
-        &self,
-        compte: Uuid,
-        joueur: JoueurId,
-        message: &Arc<str>,
-        presser: bool,
-    ) {
+    /// it, or on all of them when none does, as [`Sockets::pousser`] does.
+    pub fn pousser_au_personnage(&self, compte: Uuid, joueur: JoueurId, message: &Arc<str>) {
         let abonnes = self
             .abonnes
             .lock()
@@ -179,9 +163,6 @@ impl Sockets {
         for a in liste {
             if !le_jouent || a.joues.contains(&joueur) {
                 self.envoyer(a, message);
-                if presser {
-                    a.signaux.presse.notify_one();
-                }
             }
         }
     }
@@ -214,12 +195,8 @@ mod tests {
         let (tx_lent, _rx_lent) = mpsc::channel(1);
         let (tx_vif, mut rx_vif) = mpsc::channel(8);
         let (lent, vif) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let signaux = |trop_lent: &Arc<Notify>| Signaux {
-            trop_lent: Arc::clone(trop_lent),
-            presse: Arc::default(),
-        };
-        let _a = d.abonner(compte, tx_lent, signaux(&lent));
-        let b = d.abonner(compte, tx_vif, signaux(&vif));
+        let _a = d.abonner(compte, tx_lent, Arc::clone(&lent));
+        let b = d.abonner(compte, tx_vif, Arc::clone(&vif));
         let comptes = HashSet::from([compte]);
         let m: Arc<str> = "m".into();
         d.pousser(&comptes, &m);
@@ -234,7 +211,7 @@ mod tests {
         assert!(d.ecoute(&comptes), "le premier abonné reste");
         assert!(d.connecte(compte));
         let (tx_autre, mut rx_autre) = mpsc::channel(8);
-        let _c = d.abonner(Uuid::from_u64_pair(1, 2), tx_autre, Signaux::default());
+        let _c = d.abonner(Uuid::from_u64_pair(1, 2), tx_autre, Arc::new(Notify::new()));
         d.pousser_a_tous(&"à tous".into());
         assert_eq!(rx_autre.recv().await.as_deref(), Some("à tous"));
     }
@@ -248,24 +225,24 @@ mod tests {
         let mut abonnements = Vec::new();
         for _ in 0..3 {
             let (tx, rx) = mpsc::channel(8);
-            abonnements.push(sockets.abonner(compte, tx, Signaux::default()));
+            abonnements.push(sockets.abonner(compte, tx, Arc::new(Notify::new())));
             files.push(rx);
         }
         // Socket 0 plays 1, socket 1 plays 2; socket 2 plays nobody yet.
         abonnements[0].jouer(joueur(1));
         abonnements[1].jouer(joueur(2));
-        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("pour 1"), false);
+        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("pour 1"));
         assert_eq!(&*files[0].try_recv().expect("socket 0"), "pour 1");
         assert!(files[1].try_recv().is_err(), "socket 1 joue un autre");
         assert!(files[2].try_recv().is_err(), "une socket le joue déjà");
         // Nobody plays 3: every socket of the account gets it.
-        sockets.pousser_au_personnage(compte, joueur(3), &Arc::from("pour 3"), false);
+        sockets.pousser_au_personnage(compte, joueur(3), &Arc::from("pour 3"));
         for f in &mut files {
             assert_eq!(&*f.try_recv().expect("toutes"), "pour 3");
         }
         // Socket 1 switches to 1 (the last played comes last); both now play 1.
         abonnements[1].jouer(joueur(1));
-        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("encore"), false);
+        sockets.pousser_au_personnage(compte, joueur(1), &Arc::from("encore"));
         assert!(files[0].try_recv().is_ok() && files[1].try_recv().is_ok());
         assert!(files[2].try_recv().is_err());
     }

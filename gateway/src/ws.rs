@@ -22,7 +22,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ use crate::config::limites::{
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, reponse_erreur};
 use crate::rpc::{self, Contexte, Transport};
-use crate::sockets::{Abonnement, Signaux};
+use crate::sockets::Abonnement;
 
 const PING: Duration = Duration::from_secs(15);
 const SILENCE_MAX: Duration = Duration::from_secs(45);
@@ -158,7 +158,7 @@ struct Session<'e> {
     en_attente: Option<(Arc<str>, Instant)>,
     /// A push taken from the queue that did not fit in the frame being written.
     reportee: Option<Arc<str>>,
-    signaux: Signaux,
+    trop_lent: Arc<Notify>,
     abonnement: Option<Abonnement>,
 }
 
@@ -179,7 +179,7 @@ impl<'e> Session<'e> {
             sortants,
             en_attente: None,
             reportee: None,
-            signaux: Signaux::default(),
+            trop_lent: Arc::new(Notify::new()),
             abonnement: None,
         };
         s.authentifiee(auth);
@@ -194,7 +194,7 @@ impl<'e> Session<'e> {
             self.abonnement = Some(self.passerelle.sockets.abonner(
                 a.compte_id.uuid(),
                 self.file.clone(),
-                self.signaux.clone(),
+                Arc::clone(&self.trop_lent),
             ));
         }
     }
@@ -222,7 +222,7 @@ impl<'e> Session<'e> {
             let evenement = tokio::select! {
                     biased;
                     _ = arret.changed() => break Fin::Arret,
-                    () = self.signaux.trop_lent.notified() => break Fin::TropLent,
+                    () = self.trop_lent.notified() => break Fin::TropLent,
                     () = sleep_until(echeance) => break fin_echeance,
                     _ = ping.tick() => {
                         if entendu.elapsed() > SILENCE_MAX {
@@ -230,10 +230,6 @@ impl<'e> Session<'e> {
                         }
                         self.signe_de_vie();
                         Message::Ping(axum::body::Bytes::from_static(b"mmo"))
-                    }
-                    () = self.signaux.presse.notified(), if depart.is_some() => {
-                        self.en_attente = self.en_attente.take().map(|(p, _)| (p, Instant::now()));
-                        continue;
                     }
                     () = sleep_until(depart.unwrap_or(echeance)), if depart.is_some() => {
                         let Some((premiere, _)) = self.en_attente.take() else { continue };

@@ -491,7 +491,7 @@ impl Foule<'_> {
         }
         format!(
             "- **contrôle des voisins** ({sondes} sockets échantillonnées ; `monde.proches` à {} m \
-             comparé à l'image tenue par les poussées ; tolérance {} m/s × (0,2 s + aller-retour) \
+             comparé à l'image tenue par les poussées ; tolérance {} m/s × (0,3 s + aller-retour) \
              + 1 m) : {} contrôles, {} voisins nommés, **{} manquants**, **{} mal placés**, écart \
              max {:.2} m ; {:.1} voisins par image à la fin, en moyenne\n",
             self.rythme.rayon,

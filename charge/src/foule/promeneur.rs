@@ -30,9 +30,10 @@ use crate::stats::{Methode, Stats};
 const VIDANGE: Duration = Duration::from_secs(1);
 /// A character still walks at the end if a step due this long before the end was accepted.
 const MARCHE_FINALE: Duration = Duration::from_secs(2);
-/// The server's tick for moves, with room: how stale a neighbour's position may be in a
-/// picture, on top of the round trip (doc/protocole.md: 100 ms).
-const TICK: Duration = Duration::from_millis(200);
+/// How stale a neighbour's position may be in a picture, on top of the round trip
+/// (doc/protocole.md, `monde.deplacements`): a tick until the move is published, a tick until
+/// it is delivered, and the socket's window for grouping pushes, 100 ms each.
+const TICK: Duration = Duration::from_millis(300);
 /// Metres allowed on top of what a neighbour can walk meanwhile.
 const MARGE: f64 = 1.0;
 /// How long after the start a sampled socket waits before its first check.
