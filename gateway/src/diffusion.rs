@@ -204,6 +204,28 @@ impl Presences {
 /// tick. A move reaches the other players at most this much later.
 pub const TICK_DEPLACEMENTS: Duration = Duration::from_millis(100);
 
+/// The world's tick, every [`TICK_DEPLACEMENTS`] until `arret`; a late tick is not caught up.
+struct Tick {
+    intervalle: tokio::time::Interval,
+    arret: watch::Receiver<bool>,
+}
+
+impl Tick {
+    fn new(arret: watch::Receiver<bool>) -> Self {
+        let mut intervalle = tokio::time::interval(TICK_DEPLACEMENTS);
+        intervalle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { intervalle, arret }
+    }
+
+    /// Waits for the next tick: false once `arret` changed.
+    async fn suivant(&mut self) -> bool {
+        tokio::select! {
+            _ = self.intervalle.tick() => true,
+            _ = self.arret.changed() => false,
+        }
+    }
+}
+
 /// A character's move during the current tick.
 #[derive(Debug)]
 struct Mouvement {
@@ -310,18 +332,9 @@ impl Deplacements {
 
     /// Every [`TICK_DEPLACEMENTS`], publishes one `monde.deplacements` per cell with the moves
     /// noted since the last tick, until `arret`.
-    pub async fn publier_periodiquement(
-        self: Arc<Self>,
-        bus: Bus,
-        mut arret: watch::Receiver<bool>,
-    ) {
-        let mut tick = tokio::time::interval(TICK_DEPLACEMENTS);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = arret.changed() => return,
-            }
+    pub async fn publier_periodiquement(self: Arc<Self>, bus: Bus, arret: watch::Receiver<bool>) {
+        let mut tick = Tick::new(arret);
+        while tick.suivant().await {
             for ((zone, cellule), lot) in self.vider() {
                 let sujet = format!("diffusion.monde.{}.{cellule}", zone.as_str());
                 for diffusion in lot_en_diffusions(&zone, cellule, lot, max_payload(&bus)) {
@@ -573,15 +586,10 @@ impl Livraisons {
         self: Arc<Self>,
         sockets: Arc<Sockets>,
         presences: Arc<Presences>,
-        mut arret: watch::Receiver<bool>,
+        arret: watch::Receiver<bool>,
     ) {
-        let mut tick = tokio::time::interval(TICK_DEPLACEMENTS);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = arret.changed() => return,
-            }
+        let mut tick = Tick::new(arret);
+        while tick.suivant().await {
             self.livrer(&sockets, &presences);
         }
     }
