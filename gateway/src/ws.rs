@@ -5,6 +5,10 @@
 //! bounded and a socket that lets it fill is closed. Browsers must come from an allowed
 //! Origin.
 //!
+//! Pushes leave grouped: a push waits up to `FENETRE_POUSSEES` for those behind it, and they
+//! go in one frame, a JSON array of notifications ([`grouper`]); answers go at once. A socket
+//! plays the characters its calls acted for: their world pushes come to it (`Sockets`).
+//!
 //! A socket keeps its player's characters present in their zones (a sign of life at each
 //! ping); when the account's last socket on this instance closes, their positions are
 //! written to PostgreSQL and their presence dropped.
@@ -220,45 +224,45 @@ impl<'e> Session<'e> {
             let (echeance, fin_echeance) = self.echeance(ouverture);
             let depart = self.en_attente.as_ref().map(|(_, t)| *t);
             let evenement = tokio::select! {
-                    biased;
-                    _ = arret.changed() => break Fin::Arret,
-                    () = self.trop_lent.notified() => break Fin::TropLent,
-                    () = sleep_until(echeance) => break fin_echeance,
-                    _ = ping.tick() => {
-                        if entendu.elapsed() > SILENCE_MAX {
-                            break Fin::Silence;
+                biased;
+                _ = arret.changed() => break Fin::Arret,
+                () = self.trop_lent.notified() => break Fin::TropLent,
+                () = sleep_until(echeance) => break fin_echeance,
+                _ = ping.tick() => {
+                    if entendu.elapsed() > SILENCE_MAX {
+                        break Fin::Silence;
+                    }
+                    self.signe_de_vie();
+                    Message::Ping(axum::body::Bytes::from_static(b"mmo"))
+                }
+                () = sleep_until(depart.unwrap_or(echeance)), if depart.is_some() => {
+                    let Some((premiere, _)) = self.en_attente.take() else { continue };
+                    let trame = grouper(&premiere, &mut self.sortants, &mut self.reportee);
+                    if let Some(r) = self.reportee.take() {
+                        self.en_attente = Some((r, Instant::now()));
+                    }
+                    Message::Text(trame.into())
+                }
+                Some(texte) = self.sortants.recv(), if depart.is_none() => {
+                    self.en_attente = Some((texte, Instant::now() + FENETRE_POUSSEES));
+                    continue;
+                }
+                recu = socket.recv() => {
+                    entendu = Instant::now();
+                    match recu {
+                        None | Some(Ok(Message::Close(_))) => break Fin::Client,
+                        Some(Err(e)) => break Fin::de_l_erreur(&e),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Binary(_))) => {
+                            let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
+                            Message::Text(reponse_erreur(serde_json::Value::Null, &e).to_string().into())
                         }
-                        self.signe_de_vie();
-                        Message::Ping(axum::body::Bytes::from_static(b"mmo"))
+                        Some(Ok(Message::Text(texte))) => match self.repondre(texte.as_bytes()).await {
+                            Some(reponse) => Message::Text(reponse.into()),
+                            None => continue,
+                        },
                     }
-                    () = sleep_until(depart.unwrap_or(echeance)), if depart.is_some() => {
-                        let Some((premiere, _)) = self.en_attente.take() else { continue };
-                        let trame = grouper(&premiere, &mut self.sortants, &mut self.reportee);
-                        if let Some(r) = self.reportee.take() {
-                            self.en_attente = Some((r, Instant::now()));
-                        }
-                        Message::Text(trame.into())
-                    }
-                    Some(texte) = self.sortants.recv(), if depart.is_none() => {
-                        self.en_attente = Some((texte, Instant::now() + FENETRE_POUSSEES));
-                        continue;
-                    }
-                    recu = socket.recv() => {
-                        entendu = Instant::now();
-                        match recu {
-                            None | Some(Ok(Message::Close(_))) => break Fin::Client,
-                            Some(Err(e)) => break Fin::de_l_erreur(&e),
-                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                            Some(Ok(Message::Binary(_))) => {
-                                let e = ErreurRpc::requete_invalide("messages texte (JSON) seulement");
-                                Message::Text(reponse_erreur(serde_json::Value::Null, &e).to_string().into())
-                            }
-                            Some(Ok(Message::Text(texte))) => match self.repondre(texte.as_bytes()).await {
-                                Some(reponse) => Message::Text(reponse.into()),
-                                None => continue,
-                            },
-                        }
-                    }
+                }
             };
             match tokio::time::timeout(ECRITURE_MAX, socket.send(evenement)).await {
                 Ok(Ok(())) => {}
@@ -341,6 +345,7 @@ impl Fin {
         }
     }
 }
+
 /// A push and those queued behind it in `file`, in one frame: alone as it is, several as a
 /// JSON array of notifications (a JSON-RPC batch), up to [`POUSSEES_PAR_TRAME`] pushes and
 /// [`TAILLE_TRAME_GROUPEE`] bytes. The session calls it [`FENETRE_POUSSEES`] after the first
