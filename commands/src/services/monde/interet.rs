@@ -14,7 +14,7 @@ use domain::valeurs::{CodeZone, Position};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::positions::lire_position_datee;
+use super::positions::{ChangementCellule, changement_depuis, lire_position_datee};
 use super::{DUREE_PRESENCE, Emplacement, Monde, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 
@@ -51,25 +51,6 @@ pub struct Visible {
     pub zone: CodeZone,
     /// Where.
     pub position: Position,
-}
-
-/// Where a character's cell mark went: the cell it left, if it changed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChangementCellule {
-    /// Same cell as at its last note.
-    Aucun,
-    /// It changed cell: from this one (`None` when none was noted: a first look, or its
-    /// position hash came back from PostgreSQL).
-    Depuis(Option<(CodeZone, Cellule)>),
-}
-
-/// A change of cell from the cell mark a script answered (`<zone>:<cx_cy>`, `""`: none).
-pub(super) fn changement_depuis(avant: &str) -> ChangementCellule {
-    ChangementCellule::Depuis(
-        avant
-            .split_once(':')
-            .and_then(|(z, c)| Some((CodeZone::parse(z).ok()?, c.parse::<Cellule>().ok()?))),
-    )
 }
 
 impl Monde {

@@ -32,8 +32,8 @@ mod proprietaires;
 mod refus;
 
 pub use ecriture::{DELAI_REPRISE, PERIODE_ECRITURE};
-pub use interet::{ChangementCellule, Visible};
-pub use positions::{Emplacement, Pas};
+pub use interet::Visible;
+pub use positions::{ChangementCellule, Emplacement, Pas};
 pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 pub use refus::{FENETRE_REFUS, SEUIL_REFUS};
 

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
+use domain::interet::Cellule;
 use domain::monde::{Credit, ErreurMonde, decider_changement, decider_deplacement};
 use domain::valeurs::{CodeZone, Position};
 use serde::{Deserialize, Serialize};
 
-use super::interet::{ChangementCellule, changement_depuis};
 use super::{Monde, introuvable_position, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 use crate::services::fiche_possedee;
@@ -28,6 +28,26 @@ pub struct Emplacement {
     pub zone: CodeZone,
     /// Its position in the zone.
     pub position: Position,
+}
+
+/// Where a character's cell mark went: the cell it left, if it changed. The mark is the
+/// position hash's `cellule` field (interet.rs keeps the index it points into).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangementCellule {
+    /// Same cell as at its last note.
+    Aucun,
+    /// It changed cell: from this one (`None` when none was noted: a first look, or its
+    /// position hash came back from PostgreSQL).
+    Depuis(Option<(CodeZone, Cellule)>),
+}
+
+/// A change of cell from the cell mark a script answered (`<zone>:<cx_cy>`, `""`: none).
+pub(super) fn changement_depuis(avant: &str) -> ChangementCellule {
+    ChangementCellule::Depuis(
+        avant
+            .split_once(':')
+            .and_then(|(z, c)| Some((CodeZone::parse(z).ok()?, c.parse::<Cellule>().ok()?))),
+    )
 }
 
 /// A step taken: where the character now stands, and whether it changed interest cell.

@@ -9,8 +9,8 @@ use domain::valeurs::{CodeZone, Position};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::interet::{ChangementCellule, Visible};
-use super::positions::lire_position_datee;
+use super::interet::Visible;
+use super::positions::{ChangementCellule, lire_position_datee};
 use super::{Emplacement, Monde, introuvable_position, maintenant_ms};
 use crate::erreurs::ErreurApplication;
 
