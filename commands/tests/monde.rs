@@ -22,6 +22,21 @@ fn refus_monde<T: std::fmt::Debug>(r: Result<T, ErreurApplication>) -> ErreurMon
     }
 }
 
+/// Who the cell index shows in these cells of `zone`.
+async fn visibles(
+    b: &Banc,
+    zone: &domain::valeurs::CodeZone,
+    cellules: &[domain::interet::Cellule],
+) -> Vec<domain::ids::JoueurId> {
+    b.monde
+        .visibles(zone, cellules)
+        .await
+        .expect("visibles")
+        .into_iter()
+        .map(|v| v.joueur_id)
+        .collect()
+}
+
 /// A refused step: why, and where the character still stands.
 fn pas_refuse<T: std::fmt::Debug>(r: Result<T, ErreurApplication>) -> (ErreurMonde, Emplacement) {
     match r {
@@ -368,14 +383,8 @@ async fn une_instance_morte_en_ecrivant_ne_perd_pas_la_marque(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn deux_instances_ecrivent_ensemble_sans_perte_ni_retour_en_arriere(pool: PgPool) {
-    let b = Banc::new(pool.clone()).await;
-    // A second instance of the service on the same storage, as a second gateway has.
-    let autre = commands::services::monde::Monde::new(
-        pool,
-        b.redis.clone(),
-        &b.prefixe,
-        domain::Catalogue::officiel().expect("catalogue"),
-    );
+    let b = Banc::new(pool).await;
+    let autre = b.autre_instance();
     let c = b.compte(1).await;
     let mut joueurs = Vec::new();
     for n in 0..5 {
@@ -700,12 +709,7 @@ async fn l_index_des_cases_suit_les_personnages_et_ne_montre_pas_les_egares(pool
             .expect("note"),
         ChangementCellule::Depuis(Some((plaine.clone(), c22)))
     );
-    let vus = b
-        .monde
-        .visibles(&plaine, &c22.aire())
-        .await
-        .expect("visibles");
-    assert_eq!(vus.iter().map(|v| v.joueur_id).collect::<Vec<_>>(), vec![a]);
+    assert_eq!(visibles(&b, &plaine, &c22.aire()).await, vec![a]);
     let vue = b.monde.vue_zone(c1, a).await.expect("vue");
     assert_eq!(vue.presents.len(), 1, "Jules est loin");
     assert_eq!(vue.effectif, 2, "mais dans la zone");
@@ -713,11 +717,7 @@ async fn l_index_des_cases_suit_les_personnages_et_ne_montre_pas_les_egares(pool
     // Ines is put elsewhere without being noted: her stale mark in 2_2 is not shown.
     b.monde.placer(a, ici(190.0, 10.0)).await.expect("placé");
     assert!(
-        b.monde
-            .visibles(&plaine, &[c22])
-            .await
-            .expect("visibles")
-            .is_empty(),
+        visibles(&b, &plaine, &[c22]).await.is_empty(),
         "une marque égarée n'est pas montrée"
     );
 }
@@ -749,18 +749,12 @@ async fn un_pas_note_sa_case_dans_la_meme_ecriture(pool: PgPool) {
         ChangementCellule::Depuis(Some((plaine.clone(), c22))),
         "de 2_2 à 1_2"
     );
-    let vus = b
-        .monde
-        .visibles(&plaine, &[Cellule { cx: 1, cy: 2 }])
-        .await
-        .expect("visibles");
-    assert_eq!(vus.iter().map(|v| v.joueur_id).collect::<Vec<_>>(), vec![j]);
+    assert_eq!(
+        visibles(&b, &plaine, &[Cellule { cx: 1, cy: 2 }]).await,
+        vec![j]
+    );
     assert!(
-        b.monde
-            .visibles(&plaine, &[c22])
-            .await
-            .expect("visibles")
-            .is_empty(),
+        visibles(&b, &plaine, &[c22]).await.is_empty(),
         "plus dans 2_2"
     );
 }
@@ -771,13 +765,8 @@ async fn un_pas_note_sa_case_dans_la_meme_ecriture(pool: PgPool) {
 /// refuse but the real position allows is accepted.
 #[sqlx::test(migrations = "../migrations")]
 async fn un_pas_decide_de_memoire_suit_ce_que_redis_tient(pool: PgPool) {
-    let b = Banc::new(pool.clone()).await;
-    let autre = commands::services::monde::Monde::new(
-        pool,
-        b.redis.clone(),
-        &b.prefixe,
-        domain::Catalogue::officiel().expect("catalogue"),
-    );
+    let b = Banc::new(pool).await;
+    let autre = b.autre_instance();
     let c = b.compte(1).await;
     let j = b.personnage(c, "Ilda").await;
     let plaine = zone("plaine_verte");

@@ -46,6 +46,17 @@ impl Banc {
         }
     }
 
+    /// A second instance of Service Monde on the same storage and Redis prefix, as a second
+    /// gateway has: its own memory (owners, hot positions), the same shared state.
+    pub fn autre_instance(&self) -> Monde {
+        Monde::new(
+            self.pool.clone(),
+            self.redis.clone(),
+            &self.prefixe,
+            self.monde.catalogue().clone(),
+        )
+    }
+
     pub async fn compte(&self, n: u64) -> CompteId {
         let id = CompteId::from_uuid(Uuid::from_u64_pair(7, n));
         sqlx::query("INSERT INTO comptes (compte_id, login, mot_de_passe) VALUES ($1, $2, 'x')")
