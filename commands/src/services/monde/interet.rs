@@ -5,7 +5,7 @@
 //! its position hash still puts it in that cell and its presence is fresh, so a stale member
 //! (a lost update, an expired hash) is never shown, and is removed on the way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use domain::ids::JoueurId;
@@ -34,9 +34,6 @@ return avant or ''
 ",
     )
 });
-
-/// Classes kept in memory before the map is cleared (a class never changes).
-const CLASSES_MAX: usize = 100_000;
 
 /// A character another sees: who, its name and class, where.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -177,47 +174,22 @@ impl Monde {
         &self,
         joueurs: &[JoueurId],
     ) -> Result<HashMap<JoueurId, String>, ErreurApplication> {
-        let mut classes = HashMap::with_capacity(joueurs.len());
-        let mut manquants = HashSet::new();
-        {
-            let connues = self.classes_connues();
-            for j in joueurs {
-                match connues.get(j) {
-                    Some(c) => {
-                        classes.insert(*j, c.clone());
-                    }
-                    None => {
-                        manquants.insert(j.uuid());
-                    }
-                }
-            }
-        }
+        let (mut classes, manquants) = self.i.classes.trier(joueurs, String::clone);
         if manquants.is_empty() {
             return Ok(classes);
         }
-        let ids: Vec<Uuid> = manquants.into_iter().collect();
         let lignes: Vec<(Uuid, String)> = sqlx::query_as(
             "SELECT joueur_id, classe FROM lecture.joueurs WHERE joueur_id = ANY($1)",
         )
-        .bind(&ids)
+        .bind(&manquants)
         .fetch_all(self.pool())
         .await?;
-        let mut connues = self.classes_connues();
-        if connues.len() + lignes.len() >= CLASSES_MAX {
-            connues.clear();
-        }
-        for (j, c) in lignes {
-            let j = JoueurId::from_uuid(j);
-            connues.insert(j, c.clone());
-            classes.insert(j, c);
-        }
+        let lues: Vec<(JoueurId, String)> = lignes
+            .into_iter()
+            .map(|(j, c)| (JoueurId::from_uuid(j), c))
+            .collect();
+        self.i.classes.garder(lues.iter().cloned());
+        classes.extend(lues);
         Ok(classes)
-    }
-
-    fn classes_connues(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, String>> {
-        self.i
-            .classes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

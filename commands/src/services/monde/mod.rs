@@ -26,6 +26,7 @@
 
 mod ecriture;
 mod interet;
+mod memoire;
 mod positions;
 mod presence;
 mod proprietaires;
@@ -38,10 +39,10 @@ pub use presence::{DUREE_PRESENCE, Present, Proche, VueZone};
 pub use refus::{FENETRE_REFUS, SEUIL_REFUS};
 
 use ecriture::{SCRIPT_PRENDRE_CEUX_CI, SCRIPT_PRENDRE_SALES};
+use memoire::Memoire;
 use positions::{SCRIPT_DEPLACER, SCRIPT_POSER, SCRIPT_REMPLIR};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use domain::Services;
 use domain::ids::{CompteId, JoueurId};
@@ -65,12 +66,12 @@ struct Interieur {
     catalogue: Services,
     depot: Depot,
     /// `noms_joueurs` never changes a character's account or name: cached for the hot path.
-    proprietaires: Mutex<HashMap<JoueurId, (CompteId, String)>>,
+    proprietaires: Memoire<(CompteId, String)>,
     /// The positions this instance wrote or read last, to decide the next step from
     /// (positions.rs): Redis checks them in the step's own script.
-    chaudes: Mutex<HashMap<JoueurId, positions::PositionDatee>>,
+    chaudes: Memoire<positions::PositionDatee>,
     /// Classes read from the read side (interet.rs): a class never changes.
-    classes: Mutex<HashMap<JoueurId, String>>,
+    classes: Memoire<String>,
     deplacer: redis::Script,
     poser: redis::Script,
     remplir: redis::Script,
@@ -109,9 +110,9 @@ impl Monde {
                 redis,
                 prefixe: prefixe_redis.to_owned(),
                 catalogue,
-                proprietaires: Mutex::new(HashMap::new()),
-                chaudes: Mutex::new(HashMap::new()),
-                classes: Mutex::new(HashMap::new()),
+                proprietaires: Memoire::default(),
+                chaudes: Memoire::default(),
+                classes: Memoire::default(),
                 deplacer: redis::Script::new(SCRIPT_DEPLACER),
                 poser: redis::Script::new(SCRIPT_POSER),
                 remplir: redis::Script::new(SCRIPT_REMPLIR),

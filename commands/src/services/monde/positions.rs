@@ -4,7 +4,6 @@
 //! anywhere (an admin's tool), moves and zone changes decided by the domain's rules
 //! (`domain::monde`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use domain::ids::{CompteId, JoueurId};
@@ -545,37 +544,19 @@ impl Monde {
     }
 }
 
-/// Hot positions kept in memory before the map is cleared (a cleared one is read again from
-/// Redis at its next step).
-const CHAUDES_MAX: usize = 100_000;
-
 impl Monde {
     /// The position this instance wrote or read last for the character, if it keeps one.
     fn position_chaude(&self, joueur_id: JoueurId) -> Option<PositionDatee> {
-        self.chaudes().get(&joueur_id).cloned()
+        self.i.chaudes.lire(joueur_id)
     }
 
     fn garder_chaude(&self, joueur_id: JoueurId, etat: PositionDatee) {
-        let mut chaudes = self.chaudes();
-        if chaudes.len() >= CHAUDES_MAX && !chaudes.contains_key(&joueur_id) {
-            chaudes.clear();
-        }
-        chaudes.insert(joueur_id, etat);
+        self.i.chaudes.garder([(joueur_id, etat)]);
     }
 
     /// Forgets these characters' hot positions (their player left this instance).
     pub(super) fn oublier_chaudes(&self, joueurs: &[JoueurId]) {
-        let mut chaudes = self.chaudes();
-        for j in joueurs {
-            chaudes.remove(j);
-        }
-    }
-
-    fn chaudes(&self) -> std::sync::MutexGuard<'_, HashMap<JoueurId, PositionDatee>> {
-        self.i
-            .chaudes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.i.chaudes.oublier(joueurs);
     }
 }
 

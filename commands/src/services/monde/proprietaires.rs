@@ -9,17 +9,14 @@ use uuid::Uuid;
 use super::Monde;
 use crate::erreurs::ErreurApplication;
 
-/// Owners and names cached before the cache is cleared (both never change).
-const PROPRIETAIRES_MAX: usize = 100_000;
-
 impl Monde {
     /// A character's account and name (`None` if no such character).
     pub async fn proprietaire(
         &self,
         joueur_id: JoueurId,
     ) -> Result<Option<(CompteId, String)>, ErreurApplication> {
-        if let Some(connu) = self.cache_proprietaires().get(&joueur_id) {
-            return Ok(Some(connu.clone()));
+        if let Some(connu) = self.i.proprietaires.lire(joueur_id) {
+            return Ok(Some(connu));
         }
         let ligne: Option<(Uuid, String)> =
             sqlx::query_as("SELECT compte_id, nom FROM noms_joueurs WHERE joueur_id = $1")
@@ -30,11 +27,7 @@ impl Monde {
             return Ok(None);
         };
         let connu = (CompteId::from_uuid(compte), nom);
-        let mut cache = self.cache_proprietaires();
-        if cache.len() >= PROPRIETAIRES_MAX {
-            cache.clear();
-        }
-        cache.insert(joueur_id, connu.clone());
+        self.i.proprietaires.garder([(joueur_id, connu.clone())]);
         Ok(Some(connu))
     }
 
@@ -43,19 +36,7 @@ impl Monde {
         &self,
         joueurs: &[JoueurId],
     ) -> Result<HashMap<JoueurId, String>, ErreurApplication> {
-        let mut noms = HashMap::with_capacity(joueurs.len());
-        let mut manquants = Vec::new();
-        {
-            let cache = self.cache_proprietaires();
-            for j in joueurs {
-                match cache.get(j) {
-                    Some((_, nom)) => {
-                        noms.insert(*j, nom.clone());
-                    }
-                    None => manquants.push(j.uuid()),
-                }
-            }
-        }
+        let (mut noms, manquants) = self.i.proprietaires.trier(joueurs, |(_, nom)| nom.clone());
         if manquants.is_empty() {
             return Ok(noms);
         }
@@ -65,25 +46,13 @@ impl Monde {
         .bind(&manquants)
         .fetch_all(&self.i.pool)
         .await?;
-        let mut cache = self.cache_proprietaires();
-        if cache.len() + lignes.len() >= PROPRIETAIRES_MAX {
-            cache.clear();
-        }
-        for (j, compte, nom) in lignes {
-            let j = JoueurId::from_uuid(j);
-            cache.insert(j, (CompteId::from_uuid(compte), nom.clone()));
-            noms.insert(j, nom);
-        }
+        let lus: Vec<(JoueurId, (CompteId, String))> = lignes
+            .into_iter()
+            .map(|(j, compte, nom)| (JoueurId::from_uuid(j), (CompteId::from_uuid(compte), nom)))
+            .collect();
+        noms.extend(lus.iter().map(|(j, (_, nom))| (*j, nom.clone())));
+        self.i.proprietaires.garder(lus);
         Ok(noms)
-    }
-
-    fn cache_proprietaires(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<JoueurId, (CompteId, String)>> {
-        self.i
-            .proprietaires
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Checks that the character belongs to the account; its name.
