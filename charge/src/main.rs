@@ -24,6 +24,7 @@ mod joueur;
 mod lecture;
 mod partie;
 mod preparation;
+mod serie;
 mod serveur;
 mod stats;
 
@@ -188,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
     };
     if options.profil == Profil::Foule {
         let rapport = foule::courir(&options, &contexte, pool).await?;
-        println!("{rapport}");
+        println!("{rapport}{}", serie::tableau());
         return Ok(());
     }
     let Contexte {
@@ -249,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
         bilan.stats.reussis() as f64 / bilan.duree.as_secs_f64(),
     );
     let rapport = rapport(&bilan, &titre, rss_avant, rss_apres, pid, &http, &base).await;
-    println!("{rapport}");
+    println!("{rapport}{}", serie::tableau());
     Ok(())
 }
 
@@ -303,11 +304,66 @@ struct Bilan {
     stats: Stats,
     duree: Duration,
     retards: serveur::Retards,
-    cpu_serveur: Option<u64>,
-    cpu_client: Option<u64>,
+    cpu: Cpu,
     personnages: usize,
     inactifs: usize,
     abandons: (f64, f64),
+}
+
+/// CPU time, in clock ticks: over the schedule alone (from its first to its last intended
+/// call), and what the server still did after it until it came to rest (answers in flight,
+/// projections and the relay catching up).
+#[derive(Debug, Default)]
+struct Cpu {
+    /// The server's, over the schedule.
+    serveur: Option<u64>,
+    /// This tool's, over the schedule.
+    client: Option<u64>,
+    /// The server's after the schedule until it rested, and how long that took.
+    rattrapage: Option<(u64, Duration)>,
+}
+
+/// A second using less than this many ticks (5 % of a core) is the server at rest.
+const TICKS_AU_REPOS: u64 = 5;
+/// Longest wait for the server to rest after a schedule.
+const ATTENTE_DU_REPOS: Duration = Duration::from_mins(1);
+
+/// The CPU ticks of the server (`pid`) and of this tool at `debut` and at `fin`, each taken
+/// at that instant: the schedule's CPU, whatever runs before or after it. Also the server's
+/// ticks at `fin`, where the catch-up starts.
+async fn cpu_du_calendrier(
+    pid: Option<u32>,
+    debut: Instant,
+    fin: Instant,
+) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let lire = || {
+        (
+            pid.and_then(serveur::cpu_ticks),
+            serveur::cpu_ticks(std::process::id()),
+        )
+    };
+    tokio::time::sleep_until(debut).await;
+    let (s0, c0) = lire();
+    tokio::time::sleep_until(fin).await;
+    let (s1, c1) = lire();
+    let ecart = |a: Option<u64>, b: Option<u64>| b.zip(a).map(|(b, a)| b.saturating_sub(a));
+    (ecart(s0, s1), ecart(c0, c1), s1)
+}
+
+/// The server's ticks from `depuis` (taken at the schedule's end) until a second in which it
+/// used under [`TICKS_AU_REPOS`], at most [`ATTENTE_DU_REPOS`]; and how long since `fin`.
+async fn rattrapage(pid: u32, depuis: u64, fin: Instant) -> Option<(u64, Duration)> {
+    let mut avant = serveur::cpu_ticks(pid)?;
+    let limite = Instant::now() + ATTENTE_DU_REPOS;
+    while Instant::now() < limite {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let maintenant = serveur::cpu_ticks(pid)?;
+        if maintenant.saturating_sub(avant) < TICKS_AU_REPOS {
+            return Some((maintenant.saturating_sub(depuis), fin.elapsed()));
+        }
+        avant = maintenant;
+    }
+    Some((avant.saturating_sub(depuis), fin.elapsed()))
 }
 
 async fn abandons(http: &reqwest::Client, base: &str) -> f64 {
@@ -319,41 +375,44 @@ async fn abandons(http: &reqwest::Client, base: &str) -> f64 {
 }
 
 /// The server's figures sampled while a schedule runs: the readers' lag, CPU time of both
-/// processes, pushes the server dropped.
+/// processes, pushes the server dropped; and the run's series ([`serie`]).
 struct Mesure {
     arret: watch::Sender<bool>,
     echantillons: tokio::task::JoinHandle<serveur::Retards>,
-    cpu_serveur: Option<u64>,
-    cpu_client: Option<u64>,
+    cpu: tokio::task::JoinHandle<(Option<u64>, Option<u64>, Option<u64>)>,
+    fin: Instant,
     abandons_avant: f64,
 }
 
 impl Mesure {
-    /// Starts measuring.
+    /// Starts measuring a schedule that runs from `debut` to `fin`.
     async fn commencer(
         http: &reqwest::Client,
         base: &str,
         pool: Option<sqlx::PgPool>,
         pid: Option<u32>,
+        (debut, fin): (Instant, Instant),
     ) -> Self {
+        serie::commencer(debut);
         let (arret, ecoute) = watch::channel(false);
         let echantillons = tokio::spawn(serveur::echantillonner(
             pool,
             http.clone(),
             base.to_owned(),
-            Duration::from_millis(250),
+            (Duration::from_millis(250), pid),
             ecoute,
         ));
         Self {
             arret,
             echantillons,
             abandons_avant: abandons(http, base).await,
-            cpu_serveur: pid.and_then(serveur::cpu_ticks),
-            cpu_client: serveur::cpu_ticks(std::process::id()),
+            cpu: tokio::spawn(cpu_du_calendrier(pid, debut, fin)),
+            fin,
         }
     }
 
-    /// Stops measuring: the run's figures, with the players' `stats` over `duree`.
+    /// Stops measuring once every call is answered or given up: the run's figures, with the
+    /// players' `stats` over `duree`; waits for the server to rest, for its catch-up.
     async fn terminer(
         self,
         http: &reqwest::Client,
@@ -363,21 +422,22 @@ impl Mesure {
         duree: Duration,
         (personnages, inactifs): (usize, usize),
     ) -> Bilan {
-        let cpu_serveur = pid
-            .and_then(serveur::cpu_ticks)
-            .zip(self.cpu_serveur)
-            .map(|(b, a)| b - a);
-        let cpu_client = serveur::cpu_ticks(std::process::id())
-            .zip(self.cpu_client)
-            .map(|(b, a)| b - a);
         let _ = self.arret.send(true);
         let retards = self.echantillons.await.expect("échantillonneur");
+        let (serveur, client, a_la_fin) = self.cpu.await.unwrap_or_default();
+        let rattrapage = match (pid, a_la_fin) {
+            (Some(pid), Some(depuis)) => rattrapage(pid, depuis, self.fin).await,
+            _ => None,
+        };
         Bilan {
             stats,
             duree,
             retards,
-            cpu_serveur,
-            cpu_client,
+            cpu: Cpu {
+                serveur,
+                client,
+                rattrapage,
+            },
             personnages,
             inactifs,
             abandons: (self.abandons_avant, abandons(http, base).await),
@@ -400,7 +460,7 @@ async fn courir(
     let fin = debut + Duration::from_secs(options.duree);
     let debit = f64::from(options.debit.max(1));
     let intervalle = Duration::from_secs_f64(personnages.max(1) as f64 / debit);
-    let mesure = Mesure::commencer(http, base, pool, pid).await;
+    let mesure = Mesure::commencer(http, base, pool, pid, (debut, fin)).await;
     let mut taches = Vec::new();
     for (rang, (i, flux, perso)) in joueurs.into_iter().enumerate() {
         let calendrier = Calendrier {
@@ -516,18 +576,28 @@ async fn rapport(
         "- sockets fermées par le serveur (code : nombre) : {:?}",
         bilan.stats.fermetures
     );
-    let hz = 100.0;
-    if let Some(ticks) = bilan.cpu_serveur {
+    let hz = serie::TICKS_PAR_SECONDE;
+    if let Some(ticks) = bilan.cpu.serveur {
         let _ = writeln!(
             texte,
-            "- CPU du serveur : {:.0} % d'un cœur",
+            "- CPU du serveur pendant le calendrier : {:.0} % d'un cœur",
             ticks as f64 / hz / secondes * 100.0
         );
     }
-    if let Some(ticks) = bilan.cpu_client {
+    if let Some((ticks, duree)) = bilan.cpu.rattrapage {
         let _ = writeln!(
             texte,
-            "- CPU de l'outil : {:.0} % d'un cœur",
+            "- CPU du serveur après le calendrier, jusqu'au repos (une seconde sous {} % d'un cœur) : \
+             {:.1} s de CPU en {:.1} s",
+            TICKS_AU_REPOS,
+            ticks as f64 / hz,
+            duree.as_secs_f64()
+        );
+    }
+    if let Some(ticks) = bilan.cpu.client {
+        let _ = writeln!(
+            texte,
+            "- CPU de l'outil pendant le calendrier : {:.0} % d'un cœur",
             ticks as f64 / hz / secondes * 100.0
         );
     }

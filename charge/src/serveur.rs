@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
 use sqlx::PgPool;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// Checks that `url` (`http://host:port`) names a loopback address; returns `host:port`.
 pub(crate) fn boucle_locale(url: &str) -> anyhow::Result<String> {
@@ -77,12 +78,14 @@ fn histo() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000, 3).expect("bornes valides")
 }
 
-/// Samples the readers' lag (in the store, and the `/metrics` gauge) until `fin` flips.
+/// Samples the readers' lag (in the store, and the `/metrics` gauge) until `fin` flips; also
+/// into the run's series ([`crate::serie`]), with the CPU the server (`pid`) used between
+/// two samples.
 pub(crate) async fn echantillonner(
     pool: Option<PgPool>,
     http: reqwest::Client,
     base: String,
-    periode: Duration,
+    (periode, pid): (Duration, Option<u32>),
     mut fin: watch::Receiver<bool>,
 ) -> Retards {
     let mut r = Retards {
@@ -91,10 +94,19 @@ pub(crate) async fn echantillonner(
         jauge: histo(),
     };
     let mut tic = tokio::time::interval(periode);
+    let mut cpu_avant = pid.and_then(cpu_ticks).map(|t| (t, Instant::now()));
     loop {
         tokio::select! {
             _ = tic.tick() => {}
             _ = fin.changed() => break,
+        }
+        let serie = crate::serie::serie();
+        if let Some(serie) = serie
+            && let Some((avant, quand)) = cpu_avant
+            && let Some(t) = pid.and_then(cpu_ticks)
+        {
+            serie.cpu(t.saturating_sub(avant), quand.elapsed());
+            cpu_avant = Some((t, Instant::now()));
         }
         if let Some(pool) = &pool
             && let Ok(lignes) = retards_en_base(pool).await
@@ -106,6 +118,9 @@ pub(crate) async fn echantillonner(
                 .max()
                 .unwrap_or(0);
             r.projections.saturating_record(pire.max(1));
+            if let Some(serie) = serie {
+                serie.retard(pire);
+            }
             if let Some((_, ms)) = lignes.iter().find(|(l, _)| l == "relais") {
                 r.relais.saturating_record((*ms).max(1));
             }

@@ -140,7 +140,9 @@ impl Stats {
     pub(crate) fn vider_dans(&mut self, commun: &mut Self) {
         for releve in self.tampon.iter_mut().flat_map(|t| t.drain(..)) {
             match releve {
-                Releve::Reponse(m, latence, code) => commun.reponse(m, latence, code.as_deref()),
+                Releve::Reponse(m, latence, code) => {
+                    commun.enregistrer(m, latence, code.as_deref());
+                }
                 Releve::SansReponse(m) => commun.sans_reponse(m),
                 Releve::Envoi(retard) => commun.envoi(retard),
             }
@@ -166,8 +168,16 @@ impl Stats {
         }
     }
 
-    /// An answered call.
+    /// An answered call (also counted in the run's series, [`crate::serie`], once started).
     pub(crate) fn reponse(&mut self, m: Methode, latence: Duration, erreur: Option<&str>) {
+        if let Some(serie) = crate::serie::serie() {
+            serie.reponse(latence, erreur.is_some());
+        }
+        self.enregistrer(m, latence, erreur);
+    }
+
+    /// An answered call, into these figures alone.
+    fn enregistrer(&mut self, m: Methode, latence: Duration, erreur: Option<&str>) {
         if let Some(t) = &mut self.tampon {
             t.push(Releve::Reponse(m, latence, erreur.map(str::to_owned)));
             return;

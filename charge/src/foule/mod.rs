@@ -415,7 +415,7 @@ pub(crate) async fn courir(
         });
     }
     tokio::time::sleep_until(debut).await;
-    let mesure = Mesure::commencer(&ctx.http, &ctx.base, pool, ctx.pid).await;
+    let mesure = Mesure::commencer(&ctx.http, &ctx.base, pool, ctx.pid, (debut, fin)).await;
     let mut bilans = Vec::with_capacity(n);
     for t in taches {
         bilans.push(t.await.unwrap_or_default());
@@ -564,9 +564,9 @@ impl Foule<'_> {
             repartition(par_seconde(|b| b.lots))
         );
         t.push_str(&self.controle());
-        let hz = 100.0;
+        let hz = crate::serie::TICKS_PAR_SECONDE;
         let n = n.max(1) as f64;
-        if let Some(ticks) = bilan.cpu_serveur {
+        if let Some(ticks) = bilan.cpu.serveur {
             let _ = writeln!(
                 t,
                 "- CPU du serveur par personnage : {:.2} ms par seconde",
