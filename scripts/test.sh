@@ -17,12 +17,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== promtool (Debian's prometheus), for the /metrics lint of tests/tests/sessions.rs"
-if ! command -v promtool >/dev/null; then
+echo "== Debian's prometheus: promtool for the /metrics lint of tests/tests/sessions.rs, prometheus and promtool for tests/tests/observabilite.rs"
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 promtool --version | head -n1
+prometheus --version | head -n1
 
 echo "== cargo test"
 cargo test --workspace --locked

@@ -1,7 +1,8 @@
-//! `/metrics`: JSON-RPC calls by method and outcome with their latency, open sockets, and at
-//! each scrape the write side's counters (conflicts, retries answered from a previous
-//! application, give-ups), the projections' lag, the pushes dropped for slow sockets, and the
-//! bus (events relayed, reactions handled or failed, rounds ended by their deadline). In
+//! `/metrics`: JSON-RPC calls by method and outcome with their latency, open sockets and
+//! closed ones by reason, whether each engine answers, and at each scrape the write side's
+//! counters (conflicts, retries answered from a previous application, give-ups), the
+//! projections' lag, the pushes dropped for slow sockets, and the bus (events relayed and the
+//! relay's lag, reactions handled or failed, rounds ended by their deadline). In
 //! OpenMetrics, or in the classic Prometheus text format (0.0.4) for a scraper that asks for
 //! it ([`Format::negocier`]).
 
@@ -26,6 +27,20 @@ use crate::sockets::Sockets;
 
 type Etiquettes = Vec<(&'static str, String)>;
 
+/// Why the server's sockets close, as `mmo_websockets_fermees` labels them: every one is
+/// exposed from the start (at 0), so that an alert on a rate has a series to read.
+pub const RAISONS_DE_FERMETURE: &[&str] = &[
+    "client",
+    "arret",
+    "trop_grand",
+    "protocole",
+    "pas_utf8",
+    "non_authentifie",
+    "jeton_expire",
+    "silence",
+    "trop_lent",
+];
+
 /// Reads one figure of a projection worker.
 type Lecture = fn(&RapportTravailleur) -> i64;
 
@@ -41,6 +56,8 @@ pub struct Metriques {
     appels: Family<Etiquettes, Counter>,
     durees: Family<Etiquettes, Histogram, fn() -> Histogram>,
     sockets_ouvertes: Gauge,
+    sockets_fermees: Family<Etiquettes, Counter>,
+    moteurs: Family<Etiquettes, Gauge>,
     deplacements_refuses: Family<Etiquettes, Counter>,
     refus_soutenus: Counter,
 }
@@ -61,6 +78,35 @@ pub struct CompteursBus {
     pub relais: Arc<RapportRelais>,
     /// The process managers.
     pub reactions: Arc<RapportReactions>,
+}
+
+impl AuMoment {
+    /// The relay's gauges (zero where this process does not lead it).
+    fn encoder_relais(&self, encodeur: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let relais = &self.bus.relais;
+        let jauges = [
+            (
+                "mmo_relais_retard_evenements",
+                "Événements du magasin pas encore publiés sur le bus (mesuré par l'instance qui mène le relais).",
+                relais.retard.evenements.load(Ordering::Relaxed),
+            ),
+            (
+                "mmo_relais_retard_millisecondes",
+                "Âge du plus ancien événement pas encore publié sur le bus (mesuré par l'instance qui mène le relais).",
+                relais.retard.millisecondes.load(Ordering::Relaxed),
+            ),
+            (
+                "mmo_relais_meneur",
+                "1 si cette instance mène le relais vers le bus.",
+                i64::from(relais.meneur.load(Ordering::Relaxed)),
+            ),
+        ];
+        for (nom, aide, valeur) in jauges {
+            let g = ConstGauge::new(valeur);
+            g.encode(encodeur.encode_descriptor(nom, aide, None, g.metric_type())?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Collector for AuMoment {
@@ -125,12 +171,12 @@ impl Collector for AuMoment {
             (
                 "mmo_projection_retard_evenements",
                 "Événements du magasin pas encore appliqués par la projection.",
-                |e| e.retard_evenements.load(Ordering::Relaxed),
+                |e| e.retard.evenements.load(Ordering::Relaxed),
             ),
             (
                 "mmo_projection_retard_millisecondes",
                 "Âge du plus ancien événement pas encore appliqué.",
-                |e| e.retard_ms.load(Ordering::Relaxed),
+                |e| e.retard.millisecondes.load(Ordering::Relaxed),
             ),
             (
                 "mmo_projection_meneuse",
@@ -150,6 +196,7 @@ impl Collector for AuMoment {
                 ConstGauge::new(lire(etat)).encode(famille.encode_family(&etiquettes)?)?;
             }
         }
+        self.encoder_relais(&mut encodeur)?;
         Ok(())
     }
 }
@@ -183,12 +230,30 @@ impl Metriques {
             "WebSocket ouvertes",
             sockets_ouvertes.clone(),
         );
+        let sockets_fermees = Family::<Etiquettes, Counter>::default();
+        registre.register(
+            "mmo_websockets_fermees",
+            "WebSocket fermées, par raison (client, arret, trop_grand, protocole, pas_utf8, non_authentifie, jeton_expire, silence, trop_lent)",
+            sockets_fermees.clone(),
+        );
+        for raison in RAISONS_DE_FERMETURE {
+            let _ = sockets_fermees.get_or_create(&vec![("raison", (*raison).to_owned())]);
+        }
+        let moteurs = Family::<Etiquettes, Gauge>::default();
+        registre.register(
+            "mmo_moteur_joignable",
+            "1 si le moteur (postgresql, redis, nats) a répondu au dernier sondage de la passerelle (toutes les 5 s), 0 sinon",
+            moteurs.clone(),
+        );
         let deplacements_refuses = Family::<Etiquettes, Counter>::default();
         registre.register(
             "mmo_deplacements_refuses",
             "Pas refusés par la règle de déplacement, par raison (TROP_RAPIDE, HORS_ZONE, ZONE_INCONNUE) ; le compte de chacun est journalisé (cible securite)",
             deplacements_refuses.clone(),
         );
+        for raison in <domain::monde::ErreurMonde as strum::VariantNames>::VARIANTS {
+            let _ = deplacements_refuses.get_or_create(&vec![("raison", (*raison).to_owned())]);
+        }
         let refus_soutenus = Counter::default();
         registre.register(
             "mmo_deplacements_refus_soutenus",
@@ -206,9 +271,25 @@ impl Metriques {
             appels,
             durees,
             sockets_ouvertes,
+            sockets_fermees,
+            moteurs,
             deplacements_refuses,
             refus_soutenus,
         }
+    }
+
+    /// Counts a socket closed, by why (one of [`RAISONS_DE_FERMETURE`]).
+    pub fn socket_fermee(&self, raison: &'static str) {
+        self.sockets_fermees
+            .get_or_create(&vec![("raison", raison.to_owned())])
+            .inc();
+    }
+
+    /// Whether an engine answered its last probe.
+    pub fn moteur_joignable(&self, moteur: &'static str, joignable: bool) {
+        self.moteurs
+            .get_or_create(&vec![("moteur", moteur.to_owned())])
+            .set(i64::from(joignable));
     }
 
     /// Counts a refused step, by its reason (`data.code`).
@@ -352,7 +433,7 @@ mod tests {
     #[test]
     fn les_appels_et_le_retard_des_projections_apparaissent() {
         let etat = Arc::new(RapportTravailleur::default());
-        etat.retard_evenements.store(7, Ordering::Relaxed);
+        etat.retard.evenements.store(7, Ordering::Relaxed);
         let m = Metriques::new(
             Arc::default(),
             vec![(Projection::Joueurs, etat)],

@@ -314,7 +314,7 @@ pub async fn statut(pool: &sqlx::PgPool) -> anyhow::Result<String> {
     let mut s =
         String::from("projection   position                  retard (événements)  retard (s)\n");
     for projection in projections::Projection::TOUTES {
-        let r = projections::travailleur::retard(pool, projection.nom()).await?;
+        let r = magasin::suivi::retard(pool, projection.nom()).await?;
         let _ = writeln!(
             s,
             "{:<12} {:<25} {:>19}  {:>10.1}",

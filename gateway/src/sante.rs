@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers), `/readyz` (PostgreSQL, Redis and NATS answer within a
-//! second each) and `/metrics`.
+//! second each), the same probe every 5 s into `/metrics` ([`veiller`]), and `/metrics`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +49,21 @@ fn texte(r: &Result<(), String>) -> String {
     r.as_ref().map_or_else(Clone::clone, |()| "ok".to_owned())
 }
 
-/// Readiness: every engine the gateway needs answers.
-#[utoipa::path(get, path = "/readyz", tag = "exploitation",
-    responses(
-        (status = 200, description = "Prêt", body = Preparation),
-        (status = 503, description = "Un moteur ne répond pas", body = Preparation),
-    ))]
-pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Json<Preparation>) {
+/// What one probe of the engines found: `Ok` or what failed, for each.
+struct Sondage {
+    postgresql: Result<(), String>,
+    redis: Result<(), String>,
+    nats: Result<(), String>,
+}
+
+impl Sondage {
+    fn tout_va(&self) -> bool {
+        self.postgresql.is_ok() && self.redis.is_ok() && self.nats.is_ok()
+    }
+}
+
+/// Probes PostgreSQL, Redis and NATS at once, a second at most each.
+async fn sonder_moteurs(passerelle: &Passerelle) -> Sondage {
     let pg = sonder(async {
         sqlx::query("SELECT 1")
             .execute(&passerelle.pool)
@@ -80,8 +88,43 @@ pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Jso
             autre => Err(format!("état {autre}")),
         }
     });
-    let (pg, redis, nats) = tokio::join!(pg, redis, nats);
-    let statut = if pg.is_ok() && redis.is_ok() && nats.is_ok() {
+    let (postgresql, redis, nats) = tokio::join!(pg, redis, nats);
+    Sondage {
+        postgresql,
+        redis,
+        nats,
+    }
+}
+
+/// How often [`veiller`] probes the engines.
+pub const PERIODE_VEILLE: Duration = Duration::from_secs(5);
+
+/// Probes the engines every [`PERIODE_VEILLE`] until `arret`, into `/metrics`
+/// (`mmo_moteur_joignable`): what the alert on an unreachable engine reads.
+pub async fn veiller(passerelle: Arc<Passerelle>, mut arret: tokio::sync::watch::Receiver<bool>) {
+    let mut tic = tokio::time::interval(PERIODE_VEILLE);
+    loop {
+        tokio::select! {
+            _ = tic.tick() => {}
+            _ = arret.changed() => return,
+        }
+        let s = sonder_moteurs(&passerelle).await;
+        let m = &passerelle.metriques;
+        m.moteur_joignable("postgresql", s.postgresql.is_ok());
+        m.moteur_joignable("redis", s.redis.is_ok());
+        m.moteur_joignable("nats", s.nats.is_ok());
+    }
+}
+
+/// Readiness: every engine the gateway needs answers.
+#[utoipa::path(get, path = "/readyz", tag = "exploitation",
+    responses(
+        (status = 200, description = "Prêt", body = Preparation),
+        (status = 503, description = "Un moteur ne répond pas", body = Preparation),
+    ))]
+pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Json<Preparation>) {
+    let s = sonder_moteurs(&passerelle).await;
+    let statut = if s.tout_va() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -89,9 +132,9 @@ pub async fn pret(State(passerelle): State<Arc<Passerelle>>) -> (StatusCode, Jso
     (
         statut,
         Json(Preparation {
-            postgresql: texte(&pg),
-            redis: texte(&redis),
-            nats: texte(&nats),
+            postgresql: texte(&s.postgresql),
+            redis: texte(&s.redis),
+            nats: texte(&s.nats),
         }),
     )
 }

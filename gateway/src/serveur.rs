@@ -291,6 +291,10 @@ impl Serveur {
         let adresse = ecoute.local_addr()?;
         let app = routeur(Arc::clone(&passerelle), reglages);
         taches.push(tokio::spawn(servir_http(ecoute, app, arret_rx.clone())));
+        taches.push(tokio::spawn(sante::veiller(
+            Arc::clone(&passerelle),
+            arret_rx.clone(),
+        )));
         tracing::info!(%adresse, "passerelle à l'écoute");
         Ok(Self {
             adresse,

@@ -133,6 +133,21 @@ enum Fin {
 }
 
 impl Fin {
+    /// Its label on `/metrics` (`mmo_websockets_fermees`).
+    const fn nom(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Arret => "arret",
+            Self::TropGrand => "trop_grand",
+            Self::Protocole => "protocole",
+            Self::PasUtf8 => "pas_utf8",
+            Self::NonAuthentifie => "non_authentifie",
+            Self::JetonExpire => "jeton_expire",
+            Self::Silence => "silence",
+            Self::TropLent => "trop_lent",
+        }
+    }
+
     fn trame(self) -> Option<CloseFrame> {
         let (code, raison) = match self {
             Self::Client => return None,
@@ -270,6 +285,7 @@ impl<'e> Session<'e> {
                 Err(_) => break Fin::TropLent,
             }
         };
+        self.passerelle.metriques.socket_fermee(fin.nom());
         if let Some(trame) = fin.trame() {
             tracing::debug!(?fin, ip = %self.ctx.ip, "fermeture de la socket");
             let fermeture = socket.send(Message::Close(Some(trame)));
@@ -392,6 +408,28 @@ fn grouper(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chaque_fin_a_son_etiquette_exposee_des_le_depart() {
+        let fins = [
+            Fin::Client,
+            Fin::Arret,
+            Fin::TropGrand,
+            Fin::Protocole,
+            Fin::PasUtf8,
+            Fin::NonAuthentifie,
+            Fin::JetonExpire,
+            Fin::Silence,
+            Fin::TropLent,
+        ];
+        for fin in fins {
+            assert!(
+                crate::metriques::RAISONS_DE_FERMETURE.contains(&fin.nom()),
+                "{fin:?}"
+            );
+        }
+        assert_eq!(fins.len(), crate::metriques::RAISONS_DE_FERMETURE.len());
+    }
 
     #[test]
     fn les_poussees_en_attente_partent_en_une_trame_sans_depasser_sa_taille() {

@@ -1,6 +1,7 @@
 //! What every reader that follows the store needs besides [`crate::lecteur`]: leading alone
-//! (one instance per reader holds an advisory lock) and waking as soon as events are written
-//! ([`Reveil`] on the writing side, [`ecouter`] and [`attendre`] on the reading side).
+//! (one instance per reader holds an advisory lock), waking as soon as events are written
+//! ([`Reveil`] on the writing side, [`ecouter`] and [`attendre`] on the reading side), and
+//! knowing how far behind it is ([`retard`]).
 //!
 //! Both hold a connection for as long as the reader runs, so both open their own, outside the
 //! shared pool: held for hours, pool connections would starve the commands. The lock lives as
@@ -8,12 +9,14 @@
 //! instance takes the lead.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tokio::sync::watch;
+
+use crate::lecteur::PositionGlobale;
 
 /// The store's notify channel.
 pub const CANAL: &str = "evenements";
@@ -149,4 +152,65 @@ pub async fn attendre(
         _ = arret.changed() => {}
     }
     Ok(())
+}
+
+/// How often a leading reader measures its lag for the gauges, at most: the lag is a count
+/// over the events after the checkpoint, and under steady writes measuring it after every
+/// small batch cost as much as the batch itself.
+pub const MESURE_RETARD: Duration = Duration::from_millis(250);
+
+/// How far a reader is behind the store's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retard {
+    /// Where it stands.
+    pub position: PositionGlobale,
+    /// Events after its checkpoint.
+    pub evenements: i64,
+    /// Age of the oldest of them, in milliseconds (0 when caught up).
+    pub millisecondes: i64,
+}
+
+/// A reader's checkpoint (its row in `points_de_reprise`, the start if it has none) and lag,
+/// straight from the database.
+pub async fn retard(pool: &PgPool, lecteur: &str) -> Result<Retard, sqlx::Error> {
+    let (transaction, position, evenements, millisecondes): (i64, i64, i64, Option<f64>) =
+        sqlx::query_as(
+            "WITH p AS (SELECT transaction_id, global_position FROM points_de_reprise WHERE lecteur = $1 \
+                        UNION ALL SELECT '0'::xid8, 0 LIMIT 1) \
+             SELECT p.transaction_id::text::bigint, p.global_position, count(e.*), \
+                    (EXTRACT(EPOCH FROM now() - min(e.recorded_at)) * 1000)::float8 \
+             FROM p LEFT JOIN events e ON (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position) \
+             GROUP BY p.transaction_id, p.global_position",
+        )
+        .bind(lecteur)
+        .fetch_one(pool)
+        .await?;
+    Ok(Retard {
+        position: PositionGlobale {
+            transaction,
+            position,
+        },
+        evenements,
+        millisecondes: millisecondes.map_or(0, |ms| ms.max(0.0) as i64),
+    })
+}
+
+/// A reader's lag as its gauges show it (`/metrics`): the last measure, written by the
+/// instance that leads the reader, read at each scrape.
+#[derive(Debug, Default)]
+pub struct JaugesDeRetard {
+    /// Events after its checkpoint.
+    pub evenements: AtomicI64,
+    /// Age of the oldest of them, in milliseconds (0 when caught up).
+    pub millisecondes: AtomicI64,
+}
+
+impl JaugesDeRetard {
+    /// Measures the lag of `lecteur` into the gauges.
+    pub async fn mesurer(&self, pool: &PgPool, lecteur: &str) -> Result<(), sqlx::Error> {
+        let r = retard(pool, lecteur).await?;
+        self.evenements.store(r.evenements, Ordering::Relaxed);
+        self.millisecondes.store(r.millisecondes, Ordering::Relaxed);
+        Ok(())
+    }
 }

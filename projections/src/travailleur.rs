@@ -16,11 +16,11 @@
 //! a Redis failure never fails the batch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use magasin::lecteur::{self, LotFiltre, PositionGlobale};
-use magasin::suivi::{self, Tete};
+use magasin::suivi::{self, JaugesDeRetard, MESURE_RETARD, Tete};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
@@ -34,10 +34,8 @@ pub struct RapportTravailleur {
     pub meneur: AtomicBool,
     /// Events folded in by this instance.
     pub appliques: AtomicU64,
-    /// Events behind the store's head, at the last measure.
-    pub retard_evenements: AtomicI64,
-    /// Milliseconds behind (age of the oldest event not yet applied), at the last measure.
-    pub retard_ms: AtomicI64,
+    /// How far behind the store's head it is, at the last measure (while leading).
+    pub retard: JaugesDeRetard,
 }
 
 /// A projection worker.
@@ -131,11 +129,12 @@ impl Travailleur {
             if lot_plein(n, self.taille_lot) {
                 continue;
             }
-            // The lag is a count over the events after the checkpoint: under steady writes,
-            // measuring it after every small batch cost as much as the batch itself. The gauge
-            // is at most this old (plus one wait when idle).
+            // The gauge is at most this old (plus one wait when idle).
             if mesure.is_none_or(|m| m.elapsed() >= MESURE_RETARD) {
-                self.mesurer_retard().await?;
+                self.etat
+                    .retard
+                    .mesurer(&self.pool, self.projection.nom())
+                    .await?;
                 mesure = Some(std::time::Instant::now());
             }
             // Still leading? A dead lock connection means another instance may lead now.
@@ -146,55 +145,6 @@ impl Travailleur {
         tete.rendre().await?;
         Ok(())
     }
-
-    async fn mesurer_retard(&self) -> Result<(), ErreurProjection> {
-        let retard = retard(&self.pool, self.projection.nom()).await?;
-        self.etat
-            .retard_evenements
-            .store(retard.evenements, Ordering::Relaxed);
-        self.etat
-            .retard_ms
-            .store(retard.millisecondes, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-/// How often a leading worker measures its lag for the gauges, at most.
-const MESURE_RETARD: Duration = Duration::from_millis(250);
-
-/// How far a reader is behind the store's head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retard {
-    /// Where it stands.
-    pub position: PositionGlobale,
-    /// Events after its checkpoint.
-    pub evenements: i64,
-    /// Age of the oldest of them, in milliseconds (0 when caught up).
-    pub millisecondes: i64,
-}
-
-/// A reader's checkpoint and lag, straight from the database.
-pub async fn retard(pool: &PgPool, lecteur: &str) -> Result<Retard, ErreurProjection> {
-    let (transaction, position, evenements, millisecondes): (i64, i64, i64, Option<f64>) =
-        sqlx::query_as(
-            "WITH p AS (SELECT transaction_id, global_position FROM points_de_reprise WHERE lecteur = $1 \
-                        UNION ALL SELECT '0'::xid8, 0 LIMIT 1) \
-             SELECT p.transaction_id::text::bigint, p.global_position, count(e.*), \
-                    (EXTRACT(EPOCH FROM now() - min(e.recorded_at)) * 1000)::float8 \
-             FROM p LEFT JOIN events e ON (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position) \
-             GROUP BY p.transaction_id, p.global_position",
-        )
-        .bind(lecteur)
-        .fetch_one(pool)
-        .await?;
-    Ok(Retard {
-        position: PositionGlobale {
-            transaction,
-            position,
-        },
-        evenements,
-        millisecondes: millisecondes.map_or(0, |ms| ms.max(0.0) as i64),
-    })
 }
 
 /// A batch that read as many events as asked means more may be waiting.

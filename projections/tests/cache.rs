@@ -9,10 +9,11 @@ mod commun;
 use std::time::Duration;
 
 use commun::{Hasard, ids, jouer, partie, rattraper};
+use magasin::suivi::retard;
 use projections::Projection;
 use projections::cache::{Cache, combat, inventaire, profil};
 use projections::requetes::{combats, inventaires, joueurs};
-use projections::travailleur::{Travailleur, retard};
+use projections::travailleur::Travailleur;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;

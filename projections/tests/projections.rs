@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use commun::{Hasard, desequilibres, instantane, jouer, partie, rattraper};
+use magasin::suivi::retard;
 use projections::Projection;
 use projections::reconstruction::reconstruire;
-use projections::travailleur::{Travailleur, retard};
+use projections::travailleur::Travailleur;
 use sqlx::PgPool;
 use tokio::sync::watch;
 

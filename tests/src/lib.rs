@@ -321,7 +321,7 @@ impl Banc {
     pub async fn projections_a_jour(&self, pool: &PgPool) {
         self.attendre("les projections à jour", || async {
             for p in projections::Projection::TOUTES {
-                let r = projections::travailleur::retard(pool, p.nom())
+                let r = magasin::suivi::retard(pool, p.nom())
                     .await
                     .expect("retard d'une projection");
                 if r.evenements > 0 {

@@ -307,7 +307,7 @@ async fn attendre_le_calme(banc: &Banc, pool: &PgPool) {
     };
     banc.attendre("les réactions épuisées", || async {
         let avant = compter().await;
-        let relais = projections::travailleur::retard(pool, commands::bus::relais::LECTEUR)
+        let relais = magasin::suivi::retard(pool, commands::bus::relais::LECTEUR)
             .await
             .expect("retard du relais");
         if relais.evenements > 0 {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use magasin::lecteur::{self, EvenementStocke, PositionGlobale};
-use magasin::suivi::{self, Tete};
+use magasin::suivi::{self, JaugesDeRetard, Tete};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -35,6 +35,8 @@ pub struct RapportRelais {
     pub publies: AtomicU64,
     /// Batches published again after a failure.
     pub reprises: AtomicU64,
+    /// How far behind the store's head it is, at the last measure (while leading).
+    pub retard: JaugesDeRetard,
 }
 
 /// The relay from the store to the bus.
@@ -99,10 +101,15 @@ impl Relais {
         tracing::info!("relais vers NATS mené par cette instance");
         self.bus.flux().await?;
         let mut ecoute = suivi::ecouter(&self.pool).await?;
+        let mut mesure: Option<std::time::Instant> = None;
         while !*arret.borrow() {
             let n = self.relayer_un_lot().await?;
             if i64::try_from(n).is_ok_and(|n| n >= self.taille_lot) {
                 continue;
+            }
+            if mesure.is_none_or(|m| m.elapsed() >= suivi::MESURE_RETARD) {
+                self.etat.retard.mesurer(&self.pool, LECTEUR).await?;
+                mesure = Some(std::time::Instant::now());
             }
             tete.verifier().await?;
             suivi::attendre(&mut ecoute, self.sondage, arret).await?;

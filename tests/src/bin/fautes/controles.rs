@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
+use magasin::suivi::retard;
 use projections::Projection;
-use projections::travailleur::retard;
 use projections::verification::{desequilibres, instantane};
 use serde_json::{Value, json};
 use sqlx::PgPool;
