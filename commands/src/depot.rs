@@ -15,7 +15,8 @@
 //! decides again, a bounded number of times. A decision that writes nothing (a refusal, a
 //! no-op) is confirmed against the store before it is answered. A command id already applied
 //! is answered with the events it produced then (the database refuses a second application,
-//! see the migration's `commandes_appliquees`).
+//! see the migration's `commandes_appliquees`). Either way, where the command's last event
+//! stands in the global order is noted for the request's answer ([`crate::ecrits`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,7 @@ use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::Quete;
 use magasin::Metadonnees;
+use magasin::lecteur::PositionGlobale;
 use magasin::suivi::Reveil;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
@@ -166,13 +168,22 @@ pub struct Depot {
 }
 
 /// The events of one command, in one statement (a statement is its own transaction): the
-/// same metadata on each, sequences following the version the command was decided on.
-const INSERER: &str = "INSERT INTO events \
+/// same metadata on each, sequences following the version the command was decided on. It
+/// answers where the last of them stands in the global order (one transaction, so one
+/// transaction id for all of them): the command's answer carries it ([`crate::ecrits`]).
+const INSERER: &str = "WITH ecrits AS ( \
+     INSERT INTO events \
      (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
      SELECT $1, $2, $3 + e.rang, e.genre, e.version, e.payload::json, $7::json \
      FROM UNNEST($4::text[], $5::text[], $6::text[]) WITH ORDINALITY \
           AS e (genre, version, payload, rang) \
-     ORDER BY e.rang";
+     ORDER BY e.rang \
+     RETURNING transaction_id, global_position) \
+     SELECT transaction_id::text::bigint, max(global_position) FROM ecrits GROUP BY transaction_id";
+
+/// Where the last event a command id produced stands in the global order.
+const SITUER_COMMANDE: &str = "SELECT transaction_id::text::bigint, global_position FROM events \
+     WHERE id_commande = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1";
 
 /// The events of a stream after a version.
 const SUITE: &str = "SELECT sequence, payload FROM events \
@@ -275,7 +286,8 @@ impl Depot {
                 .ecrire::<A>(agregat_id, connu.version, &evenements, meta)
                 .await
             {
-                Ok(()) => {
+                Ok(position) => {
+                    crate::ecrits::noter(position);
                     self.reveil.signaler();
                     let n = i64::try_from(evenements.len()).unwrap_or(i64::MAX);
                     *garde = Some(Connu {
@@ -318,14 +330,15 @@ impl Depot {
         }
     }
 
-    /// Writes a command's events after `version`.
+    /// Writes a command's events after `version`; where the last one stands in the global
+    /// order.
     async fn ecrire<A>(
         &self,
         agregat_id: &str,
         version: i64,
         evenements: &[A::Event],
         meta: &Metadonnees,
-    ) -> Result<(), sqlx::Error>
+    ) -> Result<PositionGlobale, sqlx::Error>
     where
         A: AgregatStocke,
     {
@@ -339,7 +352,7 @@ impl Depot {
         }
         let metadata =
             serde_json::to_string(&meta.en_map()).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        sqlx::query(INSERER)
+        sqlx::query_as::<_, (i64, i64)>(INSERER)
             .bind(A::TYPE)
             .bind(agregat_id)
             .bind(version)
@@ -347,9 +360,9 @@ impl Depot {
             .bind(versions)
             .bind(payloads)
             .bind(metadata)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await
-            .map(drop)
+            .map(PositionGlobale::from)
     }
 
     /// Folds the events of the stream after `connu` into it; also how many there were.
@@ -394,6 +407,15 @@ impl Depot {
             self.compteurs
                 .deja_appliquees
                 .fetch_add(1, Ordering::Relaxed);
+            // The answer is the first application's, its place in the global order too.
+            let position: Option<(i64, i64)> = sqlx::query_as(SITUER_COMMANDE)
+                .bind(id_commande)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(ErreurApplication::stockage)?;
+            if let Some(position) = position {
+                crate::ecrits::noter(position.into());
+            }
         }
         Ok(trouves)
     }

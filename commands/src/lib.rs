@@ -5,6 +5,7 @@
 //!
 //! - [`depot`]: the aggregates each process holds, and [`Depot::executer`], the one way a
 //!   command reaches an aggregate and its events reach the store;
+//! - [`ecrits`]: where a request's writes ended in the global order, for its answer;
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie,
 //!   monde, chat);
 //! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
@@ -12,6 +13,7 @@
 
 pub mod bus;
 pub mod depot;
+pub mod ecrits;
 pub mod erreurs;
 pub mod services;
 

@@ -59,7 +59,7 @@ fn rpc(c: &mut Criterion) {
     });
     g.bench_function("repondre_combat_agir", |b| {
         b.iter(|| {
-            let resultat = evenements_json(black_box(&evenements)).expect("événements");
+            let resultat = evenements_json(black_box(&evenements), None).expect("événements");
             let resultat = en_json(&resultat).expect("json");
             black_box(reponse(json!(18), resultat).to_string())
         });

@@ -158,4 +158,8 @@ pub mod limites {
     /// default of 128 KiB made an idle socket cost 135 KiB (doc/performance.md). Client
     /// messages are small; a larger one is read in several passes, up to `TAILLE_MESSAGE`.
     pub const TAMPON_LECTURE_WS: usize = 4 * 1024;
+    /// How long a read with `a_jour_de` waits for the projections it reads to pass that
+    /// cursor before it answers `LECTURE_EN_RETARD` (doc/protocole.md §3.8): a worker folds a
+    /// command's events within milliseconds, so this is a projection down or far behind.
+    pub const ATTENTE_LECTURE: std::time::Duration = std::time::Duration::from_secs(2);
 }

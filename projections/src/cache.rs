@@ -13,7 +13,8 @@
 //! - **Read-through, flushable at any time.** [`profil`], [`inventaire`] and [`combat`] read the
 //!   cache and, on a miss, read PostgreSQL (through [`crate::requetes`], which owns the rows'
 //!   queries) and refill the cache; after a flush answers stay right and the cache refills
-//!   itself.
+//!   itself. A read that must reflect a given position reads PostgreSQL ([`relire_profil`]...):
+//!   the cache is written after the commit that moves the checkpoint, so it may lag it.
 //! - **Never in the way.** A Redis error (or a Redis slower than [`DELAI`]) never fails a batch
 //!   or a read: it is logged with `tracing::warn!` and the answer comes from PostgreSQL.
 //!
@@ -303,6 +304,17 @@ pub async fn profil(
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des profils illisible, lecture en base"),
     }
+    relire_profil(pool, cache, joueur_id).await
+}
+
+/// [`profil`] from PostgreSQL, whatever the cache holds (refilling it): for a read that waited
+/// for the projection to pass a position, which the cache may not have reached yet
+/// ([`crate::coherence`]).
+pub async fn relire_profil(
+    pool: &PgPool,
+    cache: &Cache,
+    joueur_id: Uuid,
+) -> Result<Option<Profil>, ErreurProjection> {
     let ligne = joueurs::profils(pool, &[joueur_id]).await?.pop();
     if let Some(p) = &ligne
         && let Err(e) = cache.ecrire_profil(p).await
@@ -323,6 +335,17 @@ pub async fn inventaire(
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des inventaires illisible, lecture en base"),
     }
+    relire_inventaire(pool, cache, joueur_id).await
+}
+
+/// [`inventaire`] from PostgreSQL, whatever the cache holds (refilling it): for a read that waited
+/// for the projection to pass a position, which the cache may not have reached yet
+/// ([`crate::coherence`]).
+pub async fn relire_inventaire(
+    pool: &PgPool,
+    cache: &Cache,
+    joueur_id: Uuid,
+) -> Result<Option<ResumeInventaire>, ErreurProjection> {
     let ligne = inventaires::resumes(pool, &[joueur_id]).await?.pop();
     if let Some(i) = &ligne
         && let Err(e) = cache.ecrire_inventaire(i).await
@@ -343,6 +366,17 @@ pub async fn combat(
         Ok(None) => {}
         Err(e) => tracing::warn!(erreur = %e, "cache des combats illisible, lecture en base"),
     }
+    relire_combat(pool, cache, combat_id).await
+}
+
+/// [`combat`] from PostgreSQL, whatever the cache holds (refilling it): for a read that waited
+/// for the projection to pass a position, which the cache may not have reached yet
+/// ([`crate::coherence`]).
+pub async fn relire_combat(
+    pool: &PgPool,
+    cache: &Cache,
+    combat_id: Uuid,
+) -> Result<Option<VueCombat>, ErreurProjection> {
     let ligne = combats::vues(pool, &[combat_id]).await?.pop();
     if let Some(c) = &ligne
         && let Err(e) = cache.ecrire_combat(c).await

@@ -8,11 +8,14 @@
 //! - [`requetes`]: what readers ask of the read models (profiles, an account's characters,
 //!   the leaderboard, inventories, a combat's summary and audit trail, the ledger and its
 //!   totals, a quest log), as typed rows: the gateway runs no SQL on them;
+//! - [`coherence`]: read-your-writes, waiting (bounded) until projections have passed a place
+//!   in the global order;
 //! - [`cache`]: Redis caches of profiles, inventories and combats, written after each commit
 //!   and guarded by version, with read-through reads;
 //! - `modeles`: what each projection writes.
 
 pub mod cache;
+pub mod coherence;
 mod modeles;
 pub mod reconstruction;
 pub mod requetes;

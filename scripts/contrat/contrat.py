@@ -172,6 +172,9 @@ REELS = {
     "echange_id": [ECHANGE],
     "cible": A,
     "curseur": ["0.0", TETE],
+    # Passed by the projections already: a random cursor may lie ahead of every projection and
+    # cost its read the whole wait (2 s) before LECTURE_EN_RETARD.
+    "a_jour_de": ["0.0", TETE],
     "avant": [MESSAGE, "0-0"],
     "jeton": [alice["jeton_acces"]],
     "nom": ["Bertrand"],

@@ -28,6 +28,9 @@ pub mod codes {
     pub const INTERDIT: i64 = -32003;
     /// What the params name does not exist.
     pub const INTROUVABLE: i64 = -32004;
+    /// The read models a read asked to be fresh (`a_jour_de`) had not caught up in time:
+    /// retry the read.
+    pub const LECTURE_EN_RETARD: i64 = -32008;
     /// Concurrent changes kept winning: retry with the same `id_commande`.
     pub const CONFLIT: i64 = -32009;
     /// A rule of the game refused the command; `data.code` says which.
@@ -39,7 +42,7 @@ pub mod codes {
 /// Every (`error.code`, `data.code`) the protocol answers with, the game's refusals aside
 /// ([`codes_de_refus`]): the list doc/protocole.md §5.1 must hold, checked both ways by the
 /// fuzz test, which also refuses any answer outside it.
-pub const CODES_DU_PROTOCOLE: [(i64, &str); 16] = [
+pub const CODES_DU_PROTOCOLE: [(i64, &str); 17] = [
     (codes::ANALYSE, "JSON_INVALIDE"),
     (codes::REQUETE_INVALIDE, "REQUETE_INVALIDE"),
     (codes::REQUETE_INVALIDE, "MESSAGE_TROP_GRAND"),
@@ -54,6 +57,7 @@ pub const CODES_DU_PROTOCOLE: [(i64, &str); 16] = [
     (codes::NON_AUTHENTIFIE, "JETON_EXPIRE"),
     (codes::INTERDIT, "INTERDIT"),
     (codes::INTROUVABLE, "INTROUVABLE"),
+    (codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"),
     (codes::CONFLIT, "CONFLIT"),
     (codes::TROP_DE_REQUETES, "TROP_DE_REQUETES"),
 ];
@@ -200,6 +204,19 @@ impl ErreurRpc {
         .avec("genre", json!(genre))
     }
 
+    /// The read models a read needs had not passed its `a_jour_de` cursor after `attente`.
+    pub fn lecture_en_retard(curseur: &str, attente: Duration) -> Self {
+        let ms = u64::try_from(attente.as_millis()).unwrap_or(u64::MAX);
+        Self::new(
+            codes::LECTURE_EN_RETARD,
+            "LECTURE_EN_RETARD",
+            format!(
+                "le côté lecture n'a pas atteint le curseur {curseur} en {ms} ms : réessayez la lecture"
+            ),
+        )
+        .avec("attente_ms", json!(ms))
+    }
+
     /// Too many calls.
     pub fn trop_de_requetes(attente: Duration) -> Self {
         let ms = u64::try_from(attente.as_millis())
@@ -306,6 +323,7 @@ mod tests {
             ErreurRpc::interdit("x"),
             ErreurRpc::introuvable("personnage", &"x"),
             ErreurRpc::trop_de_requetes(Duration::from_secs(1)),
+            ErreurRpc::lecture_en_retard("1.2", Duration::from_secs(2)),
             ErreurRpc::interne(&cause),
             ErreurRpc::from(ErreurApplication::Conflit),
             ErreurRpc::from(ErreurApplication::CommandeReutilisee(Uuid::nil())),

@@ -4,7 +4,7 @@
 use magasin::lecteur::EvenementStocke;
 use serde_json::{Value, json};
 
-use super::curseur::curseur;
+use super::curseur::{Curseur, curseur};
 use super::enveloppe::en_json;
 use super::erreur::ErreurRpc;
 
@@ -24,11 +24,15 @@ pub fn evenement_json(valeur: Value) -> Value {
 }
 
 /// A command's answer: the events the aggregate it aimed at produced, in order, each as
-/// [`evenement_json`] shows it.
+/// [`evenement_json`] shows it, and the cursor of the last event the command wrote.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Evenements {
     /// `{"type": <event>, "donnees": {...}}`, in order.
     pub evenements: Vec<Value>,
+    /// Where the last event the command wrote stands in the global order (its first
+    /// application's, for a replay); `null` if it wrote nothing. A read given it as
+    /// `a_jour_de` reflects the command.
+    pub curseur: Option<Curseur>,
 }
 
 impl schemars::JsonSchema for Evenements {
@@ -38,10 +42,14 @@ impl schemars::JsonSchema for Evenements {
 
     fn json_schema(generateur: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let evenement = generateur.subschema_for::<EvenementRepondu>();
+        let curseur = generateur.subschema_for::<Option<Curseur>>();
         schemars::json_schema!({
             "type": "object",
-            "properties": { "evenements": { "type": "array", "items": evenement } },
-            "required": ["evenements"],
+            "properties": {
+                "evenements": { "type": "array", "items": evenement },
+                "curseur": curseur,
+            },
+            "required": ["evenements", "curseur"],
             "additionalProperties": false,
         })
     }
@@ -82,13 +90,19 @@ pub fn noms_d_evenements() -> Vec<&'static str> {
     .concat()
 }
 
-/// A command's events, for its answer.
-pub fn evenements_json<E: serde::Serialize>(evenements: &[E]) -> Result<Evenements, ErreurRpc> {
+/// A command's events and the cursor of its last write, for its answer.
+pub fn evenements_json<E: serde::Serialize>(
+    evenements: &[E],
+    curseur: Option<Curseur>,
+) -> Result<Evenements, ErreurRpc> {
     let evenements = evenements
         .iter()
         .map(|e| en_json(e).map(evenement_json))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Evenements { evenements })
+    Ok(Evenements {
+        evenements,
+        curseur,
+    })
 }
 
 /// An event as pushed (`evenement`) and as `evenements.depuis` returns it: the event with its

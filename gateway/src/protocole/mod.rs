@@ -12,7 +12,7 @@ pub mod erreur;
 pub mod evenement;
 pub mod monde;
 
-pub use curseur::{curseur, lire_curseur};
+pub use curseur::{Curseur, curseur, lire_curseur};
 pub use enveloppe::{Appel, en_json, lire_appel, notification, params, reponse, reponse_erreur};
 pub use erreur::{ErreurRpc, codes};
 pub use evenement::{

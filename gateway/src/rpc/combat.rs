@@ -9,9 +9,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use projections::Projection;
+
 use super::appelant::Appelant;
+use super::coherence::{a_jour, commande};
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, Evenements, evenements_json};
+use crate::protocole::{Curseur, ErreurRpc, Evenements, evenements_json};
 
 /// `combat.demarrer`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -29,16 +32,16 @@ pub async fn demarrer(
     p: Demarrer,
 ) -> Result<CombatCree, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let combat_id = service::preparer(
+    let (combat_id, curseur) = commande(service::preparer(
         &passerelle.depot,
         &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         p.rencontre,
         &meta,
-    )
+    ))
     .await?;
-    Ok(CombatCree { combat_id })
+    Ok(CombatCree { combat_id, curseur })
 }
 
 /// `combat.demarrer`'s answer.
@@ -46,6 +49,9 @@ pub async fn demarrer(
 pub struct CombatCree {
     /// The combat in preparation.
     pub combat_id: CombatId,
+    /// Where the last event the command wrote stands in the global order (its first
+    /// application's, for a replay): a read given it as `a_jour_de` reflects the command.
+    pub curseur: Option<Curseur>,
 }
 
 /// `combat.rejoindre`, `combat.quitter`, `combat.lancer`.
@@ -64,16 +70,16 @@ pub async fn rejoindre(
     p: DansUnCombat,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::rejoindre(
+    let (e, curseur) = commande(service::rejoindre(
         &passerelle.depot,
         &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         p.combat_id,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// Leaves a combat before its launch.
@@ -83,15 +89,15 @@ pub async fn quitter(
     p: DansUnCombat,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::quitter(
+    let (e, curseur) = commande(service::quitter(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.combat_id,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// Launches a combat (its initiator only).
@@ -101,15 +107,15 @@ pub async fn lancer(
     p: DansUnCombat,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::lancer(
+    let (e, curseur) = commande(service::lancer(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.combat_id,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `combat.agir`.
@@ -125,16 +131,16 @@ pub struct Agir {
 /// Acts in the current round.
 pub async fn agir(passerelle: &Passerelle, a: Appelant, p: Agir) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::agir(
+    let (e, curseur) = commande(service::agir(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.combat_id,
         p.action,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `combat.etat`, `combat.historique`.
@@ -142,13 +148,21 @@ pub async fn agir(passerelle: &Passerelle, a: Appelant, p: Agir) -> Result<Evene
 #[serde(deny_unknown_fields)]
 pub struct UnCombat {
     combat_id: CombatId,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
-/// A combat's summary (cache, else read model).
+/// A combat's summary (cache, else read model; the read model when it must reflect a cursor).
 pub async fn etat(passerelle: &Passerelle, p: UnCombat) -> Result<combats::VueCombat, ErreurRpc> {
-    projections::cache::combat(&passerelle.pool, &passerelle.cache, p.combat_id.uuid())
-        .await?
-        .ok_or_else(|| ErreurRpc::introuvable("combat", &p.combat_id))
+    let (pool, cache, id) = (&passerelle.pool, &passerelle.cache, p.combat_id.uuid());
+    let vue = if a_jour(passerelle, &[Projection::Combats], p.a_jour_de).await? {
+        projections::cache::relire_combat(pool, cache, id).await?
+    } else {
+        projections::cache::combat(pool, cache, id).await?
+    };
+    vue.ok_or_else(|| ErreurRpc::introuvable("combat", &p.combat_id))
 }
 
 /// The audit of a combat: every event in order, with who caused it and when. For the
@@ -158,6 +172,7 @@ pub async fn historique(
     a: Appelant,
     p: UnCombat,
 ) -> Result<HistoriqueCombat, ErreurRpc> {
+    a_jour(passerelle, &[Projection::Combats], p.a_jour_de).await?;
     match combats::compte_participe(&passerelle.pool, p.combat_id, a.compte_id).await? {
         None => return Err(ErreurRpc::introuvable("combat", &p.combat_id)),
         Some(false) if !a.admin => {

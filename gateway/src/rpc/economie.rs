@@ -10,28 +10,40 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use projections::Projection;
+
 use super::appelant::{Appelant, verifier_proprietaire};
-use super::joueur::Aucun;
+use super::coherence::{a_jour, commande};
+use super::joueur::AJourDe;
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, Evenements, evenements_json};
+use crate::protocole::{Curseur, ErreurRpc, Evenements, evenements_json};
 
 /// `inventaire.consulter`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consulter {
     joueur_id: JoueurId,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
-/// The inventory of one of the caller's characters (cache, else read model).
+/// The inventory of one of the caller's characters (cache, else read model; the read model
+/// when it must reflect a cursor).
 pub async fn consulter(
     passerelle: &Passerelle,
     a: Appelant,
     p: Consulter,
 ) -> Result<inventaires::ResumeInventaire, ErreurRpc> {
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
-    projections::cache::inventaire(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
-        .await?
-        .ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))
+    let (pool, cache, id) = (&passerelle.pool, &passerelle.cache, p.joueur_id.uuid());
+    let resume = if a_jour(passerelle, &[Projection::Inventaires], p.a_jour_de).await? {
+        projections::cache::relire_inventaire(pool, cache, id).await?
+    } else {
+        projections::cache::inventaire(pool, cache, id).await?
+    };
+    resume.ok_or_else(|| ErreurRpc::introuvable("inventaire", &p.joueur_id))
 }
 
 /// `inventaire.fabriquer`.
@@ -50,15 +62,15 @@ pub async fn fabriquer(
     p: Fabriquer,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::fabriquer(
+    let (e, curseur) = commande(service::fabriquer(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.recette,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `inventaire.acheter`, `inventaire.vendre`.
@@ -84,16 +96,16 @@ pub async fn acheter(
         item: p.item,
         quantite: p.quantite,
     };
-    let e = service::acheter(
+    let (e, curseur) = commande(service::acheter(
         &passerelle.depot,
         &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         negoce,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// Sells to a merchant.
@@ -108,16 +120,16 @@ pub async fn vendre(
         item: p.item,
         quantite: p.quantite,
     };
-    let e = service::vendre(
+    let (e, curseur) = commande(service::vendre(
         &passerelle.depot,
         &passerelle.monde,
         a.compte_id,
         p.joueur_id,
         negoce,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `inventaire.jeter`.
@@ -137,16 +149,16 @@ pub async fn jeter(
     p: Jeter,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::jeter(
+    let (e, curseur) = commande(service::jeter(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.item,
         p.quantite,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `echange.proposer`.
@@ -166,16 +178,19 @@ pub async fn proposer(
     p: Proposer,
 ) -> Result<EchangeOuvert, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let echange_id = service::proposer(
+    let (echange_id, curseur) = commande(service::proposer(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.destinataire,
         p.offre,
         &meta,
-    )
+    ))
     .await?;
-    Ok(EchangeOuvert { echange_id })
+    Ok(EchangeOuvert {
+        echange_id,
+        curseur,
+    })
 }
 
 /// `echange.proposer`'s answer.
@@ -183,6 +198,9 @@ pub async fn proposer(
 pub struct EchangeOuvert {
     /// The new trade.
     pub echange_id: EchangeId,
+    /// Where the last event the command wrote stands in the global order (its first
+    /// application's, for a replay): a read given it as `a_jour_de` reflects the command.
+    pub curseur: Option<Curseur>,
 }
 
 /// `echange.modifier`.
@@ -202,16 +220,16 @@ pub async fn modifier(
     p: Modifier,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::modifier(
+    let (e, curseur) = commande(service::modifier(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.echange_id,
         p.offre,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `echange.accepter`, `echange.annuler`.
@@ -230,15 +248,15 @@ pub async fn accepter(
     p: UnEchange,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(
+    let (e, curseur) = commande(service::accepter(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.echange_id,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// Calls a trade off.
@@ -248,15 +266,15 @@ pub async fn annuler(
     p: UnEchange,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::annuler(
+    let (e, curseur) = commande(service::annuler(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.echange_id,
         &meta,
-    )
+    ))
     .await?;
-    evenements_json(&e)
+    evenements_json(&e, curseur)
 }
 
 /// `economie.grand_livre`.
@@ -272,6 +290,10 @@ pub struct GrandLivre {
     #[serde(default = "cent")]
     #[schemars(range(min = 1, max = 500))]
     limite: u32,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
 fn cent() -> u32 {
@@ -294,6 +316,7 @@ pub async fn grand_livre(
         ));
     }
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
+    a_jour(passerelle, &[Projection::Economie], p.a_jour_de).await?;
     let lignes = economie::grand_livre(&passerelle.pool, p.joueur_id, p.apres, p.limite).await?;
     Ok(PageGrandLivre {
         joueur_id: p.joueur_id,
@@ -312,7 +335,8 @@ pub struct PageGrandLivre {
 
 /// Created and destroyed per resource and cause, for every account (admin): the proof of
 /// conservation.
-pub async fn totaux(passerelle: &Passerelle, _: Aucun) -> Result<Totaux, ErreurRpc> {
+pub async fn totaux(passerelle: &Passerelle, p: AJourDe) -> Result<Totaux, ErreurRpc> {
+    a_jour(passerelle, &[Projection::Economie], p.curseur()).await?;
     let totaux = economie::totaux(&passerelle.pool).await?;
     Ok(Totaux { totaux })
 }

@@ -7,9 +7,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use projections::Projection;
+
 use super::appelant::Appelant;
+use super::coherence::{a_jour, commande};
 use crate::passerelle::Passerelle;
-use crate::protocole::ErreurRpc;
+use crate::protocole::{Curseur, ErreurRpc};
 
 /// `joueur.creer`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -25,6 +28,9 @@ pub struct Creer {
 pub struct JoueurCree {
     /// The new character.
     pub joueur_id: JoueurId,
+    /// Where the last event the command wrote stands in the global order (its first
+    /// application's, for a replay): a read given it as `a_jour_de` reflects the command.
+    pub curseur: Option<Curseur>,
 }
 
 /// Creates a character of the caller's account.
@@ -34,21 +40,38 @@ pub async fn creer(
     p: Creer,
 ) -> Result<JoueurCree, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let joueur_id = commands::services::joueur::creer_personnage(
+    let (joueur_id, curseur) = commande(commands::services::joueur::creer_personnage(
         &passerelle.depot,
         a.compte_id,
         p.nom,
         p.classe,
         &meta,
-    )
+    ))
     .await?;
-    Ok(JoueurCree { joueur_id })
+    Ok(JoueurCree { joueur_id, curseur })
 }
 
 /// No params.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Aucun {}
+
+/// No params but the freshness a read may ask for: `joueur.lister`, `economie.totaux`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AJourDe {
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
+}
+
+impl AJourDe {
+    /// The cursor the answer must reflect, if any.
+    pub fn curseur(&self) -> Option<Curseur> {
+        self.a_jour_de
+    }
+}
 
 /// `joueur.lister`'s answer.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -61,8 +84,9 @@ pub struct Personnages {
 pub async fn lister(
     passerelle: &Passerelle,
     a: Appelant,
-    _: Aucun,
+    p: AJourDe,
 ) -> Result<Personnages, ErreurRpc> {
+    a_jour(passerelle, &[Projection::Joueurs], p.a_jour_de).await?;
     let personnages = joueurs::personnages_du_compte(&passerelle.pool, a.compte_id).await?;
     Ok(Personnages { personnages })
 }
@@ -72,13 +96,22 @@ pub async fn lister(
 #[serde(deny_unknown_fields)]
 pub struct Profil {
     joueur_id: JoueurId,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
-/// Any character's public profile (cache, else read model).
+/// Any character's public profile (cache, else read model; the read model when it must
+/// reflect a cursor).
 pub async fn profil(passerelle: &Passerelle, p: Profil) -> Result<joueurs::Profil, ErreurRpc> {
-    projections::cache::profil(&passerelle.pool, &passerelle.cache, p.joueur_id.uuid())
-        .await?
-        .ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))
+    let (pool, cache, id) = (&passerelle.pool, &passerelle.cache, p.joueur_id.uuid());
+    let profil = if a_jour(passerelle, &[Projection::Joueurs], p.a_jour_de).await? {
+        projections::cache::relire_profil(pool, cache, id).await?
+    } else {
+        projections::cache::profil(pool, cache, id).await?
+    };
+    profil.ok_or_else(|| ErreurRpc::introuvable("personnage", &p.joueur_id))
 }
 
 /// `classement.consulter`.
@@ -94,6 +127,10 @@ pub struct Classement {
     depuis: u32,
     /// Only this class.
     classe: Option<Classe>,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
 fn vingt() -> u32 {
@@ -115,6 +152,7 @@ pub async fn classement(
     if !(1..=100).contains(&p.limite) {
         return Err(ErreurRpc::parametres(&"`limite` va de 1 à 100"));
     }
+    a_jour(passerelle, &[Projection::Joueurs], p.a_jour_de).await?;
     let lignes = joueurs::classement(&passerelle.pool, p.classe, p.limite, p.depuis).await?;
     Ok(PageClassement { classement: lignes })
 }

@@ -6,6 +6,7 @@
 
 pub mod appelant;
 pub mod chat;
+pub mod coherence;
 pub mod combat;
 pub mod economie;
 pub mod evenements;
@@ -135,7 +136,7 @@ methodes! {
     |ps, ctx, a, p| {
         SessionAuthentifier => "session.authentifier", false, ParamsAuthentifier => Authentification = authentifier(ps, ctx, p)?;
         JoueurCreer => "joueur.creer", false, joueur::Creer => joueur::JoueurCree = joueur::creer(ps, appelant(a)?, p).await?;
-        JoueurLister => "joueur.lister", false, joueur::Aucun => joueur::Personnages = joueur::lister(ps, appelant(a)?, p).await?;
+        JoueurLister => "joueur.lister", false, joueur::AJourDe => joueur::Personnages = joueur::lister(ps, appelant(a)?, p).await?;
         JoueurProfil => "joueur.profil", false, joueur::Profil => projections::requetes::joueurs::Profil = joueur::profil(ps, p).await?;
         ClassementConsulter => "classement.consulter", false, joueur::Classement => joueur::PageClassement = joueur::classement(ps, p).await?;
         MondeZone => "monde.zone", false, monde::Zone => monde::VueDeZone = monde::zone(ps, appelant(a)?, p).await?;
@@ -164,7 +165,7 @@ methodes! {
         EchangeAccepter => "echange.accepter", false, economie::UnEchange => Evenements = economie::accepter(ps, appelant(a)?, p).await?;
         EchangeAnnuler => "echange.annuler", false, economie::UnEchange => Evenements = economie::annuler(ps, appelant(a)?, p).await?;
         EconomieGrandLivre => "economie.grand_livre", false, economie::GrandLivre => economie::PageGrandLivre = economie::grand_livre(ps, appelant(a)?, p).await?;
-        EconomieTotaux => "economie.totaux", true, joueur::Aucun => economie::Totaux = economie::totaux(ps, p).await?;
+        EconomieTotaux => "economie.totaux", true, joueur::AJourDe => economie::Totaux = economie::totaux(ps, p).await?;
         ChatEnvoyer => "chat.envoyer", false, chat::Envoyer => chat::MessageEnvoye = chat::envoyer(ps, appelant(a)?, p).await?;
         ChatHistorique => "chat.historique", false, chat::Historique => commands::services::chat::PageChat = chat::historique(ps, appelant(a)?, p).await?;
         ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, p).await?;

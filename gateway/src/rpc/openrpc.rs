@@ -51,13 +51,15 @@ pub fn document(catalogue: &Catalogue) -> Value {
             let (params, resultat) = m.schemas(&mut generateur);
             let params = transformer(&mut generateur, params);
             let resultat = transformer(&mut generateur, resultat);
+            // A read that may be asked to reflect a cursor may answer that it could not.
+            let lit = params["properties"].get("a_jour_de").is_some();
             let mut methode = json!({
                 "name": m.nom(),
                 "summary": resume(m),
                 "paramStructure": "by-name",
                 "params": descripteurs(&params),
                 "result": { "name": "resultat", "schema": resultat },
-                "errors": erreurs(m),
+                "errors": erreurs(m, lit),
                 "x-params": params,
             });
             if m.admin() {
@@ -143,8 +145,9 @@ fn ecrit(m: Methode) -> bool {
 }
 
 /// The errors a method may answer: its refusals of the game (the variant names of the
-/// aggregates' error enums it reaches, `error.code` -32010), then the errors of its kind.
-fn erreurs(m: Methode) -> Vec<Value> {
+/// aggregates' error enums it reaches, `error.code` -32010), then the errors of its kind
+/// (`lit`: a read of the read models, which takes `a_jour_de`).
+fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
     use Methode as M;
     use domain::{chat, combat, echange, inventaire, joueur, monde, quete};
     let refus: Vec<&str> = match m {
@@ -196,6 +199,9 @@ fn erreurs(m: Methode) -> Vec<Value> {
     }
     if ecrit(m) || matches!(m, M::MondeDeplacer | M::MondeChangerZone | M::MondePlacer) {
         toutes.extend(COMMANDE);
+    }
+    if lit {
+        toutes.push((codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"));
     }
     toutes.extend(COMMUNES);
     let mut vues = std::collections::BTreeSet::new();
@@ -319,6 +325,34 @@ mod tests {
                 .strip_prefix("#/components/schemas/")
                 .unwrap_or_else(|| panic!("référence hors des composants : {cible}"));
             assert!(doc["components"]["schemas"][nom].is_object(), "{nom}");
+        }
+        // The reads of the read models take `a_jour_de` and may answer LECTURE_EN_RETARD;
+        // nothing else does.
+        let lectures: Vec<&str> = methodes
+            .iter()
+            .filter(|m| m["x-params"]["properties"].get("a_jour_de").is_some())
+            .filter_map(|m| m["name"].as_str())
+            .collect();
+        assert_eq!(
+            lectures,
+            [
+                "joueur.lister",
+                "joueur.profil",
+                "classement.consulter",
+                "combat.etat",
+                "combat.historique",
+                "quete.journal",
+                "inventaire.consulter",
+                "economie.grand_livre",
+                "economie.totaux",
+            ]
+        );
+        for m in methodes {
+            let en_retard = m["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["data"]["code"] == "LECTURE_EN_RETARD"));
+            let nom = m["name"].as_str().unwrap_or_default();
+            assert_eq!(en_retard, lectures.contains(&nom), "{nom}");
         }
         assert!(
             doc["components"]["schemas"]["CodeRencontre"]["examples"]

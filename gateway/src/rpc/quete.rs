@@ -11,10 +11,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use projections::Projection;
+
 use super::appelant::{Appelant, verifier_proprietaire};
+use super::coherence::{a_jour, commande};
 use super::joueur::Aucun;
 use crate::passerelle::Passerelle;
-use crate::protocole::{ErreurRpc, Evenements, evenements_json};
+use crate::protocole::{Curseur, ErreurRpc, Evenements, evenements_json};
 
 /// `quete.catalogue`'s answer.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -46,8 +49,15 @@ pub async fn accepter(
     p: UneQuete,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e = service::accepter(&passerelle.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
-    evenements_json(&e)
+    let (e, curseur) = commande(service::accepter(
+        &passerelle.depot,
+        a.compte_id,
+        p.joueur_id,
+        p.quete,
+        &meta,
+    ))
+    .await?;
+    evenements_json(&e, curseur)
 }
 
 /// Gives a quest up.
@@ -57,9 +67,15 @@ pub async fn abandonner(
     p: UneQuete,
 ) -> Result<Evenements, ErreurRpc> {
     let meta = a.meta(p.id_commande);
-    let e =
-        service::abandonner(&passerelle.depot, a.compte_id, p.joueur_id, p.quete, &meta).await?;
-    evenements_json(&e)
+    let (e, curseur) = commande(service::abandonner(
+        &passerelle.depot,
+        a.compte_id,
+        p.joueur_id,
+        p.quete,
+        &meta,
+    ))
+    .await?;
+    evenements_json(&e, curseur)
 }
 
 /// `quete.journal`.
@@ -67,6 +83,10 @@ pub async fn abandonner(
 #[serde(deny_unknown_fields)]
 pub struct Journal {
     joueur_id: JoueurId,
+    /// A cursor the answer must reflect (a command's `curseur`): the read waits, bounded,
+    /// until the read models have passed it (`LECTURE_EN_RETARD` past the bound).
+    #[serde(default)]
+    a_jour_de: Option<Curseur>,
 }
 
 /// `quete.journal`'s answer.
@@ -85,6 +105,7 @@ pub async fn journal(
     p: Journal,
 ) -> Result<JournalQuetes, ErreurRpc> {
     verifier_proprietaire(passerelle, a, p.joueur_id).await?;
+    a_jour(passerelle, &[Projection::Quetes], p.a_jour_de).await?;
     let lignes = quetes::journal(&passerelle.pool, p.joueur_id).await?;
     Ok(JournalQuetes {
         joueur_id: p.joueur_id,

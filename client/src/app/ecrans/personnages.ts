@@ -95,7 +95,8 @@ export class EcranPersonnages implements OnInit {
     try {
       const r = await this.rpc.appel<{ personnages: Personnage[] }>('joueur.lister');
       this.personnages.set(r.personnages);
-      // A character created a moment ago is not projected yet: look again shortly.
+      // After `joueur.creer` the read carries its cursor and shows the new character whole;
+      // a character created just before the page was loaded may not be projected yet.
       if (r.personnages.some((p) => p.classe === null)) setTimeout(() => this.lister(), 300);
     } catch (e) {
       this.erreur.set(enErreurJeu(e).humain);

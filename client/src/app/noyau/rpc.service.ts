@@ -2,7 +2,9 @@
 // streams, and a connection that heals itself (doc/protocole.md §6, §7). On a lost connection
 // it reconnects with exponential backoff, authenticates again (refreshing the token when it
 // must), then asks `evenements.depuis` for everything after the last cursor it processed until
-// `a_jour`. An event that arrives twice (pushed and caught up) is passed on once.
+// `a_jour`. An event that arrives twice (pushed and caught up) is passed on once. Reads of the
+// read models carry the cursor the last command answered (`a_jour_de`, §3.8): they show what
+// this client just wrote.
 import { Injectable, inject, signal } from '@angular/core';
 import { Subject } from 'rxjs';
 import { ErreurJeu } from './erreurs';
@@ -41,6 +43,12 @@ interface EnAttente { resoudre: (v: any) => void; rejeter: (e: ErreurJeu) => voi
 
 const RETRY = new Set(['CONNEXION_PERDUE', 'DELAI_DEPASSE', 'CONFLIT']);
 
+/** The reads of the read models: they take `a_jour_de` (§3.8). */
+const LECTURES = new Set([
+  'joueur.lister', 'joueur.profil', 'classement.consulter', 'combat.etat', 'combat.historique',
+  'quete.journal', 'inventaire.consulter', 'economie.grand_livre', 'economie.totaux',
+]);
+
 @Injectable({ providedIn: 'root' })
 export class RpcService {
   private readonly sessions = inject(SessionService);
@@ -72,6 +80,8 @@ export class RpcService {
   private curseur: string | null = null;
   private rattrapage = false;
   private curseurLive: string | null = null;
+  /** The cursor the last command answered: where this client's own writes end (§3.8). */
+  private ecrit: string | null = null;
   private readonly vus = new Set<string>();
   private readonly ordreVus: string[] = [];
   private enLigneAttente: (() => void)[] = [];
@@ -108,6 +118,7 @@ export class RpcService {
     const ws = this.ws;
     this.ws = undefined;
     ws?.close(1000, 'fin de session');
+    this.ecrit = null;
     this.etat.set('hors_ligne');
     this.echouerTout();
   }
@@ -118,9 +129,13 @@ export class RpcService {
     this.ws?.close(4000, 'coupure simulée');
   }
 
-  /** A call (a read, or a command without retry). Waits for the connection if it is down. */
+  /**
+   * A call (a read, or a command without retry). Waits for the connection if it is down. A read
+   * of the read models asks to be at least as fresh as this client's last command.
+   */
   async appel<T = any>(methode: string, params: object = {}, delaiMs = 15_000): Promise<T> {
     const debut = Date.now();
+    if (this.ecrit && LECTURES.has(methode) && !('a_jour_de' in params)) params = { ...params, a_jour_de: this.ecrit };
     await this.pret(delaiMs);
     return this.appelSur(this.ws!, methode, params, Math.max(1_000, delaiMs - (Date.now() - debut)));
   }
@@ -133,7 +148,10 @@ export class RpcService {
     const id_commande = uuid();
     for (let essai = 1; ; essai++) {
       try {
-        return await this.appel<T>(methode, { ...params, id_commande });
+        const r = await this.appel<T>(methode, { ...params, id_commande });
+        const curseur = (r as any)?.curseur;
+        if (typeof curseur === 'string' && (!this.ecrit || compareCurseurs(curseur, this.ecrit) > 0)) this.ecrit = curseur;
+        return r;
       } catch (e) {
         if (!(e instanceof ErreurJeu) || !RETRY.has(e.code) || essai >= 4) throw e;
         await new Promise((r) => setTimeout(r, 150 * essai));
