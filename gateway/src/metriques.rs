@@ -6,7 +6,7 @@
 //! it ([`Format::negocier`]).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use commands::bus::reactions::RapportReactions;
@@ -63,9 +63,13 @@ pub struct CompteursBus {
     pub reactions: Arc<RapportReactions>,
 }
 
-impl Collector for AuMoment {
-    fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let compteurs = [
+/// A counter read at each scrape: name, help, value.
+type CompteurLu<'a> = (&'static str, &'static str, &'a AtomicU64);
+
+impl AuMoment {
+    /// Every counter, read where its owner keeps it.
+    fn compteurs(&self) -> [CompteurLu<'_>; 14] {
+        [
             (
                 "mmo_commandes_conflits",
                 "Tentatives de commande perdues face à une écriture concurrente (chacune est réessayée).",
@@ -80,6 +84,26 @@ impl Collector for AuMoment {
                 "mmo_commandes_abandons",
                 "Commandes abandonnées après la dernière tentative (erreur CONFLIT).",
                 &self.compteurs.abandons,
+            ),
+            (
+                "mmo_instantanes_ecrits",
+                "Instantanés d'agrégats écrits (magasin.md §2).",
+                &self.compteurs.instantanes.ecrits,
+            ),
+            (
+                "mmo_instantanes_echecs",
+                "Écritures d'instantanés en échec (journalisées ; l'agrégat sera repris plus tard).",
+                &self.compteurs.instantanes.echecs,
+            ),
+            (
+                "mmo_instantanes_omis",
+                "Instantanés dus mais pas écrits : trop d'écritures en vol.",
+                &self.compteurs.instantanes.omis,
+            ),
+            (
+                "mmo_instantanes_ignores",
+                "Instantanés trouvés au chargement mais pas utilisés (empreinte périmée, état illisible) : le flux est rejoué et l'instantané remplacé.",
+                &self.compteurs.instantanes.ignores,
             ),
             (
                 "mmo_pousses_abandonnees",
@@ -116,8 +140,13 @@ impl Collector for AuMoment {
                 "Tours de combat terminés par leur échéance.",
                 &self.bus.reactions.tours_echus,
             ),
-        ];
-        for (nom, aide, valeur) in compteurs {
+        ]
+    }
+}
+
+impl Collector for AuMoment {
+    fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (nom, aide, valeur) in self.compteurs() {
             let c = ConstCounter::new(valeur.load(Ordering::Relaxed));
             c.encode(encodeur.encode_descriptor(nom, aide, None, c.metric_type())?)?;
         }
