@@ -17,10 +17,15 @@
 //! is answered with the events it produced then (the database refuses a second application,
 //! see the migration's `commandes_appliquees`). Either way, where the command's last event
 //! stands in the global order is noted for the request's answer ([`crate::ecrits`]).
+//!
+//! A cold load (an aggregate this process does not hold) starts from the aggregate's stored
+//! snapshot, if a usable one exists, and folds only the events after it; every
+//! [`crate::instantanes::INTERVALLE_PAR_DEFAUT`] events (or the setting) a new snapshot is
+//! written in the background, after the events it holds are committed ([`crate::instantanes`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
@@ -34,12 +39,14 @@ use domain::quete::Quete;
 use magasin::Metadonnees;
 use magasin::lecteur::PositionGlobale;
 use magasin::suivi::Reveil;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::erreurs::{ErreurApplication, Refus};
+use crate::instantanes::{CompteursInstantanes, Instantanes};
 
 /// How hard to try when other writers keep winning the race for an aggregate.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +79,8 @@ pub struct Compteurs {
     pub deja_appliquees: AtomicU64,
     /// Commands that gave up after the last attempt.
     pub abandons: AtomicU64,
+    /// Stored snapshots written, failed, skipped and ignored.
+    pub instantanes: Arc<CompteursInstantanes>,
 }
 
 /// Aggregates of one type a process keeps in memory before it forgets those not in use.
@@ -85,11 +94,16 @@ pub trait AgregatStocke:
         Event: DeserializeOwned + Unpin + 'static,
         Error: Send + Sync + 'static,
     > + Clone
+    + JsonSchema
+    + 'static
 {
     /// What this process holds of this aggregate type.
     fn memoire(depot: &Depot) -> &Memoire<Self>;
     /// Wraps this aggregate's refusal.
     fn refus(erreur: Self::Error) -> Refus;
+    /// The fingerprint of this aggregate's state shape, which its stored snapshots must carry
+    /// ([`crate::instantanes::empreinte`], computed once).
+    fn empreinte() -> &'static str;
 }
 
 macro_rules! agregat_stocke {
@@ -100,6 +114,10 @@ macro_rules! agregat_stocke {
             }
             fn refus(erreur: Self::Error) -> Refus {
                 Refus::$variante(erreur)
+            }
+            fn empreinte() -> &'static str {
+                static EMPREINTE: OnceLock<String> = OnceLock::new();
+                EMPREINTE.get_or_init(crate::instantanes::empreinte::<Self>)
             }
         }
     };
@@ -116,6 +134,9 @@ agregat_stocke!(Echange, echanges, Echange);
 struct Connu<A> {
     etat: A,
     version: i64,
+    /// The version of its latest stored snapshot this process knows of (read, or written by
+    /// it); 0: none.
+    instantane: i64,
 }
 
 /// One aggregate's slot: what this process knows of it (nothing yet, or nothing it can trust
@@ -165,6 +186,7 @@ pub struct Depot {
     politique: PolitiqueReessai,
     compteurs: Arc<Compteurs>,
     reveil: Arc<Reveil>,
+    instantanes: Instantanes,
 }
 
 /// The events of one command, in one statement (a statement is its own transaction): the
@@ -192,6 +214,7 @@ const SUITE: &str = "SELECT sequence, payload FROM events \
 impl Depot {
     /// The store on a migrated database.
     pub fn new(pool: PgPool, catalogue: Services) -> Self {
+        let compteurs = Arc::<Compteurs>::default();
         Self {
             joueurs: Memoire::default(),
             combats: Memoire::default(),
@@ -202,7 +225,8 @@ impl Depot {
             pool,
             catalogue,
             politique: PolitiqueReessai::default(),
-            compteurs: Arc::default(),
+            instantanes: Instantanes::avec_compteurs(Arc::clone(&compteurs.instantanes)),
+            compteurs,
         }
     }
 
@@ -211,6 +235,19 @@ impl Depot {
     pub fn avec_politique(mut self, politique: PolitiqueReessai) -> Self {
         self.politique = politique;
         self
+    }
+
+    /// Takes a stored snapshot of an aggregate every `intervalle` events (0: none is read or
+    /// written; default [`crate::instantanes::INTERVALLE_PAR_DEFAUT`]).
+    #[must_use]
+    pub fn avec_instantanes(mut self, intervalle: u32) -> Self {
+        self.instantanes.intervalle = intervalle;
+        self
+    }
+
+    /// Waits until no snapshot write is in flight.
+    pub async fn attendre_instantanes(&self) {
+        self.instantanes.attendre().await;
     }
 
     /// The connection pool.
@@ -251,7 +288,7 @@ impl Depot {
         // again. Anything else puts back a state that is a prefix of the stream.
         let mut connu = match garde.take() {
             Some(connu) => connu,
-            None => self.rattraper(agregat_id, Connu::default()).await?.0,
+            None => self.charger_froid(agregat_id).await?,
         };
         let mut attente = self.politique.attente_initiale;
         let mut tentative = 1;
@@ -290,10 +327,17 @@ impl Depot {
                     crate::ecrits::noter(position);
                     self.reveil.signaler();
                     let n = i64::try_from(evenements.len()).unwrap_or(i64::MAX);
-                    *garde = Some(Connu {
+                    let mut apres = Connu {
                         etat,
                         version: connu.version + n,
-                    });
+                        instantane: connu.instantane,
+                    };
+                    // The events are committed: the state is the fold of the stream up to
+                    // its version, never ahead of it.
+                    if self.instantanes.du(apres.version, apres.instantane) {
+                        self.instantaner(agregat_id, &mut apres, false);
+                    }
+                    *garde = Some(apres);
                     return Ok(evenements);
                 }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -363,6 +407,56 @@ impl Depot {
             .fetch_one(&self.pool)
             .await
             .map(PositionGlobale::from)
+    }
+
+    /// A cold load: the stored snapshot, if a usable one exists, and the events after it (the
+    /// whole stream otherwise). A snapshot is written when the load folded a whole interval of
+    /// events past the latest usable one, or found one it could not use.
+    async fn charger_froid<A>(&self, agregat_id: &str) -> Result<Connu<A>, ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let lu = self
+            .instantanes
+            .lire::<A>(&self.pool, A::TYPE, agregat_id, A::empreinte())
+            .await;
+        let (depart, remplacer) = match lu {
+            Some(Ok((etat, version))) => (
+                Connu {
+                    etat,
+                    version,
+                    instantane: version,
+                },
+                false,
+            ),
+            Some(Err(_)) => (Connu::default(), true),
+            None => (Connu::default(), false),
+        };
+        let mut connu = self.rattraper(agregat_id, depart).await?.0;
+        if connu.version > 0 && (remplacer || self.instantanes.du(connu.version, connu.instantane))
+        {
+            self.instantaner(agregat_id, &mut connu, remplacer);
+        }
+        Ok(connu)
+    }
+
+    /// Writes a snapshot of a state that holds exactly the stream's committed events up to its
+    /// version, in the background; over any stored one if `remplacer`.
+    fn instantaner<A>(&self, agregat_id: &str, connu: &mut Connu<A>, remplacer: bool)
+    where
+        A: AgregatStocke,
+    {
+        if self.instantanes.ecrire(
+            &self.pool,
+            A::TYPE,
+            agregat_id,
+            A::empreinte(),
+            connu.version,
+            connu.etat.clone(),
+            remplacer,
+        ) {
+            connu.instantane = connu.version;
+        }
     }
 
     /// Folds the events of the stream after `connu` into it; also how many there were.
@@ -489,10 +583,11 @@ impl Depot {
     {
         let case = A::memoire(self).case(agregat_id);
         let mut garde = case.lock().await;
-        let mut connu = garde.take().unwrap_or_default();
-        if rattraper || connu.version == 0 {
-            connu = self.rattraper(agregat_id, connu).await?.0;
-        }
+        let connu = match garde.take() {
+            Some(connu) if connu.version > 0 && !rattraper => connu,
+            Some(connu) if connu.version > 0 => self.rattraper(agregat_id, connu).await?.0,
+            _ => self.charger_froid(agregat_id).await?,
+        };
         let etat = (connu.version > 0).then(|| connu.etat.clone());
         *garde = Some(connu);
         Ok(etat)

@@ -9,12 +9,14 @@
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie,
 //!   monde, chat);
 //! - [`bus`]: the event bus on NATS JetStream, its relay and the process managers;
+//! - [`instantanes`]: the stored snapshots that spare a cold load the replay of a long stream;
 //! - [`erreurs`]: the one error type the gateway maps to its protocol.
 
 pub mod bus;
 pub mod depot;
 pub mod ecrits;
 pub mod erreurs;
+pub mod instantanes;
 pub mod services;
 
 pub use depot::Depot;

@@ -555,7 +555,7 @@ impl Position {
 
 /// The seed a combat rolls all its dice from. Chosen by the caller (the command side draws it at
 /// random), stored in the first event, so that every roll can be replayed and audited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Graine(u64);
 

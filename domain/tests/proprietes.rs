@@ -1,6 +1,8 @@
 //! Properties of the aggregates over generated command sequences (proptest):
 //! - replaying the stored stream (events through JSON, as the store keeps them) rebuilds the
-//!   live state exactly;
+//!   live state exactly, and so does a stored snapshot taken at any cut of the stream (the state
+//!   through JSON, as `instantanes.etat` keeps it) followed by the events after the cut, for
+//!   every aggregate (doc/magasin.md §2, « Les instantanés »);
 //! - gold and item counts never go below zero, and every balance an event carries is the
 //!   previous balance plus or minus the movement; reserved goods are always held;
 //! - an operation applied twice under the same natural key (combat, quest, crafting id, trade)
@@ -13,7 +15,7 @@ use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use domain::catalogue::LigneItem;
 use domain::combat::{Action, Combat, Combattant, CommandeCombat, EvenementCombat};
-use domain::echange::Offre;
+use domain::echange::{CommandeEchange, Echange, Offre};
 use domain::ids::{CombatId, EchangeId, FabricationId, JoueurId};
 use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
@@ -24,7 +26,7 @@ use domain::valeurs::{
 };
 use domain::{Catalogue, Services};
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::{Index, select};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -60,6 +62,26 @@ where
 {
     let mut agregat = A::default();
     for e in evenements {
+        let json = serde_json::to_string(e).expect("événement sérialisable");
+        agregat.apply(serde_json::from_str(&json).expect("événement relisible"));
+    }
+    agregat
+}
+
+/// A cold load from a stored snapshot: the fold of the events before the cut, through JSON as
+/// the snapshot table keeps it, then the events after the cut, each through JSON.
+fn instantane_puis_suite<A: Aggregate + PartialEq + std::fmt::Debug>(
+    evenements: &[A::Event],
+    coupe: Index,
+) -> A
+where
+    A::Event: Serialize + DeserializeOwned,
+{
+    let coupe = coupe.index(evenements.len() + 1);
+    let etat =
+        serde_json::to_string(&rejouer::<A>(&evenements[..coupe])).expect("état sérialisable");
+    let mut agregat: A = serde_json::from_str(&etat).expect("état relisible");
+    for e in &evenements[coupe..] {
         let json = serde_json::to_string(e).expect("événement sérialisable");
         agregat.apply(serde_json::from_str(&json).expect("événement relisible"));
     }
@@ -213,7 +235,8 @@ proptest! {
 
     #[test]
     fn l_inventaire_ne_passe_jamais_sous_zero_et_se_rejoue_a_l_identique(
-        commandes in proptest::collection::vec(commande_inventaire(), 1..40)
+        commandes in proptest::collection::vec(commande_inventaire(), 1..40),
+        coupe in any::<Index>(),
     ) {
         let cat = catalogue();
         let mut inventaire = Inventaire::default();
@@ -270,7 +293,8 @@ proptest! {
                 prop_assert!(reserve <= detenu, "{reserve} {item} réservés pour {detenu} détenus");
             }
         }
-        prop_assert_eq!(rejouer::<Inventaire>(&flux), inventaire);
+        prop_assert_eq!(rejouer::<Inventaire>(&flux), inventaire.clone());
+        prop_assert_eq!(instantane_puis_suite::<Inventaire>(&flux, coupe), inventaire);
     }
 }
 
@@ -310,6 +334,7 @@ proptest! {
         groupe in proptest::collection::vec((classe(), 1u32..=20), 1..=5),
         graine in any::<u64>(),
         essais in proptest::collection::vec(essai(), 1..150),
+        coupe in any::<Index>(),
     ) {
         let cat = catalogue();
         let zone = cat.rencontre(&rencontre).expect("rencontre").zone.clone();
@@ -366,7 +391,8 @@ proptest! {
                 prop_assert!(Some(*pv_apres) <= max);
             }
         }
-        prop_assert_eq!(rejouer::<Combat>(&flux), combat);
+        prop_assert_eq!(rejouer::<Combat>(&flux), combat.clone());
+        prop_assert_eq!(instantane_puis_suite::<Combat>(&flux, coupe), combat);
     }
 
     #[test]
@@ -407,6 +433,7 @@ proptest! {
     #[test]
     fn la_progression_d_une_quete_ne_compte_chaque_fait_qu_une_fois(
         livraisons in proptest::collection::vec(0u64..6, 1..30),
+        coupe in any::<Index>(),
     ) {
         let cat = catalogue();
         let quete: CodeQuete = "chasse_aux_loups".parse().expect("code");
@@ -439,6 +466,82 @@ proptest! {
         }
         let attendu = livres.iter().map(|&c| loups_du_combat(c) as u32).sum::<u32>().min(requis);
         prop_assert_eq!(q.etat().expect("quête acceptée").progression, attendu);
-        prop_assert_eq!(rejouer::<Quete>(&flux), q);
+        prop_assert_eq!(rejouer::<Quete>(&flux), q.clone());
+        prop_assert_eq!(instantane_puis_suite::<Quete>(&flux, coupe), q);
     }
+
+    #[test]
+    fn un_personnage_se_recharge_d_un_instantane_a_toute_coupe(
+        classe in classe(),
+        commandes in proptest::collection::vec(commande_joueur(), 1..60),
+        coupe in any::<Index>(),
+    ) {
+        let cat = catalogue();
+        let mut joueur = Joueur::default();
+        let mut flux = executer(&mut joueur, CommandeJoueur::Creer {
+            joueur_id: JoueurId::from_uuid(id(1, 1)),
+            compte_id: domain::ids::CompteId::from_uuid(id(2, 1)),
+            nom: NomJoueur::parse("Instantane").expect("nom"),
+            classe,
+        }, &cat).expect("création");
+        for commande in commandes {
+            if let Ok(evenements) = executer(&mut joueur, commande, &cat) {
+                flux.extend(evenements);
+            }
+        }
+        prop_assert_eq!(rejouer::<Joueur>(&flux), joueur.clone());
+        prop_assert_eq!(instantane_puis_suite::<Joueur>(&flux, coupe), joueur);
+    }
+
+    #[test]
+    fn un_echange_se_recharge_d_un_instantane_a_toute_coupe(
+        premiere in offre(),
+        commandes in proptest::collection::vec(commande_echange(), 1..30),
+        coupe in any::<Index>(),
+    ) {
+        let cat = catalogue();
+        let mut echange = Echange::default();
+        let mut flux = executer(&mut echange, CommandeEchange::Proposer {
+            echange_id: EchangeId::from_uuid(id(4, 1)),
+            proposant: JoueurId::from_uuid(id(1, 0)),
+            destinataire: JoueurId::from_uuid(id(1, 1)),
+            offre: premiere,
+        }, &cat).expect("proposition");
+        for commande in commandes {
+            if let Ok(evenements) = executer(&mut echange, commande, &cat) {
+                flux.extend(evenements);
+            }
+        }
+        prop_assert_eq!(rejouer::<Echange>(&flux), echange.clone());
+        prop_assert_eq!(instantane_puis_suite::<Echange>(&flux, coupe), echange);
+    }
+}
+
+/// A character's commands over small pools of combats and quests: XP gains (each source paid
+/// once), entering and leaving combats, valid or not.
+fn commande_joueur() -> impl Strategy<Value = CommandeJoueur> {
+    let quetes: Vec<CodeQuete> = catalogue().quetes().keys().cloned().collect();
+    let combat = || (0u64..4).prop_map(|n| CombatId::from_uuid(id(3, n)));
+    prop_oneof![
+        (combat(), 1u32..3_000).prop_map(|(c, xp)| CommandeJoueur::GagnerXp {
+            source: SourceXp::Combat(c),
+            xp,
+        }),
+        (select(quetes), 1u32..3_000).prop_map(|(q, xp)| CommandeJoueur::GagnerXp {
+            source: SourceXp::Quete(q),
+            xp,
+        }),
+        combat().prop_map(|combat_id| CommandeJoueur::EntrerEnCombat { combat_id }),
+        combat().prop_map(|combat_id| CommandeJoueur::SortirDuCombat { combat_id }),
+    ]
+}
+
+/// A trade's commands from its two sides and an outsider (players 0, 1 and 2), valid or not.
+fn commande_echange() -> impl Strategy<Value = CommandeEchange> {
+    let qui = || (0u64..3).prop_map(|n| JoueurId::from_uuid(id(1, n)));
+    prop_oneof![
+        2 => (qui(), offre()).prop_map(|(joueur_id, offre)| CommandeEchange::Modifier { joueur_id, offre }),
+        3 => qui().prop_map(|joueur_id| CommandeEchange::Accepter { joueur_id }),
+        1 => qui().prop_map(|joueur_id| CommandeEchange::Annuler { joueur_id }),
+    ]
 }

@@ -25,6 +25,10 @@ pub struct Connexions {
     /// Connexions PostgreSQL du pool partagé (commandes, requêtes, projections).
     #[arg(long, env = "MMO_PG_CONNEXIONS", default_value_t = 16)]
     pub pg_connexions: u32,
+    /// Un instantané de l'état d'un agrégat tous les N événements, pour qu'un chargement à
+    /// froid ne rejoue que les événements qui le suivent (0 : aucun instantané lu ni écrit).
+    #[arg(long, env = "MMO_INSTANTANE_TOUS_LES", default_value_t = commands::instantanes::INTERVALLE_PAR_DEFAUT)]
+    pub instantane_tous_les: u32,
     /// Préfixe des clés Redis (plusieurs jeux sur un même Redis) : le même pour la passerelle
     /// et les travailleurs d'un jeu.
     #[arg(long, env = "MMO_PREFIXE_REDIS", default_value = "")]

@@ -7,7 +7,7 @@
 //! it ([`Format::negocier`]).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use commands::bus::reactions::RapportReactions;
@@ -80,6 +80,9 @@ pub struct CompteursBus {
     pub reactions: Arc<RapportReactions>,
 }
 
+/// A counter read at each scrape: name, help, value.
+type CompteurLu<'a> = (&'static str, &'static str, &'a AtomicU64);
+
 impl AuMoment {
     /// The relay's gauges (zero where this process does not lead it).
     fn encoder_relais(&self, encodeur: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
@@ -107,11 +110,10 @@ impl AuMoment {
         }
         Ok(())
     }
-}
 
-impl Collector for AuMoment {
-    fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let compteurs = [
+    /// Every counter, read where its owner keeps it.
+    fn compteurs(&self) -> [CompteurLu<'_>; 14] {
+        [
             (
                 "mmo_commandes_conflits",
                 "Tentatives de commande perdues face à une écriture concurrente (chacune est réessayée).",
@@ -126,6 +128,26 @@ impl Collector for AuMoment {
                 "mmo_commandes_abandons",
                 "Commandes abandonnées après la dernière tentative (erreur CONFLIT).",
                 &self.compteurs.abandons,
+            ),
+            (
+                "mmo_instantanes_ecrits",
+                "Instantanés d'agrégats écrits (magasin.md §2).",
+                &self.compteurs.instantanes.ecrits,
+            ),
+            (
+                "mmo_instantanes_echecs",
+                "Écritures d'instantanés en échec (journalisées ; l'agrégat sera repris plus tard).",
+                &self.compteurs.instantanes.echecs,
+            ),
+            (
+                "mmo_instantanes_omis",
+                "Instantanés dus mais pas écrits : trop d'écritures en vol.",
+                &self.compteurs.instantanes.omis,
+            ),
+            (
+                "mmo_instantanes_ignores",
+                "Instantanés trouvés au chargement mais pas utilisés (empreinte périmée, état illisible) : le flux est rejoué et l'instantané remplacé.",
+                &self.compteurs.instantanes.ignores,
             ),
             (
                 "mmo_pousses_abandonnees",
@@ -162,8 +184,13 @@ impl Collector for AuMoment {
                 "Tours de combat terminés par leur échéance.",
                 &self.bus.reactions.tours_echus,
             ),
-        ];
-        for (nom, aide, valeur) in compteurs {
+        ]
+    }
+}
+
+impl Collector for AuMoment {
+    fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (nom, aide, valeur) in self.compteurs() {
             let c = ConstCounter::new(valeur.load(Ordering::Relaxed));
             c.encode(encodeur.encode_descriptor(nom, aide, None, c.metric_type())?)?;
         }

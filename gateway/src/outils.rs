@@ -192,7 +192,10 @@ pub async fn travailler(
             let nats = serveur::connecter_nats(&connexions.nats_url).await?;
             let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus);
             let catalogue = Catalogue::officiel()?;
-            let depot = Arc::new(commands::Depot::new(pool.clone(), catalogue.clone()));
+            let depot = Arc::new(
+                commands::Depot::new(pool.clone(), catalogue.clone())
+                    .avec_instantanes(connexions.instantane_tous_les),
+            );
             compteurs = Arc::clone(depot.compteurs());
             let tache = if partie == Partie::Relay {
                 let relais = commands::bus::relais::Relais::new(pool.clone(), bus);

@@ -203,7 +203,10 @@ impl Serveur {
         let redis = connecter_redis(&connexions.redis_url).await?;
         let nats = connecter_nats(&connexions.nats_url).await?;
         let catalogue = Catalogue::officiel().context("catalogue livré")?;
-        let depot = Arc::new(Depot::new(pool.clone(), catalogue.clone()));
+        let depot = Arc::new(
+            Depot::new(pool.clone(), catalogue.clone())
+                .avec_instantanes(connexions.instantane_tous_les),
+        );
         let monde = Monde::new(
             pool.clone(),
             redis.clone(),
@@ -310,6 +313,12 @@ impl Serveur {
         for t in self.taches {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
+        // Snapshots being written are a cache: waited for briefly, never for long.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.passerelle.depot.attendre_instantanes(),
+        )
+        .await;
         self.passerelle.pool.close().await;
     }
 }

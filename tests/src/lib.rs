@@ -59,6 +59,7 @@ pub fn connexions_de_test() -> Connexions {
         redis_url: "redis://127.0.0.1:6379".into(),
         nats_url: "nats://127.0.0.1:4222".into(),
         pg_connexions: 12,
+        instantane_tous_les: commands::instantanes::INTERVALLE_PAR_DEFAUT,
         prefixe_redis: format!("e2e:{espace}:"),
         prefixe_bus: format!("e2e_{espace}_"),
     }

@@ -189,7 +189,7 @@ pub struct LigneButin {
 }
 
 /// An attack that hits every participant at once, every few rounds (bosses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FrappeDeZone {
     /// It comes on rounds that are multiples of this.

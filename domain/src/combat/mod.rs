@@ -116,7 +116,7 @@ pub enum CommandeCombat {
 
 /// A monster as engaged in a combat: its catalog stats, copied so that replay never needs the
 /// catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MonstreEngage {
     /// Catalog code.
     pub code: CodeMonstre,
@@ -133,7 +133,7 @@ pub struct MonstreEngage {
 }
 
 /// A character as engaged in a combat, with the stats it fights with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CombattantEngage {
     /// The character.
     pub joueur_id: JoueurId,
@@ -148,7 +148,7 @@ pub struct CombattantEngage {
 }
 
 /// How a combat ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Issue {
     /// Every monster is down.
@@ -422,7 +422,7 @@ pub enum ErreurCombat {
 }
 
 /// Where a combat stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Phase {
     /// Waiting for participants and the launch.
     Preparation,
@@ -445,7 +445,7 @@ pub enum Phase {
 }
 
 /// A participant, during the fight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Participant {
     /// Who, and with which stats.
     pub combattant: CombattantEngage,
@@ -467,7 +467,7 @@ impl Participant {
 }
 
 /// A monster, during the fight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Monstre {
     /// What it is.
     pub engage: MonstreEngage,
@@ -483,7 +483,7 @@ impl Monstre {
 }
 
 /// The state of a prepared combat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EtatCombat {
     /// Its id.
     pub combat_id: CombatId,
@@ -637,7 +637,7 @@ impl EtatCombat {
 }
 
 /// The `Combat` aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Combat {
     etat: Option<EtatCombat>,
 }

@@ -156,7 +156,7 @@ pub enum ErreurEchange {
 }
 
 /// Where a trade stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum StatutEchange {
     /// Offers may change.
     Ouvert,
@@ -167,7 +167,7 @@ pub enum StatutEchange {
 }
 
 /// One side of a trade.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Partie {
     /// The trader.
     pub joueur_id: JoueurId,
@@ -178,7 +178,7 @@ pub struct Partie {
 }
 
 /// The state of an opened trade.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EtatEchange {
     /// Its id.
     pub echange_id: EchangeId,
@@ -209,7 +209,7 @@ impl EtatEchange {
 }
 
 /// The `Echange` aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Echange {
     etat: Option<EtatEchange>,
 }

@@ -76,7 +76,9 @@ pub enum Cause {
 }
 
 /// The natural key of an operation that must happen once.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CleOperation {
     /// Loot of a combat.
@@ -363,7 +365,7 @@ pub enum ErreurInventaire {
 }
 
 /// The content of an opened inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContenuInventaire {
     /// The owner.
     pub joueur_id: JoueurId,
@@ -406,7 +408,7 @@ fn emplacements(items: &BTreeMap<CodeItem, u32>, catalogue: &Catalogue) -> u32 {
 }
 
 /// The `Inventaire` aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Inventaire {
     contenu: Option<ContenuInventaire>,
 }

@@ -16,7 +16,9 @@ use crate::valeurs::{Classe, CodeQuete, Niveau, NomJoueur, Stats};
 use crate::{Services, emettre, evenement_de_domaine};
 
 /// Where XP comes from; each source pays once.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceXp {
     /// A won combat.
@@ -135,7 +137,7 @@ pub enum ErreurJoueur {
 }
 
 /// A character's sheet, once created.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FicheJoueur {
     /// Its id.
     pub joueur_id: JoueurId,
@@ -158,7 +160,7 @@ pub struct FicheJoueur {
 }
 
 /// The `Joueur` aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Joueur {
     fiche: Option<FicheJoueur>,
 }

@@ -68,7 +68,9 @@ pub enum Fait {
 }
 
 /// The identity of a fact: the same key never counts twice.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CleFait {
     /// A combat.
@@ -228,7 +230,7 @@ pub enum ErreurQuete {
 }
 
 /// Where a quest stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Statut {
     /// Being worked on.
     EnCours,
@@ -239,7 +241,7 @@ pub enum Statut {
 }
 
 /// The state of an accepted quest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EtatQuete {
     /// Who.
     pub joueur_id: JoueurId,
@@ -256,7 +258,7 @@ pub struct EtatQuete {
 }
 
 /// The `Quete` aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Quete {
     etat: Option<EtatQuete>,
 }
