@@ -1,5 +1,6 @@
 //! The pure domain of the MMO: value objects, the game catalog and the event-sourced aggregates
-//! **Joueur**, **Combat**, **Quete**, **Inventaire** and **Echange** (the escrowed player trade).
+//! **Joueur**, **Combat**, **Quete**, **Inventaire**, **Echange** (the escrowed player trade)
+//! and **Moderation** (what game masters did to an account).
 //!
 //! Nothing here does I/O. Aggregates implement `cqrs_es::Aggregate`: `handle` checks a command
 //! against the current state and the [`Catalogue`] (their only service) and writes events;
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod interet;
 pub mod inventaire;
 pub mod joueur;
+pub mod moderation;
 pub mod monde;
 pub mod quete;
 pub mod simulation;

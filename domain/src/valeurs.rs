@@ -36,6 +36,9 @@ pub enum ValeurInvalide {
     /// A quantity of 0 or above the maximum a single operation may move.
     #[error("quantité invalide {0} : entre 1 et {max}", max = Quantite::MAX)]
     Quantite(u64),
+    /// A moderation reason that is blank or too long.
+    #[error("raison invalide : {0}")]
+    Raison(&'static str),
     /// A coordinate that is not a finite number.
     #[error("position invalide ({x}, {y}) : les coordonnées doivent être des nombres finis")]
     Position {
@@ -132,6 +135,73 @@ impl From<NomJoueur> for String {
 }
 
 impl fmt::Display for NomJoueur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a game master acted, or why a player reports another: 1 to [`Raison::MAX`]
+/// characters once trimmed, no control characters. Mandatory on every moderation action: the
+/// log says who did what, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Raison(String);
+
+impl Raison {
+    /// Longest accepted reason, in characters.
+    pub const MAX: usize = 500;
+
+    /// Parses a reason; surrounding blanks are ignored.
+    pub fn parse(brut: &str) -> Result<Self, ValeurInvalide> {
+        let raison = brut.trim();
+        if raison.is_empty() {
+            return Err(ValeurInvalide::Raison("elle est obligatoire et non vide"));
+        }
+        if raison.chars().count() > Self::MAX {
+            return Err(ValeurInvalide::Raison("500 caractères au plus"));
+        }
+        if raison.chars().any(char::is_control) {
+            return Err(ValeurInvalide::Raison("pas de caractère de contrôle"));
+        }
+        Ok(Self(raison.to_owned()))
+    }
+
+    /// The reason as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl schemars::JsonSchema for Raison {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Raison".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": Self::MAX,
+            "pattern": "^[^\\p{Cc}]*\\S[^\\p{Cc}]*$",
+            "description": "Raison obligatoire : 1 à 500 caractères, au moins un qui ne soit pas un blanc, aucun caractère de contrôle.",
+        })
+    }
+}
+
+impl TryFrom<String> for Raison {
+    type Error = ValeurInvalide;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Raison> for String {
+    fn from(r: Raison) -> Self {
+        r.0
+    }
+}
+
+impl fmt::Display for Raison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -577,6 +647,21 @@ pub type Horodatage = chrono::DateTime<chrono::Utc>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn une_raison_vide_trop_longue_ou_avec_un_caractere_de_controle_est_refusee() {
+        assert_eq!(
+            Raison::parse("  triche avérée ").map(|r| r.as_str().to_owned()),
+            Ok("triche avérée".to_owned())
+        );
+        for brute in ["", "   ", "\t\n", "a\u{0}b", "ligne\nsuivante"] {
+            assert!(Raison::parse(brute).is_err(), "{brute:?}");
+        }
+        assert!(Raison::parse(&"é".repeat(Raison::MAX)).is_ok());
+        assert!(Raison::parse(&"é".repeat(Raison::MAX + 1)).is_err());
+        let lue: Result<Raison, _> = serde_json::from_str("\" \"");
+        assert!(lue.is_err(), "serde passe par le même contrôle");
+    }
 
     #[test]
     fn un_nom_valide_est_accepte_et_ses_blancs_retires() {

@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::{Catalogue, LigneItem};
 use crate::echange::Offre;
 use crate::ids::{CombatId, EchangeId, FabricationId, JoueurId};
-use crate::valeurs::{CodeItem, CodeMarchand, CodeQuete, CodeRecette, CodeZone, Or, Quantite};
+use crate::valeurs::{
+    CodeItem, CodeMarchand, CodeQuete, CodeRecette, CodeZone, Or, Quantite, Raison,
+};
 use crate::{Services, emettre, evenement_de_domaine};
 use mouvements::Mouvements;
 
@@ -73,6 +75,12 @@ pub enum Cause {
         /// The other trader.
         avec: JoueurId,
     },
+    /// Granted or removed by a game master (the author is the event's account): a source and
+    /// a sink of its own in the economy's books.
+    Mj {
+        /// Why.
+        raison: Raison,
+    },
 }
 
 /// The natural key of an operation that must happen once.
@@ -101,7 +109,11 @@ impl Cause {
                 Some(CleOperation::Fabrication(*fabrication_id))
             }
             Self::Echange { echange_id, .. } => Some(CleOperation::Echange(*echange_id)),
-            Self::KitDeDepart | Self::Achat { .. } | Self::Vente { .. } | Self::Destruction => None,
+            Self::KitDeDepart
+            | Self::Achat { .. }
+            | Self::Vente { .. }
+            | Self::Destruction
+            | Self::Mj { .. } => None,
         }
     }
 }
@@ -157,6 +169,25 @@ pub enum CommandeInventaire {
         item: CodeItem,
         /// How many.
         quantite: Quantite,
+    },
+    /// A game master grants gold and items. Never refused for room (like loot), only for an
+    /// item the catalog does not know.
+    Donner {
+        /// Gold.
+        or: Or,
+        /// Items.
+        items: Vec<LigneItem>,
+        /// Why.
+        raison: Raison,
+    },
+    /// A game master removes gold and items, all or nothing: what is locked in a trade stays.
+    Retirer {
+        /// Gold.
+        or: Or,
+        /// Items.
+        items: Vec<LigneItem>,
+        /// Why.
+        raison: Raison,
     },
     /// Throws items away.
     Jeter {
@@ -350,6 +381,9 @@ pub enum ErreurInventaire {
         /// Slots the result would need.
         necessaire: u32,
     },
+    /// An item the catalog does not know (a game master's grant).
+    #[error("item inconnu « {0} »")]
+    ItemInconnu(CodeItem),
     /// An amount beyond what the game can count.
     #[error("montant trop grand")]
     MontantTropGrand,
@@ -485,6 +519,21 @@ impl Inventaire {
                 let cause = Cause::Vente { marchand };
                 m.retirer(&item, quantite, &cause)?;
                 m.crediter(prix, &cause)?;
+            }
+            CommandeInventaire::Donner { or, items, raison } => {
+                if let Some(l) = items.iter().find(|l| catalogue.item(&l.item).is_none()) {
+                    return Err(ErreurInventaire::ItemInconnu(l.item.clone()));
+                }
+                let cause = Cause::Mj { raison };
+                m.crediter(or, &cause)?;
+                m.ajouter_tout(&items, &cause);
+            }
+            CommandeInventaire::Retirer { or, items, raison } => {
+                let cause = Cause::Mj { raison };
+                m.debiter(or, &cause)?;
+                for l in &items {
+                    m.retirer(&l.item, l.quantite, &cause)?;
+                }
             }
             CommandeInventaire::Jeter { item, quantite } => {
                 m.retirer(&item, quantite, &Cause::Destruction)?;

@@ -10,7 +10,7 @@ use super::{Cause, CommandeInventaire, ErreurInventaire, EvenementInventaire, In
 use crate::catalogue::{DefRecette, LigneItem, RecompenseQuete};
 use crate::echange::Offre;
 use crate::essais::{catalogue, code, combat, echange, fabrication, joueur, or, q};
-use crate::valeurs::{CodeItem, CodeMarchand, CodeQuete, CodeRecette, Or};
+use crate::valeurs::{CodeItem, CodeMarchand, CodeQuete, CodeRecette, Or, Raison};
 
 type Essai = TestFramework<Inventaire>;
 
@@ -478,6 +478,95 @@ async fn jeter_retire_les_items() {
             total: 3,
             cause: Cause::Destruction,
         }]);
+}
+
+fn mj() -> Cause {
+    Cause::Mj {
+        raison: Raison::parse("compensation d'un bogue").expect("raison"),
+    }
+}
+
+#[tokio::test]
+async fn un_mj_donne_de_l_or_et_des_items_meme_au_dela_de_la_capacite() {
+    Essai::with(catalogue())
+        .given(sac_rempli(capacite(), 5, &[]))
+        .when_async(CommandeInventaire::Donner {
+            or: or(100),
+            items: vec![ligne("pain", 2)],
+            raison: Raison::parse("compensation d'un bogue").expect("raison"),
+        })
+        .await
+        .then_expect_events(vec![
+            EvenementInventaire::OrCredite {
+                montant: or(100),
+                solde: or(105),
+                cause: mj(),
+            },
+            EvenementInventaire::ItemAjoute {
+                item: item("pain"),
+                quantite: q(2),
+                total: 2,
+                cause: mj(),
+            },
+        ]);
+}
+
+#[tokio::test]
+async fn un_mj_ne_donne_pas_un_item_que_le_catalogue_ignore() {
+    Essai::with(catalogue())
+        .given(contenant(5, &[]))
+        .when_async(CommandeInventaire::Donner {
+            or: or(1),
+            items: vec![ligne("licorne_doree", 1)],
+            raison: Raison::parse("cadeau").expect("raison"),
+        })
+        .await
+        .then_expect_error(ErreurInventaire::ItemInconnu(item("licorne_doree")));
+}
+
+#[tokio::test]
+async fn un_mj_retire_de_l_or_et_des_items() {
+    Essai::with(catalogue())
+        .given(contenant(30, &[("pain", 5)]))
+        .when_async(CommandeInventaire::Retirer {
+            or: or(10),
+            items: vec![ligne("pain", 5)],
+            raison: Raison::parse("compensation d'un bogue").expect("raison"),
+        })
+        .await
+        .then_expect_events(vec![
+            EvenementInventaire::OrDebite {
+                montant: or(10),
+                solde: or(20),
+                cause: mj(),
+            },
+            EvenementInventaire::ItemRetire {
+                item: item("pain"),
+                quantite: q(5),
+                total: 0,
+                cause: mj(),
+            },
+        ]);
+}
+
+#[tokio::test]
+async fn un_mj_ne_retire_ni_plus_qu_il_n_y_a_ni_ce_qu_un_echange_verrouille() {
+    Essai::with(catalogue())
+        .given(avec(
+            contenant(30, &[("pain", 5)]),
+            [reservee(1, offre(0, &[("pain", 4)]))],
+        ))
+        .when_async(CommandeInventaire::Retirer {
+            or: or(30),
+            items: vec![ligne("pain", 2)],
+            raison: Raison::parse("abus").expect("raison"),
+        })
+        .await
+        .then_expect_error(ErreurInventaire::ItemsInsuffisants {
+            item: item("pain"),
+            requis: 2,
+            disponible: 1,
+        });
 }
 
 #[tokio::test]
