@@ -35,6 +35,7 @@ use domain::combat::Combat;
 use domain::echange::Echange;
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
+use domain::moderation::Moderation;
 use domain::quete::Quete;
 use magasin::Metadonnees;
 use magasin::lecteur::PositionGlobale;
@@ -128,6 +129,7 @@ agregat_stocke!(Combat, combats, Combat);
 agregat_stocke!(Quete, quetes, Quete);
 agregat_stocke!(Inventaire, inventaires, Inventaire);
 agregat_stocke!(Echange, echanges, Echange);
+agregat_stocke!(Moderation, moderations, Moderation);
 
 /// An aggregate's state after the first `version` events of its stream.
 #[derive(Debug, Clone, Default)]
@@ -183,6 +185,7 @@ pub struct Depot {
     quetes: Memoire<Quete>,
     inventaires: Memoire<Inventaire>,
     echanges: Memoire<Echange>,
+    moderations: Memoire<Moderation>,
     politique: PolitiqueReessai,
     compteurs: Arc<Compteurs>,
     reveil: Arc<Reveil>,
@@ -221,6 +224,7 @@ impl Depot {
             quetes: Memoire::default(),
             inventaires: Memoire::default(),
             echanges: Memoire::default(),
+            moderations: Memoire::default(),
             reveil: Reveil::new(pool.clone()),
             pool,
             catalogue,

@@ -7,6 +7,7 @@ use domain::combat::ErreurCombat;
 use domain::echange::ErreurEchange;
 use domain::inventaire::ErreurInventaire;
 use domain::joueur::ErreurJoueur;
+use domain::moderation::ErreurModeration;
 use domain::monde::ErreurMonde;
 use domain::quete::ErreurQuete;
 use domain::valeurs::{CodeZone, NomJoueur, Position};
@@ -36,6 +37,9 @@ pub enum Refus {
     /// By the rules of the chat (Service Chat, no aggregate).
     #[error(transparent)]
     Chat(ErreurChat),
+    /// By an account's moderation record, or the rules of reports.
+    #[error(transparent)]
+    Moderation(ErreurModeration),
 }
 
 impl Refus {
@@ -52,6 +56,7 @@ impl Refus {
             ErreurEchange::VARIANTS,
             ErreurMonde::VARIANTS,
             ErreurChat::VARIANTS,
+            ErreurModeration::VARIANTS,
         ]
         .into_iter()
         .flatten()
@@ -68,6 +73,7 @@ impl Refus {
             Self::Echange(e) => e.into(),
             Self::Monde(e) => e.into(),
             Self::Chat(e) => e.into(),
+            Self::Moderation(e) => e.into(),
         }
     }
 }

@@ -11,7 +11,8 @@
 //!   [`rpc`]: the dispatcher and one module per service; [`ws`]: the WebSocket sessions;
 //! - [`sockets`]: this instance's sockets, where every push ends; [`fil`]: the store's
 //!   events pushed to the accounts they concern; [`diffusion`]: moves and chat messages
-//!   fanned out to every instance over NATS;
+//!   fanned out to every instance over NATS; [`moderation`]: bans and kicks enforced on every
+//!   instance;
 //! - [`metriques`], [`sante`]: `/metrics`, `/healthz`, `/readyz`;
 //! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod diffusion;
 pub mod fil;
 pub mod metriques;
+pub mod moderation;
 pub mod openapi;
 pub mod outils;
 pub mod passerelle;

@@ -39,6 +39,8 @@ pub const RAISONS_DE_FERMETURE: &[&str] = &[
     "jeton_expire",
     "silence",
     "trop_lent",
+    "banni",
+    "expulse",
 ];
 
 /// Reads one figure of a projection worker.

@@ -8,6 +8,7 @@ use axum::http::HeaderValue;
 use commands::Depot;
 use commands::bus::Bus;
 use commands::services::chat::Chat;
+use commands::services::moderation::Moderation;
 use commands::services::monde::Monde;
 use domain::ids::CompteId;
 use projections::cache::Cache;
@@ -19,6 +20,7 @@ use crate::auth::limites::{LimiteConnexions, Limiteur};
 use crate::auth::mots_de_passe::Hacheur;
 use crate::diffusion::{Deplacements, Presences};
 use crate::metriques::Metriques;
+use crate::moderation::Revocations;
 use crate::sockets::Sockets;
 
 /// Shared by every request (behind an `Arc`).
@@ -29,8 +31,12 @@ pub struct Passerelle {
     pub depot: Arc<Depot>,
     /// Service Monde: positions, presence, portals.
     pub monde: Monde,
-    /// Service Chat: channels, history, moderation.
+    /// Service Chat: channels, history, mutes.
     pub chat: Chat,
+    /// Service Modération: bans, kicks, game masters' corrections, reports.
+    pub moderation: Moderation,
+    /// The bans in force, checked on every call ([`crate::moderation`]).
+    pub revocations: Arc<Revocations>,
     /// This instance's characters by zone, for the fanned-out pushes.
     pub presences: Arc<Presences>,
     /// The moves of the current tick, published batched by zone.

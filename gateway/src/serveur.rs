@@ -21,6 +21,7 @@ use commands::bus::Bus;
 use commands::bus::reactions::Reactions;
 use commands::bus::relais::Relais;
 use commands::services::chat::Chat;
+use commands::services::moderation::Moderation;
 use commands::services::monde::{self, Monde};
 use domain::Catalogue;
 use magasin::MIGRATIONS;
@@ -43,6 +44,7 @@ use crate::config::limites::{TAILLE_CORPS_REST, TAILLE_MESSAGE};
 use crate::config::{Connexions, Reglages};
 use crate::diffusion::{self, Deplacements, Livraisons, Presences};
 use crate::metriques::{self, Metriques};
+use crate::moderation::Revocations;
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, reponse_erreur};
 use crate::rest::{comptes, sessions};
@@ -228,6 +230,25 @@ impl Serveur {
         )));
         let presences = Arc::new(Presences::default());
         taches.extend(lancer_diffusion(&bus, &monde, &sockets, &presences, &arret_rx).await?);
+        let moderation = Moderation::new(pool.clone(), monde.clone());
+        let revocations = Arc::new(Revocations::default());
+        revocations.remplacer(
+            moderation
+                .revocations()
+                .await
+                .context("lecture des bannissements en vigueur")?,
+        );
+        let abonne = crate::moderation::abonner(&bus)
+            .await
+            .context("abonnement aux annonces de modération (NATS)")?;
+        taches.push(tokio::spawn(crate::moderation::suivre(
+            bus.clone(),
+            abonne,
+            moderation.clone(),
+            Arc::clone(&revocations),
+            Arc::clone(&sockets),
+            arret_rx.clone(),
+        )));
         let deplacements = Arc::new(Deplacements::default());
         taches.push(tokio::spawn(
             Arc::clone(&deplacements).publier_periodiquement(bus.clone(), arret_rx.clone()),
@@ -259,6 +280,8 @@ impl Serveur {
             pool: pool.clone(),
             depot,
             chat: Chat::new(monde.clone()),
+            moderation,
+            revocations,
             monde,
             presences,
             deplacements,

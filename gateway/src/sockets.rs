@@ -17,10 +17,29 @@ struct Abonne {
     session: u64,
     file: mpsc::Sender<Arc<str>>,
     trop_lent: Arc<Notify>,
+    /// Set when a game master sends the socket away (a ban, a kick).
+    conge: Arc<Conge>,
     /// The characters this socket plays (those its calls acted for), latest last: the world
     /// pushes of a character go to the sockets that play it, or to all the account's sockets
     /// when none does.
     joues: Vec<JoueurId>,
+}
+
+/// Why a game master sends a socket away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Motif {
+    /// The account is banned.
+    Banni,
+    /// The account was kicked.
+    Expulse,
+}
+
+/// A socket's notice to leave: the reason, and a wake-up that is kept if the socket is not
+/// waiting yet.
+#[derive(Debug, Default)]
+pub struct Conge {
+    motif: Mutex<Option<Motif>>,
+    reveil: Notify,
 }
 
 /// Characters one socket remembers playing (an account has at most a handful).
@@ -69,6 +88,36 @@ impl Abonnement {
     }
 }
 
+impl Abonnement {
+    /// Waits until a game master sends this socket away; why.
+    pub async fn conge(&self) -> Motif {
+        let conge = {
+            let abonnes = self
+                .sockets
+                .abonnes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            abonnes
+                .get(&self.compte)
+                .and_then(|l| l.iter().find(|a| a.session == self.session))
+                .map(|a| Arc::clone(&a.conge))
+        };
+        let Some(conge) = conge else {
+            return std::future::pending().await;
+        };
+        loop {
+            if let Some(motif) = *conge
+                .motif
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+            {
+                return motif;
+            }
+            conge.reveil.notified().await;
+        }
+    }
+}
+
 impl Drop for Abonnement {
     fn drop(&mut self) {
         let mut abonnes = self
@@ -104,6 +153,7 @@ impl Sockets {
                 session,
                 file,
                 trop_lent,
+                conge: Arc::default(),
                 joues: Vec::new(),
             });
         Abonnement {
@@ -120,6 +170,22 @@ impl Sockets {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         comptes.iter().any(|c| abonnes.contains_key(c))
+    }
+
+    /// Sends every socket of this account on this instance away (they close with the code of
+    /// `motif`).
+    pub fn congedier(&self, compte: Uuid, motif: Motif) {
+        let abonnes = self
+            .abonnes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for a in abonnes.get(&compte).into_iter().flatten() {
+            *a.conge
+                .motif
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(motif);
+            a.conge.reveil.notify_one();
+        }
     }
 
     /// Whether any socket of this account is open on this instance.

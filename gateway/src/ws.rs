@@ -14,8 +14,9 @@
 //! written to PostgreSQL and their presence dropped.
 //!
 //! Close codes: 1001 server stopping, 1002 a frame outside the protocol, 1007 text that is
-//! not UTF-8, 1009 message too big, 4401 not authenticated (in time) or token expired, 4408
-//! silent too long, 4429 too slow to read its messages.
+//! not UTF-8, 1009 message too big, 4401 not authenticated (in time) or token expired, 4403
+//! account banned, 4408 silent too long, 4410 kicked by a game master, 4429 too slow to read
+//! its messages. A banned account's token is refused at the upgrade (403 `COMPTE_BANNI`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,7 +39,7 @@ use crate::config::limites::{
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, reponse_erreur};
 use crate::rpc::{self, Contexte, Transport};
-use crate::sockets::Abonnement;
+use crate::sockets::{Abonnement, Motif};
 
 const PING: Duration = Duration::from_secs(15);
 const SILENCE_MAX: Duration = Duration::from_secs(45);
@@ -75,6 +76,9 @@ pub async fn ouvrir(
         .map(|j| passerelle.jetons.verifier(j))
     {
         None => None,
+        Some(Ok(a)) if passerelle.revocations.en_vigueur(a.compte_id).is_some() => {
+            return refus(StatusCode::FORBIDDEN, "COMPTE_BANNI", "compte banni");
+        }
         Some(Ok(a)) => Some(a),
         Some(Err(JetonRefuse::Expire)) => {
             return refus(
@@ -130,6 +134,19 @@ enum Fin {
     JetonExpire,
     Silence,
     TropLent,
+    /// A game master banned the account.
+    Banni,
+    /// A game master kicked the account.
+    Expulse,
+}
+
+impl From<Motif> for Fin {
+    fn from(m: Motif) -> Self {
+        match m {
+            Motif::Banni => Self::Banni,
+            Motif::Expulse => Self::Expulse,
+        }
+    }
 }
 
 impl Fin {
@@ -145,6 +162,8 @@ impl Fin {
             Self::JetonExpire => "jeton_expire",
             Self::Silence => "silence",
             Self::TropLent => "trop_lent",
+            Self::Banni => "banni",
+            Self::Expulse => "expulse",
         }
     }
 
@@ -159,6 +178,8 @@ impl Fin {
             Self::JetonExpire => (4401, "jeton expiré"),
             Self::Silence => (4408, "pas de nouvelles du client"),
             Self::TropLent => (4429, "client trop lent à lire ses messages"),
+            Self::Banni => (4403, "compte banni"),
+            Self::Expulse => (4410, "expulsé par un modérateur"),
         };
         Some(CloseFrame {
             code,
@@ -242,6 +263,7 @@ impl<'e> Session<'e> {
                 biased;
                 _ = arret.changed() => break Fin::Arret,
                 () = self.trop_lent.notified() => break Fin::TropLent,
+                motif = conge(self.abonnement.as_ref()) => break Fin::from(motif),
                 () = sleep_until(echeance) => break fin_echeance,
                 _ = ping.tick() => {
                     if entendu.elapsed() > SILENCE_MAX {
@@ -344,6 +366,14 @@ impl<'e> Session<'e> {
     }
 }
 
+/// Until a game master sends the socket away (never for a socket not yet authenticated).
+async fn conge(abonnement: Option<&Abonnement>) -> Motif {
+    match abonnement {
+        Some(a) => a.conge().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Fin {
     /// Why a receive failed. axum hides tungstenite's error type, so its message is what
     /// tells: "Space limit exceeded: Message too long: ...", "WebSocket protocol error: ...",
@@ -421,6 +451,8 @@ mod tests {
             Fin::JetonExpire,
             Fin::Silence,
             Fin::TropLent,
+            Fin::Banni,
+            Fin::Expulse,
         ];
         for fin in fins {
             assert!(

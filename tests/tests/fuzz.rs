@@ -59,6 +59,13 @@ enum Genre {
     CurseurEvenements,
     CurseurChat,
     Jeton,
+    /// Whom a game master bans or kicks: Bob's character or nobody's (never a caller's, whose
+    /// calls would all be refused from then on).
+    Sanctionne,
+    /// Item lines of a game master's grant.
+    Lignes,
+    /// Which reports to list.
+    EtatSignalement,
 }
 
 /// The params of each method: its fields and what they hold. A `match` without a catch-all:
@@ -176,6 +183,43 @@ fn modele(m: Methode) -> &'static [(&'static str, Genre)] {
             ("duree_s", G::Entier),
         ],
         Methode::EvenementsDepuis => &[("curseur", G::CurseurEvenements), ("limite", G::Entier)],
+        Methode::SignalementCreer => &[
+            ("joueur_id", G::Joueur),
+            ("cible_id", G::Joueur),
+            ("cible_nom", G::Nom),
+            ("raison", G::Texte),
+        ],
+        Methode::MjBannir => &[
+            ("compte_id", G::Sanctionne),
+            ("joueur_id", G::Sanctionne),
+            ("raison", G::Texte),
+            ("duree_s", G::Entier),
+        ],
+        Methode::MjRetablir | Methode::MjExpulser => &[
+            ("compte_id", G::Sanctionne),
+            ("joueur_id", G::Sanctionne),
+            ("raison", G::Texte),
+        ],
+        Methode::MjDonner | Methode::MjRetirer => &[
+            ("joueur_id", G::Joueur),
+            ("or", G::Entier),
+            ("items", G::Lignes),
+            ("raison", G::Texte),
+            ("id_commande", G::IdCommande),
+        ],
+        Methode::MjDeplacer => &[
+            ("joueur_id", G::Joueur),
+            ("zone", G::Zone),
+            ("x", G::Coordonnee),
+            ("y", G::Coordonnee),
+            ("raison", G::Texte),
+        ],
+        Methode::MjSignalements => &[
+            ("etat", G::EtatSignalement),
+            ("apres", G::Entier),
+            ("limite", G::Entier),
+        ],
+        Methode::MjTraiterSignalement => &[("signalement_id", G::IdCommande), ("note", G::Texte)],
     }
 }
 
@@ -384,6 +428,28 @@ fn valeur(genre: Genre, monde: &Monde) -> BoxedStrategy<Value> {
                 json!("1-99999999999999999999"),
             ]),
             "[0-9-]{0,25}".prop_map(Value::from),
+            chaine_hostile().prop_map(Value::from),
+        ]
+        .boxed(),
+        Genre::Sanctionne => prop_oneof![
+            2 => parmi(&monde.joueurs[2..3]),
+            1 => uuid_quelconque(),
+        ]
+        .boxed(),
+        Genre::Lignes => prop::collection::vec(
+            (codes(&["pain", "potion_de_soin", "licorne"]), nombre_hostile()),
+            0..3,
+        )
+        .prop_map(|l| {
+            Value::Array(
+                l.into_iter()
+                    .map(|(item, quantite)| json!({"item": item, "quantite": quantite}))
+                    .collect(),
+            )
+        })
+        .boxed(),
+        Genre::EtatSignalement => prop_oneof![
+            parmi(&[json!("ouverts"), json!("traites"), json!("tous")]),
             chaine_hostile().prop_map(Value::from),
         ]
         .boxed(),

@@ -130,7 +130,28 @@ fn ligne(m: Methode, d: &Decor) -> (Value, Autrui) {
             Interdit,
         ),
         Methode::ChatMuseler => (
-            json!({"joueur_id": tank, "duree_s": 3600}),
+            json!({"joueur_id": tank, "duree_s": 3600, "raison": "spam"}),
+            SansObjet("méthode d'administration"),
+        ),
+        Methode::SignalementCreer => (
+            json!({"joueur_id": tank, "cible_id": chez_bob, "raison": "insultes"}),
+            Interdit,
+        ),
+        Methode::MjBannir | Methode::MjRetablir | Methode::MjExpulser => (
+            json!({"joueur_id": tank, "raison": "triche"}),
+            SansObjet("méthode d'administration"),
+        ),
+        Methode::MjDonner | Methode::MjRetirer => (
+            json!({"joueur_id": tank, "or": 5, "raison": "compensation"}),
+            SansObjet("méthode d'administration"),
+        ),
+        Methode::MjDeplacer => (
+            json!({"joueur_id": tank, "zone": "plaine_verte", "x": px, "y": py, "raison": "coincé"}),
+            SansObjet("méthode d'administration"),
+        ),
+        Methode::MjSignalements => (json!({}), SansObjet("méthode d'administration")),
+        Methode::MjTraiterSignalement => (
+            json!({"signalement_id": "00000000-0000-0000-0000-000000000001", "note": "vu"}),
             SansObjet("méthode d'administration"),
         ),
         Methode::EvenementsDepuis => (

@@ -280,7 +280,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         ),
         (
             "chat.museler",
-            json!({ "joueur_id": jb, "duree_s": 60 }),
+            json!({ "joueur_id": jb, "duree_s": 60, "raison": "spam" }),
             "INTERDIT",
         ),
         (
@@ -365,7 +365,7 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
         .appel(
             &jeton_admin,
             "chat.museler",
-            json!({ "nom": "brunor", "duree_s": 60 }),
+            json!({ "nom": "brunor", "duree_s": 60, "raison": "insultes répétées" }),
         )
         .await
         .expect("muselé");

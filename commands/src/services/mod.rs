@@ -19,6 +19,7 @@ pub mod chat;
 pub mod combat;
 pub mod economie;
 pub mod joueur;
+pub mod moderation;
 pub mod monde;
 pub mod quete;
 

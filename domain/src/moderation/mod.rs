@@ -157,7 +157,9 @@ impl Moderation {
                 }
                 EvenementModeration::CompteRetabli { raison }
             }
-            CommandeModeration::Expulser { raison } => EvenementModeration::CompteExpulse { raison },
+            CommandeModeration::Expulser { raison } => {
+                EvenementModeration::CompteExpulse { raison }
+            }
             CommandeModeration::Museler {
                 joueur_id,
                 raison,

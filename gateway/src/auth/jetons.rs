@@ -307,6 +307,17 @@ async fn succeder(
     })
 }
 
+/// The account of a refresh token, whatever its state (a refresh checks the account's ban
+/// before it rotates anything).
+pub async fn compte_du_jeton(pool: &PgPool, jeton: &str) -> Result<Option<CompteId>, sqlx::Error> {
+    let ligne: Option<(Uuid,)> =
+        sqlx::query_as("SELECT compte_id FROM jetons_rafraichissement WHERE empreinte = $1")
+            .bind(empreinte(jeton))
+            .fetch_optional(pool)
+            .await?;
+    Ok(ligne.map(|(c,)| CompteId::from_uuid(c)))
+}
+
 /// Revokes the family of a refresh token (logout). Returns whether the token was known.
 pub async fn revoquer(pool: &PgPool, jeton: &str) -> Result<bool, sqlx::Error> {
     let lignes = sqlx::query(

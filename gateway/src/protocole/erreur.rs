@@ -42,7 +42,7 @@ pub mod codes {
 /// Every (`error.code`, `data.code`) the protocol answers with, the game's refusals aside
 /// ([`codes_de_refus`]): the list doc/protocole.md §5.1 must hold, checked both ways by the
 /// fuzz test, which also refuses any answer outside it.
-pub const CODES_DU_PROTOCOLE: [(i64, &str); 17] = [
+pub const CODES_DU_PROTOCOLE: [(i64, &str); 18] = [
     (codes::ANALYSE, "JSON_INVALIDE"),
     (codes::REQUETE_INVALIDE, "REQUETE_INVALIDE"),
     (codes::REQUETE_INVALIDE, "MESSAGE_TROP_GRAND"),
@@ -56,6 +56,7 @@ pub const CODES_DU_PROTOCOLE: [(i64, &str); 17] = [
     (codes::NON_AUTHENTIFIE, "JETON_INVALIDE"),
     (codes::NON_AUTHENTIFIE, "JETON_EXPIRE"),
     (codes::INTERDIT, "INTERDIT"),
+    (codes::INTERDIT, "COMPTE_BANNI"),
     (codes::INTROUVABLE, "INTROUVABLE"),
     (codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"),
     (codes::CONFLIT, "CONFLIT"),
@@ -194,6 +195,18 @@ impl ErreurRpc {
         Self::new(codes::INTERDIT, "INTERDIT", message)
     }
 
+    /// The account is banned: its calls are refused until `jusqu_a` (`null`: until a game
+    /// master lifts the ban).
+    pub fn compte_banni(revocation: &commands::services::moderation::Revocation) -> Self {
+        Self::new(
+            codes::INTERDIT,
+            "COMPTE_BANNI",
+            format!("compte banni : {}", revocation.raison),
+        )
+        .avec("jusqu_a", json!(revocation.jusqu_a))
+        .avec("raison", json!(revocation.raison))
+    }
+
     /// Nothing by that id.
     pub fn introuvable(genre: &str, id: &impl std::fmt::Display) -> Self {
         Self::new(
@@ -321,6 +334,11 @@ mod tests {
             ErreurRpc::jeton_expire(),
             ErreurRpc::jeton_invalide(),
             ErreurRpc::interdit("x"),
+            ErreurRpc::compte_banni(&commands::services::moderation::Revocation {
+                compte_id: domain::ids::CompteId::from_uuid(Uuid::nil()),
+                jusqu_a: None,
+                raison: "x".into(),
+            }),
             ErreurRpc::introuvable("personnage", &"x"),
             ErreurRpc::trop_de_requetes(Duration::from_secs(1)),
             ErreurRpc::lecture_en_retard("1.2", Duration::from_secs(2)),

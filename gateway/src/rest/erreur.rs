@@ -32,7 +32,7 @@ pub struct CorpsErreur {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DetailErreur {
     /// Stable code: `PARAMETRES_INVALIDES`, `LOGIN_DEJA_PRIS`, `IDENTIFIANTS_INVALIDES`,
-    /// `JETON_INVALIDE`, `JETON_REUTILISE`, `TROP_DE_REQUETES`, `SERVICE_SATURE`,
+    /// `JETON_INVALIDE`, `JETON_REUTILISE`, `COMPTE_BANNI`, `TROP_DE_REQUETES`, `SERVICE_SATURE`,
     /// `ERREUR_INTERNE`.
     code: String,
     /// For people.

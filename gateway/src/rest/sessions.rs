@@ -67,6 +67,7 @@ fn session(
         )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "IDENTIFIANTS_INVALIDES", body = CorpsErreur),
+        (status = 403, description = "COMPTE_BANNI", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES (en-tête Retry-After)", body = CorpsErreur),
         (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
@@ -107,6 +108,7 @@ pub async fn connecter(
         ));
     };
     let compte_id = CompteId::from_uuid(compte_id);
+    refuser_si_banni(&passerelle, compte_id).await?;
     let rafraichissement = jetons::ouvrir_famille(
         &passerelle.pool,
         compte_id,
@@ -114,6 +116,19 @@ pub async fn connecter(
     )
     .await?;
     session(&passerelle, compte_id, admin, rafraichissement)
+}
+
+/// A banned account gets no new token (`COMPTE_BANNI`, 403), whatever it presents.
+async fn refuser_si_banni(passerelle: &Passerelle, compte_id: CompteId) -> Resultat<()> {
+    match passerelle.moderation.revocation(compte_id).await {
+        Ok(None) => Ok(()),
+        Ok(Some(r)) => Err(ErreurApi::new(
+            StatusCode::FORBIDDEN,
+            "COMPTE_BANNI",
+            format!("compte banni : {}", r.raison),
+        )),
+        Err(e) => Err(ErreurApi::interne(&e)),
+    }
 }
 
 /// A refresh token.
@@ -141,6 +156,7 @@ pub struct Rafraichissement {
         )),
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE, ou JETON_REUTILISE (la famille est révoquée)", body = CorpsErreur),
+        (status = 403, description = "COMPTE_BANNI", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
     )
 )]
@@ -148,6 +164,13 @@ pub async fn rafraichir(
     State(passerelle): State<Arc<Passerelle>>,
     Corps(r): Corps<Rafraichissement>,
 ) -> Resultat<Json<Session>> {
+    // Before the rotation: a banned account's token stays as it was, and works again once
+    // the ban is lifted.
+    if let Some(compte_id) =
+        jetons::compte_du_jeton(&passerelle.pool, &r.jeton_rafraichissement).await?
+    {
+        refuser_si_banni(&passerelle, compte_id).await?;
+    }
     match jetons::rotation(
         &passerelle.pool,
         &r.jeton_rafraichissement,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use commands::services::chat::{Canal, PageChat, Salon};
 use domain::ids::JoueurId;
-use domain::valeurs::NomJoueur;
+use domain::valeurs::{NomJoueur, Raison};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -129,6 +129,8 @@ pub struct Museler {
     /// 1 s to 30 days.
     #[schemars(range(min = 1, max = MUTE_MAX_S))]
     duree_s: u32,
+    /// Why (recorded in the account's moderation stream, the game master as its author).
+    raison: Raison,
 }
 
 /// `chat.museler`'s answer.
@@ -140,8 +142,12 @@ pub struct Muselage {
     pub duree_s: u32,
 }
 
-/// Mutes a character (admin).
-pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Muselage, ErreurRpc> {
+/// Mutes a character (admin), recorded with its reason.
+pub async fn museler(
+    passerelle: &Passerelle,
+    a: Appelant,
+    p: Museler,
+) -> Result<Muselage, ErreurRpc> {
     if !(1..=MUTE_MAX_S).contains(&p.duree_s) {
         return Err(ErreurRpc::parametres(&format!(
             "`duree_s` va de 1 à {MUTE_MAX_S}"
@@ -164,6 +170,17 @@ pub async fn museler(passerelle: &Passerelle, p: Museler) -> Result<Muselage, Er
         .chat
         .museler(joueur_id, Duration::from_secs(u64::from(p.duree_s)))
         .await?;
+    if let Some((compte, _)) = passerelle.monde.proprietaire(joueur_id).await? {
+        let commande = domain::moderation::CommandeModeration::Museler {
+            joueur_id,
+            raison: p.raison,
+            duree_s: p.duree_s,
+        };
+        passerelle
+            .moderation
+            .consigner(&passerelle.depot, compte, commande, &a.meta(None))
+            .await?;
+    }
     Ok(Muselage {
         joueur_id,
         duree_s: p.duree_s,

@@ -11,6 +11,7 @@ pub mod combat;
 pub mod economie;
 pub mod evenements;
 pub mod joueur;
+pub mod moderation;
 pub mod monde;
 pub mod openrpc;
 pub mod quete;
@@ -168,7 +169,16 @@ methodes! {
         EconomieTotaux => "economie.totaux", true, joueur::AJourDe => economie::Totaux = economie::totaux(ps, p).await?;
         ChatEnvoyer => "chat.envoyer", false, chat::Envoyer => chat::MessageEnvoye = chat::envoyer(ps, appelant(a)?, p).await?;
         ChatHistorique => "chat.historique", false, chat::Historique => commands::services::chat::PageChat = chat::historique(ps, appelant(a)?, p).await?;
-        ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, p).await?;
+        ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, appelant(a)?, p).await?;
+        SignalementCreer => "signalement.creer", false, moderation::Signaler => moderation::SignalementDepose = moderation::signaler(ps, appelant(a)?, p).await?;
+        MjBannir => "mj.bannir", true, moderation::Bannir => moderation::Bannissement = moderation::bannir(ps, appelant(a)?, p).await?;
+        MjRetablir => "mj.retablir", true, moderation::Compte => moderation::CompteVise = moderation::retablir(ps, appelant(a)?, p).await?;
+        MjExpulser => "mj.expulser", true, moderation::Compte => moderation::CompteVise = moderation::expulser(ps, appelant(a)?, p).await?;
+        MjDonner => "mj.donner", true, moderation::Corriger => Evenements = moderation::donner(ps, appelant(a)?, p).await?;
+        MjRetirer => "mj.retirer", true, moderation::Corriger => Evenements = moderation::retirer(ps, appelant(a)?, p).await?;
+        MjDeplacer => "mj.deplacer", true, moderation::Deplacer => commands::services::monde::Emplacement = moderation::deplacer(ps, appelant(a)?, p).await?;
+        MjSignalements => "mj.signalements", true, moderation::Signalements => moderation::PageSignalements = moderation::signalements(ps, p).await?;
+        MjTraiterSignalement => "mj.traiter_signalement", true, moderation::Traiter => commands::services::moderation::Signalement = moderation::traiter(ps, appelant(a)?, p).await?;
         EvenementsDepuis => "evenements.depuis", false, evenements::Depuis => evenements::Rattrapage = evenements::depuis(ps, appelant(a)?, p).await?;
     }
 }
@@ -294,6 +304,9 @@ async fn appeler(
         (Some(_), _) => return Err(ErreurRpc::jeton_expire()),
         (None, refus) => return Err(refus_de_jeton(refus)),
     };
+    if let Some(r) = passerelle.revocations.en_vigueur(auth.compte_id) {
+        return Err(ErreurRpc::compte_banni(&r));
+    }
     if methode.admin() && !auth.admin {
         return Err(ErreurRpc::interdit("méthode réservée aux administrateurs"));
     }
@@ -346,6 +359,9 @@ fn authentifier(
         .jetons
         .verifier(&jeton)
         .map_err(|r| refus_de_jeton(Some(r)))?;
+    if let Some(r) = passerelle.revocations.en_vigueur(auth.compte_id) {
+        return Err(ErreurRpc::compte_banni(&r));
+    }
     if let Some(actuel) = ctx.auth
         && actuel.compte_id != auth.compte_id
     {
@@ -376,6 +392,8 @@ mod tests {
         assert!(Methode::EconomieTotaux.admin());
         assert!(Methode::ChatMuseler.admin());
         assert!(Methode::MondePlacer.admin());
+        assert!(Methode::MjBannir.admin() && Methode::MjTraiterSignalement.admin());
+        assert!(!Methode::SignalementCreer.admin());
         assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
     }

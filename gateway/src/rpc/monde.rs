@@ -246,15 +246,22 @@ pub struct Placer {
 /// it). Both zones hear of it, like a zone change.
 pub async fn placer(passerelle: &Passerelle, p: Placer) -> Result<Emplacement, ErreurRpc> {
     let position = Position::parse(p.x, p.y).map_err(|e| ErreurRpc::parametres(&e))?;
-    let ou = Emplacement {
-        zone: p.zone,
-        position,
-    };
-    let arrivee = passerelle.monde.placer(p.joueur_id, ou).await?;
+    placer_en(passerelle, p.joueur_id, p.zone, position).await
+}
+
+/// Puts a character at `position` in `zone`, as `monde.placer` and `mj.deplacer` do.
+pub async fn placer_en(
+    passerelle: &Passerelle,
+    joueur_id: JoueurId,
+    zone: CodeZone,
+    position: Position,
+) -> Result<Emplacement, ErreurRpc> {
+    let ou = Emplacement { zone, position };
+    let arrivee = passerelle.monde.placer(joueur_id, ou).await?;
     // Like a zone change of the owner's: its area and its neighbours hear of it (on other
     // instances, the owner's sockets follow at its next `monde.zone`).
-    if let Some((compte, _)) = passerelle.monde.proprietaire(p.joueur_id).await? {
-        noter_et_suivre(passerelle, compte, p.joueur_id, &arrivee).await;
+    if let Some((compte, _)) = passerelle.monde.proprietaire(joueur_id).await? {
+        noter_et_suivre(passerelle, compte, joueur_id, &arrivee).await;
     }
     Ok(arrivee)
 }

@@ -141,6 +141,8 @@ fn ecrit(m: Methode) -> bool {
             | M::EchangeAccepter
             | M::EchangeAnnuler
             | M::ChatEnvoyer
+            | M::MjDonner
+            | M::MjRetirer
     )
 }
 
@@ -171,9 +173,13 @@ fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
             inventaire::ErreurInventaire::VARIANTS,
         ]
         .concat(),
-        M::MondeDeplacer | M::MondeChangerZone | M::MondePlacer => {
+        M::MondeDeplacer | M::MondeChangerZone | M::MondePlacer | M::MjDeplacer => {
             monde::ErreurMonde::VARIANTS.to_vec()
         }
+        M::MjDonner | M::MjRetirer => inventaire::ErreurInventaire::VARIANTS.to_vec(),
+        M::MjRetablir => vec!["PAS_BANNI"],
+        M::SignalementCreer => vec!["SIGNALEMENT_DE_SOI"],
+        M::MjTraiterSignalement => vec!["SIGNALEMENT_DEJA_TRAITE"],
         M::ChatEnvoyer | M::ChatHistorique => chat::ErreurChat::VARIANTS
             .iter()
             .copied()
@@ -190,20 +196,38 @@ fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
         toutes.push((codes::METHODE_INCONNUE, "METHODE_INCONNUE"));
     } else if !matches!(
         m,
-        M::JoueurLister | M::ClassementConsulter | M::QueteCatalogue | M::EvenementsDepuis
+        M::JoueurLister
+            | M::ClassementConsulter
+            | M::QueteCatalogue
+            | M::EvenementsDepuis
+            | M::MjSignalements
     ) {
         toutes.extend(PROPRIETE);
     }
     if m.admin() {
         toutes.push((codes::INTERDIT, "INTERDIT"));
     }
-    if ecrit(m) || matches!(m, M::MondeDeplacer | M::MondeChangerZone | M::MondePlacer) {
+    if ecrit(m)
+        || matches!(
+            m,
+            M::MondeDeplacer
+                | M::MondeChangerZone
+                | M::MondePlacer
+                | M::MjBannir
+                | M::MjRetablir
+                | M::MjExpulser
+                | M::MjDeplacer
+                | M::ChatMuseler
+        )
+    {
         toutes.extend(COMMANDE);
     }
     if lit {
         toutes.push((codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"));
     }
     toutes.extend(COMMUNES);
+    // A banned account's calls, whatever the method.
+    toutes.push((codes::INTERDIT, "COMPTE_BANNI"));
     let mut vues = std::collections::BTreeSet::new();
     toutes
         .into_iter()

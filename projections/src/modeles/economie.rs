@@ -169,5 +169,6 @@ pub fn nom_de_cause(cause: &Cause) -> &'static str {
         Cause::Vente { .. } => "vente",
         Cause::Destruction => "destruction",
         Cause::Echange { .. } => "echange",
+        Cause::Mj { .. } => "mj",
     }
 }
