@@ -133,20 +133,21 @@ pub async fn suivre(
                 Ok(r) => revocations.remplacer(r),
                 Err(e) => tracing::warn!(erreur = %e, "relecture des bannissements"),
             },
-            message = abonne.next() => match message {
-                Some(m) => match serde_json::from_slice::<Annonce>(&m.payload) {
-                    Ok(annonce) => revocations.appliquer(&annonce, &sockets),
-                    Err(e) => tracing::warn!(erreur = %e, "annonce de modération illisible ignorée"),
-                },
-                None => {
-                    tracing::warn!("abonnement aux annonces de modération perdu, reprise");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    match abonner(&bus).await {
-                        Ok(a) => abonne = a,
-                        Err(e) => tracing::warn!(erreur = %e, "réabonnement à la modération"),
+            message = abonne.next() => {
+                if let Some(m) = message {
+                    match serde_json::from_slice::<Annonce>(&m.payload) {
+                        Ok(annonce) => revocations.appliquer(&annonce, &sockets),
+                        Err(e) => tracing::warn!(erreur = %e, "annonce de modération illisible ignorée"),
                     }
+                    continue;
                 }
-            },
+                tracing::warn!("abonnement aux annonces de modération perdu, reprise");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                match abonner(&bus).await {
+                    Ok(a) => abonne = a,
+                    Err(e) => tracing::warn!(erreur = %e, "réabonnement à la modération"),
+                }
+            }
         }
     }
 }

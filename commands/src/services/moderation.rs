@@ -16,13 +16,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::catalogue::LigneItem;
 use domain::ids::{CompteId, JoueurId};
 use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
 use domain::moderation::{
     CommandeModeration, ErreurModeration, EvenementModeration, Moderation as Dossier,
 };
-use domain::valeurs::{NomJoueur, Or, Raison};
+use domain::valeurs::{NomJoueur, Raison};
 use magasin::Metadonnees;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -36,7 +35,7 @@ use crate::services::monde::Monde;
 /// How many reports an account may file in [`FENETRE_SIGNALEMENTS`].
 pub const SIGNALEMENTS_PAR_FENETRE: i64 = 10;
 /// The window of [`SIGNALEMENTS_PAR_FENETRE`].
-pub const FENETRE_SIGNALEMENTS: Duration = Duration::from_secs(3600);
+pub const FENETRE_SIGNALEMENTS: Duration = Duration::from_hours(1);
 
 /// A ban in force: the account's tokens are refused until `jusqu_a`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
@@ -275,27 +274,23 @@ impl Moderation {
             .collect())
     }
 
-    /// Grants (`retirer` false) or removes gold and items, cause `mj`.
+    /// A game master's `Donner` or `Retirer` (cause `mj`) on a character's inventory.
     pub async fn corriger_inventaire(
         &self,
         depot: &Depot,
         joueur_id: JoueurId,
-        or: Or,
-        items: Vec<LigneItem>,
-        raison: Raison,
-        retirer: bool,
+        correction: CommandeInventaire,
         meta: &Metadonnees,
     ) -> Result<Vec<EvenementInventaire>, ErreurApplication> {
+        debug_assert!(matches!(
+            correction,
+            CommandeInventaire::Donner { .. } | CommandeInventaire::Retirer { .. }
+        ));
         if self.monde.proprietaire(joueur_id).await?.is_none() {
             return Err(ErreurApplication::introuvable("personnage", &joueur_id));
         }
-        let commande = if retirer {
-            CommandeInventaire::Retirer { or, items, raison }
-        } else {
-            CommandeInventaire::Donner { or, items, raison }
-        };
         depot
-            .executer::<Inventaire>(&joueur_id.to_string(), commande, meta)
+            .executer::<Inventaire>(&joueur_id.to_string(), correction, meta)
             .await
     }
 

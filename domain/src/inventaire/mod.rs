@@ -521,12 +521,7 @@ impl Inventaire {
                 m.crediter(prix, &cause)?;
             }
             CommandeInventaire::Donner { or, items, raison } => {
-                if let Some(l) = items.iter().find(|l| catalogue.item(&l.item).is_none()) {
-                    return Err(ErreurInventaire::ItemInconnu(l.item.clone()));
-                }
-                let cause = Cause::Mj { raison };
-                m.crediter(or, &cause)?;
-                m.ajouter_tout(&items, &cause);
+                donner(&mut m, catalogue, or, &items, raison)?;
             }
             CommandeInventaire::Retirer { or, items, raison } => {
                 let cause = Cause::Mj { raison };
@@ -566,6 +561,23 @@ impl Inventaire {
         }
         Ok(m.fin())
     }
+}
+
+/// A game master's grant: never refused for room, only for an item the catalog ignores.
+fn donner(
+    m: &mut Mouvements<'_>,
+    catalogue: &Catalogue,
+    or: Or,
+    items: &[LigneItem],
+    raison: Raison,
+) -> Result<(), ErreurInventaire> {
+    if let Some(l) = items.iter().find(|l| catalogue.item(&l.item).is_none()) {
+        return Err(ErreurInventaire::ItemInconnu(l.item.clone()));
+    }
+    let cause = Cause::Mj { raison };
+    m.crediter(or, &cause)?;
+    m.ajouter_tout(items, &cause);
+    Ok(())
 }
 
 /// Crafts a recipe once: ingredients and cost out, product in, all or nothing.

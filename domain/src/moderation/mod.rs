@@ -130,17 +130,24 @@ pub enum ErreurModeration {
     SignalementDejaTraite,
 }
 
+/// A ban pronounced and not lifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+struct Ban {
+    /// When it ends on its own (`None`: until unbanned).
+    jusqu_a: Option<DateTime<Utc>>,
+}
+
 /// The `Moderation` aggregate: the ban in force, if any.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Moderation {
-    /// The ban's end, if a ban was pronounced and not lifted (`Some(None)`: no end).
-    ban: Option<Option<DateTime<Utc>>>,
+    ban: Option<Ban>,
 }
 
 impl Moderation {
     /// Whether a ban is in force at `le`.
     pub fn banni_a(&self, le: DateTime<Utc>) -> bool {
-        self.ban.is_some_and(|fin| fin.is_none_or(|fin| fin > le))
+        self.ban
+            .is_some_and(|b| b.jusqu_a.is_none_or(|fin| fin > le))
     }
 
     fn decider(
@@ -204,7 +211,9 @@ impl Aggregate for Moderation {
 
     fn apply(&mut self, evenement: Self::Event) {
         match evenement {
-            EvenementModeration::CompteBanni { jusqu_a, .. } => self.ban = Some(jusqu_a),
+            EvenementModeration::CompteBanni { jusqu_a, .. } => {
+                self.ban = Some(Ban { jusqu_a });
+            }
             EvenementModeration::CompteRetabli { .. } => self.ban = None,
             EvenementModeration::CompteExpulse { .. }
             | EvenementModeration::PersonnageMusele { .. }

@@ -172,8 +172,8 @@ methodes! {
         ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, appelant(a)?, p).await?;
         SignalementCreer => "signalement.creer", false, moderation::Signaler => moderation::SignalementDepose = moderation::signaler(ps, appelant(a)?, p).await?;
         MjBannir => "mj.bannir", true, moderation::Bannir => moderation::Bannissement = moderation::bannir(ps, appelant(a)?, p).await?;
-        MjRetablir => "mj.retablir", true, moderation::Compte => moderation::CompteVise = moderation::retablir(ps, appelant(a)?, p).await?;
-        MjExpulser => "mj.expulser", true, moderation::Compte => moderation::CompteVise = moderation::expulser(ps, appelant(a)?, p).await?;
+        MjRetablir => "mj.retablir", true, moderation::UnCompte => moderation::CompteVise = moderation::retablir(ps, appelant(a)?, p).await?;
+        MjExpulser => "mj.expulser", true, moderation::UnCompte => moderation::CompteVise = moderation::expulser(ps, appelant(a)?, p).await?;
         MjDonner => "mj.donner", true, moderation::Corriger => Evenements = moderation::donner(ps, appelant(a)?, p).await?;
         MjRetirer => "mj.retirer", true, moderation::Corriger => Evenements = moderation::retirer(ps, appelant(a)?, p).await?;
         MjDeplacer => "mj.deplacer", true, moderation::Deplacer => commands::services::monde::Emplacement = moderation::deplacer(ps, appelant(a)?, p).await?;

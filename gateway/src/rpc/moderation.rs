@@ -8,6 +8,7 @@ use std::time::Duration;
 use commands::services::moderation::{EtatSignalement, IssueSignalement, Signalement};
 use domain::catalogue::LigneItem;
 use domain::ids::{CompteId, JoueurId};
+use domain::inventaire::CommandeInventaire;
 use domain::moderation::CommandeModeration;
 use domain::valeurs::{CodeZone, NomJoueur, Or, Raison};
 use schemars::JsonSchema;
@@ -30,7 +31,7 @@ const BAN_MAX_S: u32 = 10 * 365 * 24 * 3600;
     { "required": ["compte_id"], "properties": { "compte_id": { "not": { "type": "null" } }, "joueur_id": { "type": "null" } } },
     { "required": ["joueur_id"], "properties": { "joueur_id": { "not": { "type": "null" } }, "compte_id": { "type": "null" } } },
 ]))]
-pub struct Compte {
+pub struct UnCompte {
     compte_id: Option<CompteId>,
     joueur_id: Option<JoueurId>,
     raison: Raison,
@@ -127,7 +128,7 @@ pub async fn bannir(
 pub async fn retablir(
     passerelle: &Passerelle,
     a: Appelant,
-    p: Compte,
+    p: UnCompte,
 ) -> Result<CompteVise, ErreurRpc> {
     let compte = compte_vise(passerelle, p.compte_id, p.joueur_id).await?;
     passerelle
@@ -146,7 +147,7 @@ pub async fn retablir(
 pub async fn expulser(
     passerelle: &Passerelle,
     a: Appelant,
-    p: Compte,
+    p: UnCompte,
 ) -> Result<CompteVise, ErreurRpc> {
     let compte = compte_vise(passerelle, p.compte_id, p.joueur_id).await?;
     let commande = CommandeModeration::Expulser { raison: p.raison };
@@ -187,13 +188,16 @@ async fn corriger(
         return Err(ErreurRpc::parametres(&"ni `or` ni `items` : rien à faire"));
     }
     let meta = a.meta(p.id_commande);
+    let raison = p.raison;
+    let correction = if retirer {
+        CommandeInventaire::Retirer { or, items, raison }
+    } else {
+        CommandeInventaire::Donner { or, items, raison }
+    };
     let (e, curseur) = commande(passerelle.moderation.corriger_inventaire(
         &passerelle.depot,
         p.joueur_id,
-        or,
-        items,
-        p.raison,
-        retirer,
+        correction,
         &meta,
     ))
     .await?;

@@ -167,7 +167,9 @@ fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
         M::InventaireFabriquer
         | M::InventaireAcheter
         | M::InventaireVendre
-        | M::InventaireJeter => inventaire::ErreurInventaire::VARIANTS.to_vec(),
+        | M::InventaireJeter
+        | M::MjDonner
+        | M::MjRetirer => inventaire::ErreurInventaire::VARIANTS.to_vec(),
         M::EchangeProposer | M::EchangeModifier | M::EchangeAccepter | M::EchangeAnnuler => [
             echange::ErreurEchange::VARIANTS,
             inventaire::ErreurInventaire::VARIANTS,
@@ -176,7 +178,6 @@ fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
         M::MondeDeplacer | M::MondeChangerZone | M::MondePlacer | M::MjDeplacer => {
             monde::ErreurMonde::VARIANTS.to_vec()
         }
-        M::MjDonner | M::MjRetirer => inventaire::ErreurInventaire::VARIANTS.to_vec(),
         M::MjRetablir => vec!["PAS_BANNI"],
         M::SignalementCreer => vec!["SIGNALEMENT_DE_SOI"],
         M::MjTraiterSignalement => vec!["SIGNALEMENT_DEJA_TRAITE"],
