@@ -172,6 +172,11 @@ impl Raison {
     }
 }
 
+/// The schema's pattern of a [`Raison`]: a non-blank character, no control character (C0, DEL,
+/// C1: what `char::is_control` refuses).
+pub const RAISON_MOTIF: &str =
+    "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
 impl schemars::JsonSchema for Raison {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Raison".into()
@@ -182,7 +187,7 @@ impl schemars::JsonSchema for Raison {
             "type": "string",
             "minLength": 1,
             "maxLength": Self::MAX,
-            "pattern": "^[^\\p{Cc}]*\\S[^\\p{Cc}]*$",
+            "pattern": RAISON_MOTIF,
             "description": "Raison obligatoire : 1 à 500 caractères, au moins un qui ne soit pas un blanc, aucun caractère de contrôle.",
         })
     }

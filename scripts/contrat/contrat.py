@@ -187,11 +187,23 @@ REELS = {
     "x": [99.5, 100.0, 100.5],
     "y": [99.5, 100.0, 100.5],
 }
-# chat.museler silences an account: never alice's, whose calls the rest of the run makes.
-REELS_PAR_METHODE = {"chat.museler": {"joueur_id": [B], "nom": ["Bertrand"]}}
+# chat.museler silences an account, mj.bannir|expulser cut it off: never alice's, whose calls
+# the rest of the run makes (nor the admin's). signalement.creer reports bob's character.
+SANCTION = {"joueur_id": [B], "compte_id": [bob["compte_id"]], "nom": ["Bertrand"]}
+REELS_PAR_METHODE = {
+    "chat.museler": SANCTION,
+    "mj.bannir": SANCTION,
+    "mj.retablir": SANCTION,
+    "mj.expulser": SANCTION,
+    "signalement.creer": {"cible_id": [B], "cible_nom": ["Bertrand"]},
+}
 
 
 # ---------------------------------------------------------------- generation
+
+
+# A reason (`mj.*`, `chat.museler`, `signalement.creer`): a non-blank character, no control one.
+RAISON = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
 
 
 def chaine(schema):
@@ -207,6 +219,8 @@ def chaine(schema):
         return f"{HASARD.randint(0, 10**6)}.{HASARD.randint(0, 10**6)}"
     if motif == "^[0-9]{1,19}-[0-9]{1,19}$":
         return f"{HASARD.randint(0, 2**40)}-{HASARD.randint(0, 9)}"
+    if motif == RAISON:
+        motif = None  # what follows draws letters, spaces and punctuation, stripped: a reason
     if motif:
         raise SystemExit(f"motif sans générateur : {motif}")
     n = HASARD.randint(bas, max(bas, min(haut, 40)))
