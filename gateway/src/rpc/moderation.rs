@@ -163,9 +163,13 @@ pub async fn expulser(
     Ok(CompteVise { compte_id: compte })
 }
 
-/// `mj.donner` and `mj.retirer`.
+/// `mj.donner` and `mj.retirer`: some gold, or some items, or both.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    { "required": ["or"], "properties": { "or": { "type": "integer", "minimum": 1 } } },
+    { "required": ["items"], "properties": { "items": { "type": "array", "minItems": 1 } } },
+]))]
 pub struct Corriger {
     joueur_id: JoueurId,
     /// Gold (default 0).
