@@ -163,6 +163,8 @@ rpc(alice["jeton_acces"], "monde.deplacer", {"joueur_id": A[0], "x": 100.5, "y":
 MESSAGE = rpc(alice["jeton_acces"], "chat.envoyer",
               {"joueur_id": A[0], "canal": {"type": "zone"}, "texte": "bonjour"})["id"]
 TETE = rpc(alice["jeton_acces"], "evenements.depuis", {})["curseur"]
+SIGNALEMENT = rpc(alice["jeton_acces"], "signalement.creer",
+                  {"joueur_id": A[0], "cible_id": B, "raison": "un signalement à traiter"})["signalement_id"]
 
 # Real values by parameter name; the rest comes from the schemas.
 REELS = {
@@ -177,6 +179,7 @@ REELS = {
     "a_jour_de": ["0.0", TETE],
     "avant": [MESSAGE, "0-0"],
     "jeton": [alice["jeton_acces"]],
+    "signalement_id": [SIGNALEMENT],
     "nom": ["Bertrand"],
     # What the starting zone sells and a starting kit holds: purchases, sales and crafts that
     # can succeed, and steps of a metre or less around the start (faster is TROP_RAPIDE).

@@ -195,6 +195,7 @@ fn modele(m: Methode) -> &'static [(&'static str, Genre)] {
             ("raison", G::Texte),
             ("duree_s", G::Entier),
         ],
+        Methode::MjDossier => &[("compte_id", G::Sanctionne), ("joueur_id", G::Joueur)],
         Methode::MjRetablir | Methode::MjExpulser => &[
             ("compte_id", G::Sanctionne),
             ("joueur_id", G::Sanctionne),

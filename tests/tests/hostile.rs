@@ -140,6 +140,10 @@ fn ligne(m: Methode, d: &Decor) -> (Value, Autrui) {
             json!({"joueur_id": tank, "cible_id": chez_bob, "raison": "insultes"}),
             Interdit,
         ),
+        Methode::MjDossier => (
+            json!({"joueur_id": tank}),
+            SansObjet("méthode d'administration"),
+        ),
         Methode::MjBannir | Methode::MjRetablir | Methode::MjExpulser => (
             json!({"joueur_id": tank, "raison": "triche"}),
             SansObjet("méthode d'administration"),

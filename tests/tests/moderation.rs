@@ -203,6 +203,17 @@ async fn un_bannissement_coupe_le_compte_sur_chaque_instance_et_un_retablissemen
         .map(|t| (t.to_owned(), auteur.clone()))
         .to_vec()
     );
+    // The console's view of it: login, the ban in force (none), every action with its reason.
+    let vu = b
+        .appel(&admin, "mj.dossier", json!({"joueur_id": joueur}))
+        .await
+        .expect("dossier");
+    assert_eq!(vu["login"], "mauvais");
+    let entrees = vu["entrees"].as_array().expect("entrées");
+    assert_eq!(entrees.len(), 4);
+    assert_eq!(entrees[0]["donnees"]["raison"], "triche avérée");
+    assert_eq!(entrees[1]["type"], "CompteRetabli");
+    assert!(entrees.iter().all(|e| e["par"] == json!(chef.compte_id)));
     b.arreter().await;
     a.arreter().await;
 }

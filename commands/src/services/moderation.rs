@@ -86,6 +86,36 @@ pub struct Signalement {
     pub note: Option<String>,
 }
 
+/// One action in an account's moderation record.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EntreeDossier {
+    /// Its place in the account's `Moderation` stream.
+    pub sequence: i64,
+    /// The event's name (`CompteBanni`, `CompteRetabli`, `CompteExpulse`, `PersonnageMusele`,
+    /// `PersonnageDeplace`).
+    #[serde(rename = "type")]
+    pub genre: String,
+    /// Its fields (the reason among them).
+    pub donnees: serde_json::Value,
+    /// The game master who acted.
+    pub par: Option<Uuid>,
+    /// When.
+    pub horodatage: DateTime<Utc>,
+}
+
+/// An account's moderation record, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct DossierCompte {
+    /// The account.
+    pub compte_id: CompteId,
+    /// Its login.
+    pub login: String,
+    /// The ban in force, if any.
+    pub bannissement: Option<Revocation>,
+    /// Every action, oldest first.
+    pub entrees: Vec<EntreeDossier>,
+}
+
 /// What became of a report a player filed.
 #[derive(Debug)]
 pub enum IssueSignalement {
@@ -233,6 +263,41 @@ impl Moderation {
             .executer::<Dossier>(&compte.to_string(), commande, meta)
             .await
             .map(drop)
+    }
+
+    /// An account's moderation record: its login, the ban in force, every action on it.
+    pub async fn dossier(&self, compte: CompteId) -> Result<DossierCompte, ErreurApplication> {
+        let (login,): (String,) = sqlx::query_as("SELECT login FROM comptes WHERE compte_id = $1")
+            .bind(compte.uuid())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ErreurApplication::introuvable("compte", &compte))?;
+        let flux = magasin::lecteur::flux_agregat(
+            &self.pool,
+            <Dossier as cqrs_es::Aggregate>::TYPE,
+            &compte.to_string(),
+        )
+        .await?;
+        let entrees = flux
+            .into_iter()
+            .map(|e| EntreeDossier {
+                sequence: e.sequence,
+                donnees: e
+                    .payload
+                    .get(&e.event_type)
+                    .cloned()
+                    .unwrap_or(e.payload.clone()),
+                genre: e.event_type,
+                par: e.compte_id,
+                horodatage: e.recorded_at,
+            })
+            .collect();
+        Ok(DossierCompte {
+            compte_id: compte,
+            login,
+            bannissement: self.revocation(compte).await?,
+            entrees,
+        })
     }
 
     /// The ban in force on an account, if any (login and refresh ask on every call).

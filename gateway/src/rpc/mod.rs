@@ -174,6 +174,7 @@ methodes! {
         MjBannir => "mj.bannir", true, moderation::Bannir => moderation::Bannissement = moderation::bannir(ps, appelant(a)?, p).await?;
         MjRetablir => "mj.retablir", true, moderation::UnCompte => moderation::CompteVise = moderation::retablir(ps, appelant(a)?, p).await?;
         MjExpulser => "mj.expulser", true, moderation::UnCompte => moderation::CompteVise = moderation::expulser(ps, appelant(a)?, p).await?;
+        MjDossier => "mj.dossier", true, moderation::Dossier => commands::services::moderation::DossierCompte = moderation::dossier(ps, p).await?;
         MjDonner => "mj.donner", true, moderation::Corriger => Evenements = moderation::donner(ps, appelant(a)?, p).await?;
         MjRetirer => "mj.retirer", true, moderation::Corriger => Evenements = moderation::retirer(ps, appelant(a)?, p).await?;
         MjDeplacer => "mj.deplacer", true, moderation::Deplacer => commands::services::monde::Emplacement = moderation::deplacer(ps, appelant(a)?, p).await?;

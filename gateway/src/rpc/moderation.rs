@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use commands::services::moderation::{EtatSignalement, IssueSignalement, Signalement};
+use commands::services::moderation::{
+    DossierCompte, EtatSignalement, IssueSignalement, Signalement,
+};
 use domain::catalogue::LigneItem;
 use domain::ids::{CompteId, JoueurId};
 use domain::inventaire::CommandeInventaire;
@@ -161,6 +163,24 @@ pub async fn expulser(
         .appliquer(&annonce, &passerelle.sockets);
     annoncer(&passerelle.bus, &annonce).await;
     Ok(CompteVise { compte_id: compte })
+}
+
+/// `mj.dossier`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["compte_id"], "properties": { "compte_id": { "not": { "type": "null" } }, "joueur_id": { "type": "null" } } },
+    { "required": ["joueur_id"], "properties": { "joueur_id": { "not": { "type": "null" } }, "compte_id": { "type": "null" } } },
+]))]
+pub struct Dossier {
+    compte_id: Option<CompteId>,
+    joueur_id: Option<JoueurId>,
+}
+
+/// An account's moderation record: its login, the ban in force, every action with its author.
+pub async fn dossier(passerelle: &Passerelle, p: Dossier) -> Result<DossierCompte, ErreurRpc> {
+    let compte = compte_vise(passerelle, p.compte_id, p.joueur_id).await?;
+    Ok(passerelle.moderation.dossier(compte).await?)
 }
 
 /// `mj.donner` and `mj.retirer`: some gold, or some items, or both.
