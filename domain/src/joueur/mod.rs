@@ -108,7 +108,7 @@ pub enum EvenementJoueur {
     },
 }
 
-evenement_de_domaine!(EvenementJoueur);
+evenement_de_domaine!(EvenementJoueur, Joueur);
 
 /// Why a command on a character was refused.
 ///
