@@ -50,27 +50,32 @@ impl Rapport {
 }
 
 /// A stored row, as this pass needs it.
-type Ligne = (i64, Uuid, String, String, i64, String, String, Value);
+type Ligne = (i64, i64, Uuid, String, String, i64, String, String, Value);
 
-/// Reads every stored event, in global order, with the current code.
+/// Reads every stored event, in global order, with the current code. Batches follow the
+/// global-order index (`events_ordre_global`): `global_position` alone has no index, and
+/// each batch would sort the whole table (the cast column is named apart, or `ORDER BY
+/// transaction_id` would sort on it instead of the index).
 pub async fn verifier(pool: &PgPool) -> Result<Rapport, sqlx::Error> {
     let mut rapport = Rapport::default();
-    let mut apres = 0_i64;
+    let mut apres = (0_i64, 0_i64);
     loop {
         let lignes: Vec<Ligne> = sqlx::query_as(
-            "SELECT global_position, event_id, aggregate_type, aggregate_id, sequence, \
-                    event_type, event_version, payload \
-             FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            "SELECT transaction_id::text::bigint AS transaction, global_position, event_id, \
+                    aggregate_type, aggregate_id, sequence, event_type, event_version, payload \
+             FROM events WHERE (transaction_id, global_position) > ($1::bigint::text::xid8, $2) \
+             ORDER BY transaction_id, global_position LIMIT $3",
         )
-        .bind(apres)
+        .bind(apres.0)
+        .bind(apres.1)
         .bind(LOT)
         .fetch_all(pool)
         .await?;
         let Some(derniere) = lignes.last() else {
             return Ok(rapport);
         };
-        apres = derniere.0;
-        for (_, event_id, agregat, aggregate_id, sequence, genre, version, payload) in lignes {
+        apres = (derniere.0, derniere.1);
+        for (_, _, event_id, agregat, aggregate_id, sequence, genre, version, payload) in lignes {
             if let Err(erreur) = domain::versions::verifier(&agregat, &genre, &version, payload) {
                 rapport.echecs.push(Echec {
                     event_id,
