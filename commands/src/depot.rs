@@ -36,6 +36,7 @@ use domain::echange::Echange;
 use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::quete::Quete;
+use domain::versions;
 use magasin::Metadonnees;
 use magasin::lecteur::PositionGlobale;
 use magasin::suivi::Reveil;
@@ -207,8 +208,9 @@ const INSERER: &str = "WITH ecrits AS ( \
 const SITUER_COMMANDE: &str = "SELECT transaction_id::text::bigint, global_position FROM events \
      WHERE id_commande = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1";
 
-/// The events of a stream after a version.
-const SUITE: &str = "SELECT sequence, payload FROM events \
+/// The events of a stream after a version (the payload as text: one at the current version is
+/// deserialized straight from it).
+const SUITE: &str = "SELECT sequence, event_type, event_version, payload::text FROM events \
      WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
 impl Depot {
@@ -468,7 +470,7 @@ impl Depot {
     where
         A: AgregatStocke,
     {
-        let suite: Vec<(i64, Json<A::Event>)> = sqlx::query_as(SUITE)
+        let suite: Vec<(i64, String, String, String)> = sqlx::query_as(SUITE)
             .bind(A::TYPE)
             .bind(agregat_id)
             .bind(connu.version)
@@ -476,7 +478,10 @@ impl Depot {
             .await
             .map_err(ErreurApplication::stockage)?;
         let lus = suite.len();
-        for (sequence, Json(e)) in suite {
+        for (sequence, genre, version, payload) in suite {
+            // Upcast to the current version when it was written at an older one.
+            let e = versions::decoder_texte::<A::Event>(A::TYPE, &genre, &version, &payload)
+                .map_err(ErreurApplication::stockage)?;
             connu.etat.apply(e);
             connu.version = sequence;
         }
@@ -528,7 +533,7 @@ impl Depot {
         // The payloads are read as plain JSON: they are another aggregate's events when the
         // id was used for one, and only this aggregate's are decoded as its events.
         let lignes: Vec<LigneDeCommande> = sqlx::query_as(
-            "SELECT c.aggregate_type, c.aggregate_id, e.payload \
+            "SELECT c.aggregate_type, c.aggregate_id, e.event_type, e.event_version, e.payload \
              FROM commandes_appliquees c \
              LEFT JOIN events e ON e.id_commande = c.id_commande \
              WHERE c.id_commande = $1 \
@@ -538,7 +543,7 @@ impl Depot {
         .fetch_all(&self.pool)
         .await
         .map_err(ErreurApplication::stockage)?;
-        let Some((type_agregat, id, _)) = lignes.first() else {
+        let Some((type_agregat, id, ..)) = lignes.first() else {
             return Ok(None);
         };
         if type_agregat != A::TYPE || id != agregat_id {
@@ -546,8 +551,10 @@ impl Depot {
         }
         lignes
             .into_iter()
-            .filter_map(|(_, _, e)| e)
-            .map(|e| serde_json::from_value(e.0).map_err(ErreurApplication::stockage))
+            .filter_map(|(_, _, genre, version, e)| Some((genre?, version?, e?)))
+            .map(|(genre, version, Json(e))| {
+                versions::decoder(A::TYPE, &genre, &version, e).map_err(ErreurApplication::stockage)
+            })
             .collect::<Result<_, _>>()
             .map(Some)
     }
@@ -594,8 +601,15 @@ impl Depot {
     }
 }
 
-/// The owner of a command id (aggregate type and id) and one of its events, if it emitted any.
-type LigneDeCommande = (String, String, Option<Json<serde_json::Value>>);
+/// The owner of a command id (aggregate type and id) and one of its events (type, version,
+/// payload), if it emitted any.
+type LigneDeCommande = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Json<serde_json::Value>>,
+);
 
 /// Up to a quarter of the wait, so that writers who collided do not collide again in step.
 fn gigue(attente: Duration) -> Duration {

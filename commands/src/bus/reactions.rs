@@ -508,8 +508,12 @@ fn meta(e: &EvenementStocke, etape: &str) -> Metadonnees {
     )
 }
 
-fn lire<E: serde::de::DeserializeOwned>(e: &EvenementStocke) -> Result<E, ErreurApplication> {
-    serde_json::from_value(e.payload.clone()).map_err(ErreurApplication::stockage)
+/// The typed event, upcast: a message published before a deploy carries the shape of its day.
+fn lire<E>(e: &EvenementStocke) -> Result<E, ErreurApplication>
+where
+    E: serde::de::DeserializeOwned + cqrs_es::DomainEvent,
+{
+    e.decoder().map_err(ErreurApplication::stockage)
 }
 
 fn id_joueur(texte: &str) -> Result<JoueurId, ErreurApplication> {
