@@ -233,6 +233,7 @@ impl Reactions {
 
     /// Reacts to one event: every command it causes, each applied once however often the
     /// event is delivered. Events no process manager waits for change nothing.
+    #[tracing::instrument(level = "debug", skip_all, fields(agregat = %e.aggregate_type, evenement = %e.event_type, position = e.global_position))]
     pub async fn reagir(&self, e: &EvenementStocke) -> Result<Issue, ErreurApplication> {
         match e.aggregate_type.as_str() {
             "Joueur" => match lire::<EvenementJoueur>(e)? {
