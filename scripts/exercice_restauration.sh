@@ -2,7 +2,8 @@
 # The restore drill: the backups of scripts/sauvegarde.sh restore the game to a point in time
 # (doc/exploitation.md §4). On two throwaway PostgreSQL 15 clusters of its own (Debian's
 # binaries, run as the server's user; ports PORT_PRIMAIRE=55432 and PORT_RESTAURE=55433),
-# never the machine's: a primary that archives its WAL (`sauvegarde.sh configurer`), where
+# never the machine's, under /tmp (the server's user may not reach the build directory): a
+# primary that archives its WAL (`sauvegarde.sh configurer`), where
 # `fautes restauration` (tests/src/bin/fautes/restauration.rs) runs `mmo serve` under load,
 # takes a base backup, picks a moment T, loads on, then restores the archive to T into the
 # second cluster (scripts/restauration.sh), starts `mmo` on it and checks what T holds.
@@ -19,7 +20,7 @@ PORT_PRIMAIRE="${PORT_PRIMAIRE:-55432}"
 PORT_RESTAURE="${PORT_RESTAURE:-55433}"
 CIBLE="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 BANC="$CIBLE/exercice_restauration"
-CLUSTERS="$BANC/clusters"
+CLUSTERS=""
 ESPACE="restauration_$(date +%s)_$$"
 
 scripts/services.sh >/dev/null
@@ -31,19 +32,23 @@ cargo build --quiet "${options[@]}"
 
 ecoute() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-arreter_les_clusters() {
+# Stops the clusters under a drill's directory, and removes it.
+effacer_les_clusters() {
   local d
-  for d in "$CLUSTERS"/*/; do
+  for d in "$1"/*/; do
     if [ -f "$d/postmaster.pid" ]; then
       en_serveur "$PG_BIN/pg_ctl" -D "$d" -s stop -m immediate || true
     fi
   done
+  rm -rf "$1"
 }
 
 nettoyer() {
-  arreter_les_clusters
-  cp "$CLUSTERS/restaure/restauration.log" "$BANC/postgres-restaure.log" 2>/dev/null || true
-  rm -rf "$CLUSTERS"
+  if [ -n "$CLUSTERS" ]; then
+    cp "$CLUSTERS/primaire.log" "$BANC/postgres-primaire.log" 2>/dev/null || true
+    cp "$CLUSTERS/restaure/restauration.log" "$BANC/postgres-restaure.log" 2>/dev/null || true
+    effacer_les_clusters "$CLUSTERS"
+  fi
   redis-cli -n 7 --scan --pattern "${ESPACE}_*" 2>/dev/null |
     xargs -r redis-cli -n 7 DEL >/dev/null 2>&1 || true
   # The JetStream streams, if the drill could not delete them itself.
@@ -59,19 +64,32 @@ while b"PONG" not in lu:
 PY
 }
 
-# What a killed earlier run left.
-arreter_les_clusters
-rm -rf "$CLUSTERS" "$BANC"/*.log
+# What a killed earlier run left, unless a cluster still runs there: another drill may be under
+# way (the port check below then stops this one).
+for ancien in /tmp/exercice_restauration.*/; do
+  [ -d "$ancien" ] || continue
+  vivant=""
+  for d in "$ancien"*/; do
+    if [ -f "$d/postmaster.pid" ] && en_serveur "$PG_BIN/pg_ctl" -D "$d" status >/dev/null 2>&1; then
+      vivant=1
+    fi
+  done
+  [ -n "$vivant" ] || rm -rf "$ancien"
+done
+mkdir -p "$BANC"
+rm -f "$BANC"/*.log
 for port in "$PORT_PRIMAIRE" "$PORT_RESTAURE"; do
   if ecoute "$port"; then
-    echo "$NOM : le port $port est déjà pris (PORT_PRIMAIRE, PORT_RESTAURE)" >&2
+    echo "$NOM : le port $port est déjà pris (PORT_PRIMAIRE, PORT_RESTAURE) ; un exercice en cours ?" \
+      "$(ls -d /tmp/exercice_restauration.* 2>/dev/null | tr '\n' ' ')" >&2
     exit 1
   fi
 done
 trap nettoyer EXIT
 trap 'exit 130' INT TERM
-mkdir -p "$CLUSTERS"
-au_serveur "$BANC"
+CLUSTERS=$(mktemp -d /tmp/exercice_restauration.XXXXXX)
+chmod 755 "$CLUSTERS"
+au_serveur "$CLUSTERS"
 
 t0=$(date +%s%N)
 en_serveur "$PG_BIN/initdb" -D "$CLUSTERS/primaire" -U postgres -A trust -E UTF8 \
@@ -82,9 +100,9 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$CLUSTERS'
 lc_messages = 'C'
 EOF
-en_serveur "$PG_BIN/pg_ctl" -D "$CLUSTERS/primaire" -l "$BANC/postgres-primaire.log" -s -w start
+en_serveur "$PG_BIN/pg_ctl" -D "$CLUSTERS/primaire" -l "$CLUSTERS/primaire.log" -s -w start
 scripts/sauvegarde.sh configurer "postgres://postgres@127.0.0.1:$PORT_PRIMAIRE/postgres" "$CLUSTERS/archive"
-en_serveur "$PG_BIN/pg_ctl" -D "$CLUSTERS/primaire" -l "$BANC/postgres-primaire.log" -s -w restart
+en_serveur "$PG_BIN/pg_ctl" -D "$CLUSTERS/primaire" -l "$CLUSTERS/primaire.log" -s -w restart
 echo "$NOM : cluster primaire prêt sur $PORT_PRIMAIRE, archivage des WAL compris, en $(secondes_depuis "$t0") s"
 
 "$CIBLE/$profil/fautes" "$@" restauration \
