@@ -46,7 +46,7 @@ for fin in "$ARCHIVE"/base/*.fin; do
   fi
 done
 if [ -z "$choisie" ]; then
-  echo "$NOM : aucune base achevée avant $jusqua dans $ARCHIVE/base" >&2
+  echo "$NOM : aucune sauvegarde de base achevée avant $jusqua dans $ARCHIVE/base" >&2
   "$(dirname "$0")/sauvegarde.sh" lister "$ARCHIVE" >&2 || true
   exit 1
 fi
@@ -58,11 +58,11 @@ rm -f "$DONNEES/backup_manifest"
 # A cluster whose configuration lives outside its data directory (Debian's packaged clusters:
 # /etc/postgresql/15/main) comes without it: the minimum to start, on loopback.
 if [ ! -f "$DONNEES/postgresql.conf" ]; then
-  echo "$NOM : pas de postgresql.conf dans la base : un minimal (loopback)"
+  echo "$NOM : pas de postgresql.conf dans la sauvegarde : un minimal (loopback)"
   echo "listen_addresses = '127.0.0.1'" >"$DONNEES/postgresql.conf"
 fi
 if [ ! -f "$DONNEES/pg_hba.conf" ]; then
-  echo "$NOM : pas de pg_hba.conf dans la base : connexions locales par peer, loopback par mot de passe"
+  echo "$NOM : pas de pg_hba.conf dans la sauvegarde : connexions locales par peer, loopback par mot de passe"
   printf 'local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$DONNEES/pg_hba.conf"
 fi
 touch "$DONNEES/pg_ident.conf"

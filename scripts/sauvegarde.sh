@@ -83,7 +83,7 @@ base() {
   # Written last: a backup without it is unfinished, and restauration.sh ignores it. Any
   # moment after it can be restored from this backup and the WAL archived since.
   echo "$fin" >"$dest.fin"
-  echo "$NOM : base $etiquette, $(du -sh "$dest" | cut -f1), en $(secondes_depuis "$t0") s" \
+  echo "$NOM : sauvegarde de base $etiquette, $(du -sh "$dest" | cut -f1), en $(secondes_depuis "$t0") s" \
     "(copie et vérification), restaurable à partir de $fin"
 }
 
@@ -104,7 +104,7 @@ basculer() {
 
 lister() {
   [ -d "$ARCHIVE/base" ] || { echo "$NOM : pas d'archive dans $ARCHIVE" >&2; exit 1; }
-  echo "bases ($ARCHIVE/base) :"
+  echo "sauvegardes de base ($ARCHIVE/base) :"
   local d etiquette debut fin n=0
   for d in "$ARCHIVE"/base/*/; do
     [ -d "$d" ] || continue
@@ -135,7 +135,7 @@ purger() {
   local bases
   mapfile -t bases < <(find "$ARCHIVE/base" -maxdepth 1 -name '*.fin' -printf '%f\n' | sed 's/\.fin$//' | sort)
   if [ "${#bases[@]}" -le "$garder" ]; then
-    echo "$NOM : ${#bases[@]} bases achevées, $garder à garder : rien à purger"
+    echo "$NOM : ${#bases[@]} sauvegardes de base achevées, $garder à garder : rien à purger"
     return 0
   fi
   local doyenne="${bases[${#bases[@]} - garder]}" premier d
@@ -146,11 +146,11 @@ purger() {
     d=$(basename "$d")
     if [[ "$d" < "$doyenne" ]]; then
       rm -rf "${ARCHIVE:?}/base/$d" "$ARCHIVE/base/$d.fin"
-      echo "$NOM : base $d supprimée"
+      echo "$NOM : sauvegarde de base $d supprimée"
     fi
   done
   "$PG_BIN/pg_archivecleanup" "$ARCHIVE/wal" "$premier"
-  echo "$NOM : WAL antérieurs à $premier (premier de la base $doyenne) supprimés"
+  echo "$NOM : WAL antérieurs à $premier (premier de la sauvegarde de base $doyenne) supprimés"
 }
 
 case "${1:-}" in

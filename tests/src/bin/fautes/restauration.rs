@@ -216,7 +216,7 @@ async fn exercice(
     let coupe = couper(&journal, t, fin_base);
     ensure!(
         coupe.rejouees > 0 && coupe.acquittees_apres > 0,
-        "la charge n'a rien écrit entre la base et T, ou rien après T : rien n'est prouvé ({} rejouées, {} acquittées après T)",
+        "la charge n'a rien écrit entre la sauvegarde de base et T, ou rien après T : rien n'est prouvé ({} rejouées, {} acquittées après T)",
         coupe.rejouees,
         coupe.acquittees_apres
     );
@@ -231,7 +231,7 @@ async fn exercice(
     pool.close().await;
 
     println!(
-        "restauration : {evenements} événements restaurés, le dernier écrit à {}\n  avant T : {} acquittées (dont {} après la fin de la base : rejouées depuis les WAL archivés), refusées {:?} ; \
+        "restauration : {evenements} événements restaurés, le dernier écrit à {}\n  avant T : {} acquittées (dont {} après la fin de la sauvegarde de base : rejouées depuis les WAL archivés), refusées {:?} ; \
          {} à cheval sur T (± {} ms) ; {} écritures envoyées après T, dont {} acquittées par le primaire : aucune dans le magasin restauré\n  \
          chaque commande acquittée avant T une fois, avec les événements de sa réponse ; économie conservée et conforme aux réponses ; modèles = reconstruction ; caches = lignes ; un nouveau personnage servi",
         dernier.map_or_else(String::new, |d| d.to_rfc3339()),
@@ -309,7 +309,7 @@ fn afficher(t: &Temps) {
     println!(
         "\n| étape | durée |\n|---|---|\n\
          | mmo serve prêt sur le primaire (base neuve) | {:.2?} |\n\
-         | base sous la charge (`sauvegarde.sh base` : pg_basebackup et pg_verifybackup) | {:.2?} |\n\
+         | sauvegarde de base sous la charge (`sauvegarde.sh base` : pg_basebackup et pg_verifybackup) | {:.2?} |\n\
          | segment courant archivé (`sauvegarde.sh basculer`) | {:.2?} |\n\
          | restauration jusqu'à T et promotion (`restauration.sh`) | {:.2?} |\n\
          | mmo serve prêt sur le cluster restauré | {:.2?} |\n\
