@@ -559,6 +559,45 @@ impl Depot {
             .map(Some)
     }
 
+    /// An aggregate's state after its first `jusqu_a` events (the game master's time travel):
+    /// folded from the store, each event decoded at its type's current version as a command
+    /// would see it, nothing kept in memory. Also the stream's length, so that a caller tells
+    /// "past the end" from "no such aggregate" (length 0).
+    pub async fn etat_a<A>(
+        &self,
+        agregat_id: &str,
+        jusqu_a: i64,
+    ) -> Result<(A, i64), ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let suite: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT sequence, event_type, event_version, payload::text FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence <= $3 ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(agregat_id)
+        .bind(jusqu_a)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ErreurApplication::stockage)?;
+        let (longueur,): (Option<i64>,) = sqlx::query_as(
+            "SELECT max(sequence) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(agregat_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(ErreurApplication::stockage)?;
+        let mut etat = A::default();
+        for (_, genre, version, payload) in suite {
+            let e = versions::decoder_texte::<A::Event>(A::TYPE, &genre, &version, &payload)
+                .map_err(ErreurApplication::stockage)?;
+            etat.apply(e);
+        }
+        Ok((etat, longueur.unwrap_or(0)))
+    }
+
     /// An aggregate's current state, with every event the store holds for it (for the checks
     /// that need another aggregate's data). `None` if it has no event.
     pub async fn charger<A>(&self, agregat_id: &str) -> Result<Option<A>, ErreurApplication>

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod diffusion;
 pub mod fil;
 pub mod metriques;

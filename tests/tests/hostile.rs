@@ -133,6 +133,12 @@ fn ligne(m: Methode, d: &Decor) -> (Value, Autrui) {
             json!({"joueur_id": tank, "duree_s": 3600}),
             SansObjet("méthode d'administration"),
         ),
+        Methode::MjChercher | Methode::MjChronologie | Methode::MjEtatA | Methode::MjDifference => {
+            (
+                json!({"joueur_id": tank}),
+                SansObjet("méthode d'administration"),
+            )
+        }
         Methode::EvenementsDepuis => (
             json!({"curseur": "0.0"}),
             SansObjet("ne rend que les événements du compte du jeton"),

@@ -11,6 +11,7 @@ pub mod combat;
 pub mod economie;
 pub mod evenements;
 pub mod joueur;
+pub mod mj;
 pub mod monde;
 pub mod openrpc;
 pub mod quete;
@@ -170,6 +171,10 @@ methodes! {
         ChatHistorique => "chat.historique", false, chat::Historique => commands::services::chat::PageChat = chat::historique(ps, appelant(a)?, p).await?;
         ChatMuseler => "chat.museler", true, chat::Museler => chat::Muselage = chat::museler(ps, p).await?;
         EvenementsDepuis => "evenements.depuis", false, evenements::Depuis => evenements::Rattrapage = evenements::depuis(ps, appelant(a)?, p).await?;
+        MjChercher => "mj.chercher", true, mj::Chercher => mj::Trouves = mj::chercher(ps, p).await?;
+        MjChronologie => "mj.chronologie", true, mj::Chronologie => mj::PageChronologie = mj::chronologie(ps, p).await?;
+        MjEtatA => "mj.etat_a", true, mj::EtatA => mj::EtatAgregat = mj::etat_a(ps, p).await?;
+        MjDifference => "mj.difference", true, mj::Difference => mj::Differences = mj::difference(ps, p).await?;
     }
 }
 
@@ -376,6 +381,8 @@ mod tests {
         assert!(Methode::EconomieTotaux.admin());
         assert!(Methode::ChatMuseler.admin());
         assert!(Methode::MondePlacer.admin());
+        assert!(Methode::MjChronologie.admin());
+        assert!(Methode::MjEtatA.admin());
         assert!(!Methode::ChatEnvoyer.admin());
         assert!(!Methode::JoueurCreer.admin());
     }
