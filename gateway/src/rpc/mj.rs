@@ -305,6 +305,9 @@ pub struct Differences {
 
 /// What changed in an aggregate's state between two of its events.
 pub async fn difference(passerelle: &Passerelle, p: Difference) -> Result<Differences, ErreurRpc> {
+    if p.de < 0 || p.a < 0 {
+        return Err(ErreurRpc::parametres(&"`de` et `a` sont positifs ou nuls"));
+    }
     let avant = etat(passerelle, p.aggregate_type, &p.aggregate_id, p.de).await?;
     // Checked once the aggregate is known to exist: an unknown one is INTROUVABLE whatever
     // the order asked.
