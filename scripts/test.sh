@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
 # formatting, lints, every test, schemathesis against the OpenAPI document, the JSON-RPC
-# contract against the OpenRPC document (scripts/contrat.sh), the fault harness,
-# then the web client in two browsers.
+# contract against the OpenRPC document (scripts/contrat.sh), the fault harness, the restore
+# drill (scripts/exercice_restauration.sh), then the web client in two browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,9 @@ scripts/contrat.sh
 
 echo "== faults under load: kill -9, PostgreSQL and NATS restarts, Redis flush (scripts/fautes.sh)"
 scripts/fautes.sh
+
+echo "== the restore drill: base backup and WAL archive restored to a point in time (scripts/exercice_restauration.sh)"
+scripts/exercice_restauration.sh
 
 echo "== the shipped catalog validates through the binary"
 cargo run --quiet --locked -p gateway --bin mmo -- catalogue

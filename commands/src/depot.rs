@@ -37,6 +37,7 @@ use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::moderation::Moderation;
 use domain::quete::Quete;
+use domain::versions;
 use magasin::Metadonnees;
 use magasin::lecteur::PositionGlobale;
 use magasin::suivi::Reveil;
@@ -210,8 +211,9 @@ const INSERER: &str = "WITH ecrits AS ( \
 const SITUER_COMMANDE: &str = "SELECT transaction_id::text::bigint, global_position FROM events \
      WHERE id_commande = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1";
 
-/// The events of a stream after a version.
-const SUITE: &str = "SELECT sequence, payload FROM events \
+/// The events of a stream after a version (the payload as text: one at the current version is
+/// deserialized straight from it).
+const SUITE: &str = "SELECT sequence, event_type, event_version, payload::text FROM events \
      WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
 impl Depot {
@@ -472,7 +474,7 @@ impl Depot {
     where
         A: AgregatStocke,
     {
-        let suite: Vec<(i64, Json<A::Event>)> = sqlx::query_as(SUITE)
+        let suite: Vec<(i64, String, String, String)> = sqlx::query_as(SUITE)
             .bind(A::TYPE)
             .bind(agregat_id)
             .bind(connu.version)
@@ -480,7 +482,10 @@ impl Depot {
             .await
             .map_err(ErreurApplication::stockage)?;
         let lus = suite.len();
-        for (sequence, Json(e)) in suite {
+        for (sequence, genre, version, payload) in suite {
+            // Upcast to the current version when it was written at an older one.
+            let e = versions::decoder_texte::<A::Event>(A::TYPE, &genre, &version, &payload)
+                .map_err(ErreurApplication::stockage)?;
             connu.etat.apply(e);
             connu.version = sequence;
         }
@@ -532,7 +537,7 @@ impl Depot {
         // The payloads are read as plain JSON: they are another aggregate's events when the
         // id was used for one, and only this aggregate's are decoded as its events.
         let lignes: Vec<LigneDeCommande> = sqlx::query_as(
-            "SELECT c.aggregate_type, c.aggregate_id, e.payload \
+            "SELECT c.aggregate_type, c.aggregate_id, e.event_type, e.event_version, e.payload \
              FROM commandes_appliquees c \
              LEFT JOIN events e ON e.id_commande = c.id_commande \
              WHERE c.id_commande = $1 \
@@ -542,7 +547,7 @@ impl Depot {
         .fetch_all(&self.pool)
         .await
         .map_err(ErreurApplication::stockage)?;
-        let Some((type_agregat, id, _)) = lignes.first() else {
+        let Some((type_agregat, id, ..)) = lignes.first() else {
             return Ok(None);
         };
         if type_agregat != A::TYPE || id != agregat_id {
@@ -550,10 +555,51 @@ impl Depot {
         }
         lignes
             .into_iter()
-            .filter_map(|(_, _, e)| e)
-            .map(|e| serde_json::from_value(e.0).map_err(ErreurApplication::stockage))
+            .filter_map(|(_, _, genre, version, e)| Some((genre?, version?, e?)))
+            .map(|(genre, version, Json(e))| {
+                versions::decoder(A::TYPE, &genre, &version, e).map_err(ErreurApplication::stockage)
+            })
             .collect::<Result<_, _>>()
             .map(Some)
+    }
+
+    /// An aggregate's state after its first `jusqu_a` events (the game master's time travel):
+    /// folded from the store, each event decoded at its type's current version as a command
+    /// would see it, nothing kept in memory. Also the stream's length, so that a caller tells
+    /// "past the end" from "no such aggregate" (length 0).
+    pub async fn etat_a<A>(
+        &self,
+        agregat_id: &str,
+        jusqu_a: i64,
+    ) -> Result<(A, i64), ErreurApplication>
+    where
+        A: AgregatStocke,
+    {
+        let suite: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT sequence, event_type, event_version, payload::text FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence <= $3 ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(agregat_id)
+        .bind(jusqu_a)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ErreurApplication::stockage)?;
+        let (longueur,): (Option<i64>,) = sqlx::query_as(
+            "SELECT max(sequence) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(agregat_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(ErreurApplication::stockage)?;
+        let mut etat = A::default();
+        for (_, genre, version, payload) in suite {
+            let e = versions::decoder_texte::<A::Event>(A::TYPE, &genre, &version, &payload)
+                .map_err(ErreurApplication::stockage)?;
+            etat.apply(e);
+        }
+        Ok((etat, longueur.unwrap_or(0)))
     }
 
     /// An aggregate's current state, with every event the store holds for it (for the checks
@@ -598,8 +644,15 @@ impl Depot {
     }
 }
 
-/// The owner of a command id (aggregate type and id) and one of its events, if it emitted any.
-type LigneDeCommande = (String, String, Option<Json<serde_json::Value>>);
+/// The owner of a command id (aggregate type and id) and one of its events (type, version,
+/// payload), if it emitted any.
+type LigneDeCommande = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Json<serde_json::Value>>,
+);
 
 /// Up to a quarter of the wait, so that writers who collided do not collide again in step.
 fn gigue(attente: Duration) -> Duration {

@@ -30,6 +30,7 @@ pub mod monde;
 pub mod quete;
 pub mod simulation;
 pub mod valeurs;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -41,13 +42,12 @@ pub use catalogue::Catalogue;
 /// What every aggregate's `handle` may consult: the validated game catalog.
 pub type Services = Arc<Catalogue>;
 
-/// The version written beside every event type; bump it with an upcaster when a payload changes.
-pub const VERSION_EVENEMENTS: &str = "1.0";
-
-/// Implements `cqrs_es::DomainEvent` for an event enum deriving `strum::IntoStaticStr`: the event
-/// type is the variant's name, stable because renaming a variant is a breaking change anyway.
+/// Implements `cqrs_es::DomainEvent` for an aggregate's event enum deriving
+/// `strum::IntoStaticStr`: the event type is the variant's name, stable because renaming a
+/// variant is a breaking change anyway; its version is the one [`versions::UPCASTERS`] leads
+/// to (doc/magasin.md §6).
 macro_rules! evenement_de_domaine {
-    ($type:ty) => {
+    ($type:ty, $agregat:ty) => {
         impl ::cqrs_es::DomainEvent for $type {
             fn event_type(&self) -> String {
                 let nom: &'static str = self.into();
@@ -55,7 +55,9 @@ macro_rules! evenement_de_domaine {
             }
 
             fn event_version(&self) -> String {
-                $crate::VERSION_EVENEMENTS.to_owned()
+                let nom: &'static str = self.into();
+                $crate::versions::version_courante(<$agregat as ::cqrs_es::Aggregate>::TYPE, nom)
+                    .to_owned()
             }
         }
     };

@@ -106,7 +106,7 @@ impl Concernes {
         e: &EvenementStocke,
     ) -> Result<Vec<Uuid>, commands::ErreurApplication> {
         let id = &e.aggregate_id;
-        let evenement = serde_json::from_value::<EvenementCombat>(e.payload.clone()).ok();
+        let evenement = e.decoder::<EvenementCombat>().ok();
         if let Some(EvenementCombat::CombatPrepare { initiateur, .. }) = &evenement {
             garder(&mut self.combats, id, vec![initiateur.joueur_id.uuid()]);
         } else if !self.combats.contains_key(id) {
@@ -149,7 +149,7 @@ impl Concernes {
         e: &EvenementStocke,
     ) -> Result<Vec<Uuid>, commands::ErreurApplication> {
         let id = &e.aggregate_id;
-        let evenement = serde_json::from_value::<EvenementEchange>(e.payload.clone()).ok();
+        let evenement = e.decoder::<EvenementEchange>().ok();
         if let Some(EvenementEchange::EchangePropose {
             proposant,
             destinataire,

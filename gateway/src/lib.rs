@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod diffusion;
 pub mod fil;
 pub mod metriques;

@@ -1,6 +1,6 @@
 //! `mmo`: the one binary of the backend: `serve` runs everything in one process, `worker`
-//! runs one part, and the tools migrate the database, rebuild projections, promote admins,
-//! check catalogs and measure balance.
+//! runs one part, and the tools migrate the database, rebuild projections, check that every
+//! stored event still reads, promote admins, check catalogs and measure balance.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +83,18 @@ enum Commande {
         #[command(subcommand)]
         action: ActionProjections,
     },
+    /// Événements stockés : relecture de chacun par le code courant.
+    Evenements {
+        /// Base PostgreSQL du jeu.
+        #[arg(
+            long,
+            env = "MMO_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+        )]
+        database_url: String,
+        #[command(subcommand)]
+        action: ActionEvenements,
+    },
     /// Valide un catalogue et en affiche le résumé.
     Catalogue {
         /// Fichier TOML à valider (par défaut : le catalogue livré, domain/catalogue.toml).
@@ -110,6 +122,14 @@ enum ActionProjections {
     },
     /// Point de reprise et retard de chaque projection.
     Status,
+}
+
+#[derive(Subcommand)]
+enum ActionEvenements {
+    /// Relit chaque événement du magasin avec le code courant (montée de version puis
+    /// désérialisation) : comptes par agrégat, type et version ; échoue en nommant chaque
+    /// événement illisible.
+    Verifier,
 }
 
 #[derive(Subcommand)]
@@ -184,6 +204,13 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
                 }
                 ActionProjections::Status => print!("{}", outils::statut(&pool).await?),
             }
+        }
+        Commande::Evenements {
+            database_url,
+            action: ActionEvenements::Verifier,
+        } => {
+            let pool = outils::connecter(&database_url).await?;
+            print!("{}", outils::verifier_evenements(&pool).await?);
         }
         Commande::Catalogue { fichier } => {
             let catalogue = outils::charger_catalogue(fichier.as_deref())?;

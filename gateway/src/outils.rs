@@ -1,5 +1,6 @@
 //! Tools of the `mmo` binary: migrating the database, rebuilding projections and reporting
-//! their lag, checking a catalog file and measuring the balance of its encounters.
+//! their lag, reading every stored event again with the current code, checking a catalog file
+//! and measuring the balance of its encounters.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -310,6 +311,63 @@ pub async fn reconstruire(pool: &sqlx::PgPool, nom: &str) -> anyhow::Result<()> 
         );
     }
     Ok(())
+}
+
+/// Failed events listed in full by [`verifier_evenements`]; the count covers the others.
+const ECHECS_AFFICHES: usize = 20;
+
+/// Reads every stored event with the current code (`magasin::relecture`): the counts by
+/// aggregate type, event type and version; an error naming the events it cannot read.
+pub async fn verifier_evenements(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    let rapport = magasin::relecture::verifier(pool).await?;
+    let mut s = String::from(
+        "agrégat      événement              version   événements  version courante\n",
+    );
+    for ((agregat, evenement, version), n) in &rapport.comptes {
+        let _ = writeln!(
+            s,
+            "{agregat:<12} {evenement:<22} {version:<9} {n:>10}  {}",
+            domain::versions::version_courante(agregat, evenement)
+        );
+    }
+    if rapport.echecs.is_empty() {
+        let _ = writeln!(
+            s,
+            "{} événements lus par le code courant, aucun illisible",
+            rapport.total()
+        );
+        return Ok(s);
+    }
+    print!("{s}");
+    let mut erreur = format!(
+        "{} sur {} événements illisibles par le code courant :",
+        rapport.echecs.len(),
+        rapport.total()
+    );
+    for e in rapport.echecs.iter().take(ECHECS_AFFICHES) {
+        let _ = write!(
+            erreur,
+            "\n  {} {}#{} ({} {}, événement {}) : {}",
+            e.aggregate_type,
+            e.aggregate_id,
+            e.sequence,
+            e.event_type,
+            e.event_version,
+            e.event_id,
+            e.erreur
+        );
+    }
+    if rapport.echecs.len() > ECHECS_AFFICHES {
+        let _ = write!(
+            erreur,
+            "\n  … et {} autres",
+            rapport.echecs.len() - ECHECS_AFFICHES
+        );
+    }
+    erreur.push_str(
+        "\n  (doc/magasin.md §6 : un upcaster manque, ou la forme a changé sans version)",
+    );
+    Err(anyhow::anyhow!(erreur))
 }
 
 /// Each projection's checkpoint and lag, as a table.

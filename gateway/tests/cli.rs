@@ -1,6 +1,8 @@
 //! The `mmo` binary as an operator runs it: `migrate` against a database that does not exist
 //! yet (created), twice (idempotent), and against a server that does not answer (a clear
-//! message naming PostgreSQL and how to start it); `projections status` and `rebuild`.
+//! message naming PostgreSQL and how to start it); `projections status` and `rebuild`;
+//! `evenements verifier` on the fixture store holding every version of every event type, and
+//! on a store holding an event it cannot read.
 
 use std::process::Command;
 
@@ -139,4 +141,96 @@ fn serve_nomme_le_service_injoignable_et_comment_le_demarrer() {
         assert!(erreur.contains(attendu), "{variable} : {erreur}");
         assert!(erreur.contains("scripts/services.sh"), "{erreur}");
     }
+}
+
+/// The fixture store: every version of every event type, one stored row per line.
+const JEU_D_ESSAI: &str = include_str!("../../magasin/tests/fixtures/evenements.jsonl");
+
+/// Inserts stored rows (JSON objects with the `events` table's columns).
+async fn inserer(base: &mut PgConnection, lignes: Vec<serde_json::Value>) {
+    sqlx::query(
+        "INSERT INTO events \
+           (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
+         FROM json_populate_recordset(NULL::events, $1::json)",
+    )
+    .bind(serde_json::Value::from(lignes))
+    .execute(base)
+    .await
+    .expect("événements insérés");
+}
+
+#[tokio::test]
+async fn evenements_verifier_relit_le_jeu_d_essai_et_nomme_un_evenement_illisible() {
+    let nom = format!("mmo_evenements_{}", uuid::Uuid::new_v4().simple());
+    let serveur = url_serveur();
+    let url = format!(
+        "{}/{nom}",
+        serveur.rsplit_once('/').expect("url avec base").0
+    );
+    assert!(mmo(&["migrate"], &url).status.success());
+    let mut base = PgConnection::connect(&url).await.expect("base migrée");
+    let lignes: Vec<serde_json::Value> = JEU_D_ESSAI
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ligne JSON"))
+        .collect();
+    let n = lignes.len();
+    inserer(&mut base, lignes).await;
+
+    let sortie = mmo(&["evenements", "verifier"], &url);
+    let texte = String::from_utf8_lossy(&sortie.stdout);
+    assert!(
+        sortie.status.success(),
+        "{}{texte}",
+        String::from_utf8_lossy(&sortie.stderr)
+    );
+    assert!(
+        texte.contains(&format!(
+            "{n} événements lus par le code courant, aucun illisible"
+        )),
+        "{texte}"
+    );
+    assert!(
+        texte.lines().any(|l| l.starts_with("Quete")
+            && l.contains("QueteAcceptee")
+            && l.contains(" 1.0 ")
+            && l.ends_with("2.0")),
+        "{texte}"
+    );
+
+    // A payload of a version no upcaster leads from (written by a newer code, say).
+    inserer(
+        &mut base,
+        vec![serde_json::json!({
+            "aggregate_type": "Joueur",
+            "aggregate_id": "00000000-0000-0000-0000-00000000dead",
+            "sequence": 1,
+            "event_type": "XpGagnee",
+            "event_version": "7.0",
+            "payload": {"XpGagnee": {"xp": 5}},
+            "metadata": {},
+        })],
+    )
+    .await;
+    let sortie = mmo(&["evenements", "verifier"], &url);
+    assert!(!sortie.status.success());
+    let erreur = String::from_utf8_lossy(&sortie.stderr);
+    assert!(
+        erreur.contains(&format!("1 sur {} événements illisibles", n + 1)),
+        "{erreur}"
+    );
+    assert!(
+        erreur.contains("Joueur 00000000-0000-0000-0000-00000000dead#1 (XpGagnee 7.0"),
+        "{erreur}"
+    );
+    assert!(erreur.contains("version « 7.0 » inconnue"), "{erreur}");
+
+    base.close().await.expect("fermeture");
+    let mut admin = PgConnection::connect(&serveur)
+        .await
+        .expect("PostgreSQL local");
+    sqlx::query(&format!("DROP DATABASE {nom} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("nettoyage");
 }

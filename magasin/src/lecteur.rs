@@ -10,8 +10,16 @@
 //! can appear below that horizon any more. Rows are ordered by (transaction id, position) and
 //! the checkpoint is that pair. The cost: a long transaction anywhere in the cluster holds the
 //! horizon back, which delays readers (lag), never skips an event.
+//!
+//! Every event leaves this module at its type's current version ([`EvenementStocke::monter`]):
+//! a reader written today never sees a payload of an older shape. One the current code cannot
+//! upcast leaves as stored, logged; whoever decodes it ([`EvenementStocke::decoder`]) gets the
+//! error naming it, and readers that only carry events (the relay) go on.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use domain::versions::{self, Illisible};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{FromRow, PgPool};
@@ -86,6 +94,46 @@ impl EvenementStocke {
             position: self.global_position,
         }
     }
+
+    /// Brings the payload to its event type's current version (`domain::versions`), and the
+    /// version with it; an event already there is not touched. On an error the event is left
+    /// as it was.
+    pub fn monter(&mut self) -> Result<(), Illisible> {
+        if self.event_version == versions::version_courante(&self.aggregate_type, &self.event_type)
+        {
+            return Ok(());
+        }
+        let (payload, version) = versions::monter(
+            &self.aggregate_type,
+            &self.event_type,
+            &self.event_version,
+            self.payload.clone(),
+        )?;
+        self.payload = payload;
+        version.clone_into(&mut self.event_version);
+        Ok(())
+    }
+
+    /// The event as its aggregate's event enum, whatever version it was written at (an event
+    /// from the bus may predate the running code).
+    pub fn decoder<E: DeserializeOwned + DomainEvent>(&self) -> Result<E, Illisible> {
+        versions::decoder(
+            &self.aggregate_type,
+            &self.event_type,
+            &self.event_version,
+            self.payload.clone(),
+        )
+    }
+}
+
+/// Upcasts every event of a read (see the module's documentation).
+fn a_jour(mut evenements: Vec<EvenementStocke>) -> Vec<EvenementStocke> {
+    for e in &mut evenements {
+        if let Err(erreur) = e.monter() {
+            tracing::warn!(event_id = %e.event_id, %erreur, "événement illisible, laissé tel quel");
+        }
+    }
+    evenements
 }
 
 const COLONNES: &str = "transaction_id::text::bigint AS transaction, global_position, event_id, \
@@ -111,6 +159,7 @@ pub async fn lire_apres<'e>(
     .bind(limite)
     .fetch_all(executeur)
     .await
+    .map(a_jour)
 }
 
 /// What a reader interested in some aggregate types read of a batch.
@@ -175,6 +224,7 @@ pub async fn lire_apres_de<'e>(
             lot.evenements.push(ligne.evenement);
         }
     }
+    lot.evenements = a_jour(lot.evenements);
     Ok(lot)
 }
 
@@ -192,6 +242,7 @@ pub async fn flux_agregat(
     .bind(aggregate_id)
     .fetch_all(pool)
     .await
+    .map(a_jour)
 }
 
 /// The naive tail, `global_position > checkpoint`: kept only so that a test can show it skips
@@ -209,4 +260,5 @@ pub async fn lire_apres_position_naive(
     .bind(limite)
     .fetch_all(pool)
     .await
+    .map(a_jour)
 }

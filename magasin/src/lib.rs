@@ -5,7 +5,9 @@
 //! - [`MIGRATIONS`]: the database's schema, the `events` table first;
 //! - [`metadonnees`]: who, why and when, on every event;
 //! - [`lecteur`]: every event in a global order tailing readers can trust, and one aggregate's
-//!   stream;
+//!   stream, each at its type's current version;
+//! - [`relecture`]: every stored event read again with the current code, the guard of
+//!   `mmo evenements verifier`;
 //! - [`suivi`]: what a reader that follows the store needs besides reading: waking it when
 //!   events are written, and leading it alone among instances.
 //!
@@ -14,6 +16,7 @@
 
 pub mod lecteur;
 pub mod metadonnees;
+pub mod relecture;
 pub mod suivi;
 
 pub use metadonnees::Metadonnees;

@@ -37,6 +37,7 @@ struct Ligne {
     id: String,
     sequence: i64,
     type_evenement: String,
+    version: String,
     payload: serde_json::Value,
 }
 
@@ -47,6 +48,7 @@ fn flux<A: Aggregate>(id: &str, evenements: &[A::Event]) -> impl Iterator<Item =
         id: id.to_owned(),
         sequence,
         type_evenement: e.event_type(),
+        version: e.event_version(),
         payload: serde_json::to_value(e).expect("événement sérialisable"),
     })
 }
@@ -143,6 +145,7 @@ fn quete(joueur_id: JoueurId, catalogue: &Catalogue) -> Vec<Ligne> {
         joueur_id,
         quete: code.clone(),
         objectif: def.objectif.clone(),
+        requis,
     }];
     for k in 1..=requis {
         q.push(EvenementQuete::QueteProgressee {
@@ -170,12 +173,13 @@ async fn remplir(pool: &PgPool, cible: u64) -> u64 {
         }
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             SELECT t, i, s, e, '1.0', p, '{}'::json FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::json[]) AS u(t, i, s, e, p)",
+             SELECT t, i, s, e, v, p, '{}'::json FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::json[]) AS u(t, i, s, e, v, p)",
         )
         .bind(lot.iter().map(|l| l.type_agregat).collect::<Vec<_>>())
         .bind(lot.iter().map(|l| l.id.as_str()).collect::<Vec<_>>())
         .bind(lot.iter().map(|l| l.sequence).collect::<Vec<_>>())
         .bind(lot.iter().map(|l| l.type_evenement.as_str()).collect::<Vec<_>>())
+        .bind(lot.iter().map(|l| l.version.as_str()).collect::<Vec<_>>())
         .bind(lot.iter().map(|l| l.payload.clone()).collect::<Vec<_>>())
         .execute(pool)
         .await

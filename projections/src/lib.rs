@@ -133,13 +133,13 @@ pub enum ErreurProjection {
     /// PostgreSQL failed; the batch was rolled back and will be retried.
     #[error("base de données : {0}")]
     Base(#[from] sqlx::Error),
-    /// An event the projection cannot read (a payload of an unknown shape).
+    /// An event the projection cannot read (a version or a shape the code does not know).
     #[error("événement {event_id} illisible : {source}")]
     Evenement {
         /// The event.
         event_id: Uuid,
         /// Why.
-        source: serde_json::Error,
+        source: domain::versions::Illisible,
     },
     /// A read-model row that does not fit its struct (a column changed without its module).
     #[error("ligne de {table} illisible : {source}")]

@@ -164,6 +164,7 @@ pub async fn traiter_un_lot(
 /// One batch of the live projection, in its own transaction, then (after the commit) the
 /// caches of the aggregates it touched, if `cache` is given. A cache failure is logged, never
 /// returned. Returns how many events it read.
+#[tracing::instrument(level = "debug", skip_all, fields(projection = projection.nom()))]
 pub async fn traiter_un_lot_avec_cache(
     pool: &PgPool,
     projection: Projection,

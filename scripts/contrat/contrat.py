@@ -193,12 +193,17 @@ REELS = {
 # chat.museler silences an account, mj.bannir|expulser cut it off: never alice's, whose calls
 # the rest of the run makes (nor the admin's). signalement.creer reports bob's character.
 SANCTION = {"joueur_id": [B], "compte_id": [bob["compte_id"]], "nom": ["Bertrand"]}
+# The game master's reads: real aggregates and event numbers they hold, real prefixes.
+AGREGATS = {"aggregate_id": A + [COMBAT, ECHANGE], "sequence": [0, 1, 2], "de": [0, 1], "a": [1, 2]}
 REELS_PAR_METHODE = {
     "chat.museler": SANCTION,
     "mj.bannir": SANCTION,
     "mj.retablir": SANCTION,
     "mj.expulser": SANCTION,
     "signalement.creer": {"cible_id": [B], "cible_nom": ["Bertrand"]},
+    "mj.chercher": {"texte": ["Bren", "ali", "BOB"]},
+    "mj.etat_a": AGREGATS,
+    "mj.difference": AGREGATS,
 }
 
 
@@ -419,6 +424,9 @@ for nom, methode in METHODES.items():
     ok = refus = 0
     for _ in range(EXEMPLES):
         params = generer_valide(schema, reels)
+        if nom == "mj.difference" and params["a"] < params["de"]:
+            # Its cross-field rule (`a` is `de` or after), which no schema states.
+            params["a"], params["de"] = params["de"], params["a"]
         if params.get("id_commande") is not None:
             params["id_commande"] = str(uuid.uuid4())
         r = rpc_brut(jeton_pour(nom), nom, params)

@@ -66,6 +66,7 @@ enum Genre {
     Lignes,
     /// Which reports to list.
     EtatSignalement,
+    TypeAgregat,
 }
 
 /// The params of each method: its fields and what they hold. A `match` without a catch-all:
@@ -221,6 +222,28 @@ fn modele(m: Methode) -> &'static [(&'static str, Genre)] {
             ("limite", G::Entier),
         ],
         Methode::MjTraiterSignalement => &[("signalement_id", G::IdCommande), ("note", G::Texte)],
+        Methode::MjChercher => &[
+            ("texte", G::Texte),
+            ("apres", G::Joueur),
+            ("limite", G::Entier),
+        ],
+        Methode::MjChronologie => &[
+            ("compte_id", G::Joueur),
+            ("joueur_id", G::Joueur),
+            ("curseur", G::CurseurEvenements),
+            ("limite", G::Entier),
+        ],
+        Methode::MjEtatA => &[
+            ("aggregate_type", G::TypeAgregat),
+            ("aggregate_id", G::Joueur),
+            ("sequence", G::Entier),
+        ],
+        Methode::MjDifference => &[
+            ("aggregate_type", G::TypeAgregat),
+            ("aggregate_id", G::Joueur),
+            ("de", G::Entier),
+            ("a", G::Entier),
+        ],
     }
 }
 
@@ -354,6 +377,7 @@ fn valeur(genre: Genre, monde: &Monde) -> BoxedStrategy<Value> {
         ]),
         Genre::Item => codes(&["pain", "potion_de_soin", "peau_de_loup", "epee_en_fer"]),
         Genre::Zone => codes(&["plaine_verte", "foret_sombre", "crypte_oubliee"]),
+        Genre::TypeAgregat => codes(&["Joueur", "Inventaire", "Quete", "Combat", "Echange", "Dragon"]),
         Genre::Quantite | Genre::Entier => nombre_hostile(),
         Genre::Coordonnee => prop_oneof![
             // Inside every zone, and past the edge of each (the widest is 1,200 m).

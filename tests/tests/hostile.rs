@@ -160,6 +160,12 @@ fn ligne(m: Methode, d: &Decor) -> (Value, Autrui) {
             json!({"signalement_id": "00000000-0000-0000-0000-000000000001", "note": "vu"}),
             SansObjet("méthode d'administration"),
         ),
+        Methode::MjChercher | Methode::MjChronologie | Methode::MjEtatA | Methode::MjDifference => {
+            (
+                json!({"joueur_id": tank}),
+                SansObjet("méthode d'administration"),
+            )
+        }
         Methode::EvenementsDepuis => (
             json!({"curseur": "0.0"}),
             SansObjet("ne rend que les événements du compte du jeton"),

@@ -233,6 +233,7 @@ impl Reactions {
 
     /// Reacts to one event: every command it causes, each applied once however often the
     /// event is delivered. Events no process manager waits for change nothing.
+    #[tracing::instrument(level = "debug", skip_all, fields(agregat = %e.aggregate_type, evenement = %e.event_type, position = e.global_position))]
     pub async fn reagir(&self, e: &EvenementStocke) -> Result<Issue, ErreurApplication> {
         match e.aggregate_type.as_str() {
             "Joueur" => match lire::<EvenementJoueur>(e)? {
@@ -508,8 +509,12 @@ fn meta(e: &EvenementStocke, etape: &str) -> Metadonnees {
     )
 }
 
-fn lire<E: serde::de::DeserializeOwned>(e: &EvenementStocke) -> Result<E, ErreurApplication> {
-    serde_json::from_value(e.payload.clone()).map_err(ErreurApplication::stockage)
+/// The typed event, upcast: a message published before a deploy carries the shape of its day.
+fn lire<E>(e: &EvenementStocke) -> Result<E, ErreurApplication>
+where
+    E: serde::de::DeserializeOwned + cqrs_es::DomainEvent,
+{
+    e.decoder().map_err(ErreurApplication::stockage)
 }
 
 fn id_joueur(texte: &str) -> Result<JoueurId, ErreurApplication> {

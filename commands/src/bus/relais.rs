@@ -121,6 +121,7 @@ impl Relais {
 
     /// Publishes the next batch after the checkpoint and, once JetStream acknowledged all of
     /// it, moves the checkpoint. Returns how many events it published.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn relayer_un_lot(&self) -> Result<usize, ErreurRelais> {
         let depuis = point_de_reprise(&self.pool).await?;
         let lot = lecteur::lire_apres(&self.pool, depuis, self.taille_lot).await?;

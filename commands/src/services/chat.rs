@@ -244,6 +244,7 @@ impl Chat {
     /// answer with the first sending instead of sending twice, looked up before any other
     /// check (a retry spends no rate budget); the same id on another channel is refused
     /// ([`ErreurApplication::CommandeReutilisee`]).
+    #[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
     pub async fn envoyer(
         &self,
         compte: CompteId,

@@ -35,6 +35,7 @@ fn combattant(fiche: &FicheJoueur) -> Combattant {
 /// The encounter is checked before the character is engaged, so a refusal writes nothing. The
 /// combat's id derives from the request's: once checked, `Preparer` on it cannot be refused
 /// (a replay gets its first answer), so nothing is left to compensate.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn preparer(
     depot: &Depot,
     monde: &Monde,
@@ -72,6 +73,7 @@ pub async fn preparer(
 /// The combat is read and the join decided on it before the character is engaged, so a
 /// refusal writes nothing. Only a race is compensated: the combat launched, filled up or
 /// called off between that check and `Rejoindre`; the character is then freed.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn rejoindre(
     depot: &Depot,
     monde: &Monde,
@@ -126,6 +128,7 @@ fn jamais_entre(erreur: &ErreurApplication) -> bool {
 
 /// The caller's character leaves a combat before its launch (the initiator leaving calls it
 /// off for everyone).
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn quitter(
     depot: &Depot,
     compte: CompteId,
@@ -146,6 +149,7 @@ pub async fn quitter(
 }
 
 /// The initiator starts the combat.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn lancer(
     depot: &Depot,
     compte: CompteId,
@@ -164,6 +168,7 @@ pub async fn lancer(
 }
 
 /// The caller's character acts in the current round.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn agir(
     depot: &Depot,
     compte: CompteId,
@@ -188,6 +193,7 @@ pub async fn agir(
 /// Ends a round whose deadline passed (the round scheduler's command; no account: the system
 /// asks), then frees the participants if that ended the combat. A round already over changes
 /// nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(%combat_id, tour))]
 pub async fn terminer_tour(
     depot: &Depot,
     combat_id: CombatId,

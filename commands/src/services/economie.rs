@@ -71,6 +71,7 @@ async fn chez_le_marchand(
 }
 
 /// Buys from a merchant of the character's zone.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn acheter(
     depot: &Depot,
     monde: &Monde,
@@ -96,6 +97,7 @@ pub async fn acheter(
 }
 
 /// Sells to a merchant of the character's zone.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn vendre(
     depot: &Depot,
     monde: &Monde,
@@ -121,6 +123,7 @@ pub async fn vendre(
 }
 
 /// Crafts a recipe once; the operation's id derives from the request's.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn fabriquer(
     depot: &Depot,
     compte: CompteId,
@@ -137,6 +140,7 @@ pub async fn fabriquer(
 }
 
 /// Throws items away.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn jeter(
     depot: &Depot,
     compte: CompteId,
@@ -171,6 +175,7 @@ async fn reserver(
 /// `Proposer` is decided before the offer is reserved, so a refusal (`AvecSoiMeme`) reserves
 /// nothing. Once checked it cannot be refused (the trade's id derives from the request's, a
 /// replay gets its first answer), so nothing is left to release.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %proposant, %destinataire))]
 pub async fn proposer(
     depot: &Depot,
     compte: CompteId,
@@ -211,6 +216,7 @@ pub async fn proposer(
 /// exist, that the caller is not part of or that is closed reserves nothing. If the trade
 /// closes between that check and `Modifier` (a concurrent conclusion or cancellation), the
 /// offer reserved meanwhile ends with the trade like every other (doc/agregats.md §5.4).
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn modifier(
     depot: &Depot,
     compte: CompteId,
@@ -234,6 +240,7 @@ pub async fn modifier(
 }
 
 /// Accepts the offers as they stand; the second acceptance concludes and settles the trade.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn accepter(
     depot: &Depot,
     compte: CompteId,
@@ -289,6 +296,7 @@ pub async fn accepter(
 }
 
 /// Calls a trade off; both sides' reservations are released.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn annuler(
     depot: &Depot,
     compte: CompteId,

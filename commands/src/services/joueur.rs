@@ -15,6 +15,7 @@ use crate::erreurs::{ErreurApplication, Refus};
 /// retried request finds its own reservation and creates nothing twice: the name is the one
 /// its first attempt reserved, whatever name the retry sends (a replay's parameters are not
 /// compared, doc/protocole.md §3.4).
+#[tracing::instrument(level = "debug", skip_all, fields(%compte))]
 pub async fn creer_personnage(
     depot: &Depot,
     compte: CompteId,

@@ -13,6 +13,7 @@ use crate::erreurs::ErreurApplication;
 use crate::services::{fiche_possedee, verifier_possession};
 
 /// Accepts a quest for a character of the caller's.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn accepter(
     depot: &Depot,
     compte: CompteId,
@@ -57,6 +58,7 @@ pub async fn accepter(
 }
 
 /// Gives a quest up.
+#[tracing::instrument(level = "debug", skip_all, fields(%compte, %joueur_id))]
 pub async fn abandonner(
     depot: &Depot,
     compte: CompteId,

@@ -319,7 +319,7 @@ pub enum EvenementCombat {
     },
 }
 
-evenement_de_domaine!(EvenementCombat);
+evenement_de_domaine!(EvenementCombat, Combat);
 
 /// Why a command on a combat was refused.
 ///

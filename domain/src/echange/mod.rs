@@ -120,7 +120,7 @@ pub enum EvenementEchange {
     },
 }
 
-evenement_de_domaine!(EvenementEchange);
+evenement_de_domaine!(EvenementEchange, Echange);
 
 /// Why a command on a trade was refused.
 ///

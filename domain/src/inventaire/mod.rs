@@ -304,7 +304,7 @@ pub enum EvenementInventaire {
     },
 }
 
-evenement_de_domaine!(EvenementInventaire);
+evenement_de_domaine!(EvenementInventaire, Inventaire);
 
 /// Why a command on an inventory was refused.
 ///

@@ -110,7 +110,7 @@ pub enum EvenementJoueur {
     },
 }
 
-evenement_de_domaine!(EvenementJoueur);
+evenement_de_domaine!(EvenementJoueur, Joueur);
 
 /// Why a command on a character was refused.
 ///

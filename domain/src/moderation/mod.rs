@@ -110,7 +110,7 @@ pub enum EvenementModeration {
     },
 }
 
-evenement_de_domaine!(EvenementModeration);
+evenement_de_domaine!(EvenementModeration, Moderation);
 
 /// Why a moderation action or a report was refused. Each has a stable code, its variant's
 /// name in SCREAMING_SNAKE_CASE.

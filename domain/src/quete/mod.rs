@@ -156,7 +156,8 @@ pub enum CommandeQuete {
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
 )]
 pub enum EvenementQuete {
-    /// The quest was accepted; its objective is copied from the catalog.
+    /// The quest was accepted; its objective is copied from the catalog, with the progress
+    /// it needs (version 2.0; 1.0 had no `requis`, `versions::UPCASTERS` derives it).
     QueteAcceptee {
         /// Who.
         joueur_id: JoueurId,
@@ -164,6 +165,8 @@ pub enum EvenementQuete {
         quete: CodeQuete,
         /// What it asks.
         objectif: Objectif,
+        /// Progress needed (`objectif.requis()`), as `QueteProgressee` carries it.
+        requis: u32,
     },
     /// The quest advanced.
     QueteProgressee {
@@ -192,7 +195,7 @@ pub enum EvenementQuete {
     },
 }
 
-evenement_de_domaine!(EvenementQuete);
+evenement_de_domaine!(EvenementQuete, Quete);
 
 /// Why a command on a quest was refused.
 ///
@@ -303,6 +306,7 @@ impl Quete {
                     joueur_id,
                     quete: quete.clone(),
                     objectif: def.objectif.clone(),
+                    requis: def.objectif.requis(),
                 }];
                 // A level objective may already be met, or partly: the level counts at once.
                 if matches!(def.objectif, Objectif::AtteindreNiveau { .. }) {
@@ -405,6 +409,7 @@ impl Aggregate for Quete {
                 joueur_id,
                 quete,
                 objectif,
+                ..
             } => {
                 // Facts counted before an abandon stay counted: they cannot be replayed into
                 // the new attempt.

@@ -22,14 +22,16 @@ fn accepter(quete: &str, niveau_joueur: Niveau, terminees: &[&str]) -> CommandeQ
 }
 
 fn acceptee(quete: &str) -> EvenementQuete {
+    let objectif = catalogue()
+        .quete(&code(quete))
+        .expect("quête du catalogue")
+        .objectif
+        .clone();
     EvenementQuete::QueteAcceptee {
         joueur_id: joueur(1),
         quete: code(quete),
-        objectif: catalogue()
-            .quete(&code(quete))
-            .expect("quête du catalogue")
-            .objectif
-            .clone(),
+        requis: objectif.requis(),
+        objectif,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod combat;
 pub mod economie;
 pub mod evenements;
 pub mod joueur;
+pub mod mj;
 pub mod moderation;
 pub mod monde;
 pub mod openrpc;
@@ -181,6 +182,10 @@ methodes! {
         MjSignalements => "mj.signalements", true, moderation::Signalements => moderation::PageSignalements = moderation::signalements(ps, p).await?;
         MjTraiterSignalement => "mj.traiter_signalement", true, moderation::Traiter => commands::services::moderation::Signalement = moderation::traiter(ps, appelant(a)?, p).await?;
         EvenementsDepuis => "evenements.depuis", false, evenements::Depuis => evenements::Rattrapage = evenements::depuis(ps, appelant(a)?, p).await?;
+        MjChercher => "mj.chercher", true, mj::Chercher => mj::Trouves = mj::chercher(ps, p).await?;
+        MjChronologie => "mj.chronologie", true, mj::Chronologie => mj::PageChronologie = mj::chronologie(ps, p).await?;
+        MjEtatA => "mj.etat_a", true, mj::EtatA => mj::EtatAgregat = mj::etat_a(ps, p).await?;
+        MjDifference => "mj.difference", true, mj::Difference => mj::Differences = mj::difference(ps, p).await?;
     }
 }
 
@@ -393,6 +398,8 @@ mod tests {
         assert!(Methode::EconomieTotaux.admin());
         assert!(Methode::ChatMuseler.admin());
         assert!(Methode::MondePlacer.admin());
+        assert!(Methode::MjChronologie.admin());
+        assert!(Methode::MjEtatA.admin());
         assert!(Methode::MjBannir.admin() && Methode::MjTraiterSignalement.admin());
         assert!(!Methode::SignalementCreer.admin());
         assert!(!Methode::ChatEnvoyer.admin());

@@ -137,8 +137,8 @@ fn ligne(e: &EvenementStocke, ev: EvenementInventaire) -> Result<Option<Ligne>, 
         ),
         _ => return Ok(None),
     };
-    let detail = serde_json::to_value(&cause).map_err(|source| ErreurProjection::Evenement {
-        event_id: e.event_id,
+    let detail = serde_json::to_value(&cause).map_err(|source| ErreurProjection::Ligne {
+        table: "grand_livre",
         source,
     })?;
     Ok(Some(Ligne {

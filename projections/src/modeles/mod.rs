@@ -18,6 +18,7 @@ pub(crate) mod quetes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cqrs_es::DomainEvent;
 use magasin::lecteur::EvenementStocke;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,15 +28,16 @@ use uuid::Uuid;
 
 use crate::ErreurProjection;
 
-/// The typed event, if the stored one belongs to this aggregate type.
-pub(crate) fn evenement<E: DeserializeOwned>(
+/// The typed event, if the stored one belongs to this aggregate type (upcast: the reader
+/// hands out current versions, and one it could not upcast fails here, named).
+pub(crate) fn evenement<E: DeserializeOwned + DomainEvent>(
     e: &EvenementStocke,
     type_agregat: &str,
 ) -> Result<Option<E>, ErreurProjection> {
     if e.aggregate_type != type_agregat {
         return Ok(None);
     }
-    serde_json::from_value(e.payload.clone())
+    e.decoder()
         .map(Some)
         .map_err(|source| ErreurProjection::Evenement {
             event_id: e.event_id,
@@ -44,7 +46,7 @@ pub(crate) fn evenement<E: DeserializeOwned>(
 }
 
 /// The batch's events of one aggregate type, typed, in order.
-pub(crate) fn evenements<'a, E: DeserializeOwned>(
+pub(crate) fn evenements<'a, E: DeserializeOwned + DomainEvent>(
     lot: &'a [EvenementStocke],
     type_agregat: &str,
 ) -> Result<Vec<(&'a EvenementStocke, E)>, ErreurProjection> {

@@ -66,8 +66,8 @@ pub(crate) async fn appliquer(
     for (e, ev) in evenements {
         let cle = cle(e)?;
         let (statut, progression, requis) = match &ev {
-            EvenementQuete::QueteAcceptee { objectif, .. } => {
-                ("en_cours", Some(0), Some(entier(objectif.requis())))
+            EvenementQuete::QueteAcceptee { requis, .. } => {
+                ("en_cours", Some(0), Some(entier(*requis)))
             }
             EvenementQuete::QueteProgressee {
                 progression,

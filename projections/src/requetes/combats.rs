@@ -2,7 +2,10 @@
 //! read its audit trail, and that trail.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate as _;
+use domain::combat::Combat;
 use domain::ids::{CombatId, CompteId};
+use domain::versions;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -86,19 +89,44 @@ pub struct EntreeHistorique {
     pub horodatage: DateTime<Utc>,
 }
 
-/// A combat's audit trail: every event of the combat, in order.
+/// A row of the trail: the entry, and the version its payload was written at.
+#[derive(sqlx::FromRow)]
+struct LigneHistorique {
+    event_version: String,
+    #[sqlx(flatten)]
+    entree: EntreeHistorique,
+}
+
+/// A combat's audit trail: every event of the combat, in order, at the current version of
+/// each event type.
 pub async fn historique(
     pool: &PgPool,
     combat: CombatId,
 ) -> Result<Vec<EntreeHistorique>, ErreurProjection> {
-    let mut entrees: Vec<EntreeHistorique> = sqlx::query_as(
-        "SELECT sequence, event_type, payload AS donnees, compte_id, correlation_id, \
-                causation_id, recorded_at AS horodatage \
+    let lignes: Vec<LigneHistorique> = sqlx::query_as(
+        "SELECT event_version, sequence, event_type, payload AS donnees, compte_id, \
+                correlation_id, causation_id, recorded_at AS horodatage \
          FROM lecture.combats_historique WHERE combat_id = $1 ORDER BY sequence",
     )
     .bind(combat.uuid())
     .fetch_all(pool)
     .await?;
+    let mut entrees = Vec::with_capacity(lignes.len());
+    for LigneHistorique {
+        event_version: version,
+        entree: mut e,
+    } in lignes
+    {
+        // A row copied before its event's shape changed is read at the current version, as
+        // the store's readers see it; one the code cannot upcast is shown as stored.
+        match versions::monter(Combat::TYPE, &e.event_type, &version, e.donnees.clone()) {
+            Ok((donnees, _)) => e.donnees = donnees,
+            Err(erreur) => {
+                tracing::warn!(combat = %combat, sequence = e.sequence, %erreur, "entrée d'historique illisible, montée telle quelle");
+            }
+        }
+        entrees.push(e);
+    }
     for e in &mut entrees {
         // The payload is stored externally tagged (`{"AttaquePortee": {...}}`).
         if let Value::Object(m) = &mut e.donnees

@@ -560,7 +560,7 @@ export class JeuService {
         if (jid !== p.joueur_id) return;
         this.journal.update((j) => {
           const l = { ...(j[quete] ?? { quete, statut: 'en_cours', progression: 0, requis: 1 }) } as LigneQuete;
-          if (e.type === 'QueteAcceptee') Object.assign(l, { statut: 'en_cours', progression: 0, requis: requisDe(d.objectif) });
+          if (e.type === 'QueteAcceptee') Object.assign(l, { statut: 'en_cours', progression: 0, requis: d.requis });
           if (e.type === 'QueteProgressee') Object.assign(l, { progression: d.progression, requis: d.requis });
           if (e.type === 'QueteTerminee') { l.statut = 'terminee'; l.progression = l.requis; }
           if (e.type === 'QueteAbandonnee') l.statut = 'abandonnee';
@@ -667,7 +667,6 @@ export class JeuService {
 function clamp(v: number, a: number, b: number) { return Math.max(a, Math.min(b, v)); }
 function round(v: number) { return Math.round(v * 100) / 100; }
 function norm(o: any): Offre { return { or: o?.or ?? 0, items: { ...(o?.items ?? {}) } }; }
-function requisDe(o: any): number { return o?.nombre ?? o?.niveau ?? 1; }
 function fusionner(a: MessageChat[], b: MessageChat[]): MessageChat[] {
   const vus = new Set(a.map((m) => m.id));
   const r = [...a, ...b.filter((m) => !vus.has(m.id))];

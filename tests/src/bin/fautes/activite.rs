@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -41,6 +42,11 @@ pub(crate) struct Entree {
     pub(crate) issue: Issue,
     /// When the client got its answer.
     pub(crate) fin: Instant,
+    /// The same, on the machine's clock, which PostgreSQL's commit times also read: the
+    /// restore drill compares it with the moment restored.
+    pub(crate) repondu_le: DateTime<Utc>,
+    /// When its first send left, on the machine's clock: it cannot have been applied before.
+    pub(crate) parti_le: DateTime<Utc>,
     /// Why each resend was needed (empty: the first send was answered).
     pub(crate) renvois: Vec<String>,
 }
@@ -246,6 +252,7 @@ pub(crate) async fn jouer(
             params["id_commande"] = json!(id);
         }
         let envoyes = params.clone();
+        let parti_le = Utc::now();
         let (issue, renvois) = if joueur.tirer().is_multiple_of(8) {
             let (a, b) = tokio::join!(
                 envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
@@ -271,6 +278,8 @@ pub(crate) async fn jouer(
             params: envoyes,
             issue,
             fin: Instant::now(),
+            repondu_le: Utc::now(),
+            parti_le,
             renvois,
         });
         // Paced: the next command leaves at its time, or at once when the last one was late.

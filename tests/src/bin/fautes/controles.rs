@@ -217,18 +217,24 @@ async fn reponses_egales_au_magasin(
 
 /// A refusal writes nothing (doc/protocole.md §5.1), neither under its id nor as a step of it.
 async fn refus_sans_ecriture(pool: &PgPool, refusees: &[Uuid]) -> anyhow::Result<()> {
-    let ecrites_par_un_refus: Vec<(Uuid,)> = sqlx::query_as(
+    sans_ecriture(pool, refusees, "commandes refusées").await
+}
+
+/// None of `ids` wrote to the store, neither under its id nor as a step of it; `quoi` names
+/// them in the error.
+pub(crate) async fn sans_ecriture(pool: &PgPool, ids: &[Uuid], quoi: &str) -> anyhow::Result<()> {
+    let ecrites: Vec<(Uuid,)> = sqlx::query_as(
         "SELECT x FROM unnest($1::uuid[]) AS x \
          WHERE EXISTS (SELECT 1 FROM events e WHERE e.id_commande = x OR e.causation_id = x)",
     )
-    .bind(refusees)
+    .bind(ids)
     .fetch_all(pool)
     .await?;
     ensure!(
-        ecrites_par_un_refus.is_empty(),
-        "{} commandes refusées ont écrit dans le magasin, dont {:?}",
-        ecrites_par_un_refus.len(),
-        ecrites_par_un_refus.first()
+        ecrites.is_empty(),
+        "{} {quoi} ont écrit dans le magasin, dont {:?}",
+        ecrites.len(),
+        ecrites.first()
     );
     Ok(())
 }

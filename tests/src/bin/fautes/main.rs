@@ -10,9 +10,14 @@
 //! It stops and restarts the machine's PostgreSQL and NATS: run it alone
 //! (`scripts/fautes.sh`, which builds it and `mmo` first). Exit code 0 when every check
 //! held; the report goes to standard output.
+//!
+//! `fautes restauration` is the restore drill instead (`restauration`, run by
+//! `scripts/exercice_restauration.sh`): the same load and checks on a cluster of its own, whose
+//! backups are restored to a point in time.
 
 mod activite;
 mod controles;
+mod restauration;
 mod serveur;
 
 use std::path::{Path, PathBuf};
@@ -50,10 +55,13 @@ enum Panne {
 #[derive(Debug, Parser)]
 #[command(name = "fautes")]
 struct Options {
+    /// Another test than the faults.
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// The `mmo` binary (default: beside this one).
     #[arg(long)]
     mmo: Option<PathBuf>,
-    /// PostgreSQL server, without a database name.
+    /// PostgreSQL server, without a database name (the faults).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
     /// Virtual players (one account and character each).
@@ -62,16 +70,27 @@ struct Options {
     /// Commands per second per player.
     #[arg(long, default_value_t = 10)]
     debit: u32,
-    /// Seconds of load before each fault, and again after it.
+    /// Seconds of load before each fault, and again after it (the restore drill: before the
+    /// base backup, between it and the moment restored, and after that moment).
     #[arg(long, default_value_t = 4)]
     duree: u64,
     /// Longest accepted time, in seconds, from a fault's end to a new character fully
-    /// served: the bound of "recovers by itself".
+    /// served: the bound of "recovers by itself" (the faults).
     #[arg(long, default_value_t = 30)]
     reprise_max: u64,
     /// The faults, in order.
     #[arg(long, value_delimiter = ',', default_values_t = [Panne::Aucune, Panne::Kill9, Panne::Postgres, Panne::Nats, Panne::Redis])]
     pannes: Vec<Panne>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// The restore drill (`scripts/exercice_restauration.sh` makes the clusters): under the
+    /// load, a base backup, a moment T; then the primary's server is lost, the archive
+    /// restored to T into another cluster, `mmo` started on it, and what was acknowledged
+    /// before T must be there, nothing sent after T, the economy conserved, the read models
+    /// equal to a rebuild.
+    Restauration(restauration::Reglages),
 }
 
 impl std::fmt::Display for Panne {
@@ -103,17 +122,27 @@ struct Mesure {
 
 #[tokio::main]
 async fn main() {
-    if let Err(e) = executer_tout(Options::parse()).await {
+    let o = Options::parse();
+    let resultat = match &o.mode {
+        Some(Mode::Restauration(r)) => restauration::executer(&o, r).await,
+        None => executer_tout(&o).await,
+    };
+    if let Err(e) = resultat {
         eprintln!("fautes : ÉCHEC : {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn executer_tout(o: Options) -> anyhow::Result<()> {
-    let racine = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The repository's root.
+fn racine() -> anyhow::Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("racine")?
-        .to_path_buf();
+        .to_path_buf())
+}
+
+/// The `mmo` binary to run.
+fn binaire(o: &Options) -> anyhow::Result<PathBuf> {
     let binaire = match o.mmo.clone() {
         Some(b) => b,
         None => std::env::current_exe()?.with_file_name("mmo"),
@@ -124,6 +153,12 @@ async fn executer_tout(o: Options) -> anyhow::Result<()> {
             binaire.display()
         );
     }
+    Ok(binaire)
+}
+
+async fn executer_tout(o: &Options) -> anyhow::Result<()> {
+    let racine = racine()?;
+    let binaire = binaire(o)?;
     script(&racine, "services.sh", &[])?;
     let nom_base = "mmo_fautes";
     let admin = PgPoolOptions::new()
@@ -154,7 +189,7 @@ async fn executer_tout(o: Options) -> anyhow::Result<()> {
         .connect(&serveur.database_url)
         .await?;
 
-    let resultat = campagne(&o, &racine, &mut serveur, &http, &pool).await;
+    let resultat = campagne(o, &racine, &mut serveur, &http, &pool).await;
     if resultat.is_err() {
         eprintln!(
             "--- fin du journal de mmo serve\n{}",
@@ -187,22 +222,15 @@ async fn campagne(
         controles::reactions_a_jour(pool).await?;
         tous.extend(acteurs.iter().cloned());
         let (arret, ecoute) = watch::channel(false);
-        let joueurs: Vec<_> = (0..acteurs.len())
-            .map(|i| {
-                tokio::spawn(activite::jouer(
-                    http.clone(),
-                    serveur.base.clone(),
-                    Joueur::new(
-                        acteurs[i].clone(),
-                        acteurs[(i + 1) % acteurs.len()].clone(),
-                        (rang * 1_000 + i) as u64 + 1,
-                    ),
-                    o.debit,
-                    Arc::clone(&journal),
-                    ecoute.clone(),
-                ))
-            })
-            .collect();
+        let joueurs = lancer_la_charge(
+            http,
+            &serveur.base,
+            &acteurs,
+            rang,
+            o.debit,
+            &journal,
+            &ecoute,
+        );
         tokio::time::sleep(Duration::from_secs(o.duree)).await;
         let debut = Instant::now();
         frapper(panne, racine, serveur, http).await?;
@@ -271,6 +299,35 @@ async fn campagne(
         );
     }
     Ok(())
+}
+
+/// Starts the load: each actor trades with the next one, at `debit` commands per second,
+/// until `arret` turns true.
+fn lancer_la_charge(
+    http: &reqwest::Client,
+    base: &str,
+    acteurs: &[Acteur],
+    rang: usize,
+    debit: u32,
+    journal: &Arc<Mutex<Journal>>,
+    arret: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..acteurs.len())
+        .map(|i| {
+            tokio::spawn(activite::jouer(
+                http.clone(),
+                base.to_owned(),
+                Joueur::new(
+                    acteurs[i].clone(),
+                    acteurs[(i + 1) % acteurs.len()].clone(),
+                    (rang * 1_000 + i) as u64 + 1,
+                ),
+                debit,
+                Arc::clone(journal),
+                arret.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// The longest time without an acknowledged command, from one second before `debut` on.

@@ -26,6 +26,8 @@ pub(crate) struct ServeurMmo {
     /// The game database.
     pub(crate) database_url: String,
     prefixe_bus: String,
+    /// Empty for the faults (they own Redis database `BASE_REDIS` and flush it whole).
+    prefixe_redis: String,
     enfant: Option<Child>,
 }
 
@@ -48,8 +50,15 @@ impl ServeurMmo {
             adresse: format!("127.0.0.1:{port}"),
             database_url,
             prefixe_bus,
+            prefixe_redis: String::new(),
             enfant: None,
         })
+    }
+
+    /// The same, its Redis keys under `prefixe` (`MMO_PREFIXE_REDIS`).
+    pub(crate) fn avec_prefixe_redis(mut self, prefixe: String) -> Self {
+        self.prefixe_redis = prefixe;
+        self
     }
 
     fn commande(&self, args: &[&str]) -> anyhow::Result<Command> {
@@ -67,6 +76,7 @@ impl ServeurMmo {
             )
             .env("MMO_NATS_URL", "nats://127.0.0.1:4222")
             .env("MMO_PREFIXE_BUS", &self.prefixe_bus)
+            .env("MMO_PREFIXE_REDIS", &self.prefixe_redis)
             .env("MMO_ADRESSE", &self.adresse)
             .env("MMO_JWT_SECRET", SECRET)
             .env("MMO_DUREE_ACCES", "7200")
