@@ -18,7 +18,6 @@
 
 pub mod auth;
 pub mod config;
-pub mod console;
 pub mod diffusion;
 pub mod fil;
 pub mod metriques;

@@ -1,7 +1,7 @@
 //! The game master's console, read side (admin only): `mj.chercher` (accounts by login or
 //! character name), `mj.chronologie` (an account's or a character's timeline, with the
 //! system's reactions), `mj.etat_a` and `mj.difference` (an aggregate's state at a past
-//! event, and what changed between two). The queries are [`crate::console`]'s.
+//! event, and what changed between two). The queries are `projections::requetes::console`'s.
 
 use domain::combat::Combat;
 use domain::echange::Echange;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::console::{self, Changement, CompteTrouve, Sujet};
+use projections::requetes::console::{self, Changement, CompteTrouve, Sujet};
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, curseur, en_json, lire_curseur};
 

@@ -1,7 +1,7 @@
 //! The game master's console, read side: finding an account by login or character name, an
 //! account's timeline (its aggregates' events and the system's reactions to them), and the
-//! structural difference between two states of an aggregate. The queries live here; the
-//! `mj.*` handlers ([`crate::rpc::mj`]) only check params and map.
+//! structural difference between two states of an aggregate. The queries live here, with the
+//! read side's others; the gateway's `mj.*` handlers only check params and map.
 
 use std::collections::HashMap;
 
@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
+
+use crate::ErreurProjection;
 
 /// An account found by [`chercher`].
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -67,7 +69,7 @@ pub async fn chercher(
     texte: &str,
     apres: Option<Uuid>,
     limite: i64,
-) -> Result<Vec<CompteTrouve>, sqlx::Error> {
+) -> Result<Vec<CompteTrouve>, ErreurProjection> {
     let comptes: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT compte_id, login, cree_le FROM comptes \
          WHERE compte_id IN (SELECT compte_id FROM comptes WHERE lower(login) LIKE $1 \
@@ -123,7 +125,7 @@ pub enum Sujet {
 pub async fn agregats(
     pool: &PgPool,
     sujet: Sujet,
-) -> Result<Option<Vec<(String, String)>>, sqlx::Error> {
+) -> Result<Option<Vec<(String, String)>>, ErreurProjection> {
     let (compte, joueurs): (Uuid, Vec<Uuid>) = match sujet {
         Sujet::Compte(c) => {
             let existe: Option<(Uuid,)> =
@@ -209,7 +211,7 @@ pub async fn chronologie(
     cles: &[(String, String)],
     apres: PositionGlobale,
     limite: i64,
-) -> Result<Vec<EvenementChronologie>, sqlx::Error> {
+) -> Result<Vec<EvenementChronologie>, ErreurProjection> {
     let (types, ids): (Vec<&str>, Vec<&str>) =
         cles.iter().map(|(t, i)| (t.as_str(), i.as_str())).unzip();
     let mut lignes: Vec<EvenementChronologie> = sqlx::query_as(
