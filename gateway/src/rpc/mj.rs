@@ -10,12 +10,12 @@ use domain::inventaire::Inventaire;
 use domain::joueur::Joueur;
 use domain::moderation::Moderation;
 use domain::quete::Quete;
+use projections::requetes::console::{self, Changement, CompteTrouve, Sujet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use projections::requetes::console::{self, Changement, CompteTrouve, Sujet};
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, curseur, en_json, lire_curseur};
 
