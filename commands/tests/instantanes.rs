@@ -69,22 +69,27 @@ async fn executer(m: &Depot, commande: CommandeInventaire) {
         .expect("commande d'inventaire");
 }
 
-/// An inventory whose latest snapshot is followed by a tail: opened, then loot and purchases
-/// (1 or 2 events each) past a few intervals, then one more purchase (2 events, under one
-/// interval) if the last snapshot is at the stream's end. Returns the stream's length.
-async fn inventaire_avec_instantane_et_suite(pool: &PgPool) -> i64 {
-    let m = depot(pool, INTERVALLE);
+/// Opens the inventory, then plays `tours` rounds of loot and a purchase.
+async fn ouvrir_et_jouer(m: &Depot, tours: u64) {
     executer(
-        &m,
+        m,
         CommandeInventaire::Ouvrir {
             joueur_id: joueur(),
         },
     )
     .await;
-    for n in 0..12 {
-        executer(&m, butin(n)).await;
-        executer(&m, pain()).await;
+    for n in 0..tours {
+        executer(m, butin(n)).await;
+        executer(m, pain()).await;
     }
+}
+
+/// An inventory whose latest snapshot is followed by a tail: opened, then loot and purchases
+/// (1 or 2 events each) past a few intervals, then one more purchase (2 events, under one
+/// interval) if the last snapshot is at the stream's end. Returns the stream's length.
+async fn inventaire_avec_instantane_et_suite(pool: &PgPool) -> i64 {
+    let m = depot(pool, INTERVALLE);
+    ouvrir_et_jouer(&m, 12).await;
     m.attendre_instantanes().await;
     let (avant, _, _) = instantane(pool, "Inventaire", &inventaire())
         .await
@@ -316,17 +321,7 @@ async fn une_table_d_instantanes_en_panne_ne_casse_aucune_commande(pool: PgPool)
         .await
         .expect("table déplacée");
     let m = depot(&pool, 3);
-    executer(
-        &m,
-        CommandeInventaire::Ouvrir {
-            joueur_id: joueur(),
-        },
-    )
-    .await;
-    for n in 0..6 {
-        executer(&m, butin(n)).await;
-        executer(&m, pain()).await;
-    }
+    ouvrir_et_jouer(&m, 6).await;
     m.attendre_instantanes().await;
     let compteurs = &m.compteurs().instantanes;
     assert!(compteurs.echecs.load(Ordering::Relaxed) >= 2);
