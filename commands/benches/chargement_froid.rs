@@ -23,10 +23,13 @@ use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::inventaire::{CommandeInventaire, EvenementInventaire, Inventaire};
 use domain::valeurs::{Or, Quantite};
 use domain::{Catalogue, Services};
-use magasin::{MIGRATIONS, Metadonnees};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use magasin::Metadonnees;
+use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::commun::BaseDeBanc;
+
+mod commun;
 
 fn meta() -> Metadonnees {
     let compte = CompteId::from_uuid(Uuid::from_u64_pair(2, 1));
@@ -204,28 +207,6 @@ fn reglage(nom: &str, defaut: usize) -> usize {
         .unwrap_or(defaut)
 }
 
-/// A fresh, migrated database beside `url`'s, and the admin connection that will drop it.
-async fn creer_base(url: &str, base: &str) -> (PgConnection, PgPool) {
-    let mut admin = PgConnection::connect(url)
-        .await
-        .expect("connexion à PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {base}"))
-        .execute(&mut admin)
-        .await
-        .expect("base de banc");
-    let url_base = match url.rsplit_once('/') {
-        Some((serveur, _)) => format!("{serveur}/{base}"),
-        None => panic!("DATABASE_URL sans nom de base : {url}"),
-    };
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&url_base)
-        .await
-        .expect("pool");
-    MIGRATIONS.run(&pool).await.expect("migrations");
-    (admin, pool)
-}
-
 async fn banc() {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -233,7 +214,8 @@ async fn banc() {
     let tours = reglage("BENCH_TOURS", 30);
     let intervalle = INTERVALLE_PAR_DEFAUT;
     let base = format!("mmo_bench_instantanes_{}", std::process::id());
-    let (mut admin, pool) = creer_base(&url, &base).await;
+    let base_de_banc = BaseDeBanc::creer(&url, &base, 8).await;
+    let pool = base_de_banc.pool.clone();
     let catalogue = Catalogue::officiel().expect("catalogue");
 
     // The long-lived inventory: its snapshot at n - (interval - 1), then the tail.
@@ -329,8 +311,5 @@ async fn banc() {
         ))
     );
 
-    pool.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {base}"))
-        .execute(&mut admin)
-        .await;
+    base_de_banc.supprimer().await;
 }

@@ -21,10 +21,12 @@ use domain::Catalogue;
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
 use domain::valeurs::{Classe, NomJoueur};
-use magasin::{MIGRATIONS, Metadonnees};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection};
+use magasin::Metadonnees;
 use uuid::Uuid;
+
+use crate::commun::BaseDeBanc;
+
+mod commun;
 
 struct Mesure {
     commandes: usize,
@@ -163,24 +165,9 @@ async fn banc() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     let base = format!("mmo_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&url)
-        .await
-        .expect("connexion à PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {base}"))
-        .execute(&mut admin)
-        .await
-        .expect("base de banc");
-    let url_base = match url.rsplit_once('/') {
-        Some((serveur, _)) => format!("{serveur}/{base}"),
-        None => panic!("DATABASE_URL sans nom de base : {url}"),
-    };
     let max = concurrences.iter().copied().max().unwrap_or(1);
-    let pool = PgPoolOptions::new()
-        .max_connections(u32::try_from(max).unwrap_or(32) + 2)
-        .connect(&url_base)
-        .await
-        .expect("pool");
-    MIGRATIONS.run(&pool).await.expect("migrations");
+    let base_de_banc = BaseDeBanc::creer(&url, &base, u32::try_from(max).unwrap_or(32) + 2).await;
+    let pool = base_de_banc.pool.clone();
     sqlx::query("CREATE TABLE bench_insertion (id bigserial PRIMARY KEY, donnees json NOT NULL)")
         .execute(&pool)
         .await
@@ -201,7 +188,7 @@ async fn banc() {
             historique,
         )
         .await;
-        let plafond = pgbench(&url_base, clients, secondes);
+        let plafond = pgbench(&base_de_banc.url, clients, secondes);
         let (plafond_txt, rapport) = match plafond {
             Some(tps) => (
                 format!("{tps:.0}"),
@@ -216,8 +203,5 @@ async fn banc() {
             m.centile(0.99).as_secs_f64() * 1e3,
         );
     }
-    pool.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {base}"))
-        .execute(&mut admin)
-        .await;
+    base_de_banc.supprimer().await;
 }
