@@ -13,6 +13,28 @@ fn url_serveur() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The URL of a database named `<prefixe>_<uuid>` beside `DATABASE_URL`'s (not created: `mmo
+/// migrate` creates it), and its name.
+fn base_neuve(prefixe: &str) -> (String, String) {
+    let nom = format!("{prefixe}_{}", uuid::Uuid::new_v4().simple());
+    let url = format!(
+        "{}/{nom}",
+        url_serveur().rsplit_once('/').expect("url avec base").0
+    );
+    (nom, url)
+}
+
+/// Drops a test's database, whoever is still connected to it.
+async fn supprimer(nom: &str) {
+    let mut admin = PgConnection::connect(&url_serveur())
+        .await
+        .expect("PostgreSQL local");
+    sqlx::query(&format!("DROP DATABASE {nom} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("nettoyage");
+}
+
 fn mmo(args: &[&str], database_url: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_mmo"))
         .args(args)
@@ -23,16 +45,11 @@ fn mmo(args: &[&str], database_url: &str) -> std::process::Output {
 
 #[tokio::test]
 async fn migrate_prepare_une_base_neuve_et_peut_etre_relance() {
-    let nom = format!("mmo_migrate_{}", uuid::Uuid::new_v4().simple());
-    let serveur = url_serveur();
-    let mut admin = PgConnection::connect(&serveur)
+    let mut admin = PgConnection::connect(&url_serveur())
         .await
         .expect("PostgreSQL local");
     // Not created here: `mmo migrate` creates the database it is given.
-    let url = format!(
-        "{}/{nom}",
-        serveur.rsplit_once('/').expect("url avec base").0
-    );
+    let (nom, url) = base_neuve("mmo_migrate");
 
     for _ in 0..2 {
         let sortie = mmo(&["migrate"], &url);
@@ -75,12 +92,7 @@ fn migrate_sans_postgresql_dit_lequel_et_comment_le_demarrer() {
 
 #[tokio::test]
 async fn projections_status_et_rebuild_sur_une_base_neuve() {
-    let nom = format!("mmo_projections_{}", uuid::Uuid::new_v4().simple());
-    let serveur = url_serveur();
-    let url = format!(
-        "{}/{nom}",
-        serveur.rsplit_once('/').expect("url avec base").0
-    );
+    let (nom, url) = base_neuve("mmo_projections");
     assert!(mmo(&["migrate"], &url).status.success());
 
     let statut = mmo(&["projections", "status"], &url);
@@ -107,13 +119,7 @@ async fn projections_status_et_rebuild_sur_une_base_neuve() {
     assert!(!inconnue.status.success());
     assert!(String::from_utf8_lossy(&inconnue.stderr).contains("projection inconnue « dragons »"));
 
-    let mut admin = PgConnection::connect(&serveur)
-        .await
-        .expect("PostgreSQL local");
-    sqlx::query(&format!("DROP DATABASE {nom} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("nettoyage");
+    supprimer(&nom).await;
 }
 
 #[test]
@@ -162,12 +168,7 @@ async fn inserer(base: &mut PgConnection, lignes: Vec<serde_json::Value>) {
 
 #[tokio::test]
 async fn evenements_verifier_relit_le_jeu_d_essai_et_nomme_un_evenement_illisible() {
-    let nom = format!("mmo_evenements_{}", uuid::Uuid::new_v4().simple());
-    let serveur = url_serveur();
-    let url = format!(
-        "{}/{nom}",
-        serveur.rsplit_once('/').expect("url avec base").0
-    );
+    let (nom, url) = base_neuve("mmo_evenements");
     assert!(mmo(&["migrate"], &url).status.success());
     let mut base = PgConnection::connect(&url).await.expect("base migrée");
     let lignes: Vec<serde_json::Value> = JEU_D_ESSAI
@@ -226,11 +227,5 @@ async fn evenements_verifier_relit_le_jeu_d_essai_et_nomme_un_evenement_illisibl
     assert!(erreur.contains("version « 7.0 » inconnue"), "{erreur}");
 
     base.close().await.expect("fermeture");
-    let mut admin = PgConnection::connect(&serveur)
-        .await
-        .expect("PostgreSQL local");
-    sqlx::query(&format!("DROP DATABASE {nom} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .expect("nettoyage");
+    supprimer(&nom).await;
 }
