@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use gateway::config::{Connexions, Reglages};
 use gateway::outils;
 use gateway::serveur::Serveur;
@@ -51,47 +51,27 @@ enum Commande {
     },
     /// Administration des comptes.
     Admin {
-        /// Base PostgreSQL du jeu.
-        #[arg(
-            long,
-            env = "MMO_DATABASE_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
-        )]
-        database_url: String,
+        #[command(flatten)]
+        base: BaseDuJeu,
         #[command(subcommand)]
         action: ActionAdmin,
     },
     /// Crée la base du jeu si elle manque et applique ses migrations (événements, comptes…).
     Migrate {
-        /// Base PostgreSQL du jeu.
-        #[arg(
-            long,
-            env = "MMO_DATABASE_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
-        )]
-        database_url: String,
+        #[command(flatten)]
+        base: BaseDuJeu,
     },
     /// Projections : reconstruction par rejeu, état et retard.
     Projections {
-        /// Base PostgreSQL du jeu.
-        #[arg(
-            long,
-            env = "MMO_DATABASE_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
-        )]
-        database_url: String,
+        #[command(flatten)]
+        base: BaseDuJeu,
         #[command(subcommand)]
         action: ActionProjections,
     },
     /// Événements stockés : relecture de chacun par le code courant.
     Evenements {
-        /// Base PostgreSQL du jeu.
-        #[arg(
-            long,
-            env = "MMO_DATABASE_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/mmo"
-        )]
-        database_url: String,
+        #[command(flatten)]
+        base: BaseDuJeu,
         #[command(subcommand)]
         action: ActionEvenements,
     },
@@ -110,6 +90,18 @@ enum Commande {
         #[arg(long, default_value_t = 1_000)]
         graines: u64,
     },
+}
+
+/// The game database, for the commands that work on it alone.
+#[derive(Args)]
+struct BaseDuJeu {
+    /// Base PostgreSQL du jeu.
+    #[arg(
+        long,
+        env = "MMO_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/mmo"
+    )]
+    database_url: String,
 }
 
 #[derive(Subcommand)]
@@ -181,23 +173,20 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
             outils::travailler(&connexions, partie, metriques).await?;
         }
         Commande::Admin {
-            database_url,
+            base,
             action: ActionAdmin::Promouvoir { login, retirer },
         } => {
-            let pool = outils::connecter(&database_url).await?;
+            let pool = outils::connecter(&base.database_url).await?;
             outils::promouvoir(&pool, &login, !retirer).await?;
             let role = if retirer { "retiré à" } else { "donné à" };
             println!("rôle d'administrateur {role} « {login} »");
         }
-        Commande::Migrate { database_url } => {
-            let appliquees = outils::migrer(&database_url).await?;
+        Commande::Migrate { base } => {
+            let appliquees = outils::migrer(&base.database_url).await?;
             println!("base à jour ({appliquees} migrations appliquées au total)");
         }
-        Commande::Projections {
-            database_url,
-            action,
-        } => {
-            let pool = outils::connecter(&database_url).await?;
+        Commande::Projections { base, action } => {
+            let pool = outils::connecter(&base.database_url).await?;
             match action {
                 ActionProjections::Rebuild { nom } => {
                     outils::reconstruire(&pool, &nom).await?;
@@ -206,10 +195,10 @@ async fn executer(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Commande::Evenements {
-            database_url,
+            base,
             action: ActionEvenements::Verifier,
         } => {
-            let pool = outils::connecter(&database_url).await?;
+            let pool = outils::connecter(&base.database_url).await?;
             print!("{}", outils::verifier_evenements(&pool).await?);
         }
         Commande::Catalogue { fichier } => {
