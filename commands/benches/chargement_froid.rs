@@ -27,7 +27,7 @@ use magasin::Metadonnees;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::commun::BaseDeBanc;
+use crate::commun::{BaseDeBanc, reglage};
 
 mod commun;
 
@@ -200,18 +200,11 @@ fn main() {
     runtime.block_on(banc());
 }
 
-fn reglage(nom: &str, defaut: usize) -> usize {
-    std::env::var(nom)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(defaut)
-}
-
 async fn banc() {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let n = reglage("BENCH_EVENEMENTS", 10_000);
-    let tours = reglage("BENCH_TOURS", 30);
+    let n: usize = reglage("BENCH_EVENEMENTS", 10_000);
+    let tours: usize = reglage("BENCH_TOURS", 30);
     let intervalle = INTERVALLE_PAR_DEFAUT;
     let base = format!("mmo_bench_instantanes_{}", std::process::id());
     let base_de_banc = BaseDeBanc::creer(&url, &base, 8).await;

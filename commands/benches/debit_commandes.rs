@@ -24,7 +24,7 @@ use domain::valeurs::{Classe, NomJoueur};
 use magasin::Metadonnees;
 use uuid::Uuid;
 
-use crate::commun::BaseDeBanc;
+use crate::commun::{BaseDeBanc, reglage};
 
 mod commun;
 
@@ -151,19 +151,13 @@ fn main() {
 async fn banc() {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let secondes: u64 = std::env::var("BENCH_SECONDES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let secondes: u64 = reglage("BENCH_SECONDES", 5);
     let concurrences: Vec<usize> = std::env::var("BENCH_CONCURRENCES")
         .unwrap_or_else(|_| "1,4,8,16,32".to_owned())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let historique: u32 = std::env::var("BENCH_HISTORIQUE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let historique: u32 = reglage("BENCH_HISTORIQUE", 100);
     let base = format!("mmo_bench_{}", std::process::id());
     let max = concurrences.iter().copied().max().unwrap_or(1);
     let base_de_banc = BaseDeBanc::creer(&url, &base, u32::try_from(max).unwrap_or(32) + 2).await;

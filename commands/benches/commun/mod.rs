@@ -1,9 +1,19 @@
 //! What the command benches share: a database of their own beside `DATABASE_URL`'s, migrated,
 //! and dropped at the end.
 
+use std::str::FromStr;
+
 use magasin::MIGRATIONS;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection as _, PgConnection, PgPool};
+
+/// A setting from the environment variable `nom`, `defaut` when absent or unreadable.
+pub(crate) fn reglage<T: FromStr>(nom: &str, defaut: T) -> T {
+    std::env::var(nom)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(defaut)
+}
 
 /// A bench's own database: its pool, and the admin connection that drops it.
 pub(crate) struct BaseDeBanc {
