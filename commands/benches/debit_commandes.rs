@@ -7,16 +7,23 @@
 //! same run measures `pgbench` inserting one row per transaction at the same concurrency on the
 //! same server: the ratio says how close the store is to what PostgreSQL can commit.
 //!
+//! Commands decided at the same moment are written together (group commit,
+//! `commands::ecriture_groupee`), with the server's settings and variables
+//! (`MMO_ECRITURE_ATTENTE_US`, `MMO_ECRITURE_COMMANDES`, `MMO_ECRITURE_LOTS_EN_VOL`,
+//! doc/passerelle.md §1.1); the table says how many commands a statement carried on average.
+//!
 //! `cargo bench -p commands --bench debit_commandes` (env: `DATABASE_URL`, `BENCH_SECONDES`,
-//! `BENCH_CONCURRENCES` e.g. `1,4,8,16,32`, `BENCH_HISTORIQUE`). It creates and drops its own
-//! database.
+//! `BENCH_CONCURRENCES` e.g. `1,4,8,16,32`, `BENCH_HISTORIQUE`, and the settings above). It
+//! creates and drops its own database.
 
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use commands::Depot;
+use commands::ecriture_groupee::ReglagesEcriture;
 use domain::Catalogue;
 use domain::ids::{CombatId, CompteId, JoueurId};
 use domain::joueur::{CommandeJoueur, Joueur, SourceXp};
@@ -166,15 +173,37 @@ async fn banc() {
         .execute(&pool)
         .await
         .expect("table pgbench");
-    let depot = Arc::new(Depot::new(
-        pool.clone(),
-        Catalogue::officiel().expect("catalogue"),
-    ));
+    let defaut = ReglagesEcriture::default();
+    let ecriture = ReglagesEcriture {
+        attente: Duration::from_micros(reglage(
+            "MMO_ECRITURE_ATTENTE_US",
+            u64::try_from(defaut.attente.as_micros()).unwrap_or(0),
+        )),
+        commandes_par_lot: reglage("MMO_ECRITURE_COMMANDES", defaut.commandes_par_lot),
+        lots_en_vol: reglage("MMO_ECRITURE_LOTS_EN_VOL", defaut.lots_en_vol),
+    };
+    let depot = Arc::new(
+        Depot::new(pool.clone(), Catalogue::officiel().expect("catalogue")).avec_ecriture(ecriture),
+    );
+    let ecriture = depot.reglages_ecriture();
 
-    println!("historique par personnage : {historique} commandes\n");
-    println!("| clients | commandes/s | p50 | p99 | pgbench insertions/s | rapport |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("historique par personnage : {historique} commandes");
+    println!(
+        "écriture groupée : attente {} µs, {} commandes par lot au plus, {} lots en vol\n",
+        ecriture.attente.as_micros(),
+        ecriture.commandes_par_lot,
+        ecriture.lots_en_vol
+    );
+    println!(
+        "| clients | commandes/s | p50 | p99 | commandes par instruction | pgbench insertions/s | rapport |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let compteurs = depot.compteurs().ecriture.clone();
     for clients in concurrences {
+        let (lots, commandes) = (
+            compteurs.lots.load(Ordering::Relaxed),
+            compteurs.commandes.load(Ordering::Relaxed),
+        );
         let m = mesurer(
             depot.clone(),
             clients,
@@ -182,6 +211,8 @@ async fn banc() {
             historique,
         )
         .await;
+        let par_lot = (compteurs.commandes.load(Ordering::Relaxed) - commandes) as f64
+            / (compteurs.lots.load(Ordering::Relaxed) - lots).max(1) as f64;
         let plafond = pgbench(&base_de_banc.url, clients, secondes);
         let (plafond_txt, rapport) = match plafond {
             Some(tps) => (
@@ -191,7 +222,7 @@ async fn banc() {
             None => ("pgbench absent".to_owned(), "—".to_owned()),
         };
         println!(
-            "| {clients} | {:.0} | {:.2} ms | {:.2} ms | {plafond_txt} | {rapport} |",
+            "| {clients} | {:.0} | {:.2} ms | {:.2} ms | {par_lot:.1} | {plafond_txt} | {rapport} |",
             m.par_seconde(),
             m.centile(0.50).as_secs_f64() * 1e3,
             m.centile(0.99).as_secs_f64() * 1e3,

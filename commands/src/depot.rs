@@ -9,8 +9,9 @@
 //! trait: `handle` decides, `apply` folds.
 //!
 //! [`Depot::executer`] is the one way a command reaches an aggregate. It decides on the state
-//! this process already holds for the aggregate ([`Memoire`]), writes the events in one
-//! statement with the command's metadata on each, and lets the primary key catch a state this
+//! this process already holds for the aggregate ([`Memoire`]), writes the events with the
+//! command's metadata on each — in one statement with the commands decided at the same moment
+//! on other aggregates ([`crate::ecriture_groupee`]) — and lets the store catch a state this
 //! process had not fully seen (another process wrote): it then reads the missing events and
 //! decides again, a bounded number of times. A decision that writes nothing (a refusal, a
 //! no-op) is confirmed against the store before it is answered. A command id already applied
@@ -39,7 +40,6 @@ use domain::moderation::Moderation;
 use domain::quete::Quete;
 use domain::versions;
 use magasin::Metadonnees;
-use magasin::lecteur::PositionGlobale;
 use magasin::suivi::Reveil;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -47,6 +47,9 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::ecriture_groupee::{
+    CompteursEcriture, Ecriture, EcritureGroupee, IssueEcriture, ReglagesEcriture,
+};
 use crate::erreurs::{ErreurApplication, Refus};
 use crate::instantanes::{CompteursInstantanes, Instantanes};
 
@@ -83,6 +86,8 @@ pub struct Compteurs {
     pub abandons: AtomicU64,
     /// Stored snapshots written, failed, skipped and ignored.
     pub instantanes: Arc<CompteursInstantanes>,
+    /// Batches of commands written together, and the commands they carried.
+    pub ecriture: Arc<CompteursEcriture>,
 }
 
 /// Aggregates of one type a process keeps in memory before it forgets those not in use.
@@ -190,22 +195,9 @@ pub struct Depot {
     politique: PolitiqueReessai,
     compteurs: Arc<Compteurs>,
     reveil: Arc<Reveil>,
+    ecriture: EcritureGroupee,
     instantanes: Instantanes,
 }
-
-/// The events of one command, in one statement (a statement is its own transaction): the
-/// same metadata on each, sequences following the version the command was decided on. It
-/// answers where the last of them stands in the global order (one transaction, so one
-/// transaction id for all of them): the command's answer carries it ([`crate::ecrits`]).
-const INSERER: &str = "WITH ecrits AS ( \
-     INSERT INTO events \
-     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-     SELECT $1, $2, $3 + e.rang, e.genre, e.version, e.payload::json, $7::json \
-     FROM UNNEST($4::text[], $5::text[], $6::text[]) WITH ORDINALITY \
-          AS e (genre, version, payload, rang) \
-     ORDER BY e.rang \
-     RETURNING transaction_id, global_position) \
-     SELECT transaction_id::text::bigint, max(global_position) FROM ecrits GROUP BY transaction_id";
 
 /// Where the last event a command id produced stands in the global order.
 const SITUER_COMMANDE: &str = "SELECT transaction_id::text::bigint, global_position FROM events \
@@ -220,6 +212,7 @@ impl Depot {
     /// The store on a migrated database.
     pub fn new(pool: PgPool, catalogue: Services) -> Self {
         let compteurs = Arc::<Compteurs>::default();
+        let reveil = Reveil::new(pool.clone());
         Self {
             joueurs: Memoire::default(),
             combats: Memoire::default(),
@@ -227,7 +220,13 @@ impl Depot {
             inventaires: Memoire::default(),
             echanges: Memoire::default(),
             moderations: Memoire::default(),
-            reveil: Reveil::new(pool.clone()),
+            ecriture: EcritureGroupee::new(
+                pool.clone(),
+                ReglagesEcriture::default(),
+                Arc::clone(&reveil),
+                Arc::clone(&compteurs.ecriture),
+            ),
+            reveil,
             pool,
             catalogue,
             politique: PolitiqueReessai::default(),
@@ -241,6 +240,23 @@ impl Depot {
     pub fn avec_politique(mut self, politique: PolitiqueReessai) -> Self {
         self.politique = politique;
         self
+    }
+
+    /// Replaces how commands share statements (group commit).
+    #[must_use]
+    pub fn avec_ecriture(mut self, reglages: ReglagesEcriture) -> Self {
+        self.ecriture = EcritureGroupee::new(
+            self.pool.clone(),
+            reglages,
+            Arc::clone(&self.reveil),
+            Arc::clone(&self.compteurs.ecriture),
+        );
+        self
+    }
+
+    /// How commands share statements, as this store applies it.
+    pub fn reglages_ecriture(&self) -> ReglagesEcriture {
+        self.ecriture.reglages()
     }
 
     /// Takes a stored snapshot of an aggregate every `intervalle` events (0: none is read or
@@ -329,9 +345,8 @@ impl Depot {
                 .ecrire::<A>(agregat_id, connu.version, &evenements, meta)
                 .await
             {
-                Ok(position) => {
+                Ok(IssueEcriture::Ecrite(position)) => {
                     crate::ecrits::noter(position);
-                    self.reveil.signaler();
                     let n = i64::try_from(evenements.len()).unwrap_or(i64::MAX);
                     let mut apres = Connu {
                         etat,
@@ -346,9 +361,10 @@ impl Depot {
                     *garde = Some(apres);
                     return Ok(evenements);
                 }
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Ok(IssueEcriture::Conflit) => {
                     // Either another writer holds this version, or this very command id was
-                    // applied already (by a concurrent duplicate or an earlier attempt).
+                    // applied already (by a concurrent duplicate, an earlier attempt, or
+                    // another command of its batch).
                     if let Some(anterieurs) = self
                         .reponse_anterieure::<A>(agregat_id, meta.id_commande)
                         .await?
@@ -380,39 +396,41 @@ impl Depot {
         }
     }
 
-    /// Writes a command's events after `version`; where the last one stands in the global
-    /// order.
+    /// Writes a command's events after `version`, with whichever commands are decided at the
+    /// same moment: where the last one stands in the global order, or a conflict (its first
+    /// sequence is taken, or its id was applied).
     async fn ecrire<A>(
         &self,
         agregat_id: &str,
         version: i64,
         evenements: &[A::Event],
         meta: &Metadonnees,
-    ) -> Result<PositionGlobale, sqlx::Error>
+    ) -> Result<IssueEcriture, sqlx::Error>
     where
         A: AgregatStocke,
     {
         let mut genres = Vec::with_capacity(evenements.len());
         let mut versions = Vec::with_capacity(evenements.len());
-        let mut payloads = Vec::with_capacity(evenements.len());
+        let mut charges = Vec::with_capacity(evenements.len());
         for e in evenements {
             genres.push(e.event_type());
             versions.push(e.event_version());
-            payloads.push(serde_json::to_string(e).map_err(|e| sqlx::Error::Encode(e.into()))?);
+            charges.push(serde_json::to_string(e).map_err(|e| sqlx::Error::Encode(e.into()))?);
         }
         let metadata =
             serde_json::to_string(&meta.en_map()).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        sqlx::query_as::<_, (i64, i64)>(INSERER)
-            .bind(A::TYPE)
-            .bind(agregat_id)
-            .bind(version)
-            .bind(genres)
-            .bind(versions)
-            .bind(payloads)
-            .bind(metadata)
-            .fetch_one(&self.pool)
+        self.ecriture
+            .ecrire(Ecriture {
+                agregat: A::TYPE,
+                agregat_id: agregat_id.to_owned(),
+                version,
+                genres,
+                versions,
+                charges,
+                meta: meta.clone(),
+                metadata,
+            })
             .await
-            .map(PositionGlobale::from)
     }
 
     /// A cold load: the stored snapshot, if a usable one exists, and the events after it (the

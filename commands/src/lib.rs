@@ -5,6 +5,8 @@
 //!
 //! - [`depot`]: the aggregates each process holds, and [`Depot::executer`], the one way a
 //!   command reaches an aggregate and its events reach the store;
+//! - [`ecriture_groupee`]: group commit, the commands decided at the same moment written in
+//!   one statement;
 //! - [`ecrits`]: where a request's writes ended in the global order, for its answer;
 //! - [`services`]: one application service per game service (joueur, combat, quete, economie,
 //!   monde, chat);
@@ -15,6 +17,7 @@
 pub mod bus;
 pub mod depot;
 pub mod ecrits;
+pub mod ecriture_groupee;
 pub mod erreurs;
 pub mod instantanes;
 pub mod services;

@@ -156,8 +156,11 @@ const JEU_D_ESSAI: &str = include_str!("../../magasin/tests/fixtures/evenements.
 async fn inserer(base: &mut PgConnection, lignes: Vec<serde_json::Value>) {
     sqlx::query(
         "INSERT INTO events \
-           (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
+           (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+            id_commande, correlation_id, causation_id, compte_id) \
+         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+                (metadata ->> 'id_commande')::uuid, (metadata ->> 'correlation_id')::uuid, \
+                (metadata ->> 'causation_id')::uuid, (metadata ->> 'compte_id')::uuid \
          FROM json_populate_recordset(NULL::events, $1::json)",
     )
     .bind(serde_json::Value::from(lignes))

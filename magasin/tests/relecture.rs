@@ -23,8 +23,11 @@ fn lignes() -> Vec<Value> {
 async fn inserer(pool: &PgPool, lignes: &[Value]) {
     sqlx::query(
         "INSERT INTO events \
-           (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
+           (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+            id_commande, correlation_id, causation_id, compte_id) \
+         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+                (metadata ->> 'id_commande')::uuid, (metadata ->> 'correlation_id')::uuid, \
+                (metadata ->> 'causation_id')::uuid, (metadata ->> 'compte_id')::uuid \
          FROM json_populate_recordset(NULL::events, $1::json)",
     )
     .bind(Value::from(lignes.to_vec()))
