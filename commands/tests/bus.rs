@@ -28,6 +28,7 @@ use domain::valeurs::{Classe, NomJoueur};
 use futures_util::StreamExt as _;
 use magasin::Metadonnees;
 use magasin::lecteur::{self, EvenementStocke};
+use magasin::partage::{CAPACITE_PAR_DEFAUT, LecteurPartage};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -236,8 +237,15 @@ async fn une_victoire_est_payee_une_fois_par_les_reactions(pool: PgPool) {
 
     let (arret, arret_rx) = watch::channel(false);
     let reactions = reactions(&m, &bus).await;
+    // The relay takes its events from a shared reader, as in `mmo serve`.
+    let partage = LecteurPartage::new(pool.clone(), CAPACITE_PAR_DEFAUT);
     let taches = [
-        tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone())),
+        partage.lancer(arret_rx.clone()),
+        tokio::spawn(
+            Relais::new(pool.clone(), bus.clone())
+                .avec_lecteur(partage.clone())
+                .executer(arret_rx.clone()),
+        ),
         tokio::spawn(reactions.clone().executer(arret_rx.clone())),
     ];
     // The combat's rewards, then the quest the Tank completed by winning, then its reward.

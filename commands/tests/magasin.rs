@@ -5,10 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
 use commands::depot::PolitiqueReessai;
+use commands::ecriture_groupee::ReglagesEcriture;
 use commands::{Depot, ErreurApplication, Refus};
 use domain::combat::{Combat, Combattant, CommandeCombat};
 use domain::echange::{CommandeEchange, Echange, Offre};
@@ -219,21 +221,36 @@ async fn chaque_evenement_porte_qui_pourquoi_et_quand(pool: PgPool) {
     );
 }
 
-/// Inserts, in an open transaction, the event a concurrent writer would add at `sequence`.
+/// Inserts, in an open transaction, the event a concurrent writer (another process) would add
+/// at `sequence`, its command id registered as the store's writer does.
 async fn ecrivain_concurrent(
     pool: &PgPool,
     agregat_id: &str,
     sequence: i64,
 ) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.expect("transaction");
+    let autre = meta();
     sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Joueur', $1, $2, 'XpGagnee', '1.0', $3, $4)",
+        "INSERT INTO commandes_appliquees (id_commande, aggregate_type, aggregate_id, transaction_id) \
+         VALUES ($1, 'Joueur', $2, pg_current_xact_id())",
+    )
+    .bind(autre.id_commande)
+    .bind(agregat_id)
+    .execute(&mut *tx)
+    .await
+    .expect("commande concurrente");
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+                             payload, metadata, id_commande, correlation_id, causation_id, compte_id) \
+         VALUES ('Joueur', $1, $2, 'XpGagnee', '1.0', $3, $4, $5, $6, $5, $7)",
     )
     .bind(agregat_id)
     .bind(sequence)
     .bind(serde_json::json!({"XpGagnee": {"source": {"combat": Uuid::from_u64_pair(3, 77)}, "xp": 1, "xp_totale": 1}}))
-    .bind(serde_json::to_value(meta().en_map()).expect("json"))
+    .bind(serde_json::to_value(autre.en_map()).expect("json"))
+    .bind(autre.id_commande)
+    .bind(autre.correlation_id)
+    .bind(compte().uuid())
     .execute(&mut *tx)
     .await
     .expect("insertion concurrente");
@@ -320,12 +337,7 @@ async fn avec_reessai_le_perdant_d_une_course_decide_a_nouveau_sur_l_etat_neuf(p
         11,
         "1 du concurrent + 10 de la commande"
     );
-    assert!(
-        m.compteurs()
-            .conflits
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 1
-    );
+    assert!(m.compteurs().conflits.load(Ordering::Relaxed) >= 1);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -926,4 +938,487 @@ async fn un_refus_n_est_pas_retenu_le_meme_id_peut_etre_applique_ensuite_et_rejo
         .await
         .expect("lecture");
     assert_eq!(n, 2, "un débit et un ajout, une seule fois");
+}
+
+/// A store whose batches go one at a time (one in flight), so that commands sent while a
+/// batch is blocked all wait for the next one: the tests set a batch's content that way.
+fn depot_un_lot_a_la_fois(pool: PgPool) -> Depot {
+    depot(pool).avec_ecriture(ReglagesEcriture {
+        attente: Duration::ZERO,
+        commandes_par_lot: 64,
+        lots_en_vol: 1,
+    })
+}
+
+/// The sessions blocked behind `tx`'s locks (a batch's statement waiting on a key `tx` wrote).
+async fn bloques_par(
+    pool: &PgPool,
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+) -> Vec<i32> {
+    attendre_un_bloque(pool, tx).await;
+    let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(&mut **tx)
+        .await
+        .expect("pid");
+    sqlx::query_as::<_, (i32,)>(
+        "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+    )
+    .bind(pid)
+    .fetch_all(pool)
+    .await
+    .expect("pg_stat_activity")
+    .into_iter()
+    .map(|(p,)| p)
+    .collect()
+}
+
+/// Waits until `n` commands wait for a batch (the one in flight is blocked).
+async fn attendre_en_file(m: &Depot, n: u64) {
+    for _ in 0..1_500 {
+        if m.compteurs().ecriture.en_attente.load(Ordering::Relaxed) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("les commandes n'attendent jamais leur lot");
+}
+
+/// The transaction and sequence of each event a command id wrote.
+async fn ecrits_par(pool: &PgPool, id_commande: Uuid) -> Vec<(String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT aggregate_id, sequence, transaction_id::text::bigint FROM events \
+         WHERE id_commande = $1 ORDER BY global_position",
+    )
+    .bind(id_commande)
+    .fetch_all(pool)
+    .await
+    .expect("lecture")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn dans_un_lot_la_commande_en_conflit_est_redecidee_seule_et_les_autres_s_ecrivent_ensemble(
+    pool: PgPool,
+) {
+    let ici = Arc::new(depot_un_lot_a_la_fois(pool.clone()));
+    for n in 1..=4 {
+        cree(&ici, n).await;
+    }
+    // Another process writes character 1: what `ici` holds of it is now behind the store.
+    depot(pool.clone())
+        .executer::<Joueur>(&joueur(1).to_string(), xp(900, 10), &meta())
+        .await
+        .expect("écriture ailleurs");
+    // A batch blocked on character 4's key holds the only batch slot; 1, 2 and 3 queue up.
+    let mut bloqueur = ecrivain_concurrent(&pool, &joueur(4).to_string(), 2).await;
+    let bloquee = tokio::spawn({
+        let ici = ici.clone();
+        async move {
+            ici.executer::<Joueur>(&joueur(4).to_string(), xp(904, 10), &meta())
+                .await
+        }
+    });
+    attendre_un_bloque(&pool, &mut bloqueur).await;
+    let metas: Vec<Metadonnees> = (0..3).map(|_| meta()).collect();
+    let taches: Vec<_> = (1..=3u64)
+        .zip(metas.clone())
+        .map(|(n, meta)| {
+            let ici = ici.clone();
+            tokio::spawn(async move {
+                ici.executer::<Joueur>(&joueur(n).to_string(), xp(900 + n, 10), &meta)
+                    .await
+            })
+        })
+        .collect();
+    attendre_en_file(&ici, 3).await;
+    let lots_avant = ici.compteurs().ecriture.lots.load(Ordering::Relaxed);
+    bloqueur
+        .commit()
+        .await
+        .expect("l'autre écriture de 4 gagne");
+    bloquee
+        .await
+        .expect("tâche")
+        .expect("4, en conflit seule, redécidée");
+    for t in taches {
+        t.await.expect("tâche").expect("chaque commande passe");
+    }
+    let ecrits: Vec<_> = {
+        let mut v = Vec::new();
+        for m in &metas {
+            v.push(ecrits_par(&pool, m.id_commande).await);
+        }
+        v
+    };
+    assert!(ecrits.iter().all(|e| e.len() == 1), "{ecrits:?}");
+    let (un, deux, trois) = (&ecrits[0][0], &ecrits[1][0], &ecrits[2][0]);
+    assert_eq!(
+        deux.2, trois.2,
+        "2 et 3 dans une transaction : un lot, un commit"
+    );
+    assert_ne!(un.2, deux.2, "1, en conflit, écrit seul après");
+    assert_eq!(un.1, 3, "1 après l'écriture d'ailleurs, pas par-dessus");
+    assert!(
+        ici.compteurs().ecriture.lots.load(Ordering::Relaxed) >= lots_avant + 2,
+        "le lot de 1, 2 et 3, puis 1 seule"
+    );
+    assert!(
+        ici.compteurs().conflits.load(Ordering::Relaxed) >= 2,
+        "1 et 4"
+    );
+    let fiche = depot(pool.clone())
+        .charger::<Joueur>(&joueur(1).to_string())
+        .await
+        .expect("lecture")
+        .expect("existe");
+    assert_eq!(
+        fiche.fiche().expect("créé").xp,
+        20,
+        "les deux gains, une fois chacun"
+    );
+    for n in 1..=4 {
+        let sequences: Vec<(i64,)> =
+            sqlx::query_as("SELECT sequence FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+                .bind(joueur(n).to_string())
+                .fetch_all(&pool)
+                .await
+                .expect("lecture");
+        assert!(
+            sequences
+                .iter()
+                .enumerate()
+                .all(|(i, (s,))| Ok(*s) == i64::try_from(i + 1)),
+            "{n} : {sequences:?}"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_lot_ou_deux_commandes_portent_le_meme_id_n_en_applique_qu_une(pool: PgPool) {
+    let ici = Arc::new(depot_un_lot_a_la_fois(pool.clone()));
+    for n in 1..=3 {
+        cree(&ici, n).await;
+    }
+    let mut bloqueur = ecrivain_concurrent(&pool, &joueur(3).to_string(), 2).await;
+    let bloquee = tokio::spawn({
+        let ici = ici.clone();
+        async move {
+            ici.executer::<Joueur>(&joueur(3).to_string(), xp(903, 10), &meta())
+                .await
+        }
+    });
+    attendre_un_bloque(&pool, &mut bloqueur).await;
+    // The same command id for two characters, in one batch (a client reusing its id).
+    let une_requete = meta();
+    let taches: Vec<_> = [1u64, 2]
+        .into_iter()
+        .map(|n| {
+            let (ici, meta) = (ici.clone(), une_requete.clone());
+            tokio::spawn(async move {
+                (
+                    n,
+                    ici.executer::<Joueur>(&joueur(n).to_string(), xp(900 + n, 10), &meta)
+                        .await,
+                )
+            })
+        })
+        .collect();
+    attendre_en_file(&ici, 2).await;
+    let lots_avant = ici.compteurs().ecriture.lots.load(Ordering::Relaxed);
+    bloqueur.rollback().await.expect("annulation");
+    bloquee.await.expect("tâche").expect("3 passe");
+    let mut gagnant = None;
+    for t in taches {
+        match t.await.expect("tâche") {
+            (n, Ok(evenements)) => {
+                assert!(gagnant.replace(n).is_none(), "deux applications");
+                assert_eq!(evenements.len(), 1);
+            }
+            (_, Err(ErreurApplication::CommandeReutilisee(id))) => {
+                assert_eq!(id, une_requete.id_commande);
+            }
+            (n, Err(e)) => panic!("{n} : {e:?}"),
+        }
+    }
+    let gagnant = gagnant.expect("une des deux appliquée");
+    assert_eq!(
+        ici.compteurs().ecriture.lots.load(Ordering::Relaxed),
+        lots_avant + 2,
+        "le lot de 3, puis 1 et 2 dans une instruction"
+    );
+    let ecrits = ecrits_par(&pool, une_requete.id_commande).await;
+    assert_eq!(ecrits.len(), 1, "{ecrits:?}");
+    assert_eq!(ecrits[0].0, joueur(gagnant).to_string());
+    let (proprietaire,): (String,) =
+        sqlx::query_as("SELECT aggregate_id FROM commandes_appliquees WHERE id_commande = $1")
+            .bind(une_requete.id_commande)
+            .fetch_one(&pool)
+            .await
+            .expect("trace de la commande");
+    assert_eq!(proprietaire, joueur(gagnant).to_string());
+    // Sent again later: the winner gets its first answer, the other is still refused.
+    let perdant = 3 - gagnant;
+    let rejeu = ici
+        .executer::<Joueur>(
+            &joueur(gagnant).to_string(),
+            xp(900 + gagnant, 10),
+            &une_requete,
+        )
+        .await
+        .expect("la première réponse");
+    assert_eq!(rejeu.len(), 1);
+    assert!(matches!(
+        ici.executer::<Joueur>(
+            &joueur(perdant).to_string(),
+            xp(900 + perdant, 10),
+            &une_requete
+        )
+        .await,
+        Err(ErreurApplication::CommandeReutilisee(_))
+    ));
+    assert_eq!(ecrits_par(&pool, une_requete.id_commande).await.len(), 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_lot_interrompu_en_pleine_ecriture_ne_laisse_rien_a_moitie_ecrit(pool: PgPool) {
+    let ici = Arc::new(depot_un_lot_a_la_fois(pool.clone()));
+    for n in 1..=4 {
+        cree(&ici, n).await;
+    }
+    // A first batch blocked on 4 holds the slot while 1, 2 and 3 queue up; then the batch of
+    // 1, 2 and 3 blocks on 3, and its connection is cut in the middle of its statement.
+    let mut bloqueur_4 = ecrivain_concurrent(&pool, &joueur(4).to_string(), 2).await;
+    let mut bloqueur_3 = ecrivain_concurrent(&pool, &joueur(3).to_string(), 2).await;
+    let premiere = tokio::spawn({
+        let ici = ici.clone();
+        async move {
+            ici.executer::<Joueur>(&joueur(4).to_string(), xp(904, 10), &meta())
+                .await
+        }
+    });
+    attendre_un_bloque(&pool, &mut bloqueur_4).await;
+    let metas: Vec<Metadonnees> = (0..3).map(|_| meta()).collect();
+    let lancer = |metas: Vec<Metadonnees>| -> Vec<_> {
+        (1..=3u64)
+            .zip(metas)
+            .map(|(n, meta)| {
+                let ici = ici.clone();
+                tokio::spawn(async move {
+                    ici.executer::<Joueur>(&joueur(n).to_string(), xp(900 + n, 10), &meta)
+                        .await
+                })
+            })
+            .collect()
+    };
+    let taches = lancer(metas.clone());
+    attendre_en_file(&ici, 3).await;
+    bloqueur_4.rollback().await.expect("annulation");
+    premiere.await.expect("tâche").expect("4 passe");
+    let lot = bloques_par(&pool, &mut bloqueur_3).await;
+    assert_eq!(
+        lot.len(),
+        1,
+        "une seule instruction pour 1, 2 et 3 : {lot:?}"
+    );
+    let (coupee,): (bool,) = sqlx::query_as("SELECT pg_terminate_backend($1)")
+        .bind(lot[0])
+        .fetch_one(&pool)
+        .await
+        .expect("coupure");
+    assert!(coupee);
+    for t in taches {
+        let issue = t.await.expect("tâche");
+        assert!(
+            matches!(issue, Err(ErreurApplication::Stockage(_))),
+            "{issue:?}"
+        );
+    }
+    bloqueur_3.rollback().await.expect("annulation");
+    for m in &metas {
+        assert_eq!(
+            ecrits_par(&pool, m.id_commande).await,
+            vec![],
+            "aucun événement"
+        );
+        let (traces,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM commandes_appliquees WHERE id_commande = $1")
+                .bind(m.id_commande)
+                .fetch_one(&pool)
+                .await
+                .expect("lecture");
+        assert_eq!(traces, 0, "aucune trace de la commande");
+    }
+    // Sent again, each is applied once.
+    for t in lancer(metas.clone()) {
+        t.await.expect("tâche").expect("renvoyée, elle passe");
+    }
+    for m in &metas {
+        assert_eq!(ecrits_par(&pool, m.id_commande).await.len(), 1);
+    }
+}
+
+/// What one reader of a shared reader saw: each event's id and how often, and the aggregates
+/// seen out of order.
+#[derive(Default)]
+struct Vu {
+    fois: HashMap<Uuid, u32>,
+    derniere_sequence: HashMap<String, i64>,
+    desordres: usize,
+}
+
+impl Vu {
+    fn voir(&mut self, e: &lecteur::EvenementStocke) {
+        *self.fois.entry(e.event_id).or_default() += 1;
+        let avant = self
+            .derniere_sequence
+            .insert(e.aggregate_id.clone(), e.sequence)
+            .unwrap_or(0);
+        if e.sequence <= avant {
+            self.desordres += 1;
+        }
+    }
+}
+
+/// Follows the store through `source` from the start, `lot` events at a time, pausing `pause`
+/// after each batch, until it has seen `total()` events (a total read once the writers are
+/// done); `vus` counts them as they come.
+async fn suivre_par(
+    pool: PgPool,
+    mut source: magasin::partage::Source,
+    lot: i64,
+    pause: Duration,
+    fini: Arc<std::sync::atomic::AtomicI64>,
+    vus: Arc<std::sync::atomic::AtomicUsize>,
+) -> Vu {
+    let (_arret, mut arret_rx) = tokio::sync::watch::channel(false);
+    let mut vu = Vu::default();
+    let mut position = PositionGlobale::DEBUT;
+    let debut = tokio::time::Instant::now();
+    loop {
+        let evenements = source
+            .lire_apres(&pool, position, lot)
+            .await
+            .expect("lecture");
+        for e in &evenements {
+            vu.voir(e);
+            position = e.position();
+        }
+        vus.store(vu.fois.len(), Ordering::Relaxed);
+        let total = fini.load(Ordering::Relaxed);
+        if total >= 0 && i64::try_from(vu.fois.len()).is_ok_and(|n| n >= total) {
+            return vu;
+        }
+        assert!(
+            debut.elapsed() < Duration::from_mins(5),
+            "{} vus, jamais {total}",
+            vu.fois.len()
+        );
+        if evenements.is_empty() {
+            source
+                .attendre(position, Duration::from_millis(100), &mut arret_rx)
+                .await
+                .expect("attente");
+        } else if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn chaque_lecteur_d_un_lecteur_partage_voit_chaque_evenement_une_fois_et_un_lent_rattrape_par_le_magasin(
+    pool: PgPool,
+) {
+    use std::sync::atomic::{AtomicI64, AtomicUsize};
+    const ECRIVAINS: u64 = 8;
+    const COMMANDES: u64 = 250;
+    const AGREGATS: u64 = 64;
+    // A buffer far smaller than the log: the slow reader falls out of it.
+    let partage = magasin::partage::LecteurPartage::new(pool.clone(), 64);
+    let (arret, arret_rx) = tokio::sync::watch::channel(false);
+    let tete = partage.lancer(arret_rx);
+    let fini = Arc::new(AtomicI64::new(-1));
+    let lecteurs: Vec<_> = [
+        (500, Duration::ZERO),
+        (500, Duration::ZERO),
+        (20, Duration::from_millis(100)),
+    ]
+    .into_iter()
+    .map(|(lot, pause)| {
+        let vus = Arc::new(AtomicUsize::new(0));
+        let tache = tokio::spawn(suivre_par(
+            pool.clone(),
+            partage.source(),
+            lot,
+            pause,
+            fini.clone(),
+            vus.clone(),
+        ));
+        (tache, vus)
+    })
+    .collect();
+    let m = Arc::new(depot(pool.clone()));
+    for n in 0..AGREGATS {
+        cree(&m, n).await;
+    }
+    let ecrivains: Vec<_> = (0..ECRIVAINS)
+        .map(|w| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                for i in 0..COMMANDES {
+                    let cible = joueur((w * 7 + i) % AGREGATS);
+                    m.executer::<Joueur>(&cible.to_string(), xp(w * COMMANDES + i, 1), &meta())
+                        .await
+                        .expect("écriture");
+                }
+            })
+        })
+        .collect();
+    for e in ecrivains {
+        e.await.expect("écrivain");
+    }
+    let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("compte");
+    assert!(total >= i64::try_from(AGREGATS + ECRIVAINS * COMMANDES).expect("petit"));
+    fini.store(total, Ordering::Relaxed);
+    let mut lecteurs = lecteurs.into_iter();
+    let (rapides, lent): (Vec<_>, _) = (
+        lecteurs.by_ref().take(2).collect(),
+        lecteurs.next().expect("le lent"),
+    );
+    for (tache, _) in rapides {
+        let vu = tache.await.expect("lecteur rapide");
+        assert_eq!(
+            i64::try_from(vu.fois.len()),
+            Ok(total),
+            "chaque événement vu"
+        );
+        assert!(vu.fois.values().all(|&n| n == 1), "aucun vu deux fois");
+        assert_eq!(vu.desordres, 0, "chaque agrégat dans l'ordre");
+    }
+    // The fast readers are done while the slow one is still far behind: it held nobody.
+    let vus_par_le_lent = lent.1.load(Ordering::Relaxed);
+    assert!(
+        i64::try_from(vus_par_le_lent).is_ok_and(|n| n < total),
+        "le lent a déjà tout vu ({vus_par_le_lent}) : rien n'est montré"
+    );
+    let vu = lent.0.await.expect("lecteur lent");
+    assert_eq!(
+        i64::try_from(vu.fois.len()),
+        Ok(total),
+        "le lent rattrape tout"
+    );
+    assert!(vu.fois.values().all(|&n| n == 1), "aucun vu deux fois");
+    assert_eq!(vu.desordres, 0, "chaque agrégat dans l'ordre");
+    let compteurs = partage.compteurs();
+    assert!(
+        compteurs.servis_en_memoire.load(Ordering::Relaxed) > 0,
+        "servis en mémoire"
+    );
+    assert!(
+        compteurs.servis_par_le_magasin.load(Ordering::Relaxed) > 0,
+        "le lent, sorti du tampon, lit le magasin"
+    );
+    arret.send(true).expect("arrêt");
+    tete.await.expect("lecteur partagé");
 }

@@ -29,6 +29,27 @@ pub struct Connexions {
     /// froid ne rejoue que les événements qui le suivent (0 : aucun instantané lu ni écrit).
     #[arg(long, env = "MMO_INSTANTANE_TOUS_LES", default_value_t = commands::instantanes::INTERVALLE_PAR_DEFAUT)]
     pub instantane_tous_les: u32,
+    /// Attente d'un lot d'écriture, en microsecondes (1 000 au plus) : pendant que d'autres
+    /// lots s'écrivent, les commandes décidées au même moment attendent au plus ceci pour
+    /// partager une instruction, une transaction et un fsync (0 : chacun part avec ce qui
+    /// attend déjà).
+    #[arg(long, env = "MMO_ECRITURE_ATTENTE_US", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    pub ecriture_attente_us: u64,
+    /// Commandes écrites au plus par instruction (écriture groupée).
+    #[arg(long, env = "MMO_ECRITURE_COMMANDES", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub ecriture_commandes: u64,
+    /// Lots d'écriture en vol en même temps, chacun sur une connexion du pool.
+    #[arg(long, env = "MMO_ECRITURE_LOTS_EN_VOL", default_value_t = 2,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub ecriture_lots_en_vol: u64,
+    /// Événements que garde en mémoire le lecteur partagé du processus (la seule lecture du
+    /// magasin que font ensemble projections, relais et poussées) ; un lecteur plus en retard
+    /// que cela lit le magasin lui-même jusqu'à revenir dans le tampon.
+    #[arg(long, env = "MMO_TAMPON_LECTURE", default_value_t = magasin::partage::CAPACITE_PAR_DEFAUT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub tampon_lecture: usize,
     /// Préfixe des clés Redis (plusieurs jeux sur un même Redis) : le même pour la passerelle
     /// et les travailleurs d'un jeu.
     #[arg(long, env = "MMO_PREFIXE_REDIS", default_value = "")]
@@ -37,6 +58,17 @@ pub struct Connexions {
     /// lettres, chiffres et `_` seulement).
     #[arg(long, env = "MMO_PREFIXE_BUS", default_value = "", value_parser = prefixe_bus)]
     pub prefixe_bus: String,
+}
+
+impl Connexions {
+    /// How the write side groups its commands.
+    pub fn reglages_ecriture(&self) -> commands::ecriture_groupee::ReglagesEcriture {
+        commands::ecriture_groupee::ReglagesEcriture {
+            attente: Duration::from_micros(self.ecriture_attente_us),
+            commandes_par_lot: usize::try_from(self.ecriture_commandes).unwrap_or(usize::MAX),
+            lots_en_vol: usize::try_from(self.ecriture_lots_en_vol).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// A bus prefix: it starts NATS subjects (where `.`, `*`, `>` and spaces mean something) and

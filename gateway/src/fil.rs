@@ -4,8 +4,9 @@
 //! (`evenements.depuis`, which reads the same feed).
 //!
 //! Each gateway instance follows the store itself, in the global order tailing readers can
-//! trust ([`magasin::lecteur::lire_apres`]), woken by the store's notify: every instance
-//! sees every event, so a player reaches it through whichever gateway holds the socket.
+//! trust ([`magasin::lecteur::lire_apres`]), through its process's shared reader
+//! ([`magasin::partage`]): every instance sees every event, so a player reaches it through
+//! whichever gateway holds the socket.
 //! doc/passerelle.md says why the store rather than the bus.
 
 use std::collections::{HashMap, HashSet};
@@ -15,8 +16,8 @@ use std::time::Duration;
 use commands::Depot;
 use domain::combat::{Combat, EvenementCombat};
 use domain::echange::{Echange, EvenementEchange};
-use magasin::lecteur::{EvenementStocke, PositionGlobale, lire_apres};
-use magasin::suivi;
+use magasin::lecteur::{EvenementStocke, PositionGlobale, tete};
+use magasin::partage::{LecteurPartage, Source};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -193,21 +194,15 @@ fn garder(carte: &mut HashMap<String, Vec<Uuid>>, id: &str, joueurs: Vec<Uuid>) 
     carte.insert(id.to_owned(), joueurs);
 }
 
-/// The position of the newest event every reader can already see.
-pub async fn tete(pool: &PgPool) -> Result<PositionGlobale, sqlx::Error> {
-    let ligne: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, global_position FROM events \
-         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(ligne.map_or(PositionGlobale::DEBUT, PositionGlobale::from))
-}
-
 /// Tails the store from its head and pushes each event to the sockets it concerns, until
-/// `arret`. A failure is logged and the tail resumes from the last pushed event.
-pub async fn suivre(depot: Arc<Depot>, sockets: Arc<Sockets>, mut arret: watch::Receiver<bool>) {
+/// `arret`: the events come from the process's shared reader, in memory while this feed keeps
+/// up with it. A failure is logged and the tail resumes from the last pushed event.
+pub async fn suivre(
+    depot: Arc<Depot>,
+    sockets: Arc<Sockets>,
+    lecteur: LecteurPartage,
+    mut arret: watch::Receiver<bool>,
+) {
     let pool = depot.pool().clone();
     let mut position = loop {
         match tete(&pool).await {
@@ -222,9 +217,17 @@ pub async fn suivre(depot: Arc<Depot>, sockets: Arc<Sockets>, mut arret: watch::
         }
     };
     let mut concernes = Concernes::new(pool.clone());
+    let mut source = lecteur.source();
     while !*arret.borrow() {
-        if let Err(e) =
-            suivre_depuis(&depot, &sockets, &mut concernes, &mut position, &mut arret).await
+        if let Err(e) = suivre_depuis(
+            &depot,
+            &sockets,
+            &mut source,
+            &mut concernes,
+            &mut position,
+            &mut arret,
+        )
+        .await
         {
             tracing::warn!(erreur = %e, "fil du magasin interrompu, reprise");
             tokio::select! {
@@ -238,15 +241,15 @@ pub async fn suivre(depot: Arc<Depot>, sockets: Arc<Sockets>, mut arret: watch::
 async fn suivre_depuis(
     depot: &Depot,
     sockets: &Sockets,
+    source: &mut Source,
     concernes: &mut Concernes,
     position: &mut PositionGlobale,
     arret: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     const LOT: i64 = 500;
     let pool = depot.pool();
-    let mut ecoute = suivi::ecouter(pool).await?;
     while !*arret.borrow() {
-        let lot = lire_apres(pool, *position, LOT).await?;
+        let lot = source.lire_apres(pool, *position, LOT).await?;
         for e in &lot {
             let comptes = concernes.comptes(depot, e).await?;
             if !comptes.is_empty() && sockets.ecoute(&comptes) {
@@ -261,7 +264,9 @@ async fn suivre_depuis(
         if i64::try_from(lot.len()).is_ok_and(|n| n >= LOT) {
             continue;
         }
-        suivi::attendre(&mut ecoute, Duration::from_millis(100), arret).await?;
+        source
+            .attendre(*position, Duration::from_millis(100), arret)
+            .await?;
     }
     Ok(())
 }

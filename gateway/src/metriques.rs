@@ -13,6 +13,7 @@ use std::time::Duration;
 use commands::bus::reactions::RapportReactions;
 use commands::bus::relais::RapportRelais;
 use commands::depot::Compteurs;
+use magasin::partage::CompteursPartage;
 use projections::Projection;
 use projections::travailleur::RapportTravailleur;
 use prometheus_client::collector::Collector;
@@ -68,6 +69,7 @@ pub struct Metriques {
 #[derive(Debug)]
 struct AuMoment {
     compteurs: Arc<Compteurs>,
+    lecteur: Arc<CompteursPartage>,
     travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
     sockets: Arc<Sockets>,
     bus: CompteursBus,
@@ -114,7 +116,7 @@ impl AuMoment {
     }
 
     /// Every counter, read where its owner keeps it.
-    fn compteurs(&self) -> [CompteurLu<'_>; 14] {
+    fn compteurs(&self) -> [CompteurLu<'_>; 19] {
         [
             (
                 "mmo_commandes_conflits",
@@ -130,6 +132,31 @@ impl AuMoment {
                 "mmo_commandes_abandons",
                 "Commandes abandonnées après la dernière tentative (erreur CONFLIT).",
                 &self.compteurs.abandons,
+            ),
+            (
+                "mmo_ecriture_lots",
+                "Instructions qui ont écrit un lot de commandes décidées au même moment (écriture groupée, magasin.md §2).",
+                &self.compteurs.ecriture.lots,
+            ),
+            (
+                "mmo_ecriture_commandes",
+                "Commandes portées par ces instructions (rapportées aux lots : la taille moyenne d'un lot).",
+                &self.compteurs.ecriture.commandes,
+            ),
+            (
+                "mmo_ecriture_reprises",
+                "Lots réécrits après une course avec l'écriture d'un autre processus sur la même clé.",
+                &self.compteurs.ecriture.reprises,
+            ),
+            (
+                "mmo_lecteur_partage_en_memoire",
+                "Événements remis aux lecteurs du processus par le lecteur partagé, depuis sa mémoire (magasin.md §3).",
+                &self.lecteur.servis_en_memoire,
+            ),
+            (
+                "mmo_lecteur_partage_par_le_magasin",
+                "Événements que les lecteurs du processus ont lus eux-mêmes dans le magasin, hors du tampon du lecteur partagé (en retard, ou au démarrage).",
+                &self.lecteur.servis_par_le_magasin,
             ),
             (
                 "mmo_instantanes_ecrits",
@@ -234,6 +261,7 @@ impl Metriques {
     /// The metrics of one process: its store's counters, its projection workers, its sockets.
     pub fn new(
         compteurs: Arc<Compteurs>,
+        lecteur: Arc<CompteursPartage>,
         travailleurs: Vec<(Projection, Arc<RapportTravailleur>)>,
         sockets: Arc<Sockets>,
         bus: CompteursBus,
@@ -291,6 +319,7 @@ impl Metriques {
         );
         registre.register_collector(Box::new(AuMoment {
             compteurs,
+            lecteur,
             travailleurs,
             sockets,
             bus,
@@ -465,6 +494,7 @@ mod tests {
         etat.retard.evenements.store(7, Ordering::Relaxed);
         let m = Metriques::new(
             Arc::default(),
+            Arc::default(),
             vec![(Projection::Joueurs, etat)],
             Arc::default(),
             CompteursBus::default(),
@@ -496,6 +526,7 @@ mod tests {
     #[test]
     fn le_texte_classique_nomme_l_aide_d_un_compteur_comme_ses_echantillons() {
         let m = Metriques::new(
+            Arc::default(),
             Arc::default(),
             Vec::new(),
             Arc::default(),

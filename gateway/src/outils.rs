@@ -182,12 +182,14 @@ pub async fn travailler(
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
     let mut rapports_bus = metriques::CompteursBus::default();
     let mut compteurs = Arc::default();
-    let (rapports, taches) = match partie {
+    // The process's one reading of the store, for the readers it runs.
+    let lecteur = magasin::partage::LecteurPartage::new(pool.clone(), connexions.tampon_lecture);
+    let (rapports, mut taches) = match partie {
         Partie::Projections => {
             let redis = serveur::connecter_redis(&connexions.redis_url).await?;
             let cache = projections::cache::Cache::new(redis)
                 .avec_prefixe(connexions.prefixe_redis.clone());
-            serveur::lancer_projections(&pool, &cache, &arret_rx)
+            serveur::lancer_projections(&pool, &cache, &lecteur, &arret_rx)
         }
         Partie::Relay | Partie::Sagas => {
             let nats = serveur::connecter_nats(&connexions.nats_url).await?;
@@ -195,11 +197,13 @@ pub async fn travailler(
             let catalogue = Catalogue::officiel()?;
             let depot = Arc::new(
                 commands::Depot::new(pool.clone(), catalogue.clone())
-                    .avec_instantanes(connexions.instantane_tous_les),
+                    .avec_instantanes(connexions.instantane_tous_les)
+                    .avec_ecriture(connexions.reglages_ecriture()),
             );
             compteurs = Arc::clone(depot.compteurs());
             let tache = if partie == Partie::Relay {
-                let relais = commands::bus::relais::Relais::new(pool.clone(), bus);
+                let relais = commands::bus::relais::Relais::new(pool.clone(), bus)
+                    .avec_lecteur(lecteur.clone());
                 rapports_bus.relais = relais.rapport();
                 tokio::spawn(relais.executer(arret_rx.clone()))
             } else {
@@ -217,8 +221,12 @@ pub async fn travailler(
             (Vec::new(), vec![tache])
         }
     };
+    if partie != Partie::Sagas {
+        taches.push(lecteur.lancer(arret_rx.clone()));
+    }
     let registre = Arc::new(Metriques::new(
         compteurs,
+        Arc::clone(lecteur.compteurs()),
         rapports,
         Arc::default(),
         rapports_bus,

@@ -1,6 +1,6 @@
 //! Starting and stopping the whole backend in one process (`mmo serve`): connections to the
 //! three engines (each named, with how to start it, when it cannot be reached), migrations,
-//! the projection workers, the bus's relay and process managers, the store's feed to the
+//! the process's one reader of the store (`magasin::partage`), the projection workers, the bus's relay and process managers, the store's feed to the
 //! sockets, the diffusion of moves and chat messages, the writing of positions behind Redis,
 //! and the HTTP/WebSocket server.
 
@@ -25,6 +25,7 @@ use commands::services::moderation::Moderation;
 use commands::services::monde::{self, Monde};
 use domain::Catalogue;
 use magasin::MIGRATIONS;
+use magasin::partage::LecteurPartage;
 use projections::Projection;
 use projections::cache::Cache;
 use projections::travailleur::{RapportTravailleur, Travailleur};
@@ -99,16 +100,20 @@ pub async fn connecter_nats(url: &str) -> anyhow::Result<async_nats::Client> {
 /// Each projection worker's state, for `/metrics`.
 pub type RapportsProjections = Vec<(Projection, Arc<RapportTravailleur>)>;
 
-/// The projection workers of this process, with their states.
+/// The projection workers of this process, with their states; they take their events from
+/// the process's shared reader.
 pub fn lancer_projections(
     pool: &PgPool,
     cache: &Cache,
+    lecteur: &LecteurPartage,
     arret: &watch::Receiver<bool>,
 ) -> (RapportsProjections, Vec<JoinHandle<()>>) {
     let mut rapports = Vec::new();
     let mut taches = Vec::new();
     for projection in Projection::TOUTES {
-        let travailleur = Travailleur::new(pool.clone(), projection).avec_cache(cache.clone());
+        let travailleur = Travailleur::new(pool.clone(), projection)
+            .avec_cache(cache.clone())
+            .avec_lecteur(lecteur.clone());
         rapports.push((projection, travailleur.rapport()));
         taches.push(tokio::spawn(travailleur.executer(arret.clone())));
     }
@@ -116,14 +121,16 @@ pub fn lancer_projections(
 }
 
 /// The bus's relay and process managers of this process (each relay instance leads only if
-/// no other does; consumers share their messages across instances).
+/// no other does; consumers share their messages across instances). The relay takes its
+/// events from the process's shared reader.
 pub fn lancer_bus(
     depot: &Arc<Depot>,
     monde: &Monde,
     bus: &Bus,
+    lecteur: &LecteurPartage,
     arret: &watch::Receiver<bool>,
 ) -> (metriques::CompteursBus, Vec<JoinHandle<()>>) {
-    let relais = Relais::new(depot.pool().clone(), bus.clone());
+    let relais = Relais::new(depot.pool().clone(), bus.clone()).avec_lecteur(lecteur.clone());
     let reactions = Reactions::new(Arc::clone(depot), monde.clone(), bus.clone());
     let etat = metriques::CompteursBus {
         relais: relais.rapport(),
@@ -207,7 +214,8 @@ impl Serveur {
         let catalogue = Catalogue::officiel().context("catalogue livré")?;
         let depot = Arc::new(
             Depot::new(pool.clone(), catalogue.clone())
-                .avec_instantanes(connexions.instantane_tous_les),
+                .avec_instantanes(connexions.instantane_tous_les)
+                .avec_ecriture(connexions.reglages_ecriture()),
         );
         let monde = Monde::new(
             pool.clone(),
@@ -218,14 +226,19 @@ impl Serveur {
         let cache = Cache::new(redis.clone()).avec_prefixe(connexions.prefixe_redis.clone());
         let (arret, arret_rx) = watch::channel(false);
 
-        let (rapports, mut taches) = lancer_projections(&pool, &cache, &arret_rx);
+        // One reading of the store for the whole process: projections, relay and pushes.
+        let lecteur = LecteurPartage::new(pool.clone(), connexions.tampon_lecture);
+        let mut taches = vec![lecteur.lancer(arret_rx.clone())];
+        let (rapports, taches_projections) = lancer_projections(&pool, &cache, &lecteur, &arret_rx);
+        taches.extend(taches_projections);
         let bus = Bus::new(nats, &connexions.prefixe_bus);
-        let (rapports_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &arret_rx);
+        let (rapports_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &lecteur, &arret_rx);
         taches.extend(taches_bus);
         let sockets = Arc::new(Sockets::default());
         taches.push(tokio::spawn(fil::suivre(
             Arc::clone(&depot),
             Arc::clone(&sockets),
+            lecteur.clone(),
             arret_rx.clone(),
         )));
         let presences = Arc::new(Presences::default());
@@ -255,6 +268,7 @@ impl Serveur {
         ));
         let metriques = Arc::new(Metriques::new(
             Arc::clone(depot.compteurs()),
+            Arc::clone(lecteur.compteurs()),
             rapports,
             Arc::clone(&sockets),
             rapports_bus,

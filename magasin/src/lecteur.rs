@@ -228,6 +228,18 @@ pub async fn lire_apres_de<'e>(
     Ok(lot)
 }
 
+/// The position of the newest event every reader can already see (the start if none).
+pub async fn tete(pool: &PgPool) -> Result<PositionGlobale, sqlx::Error> {
+    let ligne: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events \
+         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(ligne.map_or(PositionGlobale::DEBUT, PositionGlobale::from))
+}
+
 /// One aggregate's whole stream, in order (audit of a combat, of an inventory).
 pub async fn flux_agregat(
     pool: &PgPool,

@@ -9,13 +9,16 @@
 //! - [`relecture`]: every stored event read again with the current code, the guard of
 //!   `mmo evenements verifier`;
 //! - [`suivi`]: what a reader that follows the store needs besides reading: waking it when
-//!   events are written, and leading it alone among instances.
+//!   events are written, and leading it alone among instances;
+//! - [`partage`]: one tail of the log per process, whose batches every reader of the process
+//!   takes from memory.
 //!
 //! Writing is the write side's: `commands::Depot` decides commands on the aggregates it holds
 //! and inserts their events.
 
 pub mod lecteur;
 pub mod metadonnees;
+pub mod partage;
 pub mod relecture;
 pub mod suivi;
 

@@ -8,6 +8,7 @@
 //! the live checkpoint to where the replay stopped. Readers see the old model or the new one,
 //! never a mix; the live worker resumes from the new checkpoint on the new tables.
 
+use magasin::partage::Source;
 use sqlx::{Acquire, PgPool};
 
 use crate::travailleur::{appliquer_un_lot, lot_plein};
@@ -36,6 +37,8 @@ pub async fn reconstruire(
 ) -> Result<u64, ErreurProjection> {
     let ombre = format!("{SCHEMA}_reconstruction_{}", projection.nom());
     let lecteur = format!("{}@reconstruction", projection.nom());
+    // Straight from the store: a rebuild reads the whole log, far behind any shared buffer.
+    let source = Source::directe(pool.clone());
     let mut c = pool.acquire().await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {ombre} CASCADE"))
         .execute(&mut *c)
@@ -62,7 +65,8 @@ pub async fn reconstruire(
     // The bulk of the replay, batch by batch, while the live model keeps serving.
     loop {
         let mut tx = c.begin().await?;
-        let n = appliquer_un_lot(&mut tx, projection, &ombre, &lecteur, taille_lot).await?;
+        let n =
+            appliquer_un_lot(&mut tx, &source, projection, &ombre, &lecteur, taille_lot).await?;
         tx.commit().await?;
         rejoues += n as u64;
         progres(Avancement { rejoues, total });
@@ -82,7 +86,8 @@ pub async fn reconstruire(
         .execute(&mut *tx)
         .await?;
     loop {
-        let n = appliquer_un_lot(&mut tx, projection, &ombre, &lecteur, taille_lot).await?;
+        let n =
+            appliquer_un_lot(&mut tx, &source, projection, &ombre, &lecteur, taille_lot).await?;
         rejoues += n as u64;
         if !lot_plein(n, taille_lot) {
             break;

@@ -8,8 +8,10 @@
 //!
 //! One instance per projection is active: it holds `pg_try_advisory_lock` on a dedicated
 //! connection for as long as it leads ([`magasin::suivi::Tete`]); the others retry the lock
-//! and take over when the leader's connection goes away. It wakes on the store's
-//! `NOTIFY evenements` and polls as a fallback.
+//! and take over when the leader's connection goes away. With its process's shared reader
+//! ([`Travailleur::avec_lecteur`], what `mmo serve` and `mmo worker` give) it takes its events
+//! from memory and wakes when the shared reader has read past its checkpoint; alone, it reads
+//! the store and wakes on the store's `NOTIFY evenements`; either way it polls as a fallback.
 //!
 //! With a cache ([`Travailleur::avec_cache`]), after each committed batch the worker writes the
 //! rows the batch touched to Redis (see [`crate::cache`]): after the commit, never before, and
@@ -19,8 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use magasin::lecteur::{self, LotFiltre, PositionGlobale};
-use magasin::suivi::{self, JaugesDeRetard, MESURE_RETARD, Tete};
+use magasin::lecteur::{LotFiltre, PositionGlobale};
+use magasin::partage::{LecteurPartage, Source};
+use magasin::suivi::{JaugesDeRetard, MESURE_RETARD, Tete};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
@@ -46,6 +49,7 @@ pub struct Travailleur {
     sondage: Duration,
     etat: Arc<RapportTravailleur>,
     cache: Option<Cache>,
+    partage: Option<LecteurPartage>,
 }
 
 impl Travailleur {
@@ -58,7 +62,15 @@ impl Travailleur {
             sondage: Duration::from_millis(500),
             etat: Arc::default(),
             cache: None,
+            partage: None,
         }
+    }
+
+    /// Takes its events from the process's shared reader instead of reading the store itself.
+    #[must_use]
+    pub fn avec_lecteur(mut self, lecteur: LecteurPartage) -> Self {
+        self.partage = Some(lecteur);
+        self
     }
 
     /// Changes the batch size.
@@ -115,11 +127,15 @@ impl Travailleur {
             projection = self.projection.nom(),
             "projection menée par cette instance"
         );
-        let mut ecoute = suivi::ecouter(&self.pool).await?;
+        let mut source = match &self.partage {
+            Some(partage) => partage.source(),
+            None => Source::directe(self.pool.clone()),
+        };
         let mut mesure: Option<std::time::Instant> = None;
         while !*arret.borrow() {
-            let n = traiter_un_lot_avec_cache(
+            let (n, point) = traiter(
                 &self.pool,
+                &source,
                 self.projection,
                 self.taille_lot,
                 self.cache.as_ref(),
@@ -139,7 +155,7 @@ impl Travailleur {
             }
             // Still leading? A dead lock connection means another instance may lead now.
             tete.verifier().await?;
-            suivi::attendre(&mut ecoute, self.sondage, arret).await?;
+            source.attendre(point, self.sondage, arret).await?;
         }
         self.etat.meneur.store(false, Ordering::Relaxed);
         tete.rendre().await?;
@@ -152,59 +168,78 @@ pub(crate) fn lot_plein(lus: usize, taille_lot: i64) -> bool {
     i64::try_from(lus).is_ok_and(|n| n >= taille_lot)
 }
 
-/// One batch of the live projection, in its own transaction; returns how many events it read.
+/// One batch of the live projection read from the store, in its own transaction; returns how
+/// many events it read.
 pub async fn traiter_un_lot(
     pool: &PgPool,
     projection: Projection,
     taille_lot: i64,
 ) -> Result<usize, ErreurProjection> {
-    traiter_un_lot_avec_cache(pool, projection, taille_lot, None).await
+    let source = Source::directe(pool.clone());
+    Ok(traiter(pool, &source, projection, taille_lot, None)
+        .await?
+        .0)
 }
 
 /// One batch of the live projection, in its own transaction, then (after the commit) the
 /// caches of the aggregates it touched, if `cache` is given. A cache failure is logged, never
-/// returned. Returns how many events it read.
+/// returned. Returns how many events it read and where the checkpoint stands after it.
 #[tracing::instrument(level = "debug", skip_all, fields(projection = projection.nom()))]
-pub async fn traiter_un_lot_avec_cache(
+async fn traiter(
     pool: &PgPool,
+    source: &Source,
     projection: Projection,
     taille_lot: i64,
     cache: Option<&Cache>,
-) -> Result<usize, ErreurProjection> {
+) -> Result<(usize, PositionGlobale), ErreurProjection> {
     let mut tx = pool.begin().await?;
-    let lot = appliquer_lot(&mut tx, projection, SCHEMA, projection.nom(), taille_lot).await?;
+    let (lot, point) = appliquer_lot(
+        &mut tx,
+        source,
+        projection,
+        SCHEMA,
+        projection.nom(),
+        taille_lot,
+    )
+    .await?;
     tx.commit().await?;
     if let Some(cache) = cache {
         cache
             .rafraichir(pool, projection, &ids_touches(projection, &lot.evenements))
             .await;
     }
-    Ok(lot.lus)
+    Ok((lot.lus, point))
 }
 
 /// Inside the caller's transaction: locks `lecteur`'s checkpoint, folds the next events into
 /// `projection`'s tables in `schema`, moves the checkpoint. Returns how many events it read.
 pub(crate) async fn appliquer_un_lot(
     c: &mut PgConnection,
+    source: &Source,
     projection: Projection,
     schema: &str,
     lecteur: &str,
     taille_lot: i64,
 ) -> Result<usize, ErreurProjection> {
-    Ok(appliquer_lot(c, projection, schema, lecteur, taille_lot)
-        .await?
-        .lus)
+    Ok(
+        appliquer_lot(c, source, projection, schema, lecteur, taille_lot)
+            .await?
+            .0
+            .lus,
+    )
 }
 
-/// [`appliquer_un_lot`], returning what it read: the events of the projection's aggregate
-/// types, and how many events the batch held in all.
+/// [`appliquer_un_lot`] with the events from `source`, returning what it read (the events of
+/// the projection's aggregate types, and how many events the batch held in all) and where the
+/// checkpoint stands after it.
 async fn appliquer_lot(
     c: &mut PgConnection,
+    source: &Source,
     projection: Projection,
     schema: &str,
     lecteur: &str,
     taille_lot: i64,
-) -> Result<LotFiltre, ErreurProjection> {
+) -> Result<(LotFiltre, PositionGlobale), ErreurProjection> {
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *c)
         .await?;
@@ -219,16 +254,13 @@ async fn appliquer_lot(
     .bind(lecteur)
     .fetch_one(&mut *c)
     .await?;
-    let lot = lecteur::lire_apres_de(
-        &mut *c,
-        PositionGlobale {
-            transaction,
-            position,
-        },
-        taille_lot,
-        projection.types_agregats(),
-    )
-    .await?;
+    let apres = PositionGlobale {
+        transaction,
+        position,
+    };
+    let lot = source
+        .lire_apres_de(&mut *c, apres, taille_lot, projection.types_agregats())
+        .await?;
     projection.appliquer(c, &lot.evenements).await?;
     if let Some(jusqu_a) = lot.jusqu_a {
         sqlx::query(
@@ -241,5 +273,6 @@ async fn appliquer_lot(
         .execute(&mut *c)
         .await?;
     }
-    Ok(lot)
+    let point = lot.jusqu_a.unwrap_or(apres);
+    Ok((lot, point))
 }

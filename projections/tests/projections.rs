@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use commun::{Hasard, desequilibres, instantane, jouer, partie, rattraper};
+use magasin::partage::{CAPACITE_PAR_DEFAUT, LecteurPartage};
 use magasin::suivi::retard;
 use projections::Projection;
 use projections::reconstruction::reconstruire;
@@ -177,7 +178,11 @@ async fn un_travailleur_tue_en_plein_lot_reprend_sans_perte_ni_double(pool: PgPo
         tuer_en_plein_lot(&pool, projection).await;
     }
     // Kill the workers again and again, at random moments, mid-batch (tiny batches, aborted
-    // tasks drop their transaction and connection).
+    // tasks drop their transaction and connection). They take their events from one shared
+    // reader, as in `mmo serve`, whose small buffer they fall out of and come back to.
+    let (arret_partage, recepteur_partage) = watch::channel(false);
+    let partage = LecteurPartage::new(pool.clone(), 16);
+    let tete = partage.lancer(recepteur_partage);
     let mut hasard = Hasard::new(7);
     for _ in 0..12 {
         let (_arret, recepteur) = watch::channel(false);
@@ -186,7 +191,8 @@ async fn un_travailleur_tue_en_plein_lot_reprend_sans_perte_ni_double(pool: PgPo
             .map(|proj| {
                 let t = Travailleur::new(pool.clone(), proj)
                     .avec_lots_de(3)
-                    .avec_sondage(Duration::from_millis(20));
+                    .avec_sondage(Duration::from_millis(20))
+                    .avec_lecteur(partage.clone());
                 tokio::spawn(t.executer(recepteur.clone()))
             })
             .collect();
@@ -195,6 +201,8 @@ async fn un_travailleur_tue_en_plein_lot_reprend_sans_perte_ni_double(pool: PgPo
             t.abort();
         }
     }
+    arret_partage.send(true).expect("arrêt");
+    tete.await.expect("lecteur partagé");
     tout_rattraper(&pool).await;
     let apres_coupures = instantane(&pool).await;
     assert_eq!(
@@ -214,9 +222,13 @@ async fn un_travailleur_tue_en_plein_lot_reprend_sans_perte_ni_double(pool: PgPo
 async fn de_deux_travailleurs_un_seul_mene_et_l_autre_reprend_quand_il_s_arrete(pool: PgPool) {
     let p = partie(&pool, "Duo", 2).await;
     let (_arret, recepteur) = watch::channel(false);
+    // Two processes: each its own shared reader.
     let lancer = || {
+        let partage = LecteurPartage::new(pool.clone(), CAPACITE_PAR_DEFAUT);
+        drop(partage.lancer(recepteur.clone()));
         let t = Travailleur::new(pool.clone(), Projection::Joueurs)
-            .avec_sondage(Duration::from_millis(20));
+            .avec_sondage(Duration::from_millis(20))
+            .avec_lecteur(partage);
         let etat = t.rapport();
         (etat, tokio::spawn(t.executer(recepteur.clone())))
     };
@@ -279,12 +291,15 @@ async fn une_reconstruction_pendant_les_ecritures_finit_coherente(pool: PgPool) 
     let p = partie(&pool, "Flux", 6).await;
     jouer(&p, &mut Hasard::new(0x5eed_0003), 60).await;
     let (arret, recepteur) = watch::channel(false);
+    let partage = LecteurPartage::new(pool.clone(), CAPACITE_PAR_DEFAUT);
+    let tete = partage.lancer(recepteur.clone());
     let travailleurs: Vec<_> = Projection::TOUTES
         .into_iter()
         .map(|proj| {
             let t = Travailleur::new(pool.clone(), proj)
                 .avec_lots_de(50)
-                .avec_sondage(Duration::from_millis(20));
+                .avec_sondage(Duration::from_millis(20))
+                .avec_lecteur(partage.clone());
             tokio::spawn(t.executer(recepteur.clone()))
         })
         .collect();
@@ -297,6 +312,7 @@ async fn une_reconstruction_pendant_les_ecritures_finit_coherente(pool: PgPool) 
     for t in travailleurs {
         t.await.expect("travailleur");
     }
+    tete.await.expect("lecteur partagé");
     tout_rattraper(&pool).await;
     let apres = instantane(&pool).await;
     assert_eq!(

@@ -60,6 +60,10 @@ pub fn connexions_de_test() -> Connexions {
         nats_url: "nats://127.0.0.1:4222".into(),
         pg_connexions: 12,
         instantane_tous_les: commands::instantanes::INTERVALLE_PAR_DEFAUT,
+        ecriture_attente_us: 0,
+        ecriture_commandes: 64,
+        ecriture_lots_en_vol: 2,
+        tampon_lecture: magasin::partage::CAPACITE_PAR_DEFAUT,
         prefixe_redis: format!("e2e:{espace}:"),
         prefixe_bus: format!("e2e_{espace}_"),
     }

@@ -1,6 +1,7 @@
 //! The relay: every committed event, in the store's global order, onto the bus.
 //!
-//! It follows the store like a projection (one leader per database, woken by the notify) and
+//! It follows the store like a projection (one leader per database; its events from its
+//! process's shared reader, [`magasin::partage`], or from the store, woken by the notify) and
 //! publishes each event to `evenements.<Aggregate>.<EventType>` with `Nats-Msg-Id` = the
 //! event's id. The checkpoint moves only after JetStream acknowledged every event of the
 //! batch: a crash, a lost connection or a NATS restart at any point makes the relay publish
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
-use magasin::lecteur::{self, EvenementStocke, PositionGlobale};
+use magasin::lecteur::{EvenementStocke, PositionGlobale};
+use magasin::partage::{LecteurPartage, Source};
 use magasin::suivi::{self, JaugesDeRetard, Tete};
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -46,6 +48,7 @@ pub struct Relais {
     taille_lot: i64,
     sondage: Duration,
     etat: Arc<RapportRelais>,
+    partage: Option<LecteurPartage>,
 }
 
 /// Why a batch did not reach the bus.
@@ -68,6 +71,21 @@ impl Relais {
             taille_lot: 500,
             sondage: Duration::from_millis(200),
             etat: Arc::default(),
+            partage: None,
+        }
+    }
+
+    /// Takes its events from the process's shared reader instead of reading the store itself.
+    #[must_use]
+    pub fn avec_lecteur(mut self, lecteur: LecteurPartage) -> Self {
+        self.partage = Some(lecteur);
+        self
+    }
+
+    fn source(&self) -> Source {
+        match &self.partage {
+            Some(partage) => partage.source(),
+            None => Source::directe(self.pool.clone()),
         }
     }
 
@@ -100,10 +118,10 @@ impl Relais {
         self.etat.meneur.store(true, Ordering::Relaxed);
         tracing::info!("relais vers NATS mené par cette instance");
         self.bus.flux().await?;
-        let mut ecoute = suivi::ecouter(&self.pool).await?;
+        let mut source = self.source();
         let mut mesure: Option<std::time::Instant> = None;
         while !*arret.borrow() {
-            let n = self.relayer_un_lot().await?;
+            let (n, point) = self.relayer(&source).await?;
             if i64::try_from(n).is_ok_and(|n| n >= self.taille_lot) {
                 continue;
             }
@@ -112,7 +130,7 @@ impl Relais {
                 mesure = Some(std::time::Instant::now());
             }
             tete.verifier().await?;
-            suivi::attendre(&mut ecoute, self.sondage, arret).await?;
+            source.attendre(point, self.sondage, arret).await?;
         }
         self.etat.meneur.store(false, Ordering::Relaxed);
         tete.rendre().await?;
@@ -121,12 +139,19 @@ impl Relais {
 
     /// Publishes the next batch after the checkpoint and, once JetStream acknowledged all of
     /// it, moves the checkpoint. Returns how many events it published.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn relayer_un_lot(&self) -> Result<usize, ErreurRelais> {
+        Ok(self.relayer(&self.source()).await?.0)
+    }
+
+    /// [`Self::relayer_un_lot`] from `source`; also where the checkpoint stands after it.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn relayer(&self, source: &Source) -> Result<(usize, PositionGlobale), ErreurRelais> {
         let depuis = point_de_reprise(&self.pool).await?;
-        let lot = lecteur::lire_apres(&self.pool, depuis, self.taille_lot).await?;
+        let lot = source
+            .lire_apres(&self.pool, depuis, self.taille_lot)
+            .await?;
         let Some(dernier) = lot.last() else {
-            return Ok(0);
+            return Ok((0, depuis));
         };
         // Every publication is sent before the first acknowledgement is awaited: one round
         // trip per batch, not per event.
@@ -151,7 +176,7 @@ impl Relais {
         self.etat
             .publies
             .fetch_add(lot.len() as u64, Ordering::Relaxed);
-        Ok(lot.len())
+        Ok((lot.len(), dernier.position()))
     }
 
     async fn publier(&self, e: &EvenementStocke) -> Result<PublishAckFuture, ErreurRelais> {

@@ -1,12 +1,12 @@
 //! `evenements.depuis`: what a client missed while it was away, from the cursor of the last
 //! event it saw.
 
-use magasin::lecteur::lire_apres;
+use magasin::lecteur::{lire_apres, tete};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::appelant::Appelant;
-use crate::fil::{Concernes, tete};
+use crate::fil::Concernes;
 use crate::passerelle::Passerelle;
 use crate::protocole::{ErreurRpc, EvenementPousse, curseur, evenement_pousse, lire_curseur};
 
