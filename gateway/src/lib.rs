@@ -14,12 +14,14 @@
 //!   fanned out to every instance over NATS; [`moderation`]: bans and kicks enforced on every
 //!   instance;
 //! - [`metriques`], [`sante`]: `/metrics`, `/healthz`, `/readyz`;
+//! - [`indisponibilite`]: an engine's outage told from a fault of ours (`INDISPONIBLE`);
 //! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
 pub mod auth;
 pub mod config;
 pub mod diffusion;
 pub mod fil;
+pub mod indisponibilite;
 pub mod metriques;
 pub mod moderation;
 pub mod openapi;

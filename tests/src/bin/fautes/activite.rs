@@ -31,6 +31,10 @@ pub(crate) enum Issue {
     /// No answer before the client gave up: it may or may not have been applied (at most
     /// once).
     Abandonnee,
+    /// An answer no client can act on: `ERREUR_INTERNE` (a fault of the server, never what an
+    /// engine's outage may answer: that is `INDISPONIBLE`), or an HTTP error other than 502,
+    /// 503 or 504. It fails the run.
+    Erreur(String),
 }
 
 /// One command of the journal.
@@ -75,8 +79,9 @@ pub(crate) const ECRITURES: &[&str] = &[
 const PATIENCE_COMMANDE: Duration = Duration::from_mins(1);
 
 /// Sends one command until it gets an answer: a result or a refusal. Retries on transport
-/// errors, 5xx, and the errors that say "try again" (internal, conflict, rate limit).
-/// Returns how it ended and why each resend was needed.
+/// errors (no connection, no answer in time, 502, 503, 504) and on the errors the protocol
+/// says to retry (`INDISPONIBLE`, `CONFLIT`, `TROP_DE_REQUETES`); never on `ERREUR_INTERNE`,
+/// which ends it as an [`Issue::Erreur`]. Returns how it ended and why each resend was needed.
 pub(crate) async fn envoyer(
     http: &reqwest::Client,
     base: &str,
@@ -99,7 +104,15 @@ pub(crate) async fn envoyer(
         let motif = match reponse {
             Err(e) if e.is_timeout() => "délai".to_owned(),
             Err(_) => "connexion".to_owned(),
-            Ok(r) if !r.status().is_success() => format!("HTTP {}", r.status().as_u16()),
+            Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
+                format!("HTTP {}", r.status().as_u16())
+            }
+            Ok(r) if !r.status().is_success() => {
+                return (
+                    Issue::Erreur(format!("HTTP {}", r.status().as_u16())),
+                    renvois,
+                );
+            }
             Ok(r) => match r.json::<Value>().await {
                 Err(_) => "réponse illisible".to_owned(),
                 Ok(v) => {
@@ -107,10 +120,13 @@ pub(crate) async fn envoyer(
                         return (Issue::Acquittee(resultat.clone()), renvois);
                     }
                     let code = v["error"]["data"]["code"].as_str().unwrap_or("?");
-                    if !matches!(code, "ERREUR_INTERNE" | "CONFLIT" | "TROP_DE_REQUETES") {
-                        return (Issue::Refusee(code.to_owned()), renvois);
+                    match code {
+                        "INDISPONIBLE" | "CONFLIT" | "TROP_DE_REQUETES" => code.to_owned(),
+                        "ERREUR_INTERNE" => {
+                            return (Issue::Erreur(v["error"].to_string()), renvois);
+                        }
+                        _ => return (Issue::Refusee(code.to_owned()), renvois),
                     }
-                    code.to_owned()
                 }
             },
         };
@@ -223,11 +239,13 @@ impl Joueur {
 }
 
 /// What a twin pair says of its command: applied if either send got a result (the store must
-/// then hold it, whatever the other got), else possibly applied if either was abandoned, else
-/// refused.
+/// then hold it, whatever the other got), else failed if either failed, else possibly applied
+/// if either was abandoned, else refused. (A failed send beside a result still fails the run:
+/// the checks read every twin.)
 fn issue_des_jumeaux(a: Issue, b: Issue) -> Issue {
     match (a, b) {
         (acquittee @ Issue::Acquittee(_), _) | (_, acquittee @ Issue::Acquittee(_)) => acquittee,
+        (erreur @ Issue::Erreur(_), _) | (_, erreur @ Issue::Erreur(_)) => erreur,
         (Issue::Abandonnee, _) | (_, Issue::Abandonnee) => Issue::Abandonnee,
         (refusee, _) => refusee,
     }
