@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: every setting, from flags and the environment;
 //! - [`serveur`]: starting and stopping the backend in one process, and its routes;
+//!   [`primaire`]: the PostgreSQL pool, following the primary across a failover;
 //!   [`passerelle`]: the state every handler shares;
 //! - [`auth`]: passwords, tokens, rate limits; [`rest`]: accounts and sessions;
 //!   [`openapi`]: their OpenAPI document;
@@ -27,6 +28,7 @@ pub mod moderation;
 pub mod openapi;
 pub mod outils;
 pub mod passerelle;
+pub mod primaire;
 pub mod protocole;
 pub mod rest;
 pub mod rpc;
