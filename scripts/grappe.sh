@@ -18,10 +18,13 @@
 #   scripts/grappe.sh status        what runs, who is primary, replication, NATS, instances
 #   scripts/grappe.sh env           the settings of a client of the cluster (sourceable)
 #   scripts/grappe.sh mmo ARGS...   the mmo binary on the cluster (`mmo projections status`...)
+#   scripts/grappe.sh fautes ARGS   the fault harness against the cluster (tests/src/bin/fautes,
+#                                   `fautes grappe`): failovers under load; up first if needed
 # and the strikes the harness uses (an operator may too):
 #   scripts/grappe.sh basculer      kill -9 the PostgreSQL primary, promote the standby
+#   scripts/grappe.sh degrader      the standby lost: let the primary commit alone
 #   scripts/grappe.sh rattacher     rebuild the lost node as the new primary's synchronous standby
-#   scripts/grappe.sh tuer X        kill -9 X: mmo-N, nats-N, redis
+#   scripts/grappe.sh tuer X        kill -9 X: mmo-N, nats-N, redis, reserve (the standby)
 #   scripts/grappe.sh lancer X      start X again: mmo-N, nats-N, redis (empty)
 # PROFIL=release for the release build of mmo and fautes (default: debug).
 set -euo pipefail
@@ -190,6 +193,16 @@ basculer() {
   dire "primaire $p tué (kill -9), $r promu en $(ms_depuis "$t0") ms"
 }
 
+# The standby is lost: the primary commits alone from now on (its commits no longer wait for
+# a second disk), what a failover manager does when the synchronous standby goes away.
+degrader() {
+  local p
+  p=$(primaire)
+  psql_sur "$p" "ALTER SYSTEM SET synchronous_standby_names = ''" >/dev/null
+  psql_sur "$p" "SELECT pg_reload_conf()" >/dev/null
+  dire "$p valide seul (synchronous_standby_names vide) jusqu'au rattachement d'une réserve"
+}
+
 rattacher() {
   local p r t0
   p=$(primaire)
@@ -224,10 +237,16 @@ cluster {
 EOF
 }
 
+# The JetStream meta leader as node i sees it (empty until one is elected).
+meneur_nats() {
+  curl -s "http://127.0.0.1:${SUIVI_NATS[$(($1 - 1))]}/jsz" | grep -o '"leader": *"[^"]*"' | head -n1 | cut -d'"' -f4
+}
+
 # A copy of Debian's binary: `scripts/services.sh arreter nats` stops every process of
 # /usr/sbin/nats-server (start-stop-daemon --exec), and tests run it.
 lancer_nats() { # i
   setsid "$DOSSIER/bin/nats-server" -c "$DOSSIER/nats/n$1.conf" </dev/null >>"$JOURNAUX/nats-n$1.log" 2>&1 &
+  disown
   attendre_port "${PORTS_NATS[$(($1 - 1))]}" "nats-$1"
 }
 
@@ -269,6 +288,19 @@ attendre_port() { # port, name
   mourir "$2 n'écoute pas sur $1 après 10 s"
 }
 
+# SIGTERM to the process whose pid file is given, SIGKILL if it is still there after 5 s.
+arreter_pid() { # pid file
+  local pid
+  [ -f "$1" ] || return 0
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tuer_pid "$1"
+}
+
 # kill -9 of the process whose pid file is given; waits until it is gone.
 tuer_pid() { # pid file
   local pid
@@ -287,7 +319,8 @@ tuer() {
     mmo-[1-9]) tuer_pid "$DOSSIER/$1.pid" ;;
     nats-[1-3]) tuer_pid "$DOSSIER/nats/n${1#nats-}.pid" ;;
     redis) tuer_pid "$DOSSIER/redis/redis.pid" ;;
-    *) mourir "tuer mmo-N|nats-N|redis (PostgreSQL : basculer)" ;;
+    reserve) tuer_pg "$(autre "$(primaire)")" ;;
+    *) mourir "tuer mmo-N|nats-N|redis|reserve (le primaire : basculer)" ;;
   esac
 }
 
@@ -333,7 +366,7 @@ up() {
   for i in 1 2 3; do lancer_nats "$i"; done
   # JetStream answers once the three nodes have elected a meta leader.
   for _ in $(seq 1 200); do
-    curl -s "http://127.0.0.1:${SUIVI_NATS[0]}/jsz" | jq -e '.meta_cluster.leader // empty' >/dev/null 2>&1 && break
+    [ -n "$(meneur_nats 1)" ] && break
     sleep 0.1
   done
   dire "NATS : trois nœuds (${PORTS_NATS[*]}), JetStream en grappe"
@@ -355,12 +388,10 @@ down() {
     kill "$(cat "$f")" 2>/dev/null || true
   done
   for f in "$DOSSIER"/mmo-*.pid; do
-    [ -f "$f" ] || continue
-    for _ in $(seq 1 50); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
-    tuer_pid "$f"
+    arreter_pid "$f"
   done
-  for i in 1 2 3; do tuer_pid "$DOSSIER/nats/n$i.pid"; done
-  tuer_pid "$DOSSIER/redis/redis.pid"
+  for i in 1 2 3; do arreter_pid "$DOSSIER/nats/n$i.pid"; done
+  arreter_pid "$DOSSIER/redis/redis.pid"
   for n in a b; do
     if [ -f "$(donnees_pg "$n")/postmaster.pid" ]; then
       en_serveur "$PG_BIN/pg_ctl" -D "$(donnees_pg "$n")" -s -m immediate stop || tuer_pg "$n"
@@ -388,7 +419,7 @@ status() {
   done
   for i in 1 2 3; do
     if ecoute "${PORTS_NATS[$((i - 1))]}"; then
-      echo "nats-$i      ${PORTS_NATS[$((i - 1))]}  en marche, meneur JetStream : $(curl -s "http://127.0.0.1:${SUIVI_NATS[$((i - 1))]}/jsz" | jq -r '.meta_cluster.leader // "?"')"
+      echo "nats-$i      ${PORTS_NATS[$((i - 1))]}  en marche, meneur JetStream : $(meneur_nats "$i")"
     else
       echo "nats-$i      ${PORTS_NATS[$((i - 1))]}  arrêté"
     fi
@@ -412,8 +443,23 @@ case "${1:-}" in
     ;;
   basculer) en_marche || mourir "arrêtée"; basculer ;;
   rattacher) en_marche || mourir "arrêtée"; rattacher ;;
+  degrader) en_marche || mourir "arrêtée"; degrader ;;
   tuer) en_marche || mourir "arrêtée"; tuer "${2:-}" ;;
   lancer) en_marche || mourir "arrêtée"; lancer "${2:-}" ;;
+  fautes)
+    shift
+    cargo build --quiet --locked -p gateway --bin mmo -p mmo-tests --bin fautes \
+      $([ "$PROFIL" = release ] && echo --release)
+    monte=""
+    if ! en_marche; then
+      up
+      monte=1
+    fi
+    statut=0
+    "$CIBLE/$PROFIL/fautes" --mmo "$MMO" "$@" grappe --dossier "$DOSSIER" --script "$0" || statut=$?
+    [ -n "$monte" ] && down
+    exit "$statut"
+    ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
     exit 2

@@ -3,8 +3,10 @@
 //! carries an `id_commande` chosen here and is sent again with the same id until it gets an
 //! answer — the way a client must retry — so that the journal knows which commands were
 //! acknowledged. One command in eight is sent twice at once, as a client that retries too
-//! early would.
+//! early would. With several gateway instances, sends go to each in turn (the two sends of a
+//! twin pair to two instances), and a send the transport failed goes to the next one.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +15,36 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+/// The gateway instances the load goes through: each send goes to the next one in turn, and a
+/// send that failed on the way is sent again to the next one — what a load balancer in front
+/// of several instances does. One instance for the faults of the machine.
+#[derive(Debug)]
+pub(crate) struct Passerelles {
+    bases: Vec<String>,
+    suivante: AtomicUsize,
+}
+
+impl Passerelles {
+    /// The instances at these `http://127.0.0.1:<port>` bases.
+    pub(crate) fn new(bases: Vec<String>) -> Arc<Self> {
+        Arc::new(Self {
+            bases,
+            suivante: AtomicUsize::new(0),
+        })
+    }
+
+    /// The base the next send goes to.
+    pub(crate) fn prochaine(&self) -> &str {
+        let i = self.suivante.fetch_add(1, Ordering::Relaxed);
+        &self.bases[i % self.bases.len()]
+    }
+
+    /// Every instance.
+    pub(crate) fn toutes(&self) -> &[String] {
+        &self.bases
+    }
+}
 
 /// A character the load plays, with its account's token.
 #[derive(Debug, Clone)]
@@ -84,7 +116,7 @@ const PATIENCE_COMMANDE: Duration = Duration::from_mins(1);
 /// which ends it as an [`Issue::Erreur`]. Returns how it ended and why each resend was needed.
 pub(crate) async fn envoyer(
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Passerelles,
     jeton: &str,
     methode: &'static str,
     params: Value,
@@ -95,7 +127,7 @@ pub(crate) async fn envoyer(
     let mut attente = Duration::from_millis(20);
     loop {
         let reponse = http
-            .post(format!("{base}/rpc"))
+            .post(format!("{}/rpc", passerelles.prochaine()))
             .bearer_auth(jeton)
             .json(&corps)
             .timeout(Duration::from_secs(5))
@@ -254,7 +286,7 @@ fn issue_des_jumeaux(a: Issue, b: Issue) -> Issue {
 /// Plays `joueur`'s part of the load, `debit` commands per second, until `arret` turns true.
 pub(crate) async fn jouer(
     http: reqwest::Client,
-    base: String,
+    passerelles: Arc<Passerelles>,
     mut joueur: Joueur,
     debit: u32,
     journal: Arc<Mutex<Journal>>,
@@ -273,8 +305,8 @@ pub(crate) async fn jouer(
         let parti_le = Utc::now();
         let (issue, renvois) = if joueur.tirer().is_multiple_of(8) {
             let (a, b) = tokio::join!(
-                envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
-                envoyer(&http, &base, &acteur.jeton, methode, params)
+                envoyer(&http, &passerelles, &acteur.jeton, methode, params.clone()),
+                envoyer(&http, &passerelles, &acteur.jeton, methode, params)
             );
             journal
                 .lock()
@@ -283,7 +315,7 @@ pub(crate) async fn jouer(
                 .push((id, a.0.clone(), b.0.clone()));
             (issue_des_jumeaux(a.0, b.0), [a.1, b.1].concat())
         } else {
-            envoyer(&http, &base, &acteur.jeton, methode, params).await
+            envoyer(&http, &passerelles, &acteur.jeton, methode, params).await
         };
         if methode == "echange.proposer"
             && let Issue::Acquittee(r) = &issue

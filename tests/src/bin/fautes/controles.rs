@@ -15,8 +15,8 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::activite::{Acteur, ECRITURES, Entree, Issue, Journal, envoyer};
-use crate::serveur::ServeurMmo;
+use crate::activite::{Acteur, ECRITURES, Entree, Issue, Journal, Passerelles, envoyer};
+use crate::serveur::Outil;
 
 /// Waits until `condition` holds, polling; returns how long it took.
 async fn attendre<F, Fut>(
@@ -260,7 +260,7 @@ pub(crate) async fn sans_ecriture(pool: &PgPool, ids: &[Uuid], quoi: &str) -> an
 /// the economy balances: created − destroyed = held, for gold and each item.
 pub(crate) async fn modeles_egaux_a_la_reconstruction(
     pool: &PgPool,
-    serveur: &ServeurMmo,
+    serveur: &impl Outil,
 ) -> anyhow::Result<()> {
     let desequilibre = desequilibres(pool).await?;
     ensure!(
@@ -288,13 +288,13 @@ pub(crate) async fn modeles_egaux_a_la_reconstruction(
 pub(crate) async fn caches_egaux_aux_lignes(
     pool: &PgPool,
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Passerelles,
     acteurs: &[Acteur],
 ) -> anyhow::Result<()> {
     for a in acteurs {
         let (issue, _) = envoyer(
             http,
-            base,
+            passerelles,
             &a.jeton,
             "inventaire.consulter",
             json!({"joueur_id": a.joueur_id}),
