@@ -124,7 +124,7 @@ pub enum ErreurApplication {
     /// The store failed (connection lost, bad data). Logged with its cause; not the caller's
     /// fault.
     #[error("erreur de stockage : {0}")]
-    Stockage(Box<dyn std::error::Error + Send + Sync>),
+    Stockage(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ErreurApplication {

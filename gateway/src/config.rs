@@ -19,9 +19,14 @@ pub struct Connexions {
     /// Serveur Redis (caches, limites de débit).
     #[arg(long, env = "MMO_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
-    /// Serveur NATS JetStream (bus d'événements).
+    /// Serveur NATS JetStream (bus d'événements) ; les nœuds d'une grappe séparés par des
+    /// virgules.
     #[arg(long, env = "MMO_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+    /// Répliques du flux d'événements quand il est créé (3 sur une grappe NATS de trois
+    /// nœuds).
+    #[arg(long, env = "MMO_NATS_REPLIQUES", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub nats_repliques: u8,
     /// Connexions PostgreSQL du pool partagé (commandes, requêtes, projections).
     #[arg(long, env = "MMO_PG_CONNEXIONS", default_value_t = 16)]
     pub pg_connexions: u32,

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: every setting, from flags and the environment;
 //! - [`serveur`]: starting and stopping the backend in one process, and its routes;
+//!   [`primaire`]: the PostgreSQL pool, following the primary across a failover;
 //!   [`passerelle`]: the state every handler shares;
 //! - [`auth`]: passwords, tokens, rate limits; [`rest`]: accounts and sessions;
 //!   [`openapi`]: their OpenAPI document;
@@ -14,17 +15,20 @@
 //!   fanned out to every instance over NATS; [`moderation`]: bans and kicks enforced on every
 //!   instance;
 //! - [`metriques`], [`sante`]: `/metrics`, `/healthz`, `/readyz`;
+//! - [`indisponibilite`]: an engine's outage told from a fault of ours (`INDISPONIBLE`);
 //! - [`telemetrie`]: logs; [`outils`]: migrate, rebuild, catalog, balance.
 
 pub mod auth;
 pub mod config;
 pub mod diffusion;
 pub mod fil;
+pub mod indisponibilite;
 pub mod metriques;
 pub mod moderation;
 pub mod openapi;
 pub mod outils;
 pub mod passerelle;
+pub mod primaire;
 pub mod protocole;
 pub mod rest;
 pub mod rpc;

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr as _;
 use std::sync::Arc;
 
 use domain::Catalogue;
@@ -15,7 +14,7 @@ use domain::valeurs::{Classe, Graine};
 
 use crate::config::Connexions;
 use crate::metriques::{self, Metriques};
-use crate::{sante, serveur};
+use crate::{primaire, sante, serveur};
 
 /// Loads and validates a catalog: the shipped one, or a file being edited.
 pub fn charger_catalogue(fichier: Option<&Path>) -> anyhow::Result<Arc<Catalogue>> {
@@ -111,18 +110,28 @@ pub async fn table_d_equilibrage(
 }
 
 /// Creates the game's database if it is missing and applies every pending migration; returns
-/// how many are applied in all.
+/// how many are applied in all. With several servers in the URL, on the primary (waited for
+/// 30 s: a failover may be under way).
 pub async fn migrer(database_url: &str) -> anyhow::Result<usize> {
     use sqlx::migrate::MigrateDatabase as _;
-    if !sqlx::Postgres::database_exists(database_url)
+    let serveurs = serveurs(database_url)?;
+    let primaire = if serveurs.urls.len() > 1 {
+        serveurs
+            .attendre(std::time::Duration::from_secs(30))
+            .await?
+    } else {
+        0
+    };
+    let url = &serveurs.urls[primaire];
+    if !sqlx::Postgres::database_exists(url)
         .await
-        .map_err(|e| injoignable(database_url, &e))?
+        .map_err(|e| injoignable(url, &e))?
     {
-        sqlx::Postgres::create_database(database_url)
+        sqlx::Postgres::create_database(url)
             .await
-            .map_err(|e| injoignable(database_url, &e))?;
+            .map_err(|e| injoignable(url, &e))?;
     }
-    let pool = connecter(database_url).await?;
+    let pool = serveur::connecter_postgresql(&serveurs, 4).await?;
     magasin::MIGRATIONS
         .run(&pool)
         .await
@@ -148,15 +157,19 @@ fn sans_mot_de_passe(url: &str) -> String {
     }
 }
 
-/// A pool on the game's database; an unreachable server is named, with how to start it.
-pub async fn connecter(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
-    let options = sqlx::postgres::PgConnectOptions::from_str(database_url).map_err(|e| {
+/// The servers of the game's database URL (one, or several and the primary to follow).
+fn serveurs(database_url: &str) -> anyhow::Result<primaire::Serveurs> {
+    primaire::Serveurs::parse(database_url).map_err(|e| {
         anyhow::anyhow!(
-            "URL PostgreSQL invalide ({}) : {e}",
+            "URL PostgreSQL invalide ({}) : {e:#}",
             sans_mot_de_passe(database_url)
         )
-    })?;
-    serveur::connecter_postgresql(options, 4).await
+    })
+}
+
+/// A pool on the game's database; an unreachable server is named, with how to start it.
+pub async fn connecter(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
+    serveur::connecter_postgresql(&serveurs(database_url)?, 4).await
 }
 
 /// What `mmo worker` can run alone.
@@ -177,8 +190,11 @@ pub async fn travailler(
     partie: Partie,
     metriques: SocketAddr,
 ) -> anyhow::Result<()> {
-    let options = sqlx::postgres::PgConnectOptions::from_str(&connexions.database_url)?;
-    let pool = serveur::connecter_postgresql(options, connexions.pg_connexions).await?;
+    let pool = serveur::connecter_postgresql(
+        &serveurs(&connexions.database_url)?,
+        connexions.pg_connexions,
+    )
+    .await?;
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
     let mut rapports_bus = metriques::CompteursBus::default();
     let mut compteurs = Arc::default();
@@ -193,7 +209,8 @@ pub async fn travailler(
         }
         Partie::Relay | Partie::Sagas => {
             let nats = serveur::connecter_nats(&connexions.nats_url).await?;
-            let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus);
+            let bus = commands::bus::Bus::new(nats, &connexions.prefixe_bus)
+                .avec_repliques(usize::from(connexions.nats_repliques));
             let catalogue = Catalogue::officiel()?;
             let depot = Arc::new(
                 commands::Depot::new(pool.clone(), catalogue.clone())

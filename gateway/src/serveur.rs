@@ -5,7 +5,6 @@
 //! and the HTTP/WebSocket server.
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,9 +28,8 @@ use magasin::partage::LecteurPartage;
 use projections::Projection;
 use projections::cache::Cache;
 use projections::travailleur::{RapportTravailleur, Travailleur};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::services::{ServeDir, ServeFile};
@@ -47,6 +45,7 @@ use crate::diffusion::{self, Deplacements, Livraisons, Presences};
 use crate::metriques::{self, Metriques};
 use crate::moderation::Revocations;
 use crate::passerelle::Passerelle;
+use crate::primaire::{self, Serveurs};
 use crate::protocole::{ErreurRpc, reponse_erreur};
 use crate::rest::{comptes, sessions};
 use crate::rpc::{self, Contexte, Transport};
@@ -55,44 +54,60 @@ use crate::{fil, openapi, sante, ws};
 
 const COMMENT_DEMARRER: &str = "lancez scripts/services.sh, qui démarre PostgreSQL, Redis et NATS";
 
-/// Connects to PostgreSQL, naming it and how to start it if it cannot be reached.
-pub async fn connecter_postgresql(
-    options: PgConnectOptions,
-    connexions: u32,
-) -> anyhow::Result<PgPool> {
+/// Connects to PostgreSQL (following its primary when the URL names several servers:
+/// [`primaire`]), naming it and how to start it if it cannot be reached.
+pub async fn connecter_postgresql(serveurs: &Serveurs, connexions: u32) -> anyhow::Result<PgPool> {
     let ou = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("")
+        "{}/{}",
+        serveurs.ou(),
+        serveurs.options[0].get_database().unwrap_or("")
     );
-    PgPoolOptions::new()
-        .max_connections(connexions)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
+    primaire::connecter(serveurs, connexions)
         .await
         .with_context(|| {
             format!("PostgreSQL injoignable ({ou}) : {COMMENT_DEMARRER}, puis `mmo migrate`")
         })
 }
 
-/// Connects to Redis, naming it and how to start it if it cannot be reached.
+/// Connects to Redis, naming it and how to start it if it cannot be reached. A lost
+/// connection is made again at most a second after Redis answers again: redis-rs's default
+/// backoff multiplies its one-second delay by 100 (capped at a minute), so a Redis that was
+/// away at the first attempt was only reached again a minute later (measured by the
+/// cluster's `redis` fault, doc/fiabilite.md §6). A call waits 2 s at most for its answer,
+/// then fails (`INDISPONIBLE`).
 pub async fn connecter_redis(url: &str) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url).with_context(|| format!("URL Redis invalide : {url}"))?;
-    let connexion = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
-        .await
-        .map_err(|_| anyhow::anyhow!("pas de réponse en 5 s"))
-        .and_then(|r| r.map_err(anyhow::Error::from))
-        .with_context(|| format!("Redis injoignable ({url}) : {COMMENT_DEMARRER}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_factor(2)
+        .set_max_delay(1_000)
+        .set_number_of_retries(10)
+        .set_connection_timeout(Duration::from_secs(1))
+        .set_response_timeout(Duration::from_secs(2));
+    let connexion = tokio::time::timeout(
+        Duration::from_secs(5),
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("pas de réponse en 5 s"))
+    .and_then(|r| r.map_err(anyhow::Error::from))
+    .with_context(|| format!("Redis injoignable ({url}) : {COMMENT_DEMARRER}"))?;
     Ok(connexion)
 }
 
-/// Connects to NATS, naming it and how to start it if it cannot be reached.
+/// Connects to NATS, naming it and how to start it if it cannot be reached. `url` may name
+/// the nodes of a cluster, separated by commas: the client connects to one and, when it is
+/// lost, to another (those named and those the cluster announces), without end.
 pub async fn connecter_nats(url: &str) -> anyhow::Result<async_nats::Client> {
+    let noeuds = url
+        .split(',')
+        .map(|n| n.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("URL NATS invalide : {url}"))?;
     let options = async_nats::ConnectOptions::new()
         .name("mmo")
-        .connection_timeout(Duration::from_secs(5));
-    async_nats::connect_with_options(url, options)
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(None);
+    async_nats::connect_with_options(noeuds, options)
         .await
         .with_context(|| format!("NATS injoignable ({url}) : {COMMENT_DEMARRER}"))
 }
@@ -191,20 +206,20 @@ pub struct Serveur {
 impl Serveur {
     /// Starts everything from the configuration.
     pub async fn demarrer(connexions: &Connexions, reglages: &Reglages) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(&connexions.database_url)
-            .context("MMO_DATABASE_URL invalide")?;
-        Self::demarrer_sur(options, connexions, reglages).await
+        let serveurs =
+            Serveurs::parse(&connexions.database_url).context("MMO_DATABASE_URL invalide")?;
+        Self::demarrer_sur(serveurs, connexions, reglages).await
     }
 
-    /// Starts everything on the given database (tests give a fresh one).
+    /// Starts everything on the given database (tests give a fresh one's options).
     // One sequence, read top to bottom: the order of the starts is the point.
     #[allow(clippy::too_many_lines)]
     pub async fn demarrer_sur(
-        options: PgConnectOptions,
+        serveurs: impl Into<Serveurs>,
         connexions: &Connexions,
         reglages: &Reglages,
     ) -> anyhow::Result<Self> {
-        let pool = connecter_postgresql(options, connexions.pg_connexions).await?;
+        let pool = connecter_postgresql(&serveurs.into(), connexions.pg_connexions).await?;
         MIGRATIONS
             .run(&pool)
             .await
@@ -231,7 +246,8 @@ impl Serveur {
         let mut taches = vec![lecteur.lancer(arret_rx.clone())];
         let (rapports, taches_projections) = lancer_projections(&pool, &cache, &lecteur, &arret_rx);
         taches.extend(taches_projections);
-        let bus = Bus::new(nats, &connexions.prefixe_bus);
+        let bus = Bus::new(nats, &connexions.prefixe_bus)
+            .avec_repliques(usize::from(connexions.nats_repliques));
         let (rapports_bus, taches_bus) = lancer_bus(&depot, &monde, &bus, &lecteur, &arret_rx);
         taches.extend(taches_bus);
         let sockets = Arc::new(Sockets::default());

@@ -58,6 +58,7 @@ pub fn connexions_de_test() -> Connexions {
         database_url: String::new(),
         redis_url: "redis://127.0.0.1:6379".into(),
         nats_url: "nats://127.0.0.1:4222".into(),
+        nats_repliques: 1,
         pg_connexions: 12,
         instantane_tous_les: commands::instantanes::INTERVALLE_PAR_DEFAUT,
         ecriture_attente_us: 0,

@@ -26,6 +26,7 @@ pub struct Bus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     prefixe: String,
+    repliques: usize,
 }
 
 impl Bus {
@@ -35,7 +36,17 @@ impl Bus {
             jetstream: jetstream::new(client.clone()),
             client,
             prefixe: prefixe.to_owned(),
+            repliques: 1,
         }
+    }
+
+    /// The same bus, whose stream is created with `repliques` replicas (a NATS cluster of
+    /// three keeps every message on three nodes and survives the loss of one). An existing
+    /// stream keeps its own.
+    #[must_use]
+    pub fn avec_repliques(mut self, repliques: usize) -> Self {
+        self.repliques = repliques.max(1);
+        self
     }
 
     /// The NATS connection (plain subjects).
@@ -64,7 +75,7 @@ impl Bus {
     }
 
     /// The stream of events, created if missing: file storage (a NATS restart keeps it), a
-    /// deduplication window on `Nats-Msg-Id`, a bounded retention.
+    /// deduplication window on `Nats-Msg-Id`, a bounded retention, the bus's replicas.
     pub async fn flux(&self) -> Result<stream::Stream, async_nats::Error> {
         let config = stream::Config {
             name: self.nom_flux(),
@@ -72,6 +83,7 @@ impl Bus {
             storage: stream::StorageType::File,
             duplicate_window: FENETRE_DEDUPLICATION,
             max_age: RETENTION,
+            num_replicas: self.repliques,
             ..Default::default()
         };
         Ok(self.jetstream.get_or_create_stream(config).await?)

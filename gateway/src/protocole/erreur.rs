@@ -10,6 +10,8 @@ use projections::ErreurProjection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::indisponibilite::{REESSAYER_DANS, moteur_indisponible};
+
 /// The numeric codes (`error.code`).
 pub mod codes {
     /// The body is not JSON.
@@ -35,6 +37,9 @@ pub mod codes {
     pub const CONFLIT: i64 = -32009;
     /// A rule of the game refused the command; `data.code` says which.
     pub const REFUS: i64 = -32010;
+    /// PostgreSQL or Redis is away (restarting, failing over): retry, with the same
+    /// `id_commande` for a command, after `data.reessayer_dans_ms`.
+    pub const INDISPONIBLE: i64 = -32011;
     /// Too many calls: wait `data.reessayer_dans_ms`.
     pub const TROP_DE_REQUETES: i64 = -32029;
 }
@@ -42,7 +47,7 @@ pub mod codes {
 /// Every (`error.code`, `data.code`) the protocol answers with, the game's refusals aside
 /// ([`codes_de_refus`]): the list doc/protocole.md §5.1 must hold, checked both ways by the
 /// fuzz test, which also refuses any answer outside it.
-pub const CODES_DU_PROTOCOLE: [(i64, &str); 18] = [
+pub const CODES_DU_PROTOCOLE: [(i64, &str); 19] = [
     (codes::ANALYSE, "JSON_INVALIDE"),
     (codes::REQUETE_INVALIDE, "REQUETE_INVALIDE"),
     (codes::REQUETE_INVALIDE, "MESSAGE_TROP_GRAND"),
@@ -60,6 +65,7 @@ pub const CODES_DU_PROTOCOLE: [(i64, &str); 18] = [
     (codes::INTROUVABLE, "INTROUVABLE"),
     (codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"),
     (codes::CONFLIT, "CONFLIT"),
+    (codes::INDISPONIBLE, "INDISPONIBLE"),
     (codes::TROP_DE_REQUETES, "TROP_DE_REQUETES"),
 ];
 
@@ -248,6 +254,32 @@ impl ErreurRpc {
         Self::new(codes::REFUS, code, message)
     }
 
+    /// A failure: [`Self::indisponible`] when its cause is an engine away
+    /// ([`moteur_indisponible`]), else [`Self::interne`].
+    pub fn panne(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if moteur_indisponible(cause) {
+            Self::indisponible(cause)
+        } else {
+            Self::interne(cause)
+        }
+    }
+
+    /// An engine is away: the call may be retried as it is (a command with its
+    /// `id_commande`: applied or not, it is applied once). Logged as a warning, its cause
+    /// kept in the log only.
+    pub fn indisponible(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::warn!(erreur = %cause, source = ?cause.source(), "moteur indisponible");
+        let ms = u64::try_from(REESSAYER_DANS.as_millis()).unwrap_or(u64::MAX);
+        Self::new(
+            codes::INDISPONIBLE,
+            "INDISPONIBLE",
+            format!(
+                "service momentanément indisponible, réessayez dans {ms} ms (même id_commande)"
+            ),
+        )
+        .avec("reessayer_dans_ms", json!(ms))
+    }
+
     /// A failure of ours: logged with its cause under an incident id, which alone is shown.
     pub fn interne(cause: &(dyn std::error::Error + 'static)) -> Self {
         let incident = Uuid::new_v4();
@@ -287,20 +319,20 @@ impl From<ErreurApplication> for ErreurRpc {
             ErreurApplication::CommandeReutilisee(_) => {
                 Self::new(codes::PARAMETRES, "COMMANDE_REUTILISEE", e.to_string())
             }
-            ErreurApplication::Stockage(cause) => Self::interne(cause.as_ref()),
+            ErreurApplication::Stockage(cause) => Self::panne(cause.as_ref()),
         }
     }
 }
 
 impl From<ErreurProjection> for ErreurRpc {
     fn from(e: ErreurProjection) -> Self {
-        Self::interne(&e)
+        Self::panne(&e)
     }
 }
 
 impl From<sqlx::Error> for ErreurRpc {
     fn from(e: sqlx::Error) -> Self {
-        Self::interne(&e)
+        Self::panne(&e)
     }
 }
 
@@ -343,6 +375,7 @@ mod tests {
             ErreurRpc::trop_de_requetes(Duration::from_secs(1)),
             ErreurRpc::lecture_en_retard("1.2", Duration::from_secs(2)),
             ErreurRpc::interne(&cause),
+            ErreurRpc::indisponible(&cause),
             ErreurRpc::from(ErreurApplication::Conflit),
             ErreurRpc::from(ErreurApplication::CommandeReutilisee(Uuid::nil())),
             ErreurRpc::from(ErreurApplication::Interdit),
@@ -382,6 +415,39 @@ mod tests {
         assert_eq!(e.code_stable(), "CURSEUR_INVALIDE");
         assert!(CODES_DU_PROTOCOLE.contains(&(e.code, e.code_stable())));
         assert!(!codes_de_refus().any(|c| c == "CURSEUR_INVALIDE"));
+    }
+
+    #[test]
+    fn un_moteur_injoignable_est_indisponible_et_une_donnee_illisible_reste_interne() {
+        let coupe = ErreurApplication::from(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        let e = ErreurRpc::from(coupe);
+        assert_eq!(
+            (e.code, e.code_stable()),
+            (codes::INDISPONIBLE, "INDISPONIBLE")
+        );
+        assert!(
+            e.data["reessayer_dans_ms"]
+                .as_u64()
+                .is_some_and(|ms| ms > 0)
+        );
+        assert!(e.data.get("incident").is_none());
+        let e = ErreurRpc::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(e.code_stable(), "INDISPONIBLE");
+        let e = ErreurRpc::from(ErreurProjection::Base(sqlx::Error::PoolTimedOut));
+        assert_eq!(e.code_stable(), "INDISPONIBLE");
+        let redis =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            ErreurRpc::from(ErreurApplication::from(redis)).code_stable(),
+            "INDISPONIBLE"
+        );
+        let e = ErreurRpc::from(ErreurApplication::from(sqlx::Error::RowNotFound));
+        assert_eq!(
+            (e.code, e.code_stable()),
+            (codes::INTERNE, "ERREUR_INTERNE")
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub struct CompteCree {
         (status = 409, description = "LOGIN_DEJA_PRIS", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES", body = CorpsErreur),
-        (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
+        (status = 503, description = "SERVICE_SATURE, ou INDISPONIBLE (PostgreSQL absent : en-tête Retry-After, réessayer)", body = CorpsErreur),
     )
 )]
 pub async fn inscrire(

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::mots_de_passe::ErreurHachage;
+use crate::indisponibilite::{REESSAYER_DANS, moteur_indisponible};
 
 /// An error of the REST part: its status, a stable code and a message for people.
 #[derive(Debug)]
@@ -33,7 +34,7 @@ pub struct CorpsErreur {
 pub struct DetailErreur {
     /// Stable code: `PARAMETRES_INVALIDES`, `LOGIN_DEJA_PRIS`, `IDENTIFIANTS_INVALIDES`,
     /// `JETON_INVALIDE`, `JETON_REUTILISE`, `COMPTE_BANNI`, `TROP_DE_REQUETES`, `SERVICE_SATURE`,
-    /// `ERREUR_INTERNE`.
+    /// `INDISPONIBLE`, `ERREUR_INTERNE`.
     code: String,
     /// For people.
     message: String,
@@ -68,6 +69,22 @@ impl ErreurApi {
         e
     }
 
+    /// A failure: 503 `INDISPONIBLE` with `Retry-After` when its cause is an engine away
+    /// ([`moteur_indisponible`]: retry the same request), else [`Self::interne`].
+    pub fn panne(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if !moteur_indisponible(cause) {
+            return Self::interne(cause);
+        }
+        tracing::warn!(erreur = %cause, "moteur indisponible (REST)");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "INDISPONIBLE",
+            "service momentanément indisponible, réessayez",
+        );
+        e.reessayer_dans_s = Some(REESSAYER_DANS.as_secs().max(1));
+        e
+    }
+
     /// A failure of ours: logged with its cause, shown as an incident id.
     pub fn interne(cause: &(dyn std::error::Error + 'static)) -> Self {
         let incident = Uuid::new_v4();
@@ -82,7 +99,7 @@ impl ErreurApi {
 
 impl From<sqlx::Error> for ErreurApi {
     fn from(e: sqlx::Error) -> Self {
-        Self::interne(&e)
+        Self::panne(&e)
     }
 }
 

@@ -70,7 +70,7 @@ fn session(
         (status = 403, description = "COMPTE_BANNI", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
         (status = 429, description = "TROP_DE_REQUETES (en-tête Retry-After)", body = CorpsErreur),
-        (status = 503, description = "SERVICE_SATURE", body = CorpsErreur),
+        (status = 503, description = "SERVICE_SATURE, ou INDISPONIBLE (PostgreSQL absent : en-tête Retry-After, réessayer)", body = CorpsErreur),
     )
 )]
 pub async fn connecter(
@@ -127,7 +127,7 @@ async fn refuser_si_banni(passerelle: &Passerelle, compte_id: CompteId) -> Resul
             "COMPTE_BANNI",
             format!("compte banni : {}", r.raison),
         )),
-        Err(e) => Err(ErreurApi::interne(&e)),
+        Err(e) => Err(ErreurApi::panne(&e)),
     }
 }
 
@@ -158,6 +158,7 @@ pub struct Rafraichissement {
         (status = 401, description = "JETON_INVALIDE, ou JETON_REUTILISE (la famille est révoquée)", body = CorpsErreur),
         (status = 403, description = "COMPTE_BANNI", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
+        (status = 503, description = "INDISPONIBLE (PostgreSQL absent : en-tête Retry-After, réessayer)", body = CorpsErreur),
     )
 )]
 pub async fn rafraichir(
@@ -209,6 +210,7 @@ pub async fn rafraichir(
         (status = 400, description = "PARAMETRES_INVALIDES", body = CorpsErreur),
         (status = 401, description = "JETON_INVALIDE", body = CorpsErreur),
         (status = 413, description = "MESSAGE_TROP_GRAND (plus de 4 Kio)", body = CorpsErreur),
+        (status = 503, description = "INDISPONIBLE (PostgreSQL absent : en-tête Retry-After, réessayer)", body = CorpsErreur),
     )
 )]
 pub async fn deconnecter(

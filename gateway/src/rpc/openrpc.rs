@@ -146,6 +146,12 @@ fn ecrit(m: Methode) -> bool {
     )
 }
 
+/// Whether the method reads or writes PostgreSQL or Redis, and so may answer `INDISPONIBLE`
+/// while one of them is away: all but the two served from memory (the token, the catalog).
+fn atteint_un_moteur(m: Methode) -> bool {
+    !matches!(m, Methode::SessionAuthentifier | Methode::QueteCatalogue)
+}
+
 /// The errors a method may answer: its refusals of the game (the variant names of the
 /// aggregates' error enums it reaches, `error.code` -32010), then the errors of its kind
 /// (`lit`: a read of the read models, which takes `a_jour_de`).
@@ -225,6 +231,9 @@ fn erreurs(m: Methode, lit: bool) -> Vec<Value> {
     }
     if lit {
         toutes.push((codes::LECTURE_EN_RETARD, "LECTURE_EN_RETARD"));
+    }
+    if atteint_un_moteur(m) {
+        toutes.push((codes::INDISPONIBLE, "INDISPONIBLE"));
     }
     toutes.extend(COMMUNES);
     // A banned account's calls, whatever the method.
@@ -378,6 +387,19 @@ mod tests {
                 .is_some_and(|e| e.iter().any(|e| e["data"]["code"] == "LECTURE_EN_RETARD"));
             let nom = m["name"].as_str().unwrap_or_default();
             assert_eq!(en_retard, lectures.contains(&nom), "{nom}");
+        }
+        // Every method that reaches an engine may answer INDISPONIBLE; the two served from
+        // memory may not.
+        for m in methodes.iter().filter(|m| m["x-notification"] != true) {
+            let indisponible = m["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["data"]["code"] == "INDISPONIBLE"));
+            let nom = m["name"].as_str().unwrap_or_default();
+            assert_eq!(
+                indisponible,
+                !["session.authentifier", "quete.catalogue"].contains(&nom),
+                "{nom}"
+            );
         }
         assert!(
             doc["components"]["schemas"]["CodeRencontre"]["examples"]

@@ -3,8 +3,10 @@
 //! carries an `id_commande` chosen here and is sent again with the same id until it gets an
 //! answer — the way a client must retry — so that the journal knows which commands were
 //! acknowledged. One command in eight is sent twice at once, as a client that retries too
-//! early would.
+//! early would. With several gateway instances, sends go to each in turn (the two sends of a
+//! twin pair to two instances), and a send the transport failed goes to the next one.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +15,36 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+/// The gateway instances the load goes through: each send goes to the next one in turn, and a
+/// send that failed on the way is sent again to the next one — what a load balancer in front
+/// of several instances does. One instance for the faults of the machine.
+#[derive(Debug)]
+pub(crate) struct Passerelles {
+    bases: Vec<String>,
+    suivante: AtomicUsize,
+}
+
+impl Passerelles {
+    /// The instances at these `http://127.0.0.1:<port>` bases.
+    pub(crate) fn new(bases: Vec<String>) -> Arc<Self> {
+        Arc::new(Self {
+            bases,
+            suivante: AtomicUsize::new(0),
+        })
+    }
+
+    /// The base the next send goes to.
+    pub(crate) fn prochaine(&self) -> &str {
+        let i = self.suivante.fetch_add(1, Ordering::Relaxed);
+        &self.bases[i % self.bases.len()]
+    }
+
+    /// Every instance.
+    pub(crate) fn toutes(&self) -> &[String] {
+        &self.bases
+    }
+}
 
 /// A character the load plays, with its account's token.
 #[derive(Debug, Clone)]
@@ -31,6 +63,10 @@ pub(crate) enum Issue {
     /// No answer before the client gave up: it may or may not have been applied (at most
     /// once).
     Abandonnee,
+    /// An answer no client can act on: `ERREUR_INTERNE` (a fault of the server, never what an
+    /// engine's outage may answer: that is `INDISPONIBLE`), or an HTTP error other than 502,
+    /// 503 or 504. It fails the run.
+    Erreur(String),
 }
 
 /// One command of the journal.
@@ -75,11 +111,12 @@ pub(crate) const ECRITURES: &[&str] = &[
 const PATIENCE_COMMANDE: Duration = Duration::from_mins(1);
 
 /// Sends one command until it gets an answer: a result or a refusal. Retries on transport
-/// errors, 5xx, and the errors that say "try again" (internal, conflict, rate limit).
-/// Returns how it ended and why each resend was needed.
+/// errors (no connection, no answer in time, 502, 503, 504) and on the errors the protocol
+/// says to retry (`INDISPONIBLE`, `CONFLIT`, `TROP_DE_REQUETES`); never on `ERREUR_INTERNE`,
+/// which ends it as an [`Issue::Erreur`]. Returns how it ended and why each resend was needed.
 pub(crate) async fn envoyer(
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Passerelles,
     jeton: &str,
     methode: &'static str,
     params: Value,
@@ -90,7 +127,7 @@ pub(crate) async fn envoyer(
     let mut attente = Duration::from_millis(20);
     loop {
         let reponse = http
-            .post(format!("{base}/rpc"))
+            .post(format!("{}/rpc", passerelles.prochaine()))
             .bearer_auth(jeton)
             .json(&corps)
             .timeout(Duration::from_secs(5))
@@ -99,7 +136,15 @@ pub(crate) async fn envoyer(
         let motif = match reponse {
             Err(e) if e.is_timeout() => "délai".to_owned(),
             Err(_) => "connexion".to_owned(),
-            Ok(r) if !r.status().is_success() => format!("HTTP {}", r.status().as_u16()),
+            Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
+                format!("HTTP {}", r.status().as_u16())
+            }
+            Ok(r) if !r.status().is_success() => {
+                return (
+                    Issue::Erreur(format!("HTTP {}", r.status().as_u16())),
+                    renvois,
+                );
+            }
             Ok(r) => match r.json::<Value>().await {
                 Err(_) => "réponse illisible".to_owned(),
                 Ok(v) => {
@@ -107,10 +152,13 @@ pub(crate) async fn envoyer(
                         return (Issue::Acquittee(resultat.clone()), renvois);
                     }
                     let code = v["error"]["data"]["code"].as_str().unwrap_or("?");
-                    if !matches!(code, "ERREUR_INTERNE" | "CONFLIT" | "TROP_DE_REQUETES") {
-                        return (Issue::Refusee(code.to_owned()), renvois);
+                    match code {
+                        "INDISPONIBLE" | "CONFLIT" | "TROP_DE_REQUETES" => code.to_owned(),
+                        "ERREUR_INTERNE" => {
+                            return (Issue::Erreur(v["error"].to_string()), renvois);
+                        }
+                        _ => return (Issue::Refusee(code.to_owned()), renvois),
                     }
-                    code.to_owned()
                 }
             },
         };
@@ -223,11 +271,13 @@ impl Joueur {
 }
 
 /// What a twin pair says of its command: applied if either send got a result (the store must
-/// then hold it, whatever the other got), else possibly applied if either was abandoned, else
-/// refused.
+/// then hold it, whatever the other got), else failed if either failed, else possibly applied
+/// if either was abandoned, else refused. (A failed send beside a result still fails the run:
+/// the checks read every twin.)
 fn issue_des_jumeaux(a: Issue, b: Issue) -> Issue {
     match (a, b) {
         (acquittee @ Issue::Acquittee(_), _) | (_, acquittee @ Issue::Acquittee(_)) => acquittee,
+        (erreur @ Issue::Erreur(_), _) | (_, erreur @ Issue::Erreur(_)) => erreur,
         (Issue::Abandonnee, _) | (_, Issue::Abandonnee) => Issue::Abandonnee,
         (refusee, _) => refusee,
     }
@@ -236,7 +286,7 @@ fn issue_des_jumeaux(a: Issue, b: Issue) -> Issue {
 /// Plays `joueur`'s part of the load, `debit` commands per second, until `arret` turns true.
 pub(crate) async fn jouer(
     http: reqwest::Client,
-    base: String,
+    passerelles: Arc<Passerelles>,
     mut joueur: Joueur,
     debit: u32,
     journal: Arc<Mutex<Journal>>,
@@ -255,8 +305,8 @@ pub(crate) async fn jouer(
         let parti_le = Utc::now();
         let (issue, renvois) = if joueur.tirer().is_multiple_of(8) {
             let (a, b) = tokio::join!(
-                envoyer(&http, &base, &acteur.jeton, methode, params.clone()),
-                envoyer(&http, &base, &acteur.jeton, methode, params)
+                envoyer(&http, &passerelles, &acteur.jeton, methode, params.clone()),
+                envoyer(&http, &passerelles, &acteur.jeton, methode, params)
             );
             journal
                 .lock()
@@ -265,7 +315,7 @@ pub(crate) async fn jouer(
                 .push((id, a.0.clone(), b.0.clone()));
             (issue_des_jumeaux(a.0, b.0), [a.1, b.1].concat())
         } else {
-            envoyer(&http, &base, &acteur.jeton, methode, params).await
+            envoyer(&http, &passerelles, &acteur.jeton, methode, params).await
         };
         if methode == "echange.proposer"
             && let Issue::Acquittee(r) = &issue

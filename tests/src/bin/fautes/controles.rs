@@ -15,8 +15,8 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::activite::{Acteur, ECRITURES, Entree, Issue, Journal, envoyer};
-use crate::serveur::ServeurMmo;
+use crate::activite::{Acteur, ECRITURES, Entree, Issue, Journal, Passerelles, envoyer};
+use crate::serveur::Outil;
 
 /// Waits until `condition` holds, polling; returns how long it took.
 async fn attendre<F, Fut>(
@@ -100,6 +100,7 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
     let mut ecrites = Vec::new();
     let mut refusees = Vec::new();
     let mut reponses = BTreeMap::new();
+    let mut erreurs = Vec::new();
     for Entree {
         id_commande,
         methode,
@@ -128,8 +129,24 @@ pub(crate) async fn exactement_une_fois(pool: &PgPool, journal: &Journal) -> any
                 }
             }
             Issue::Abandonnee => bilan.abandonnees += 1,
+            Issue::Erreur(erreur) => erreurs.push(format!("{methode} {id_commande} : {erreur}")),
         }
     }
+    for (id, a, b) in &journal.jumeaux {
+        for issue in [a, b] {
+            if let Issue::Erreur(erreur) = issue {
+                erreurs.push(format!("jumeau {id} : {erreur}"));
+            }
+        }
+    }
+    // An engine away answers INDISPONIBLE, which the client retries; an internal error is a
+    // hole the load must not lean on.
+    ensure!(
+        erreurs.is_empty(),
+        "{} réponses en erreur (ERREUR_INTERNE ou HTTP), dont {:?}",
+        erreurs.len(),
+        erreurs.iter().take(5).collect::<Vec<_>>()
+    );
     // A request's events carry its id, or, for its steps, name it as their cause.
     let absentes: Vec<(Uuid,)> = sqlx::query_as(
         "SELECT x FROM unnest($1::uuid[]) AS x \
@@ -243,7 +260,7 @@ pub(crate) async fn sans_ecriture(pool: &PgPool, ids: &[Uuid], quoi: &str) -> an
 /// the economy balances: created − destroyed = held, for gold and each item.
 pub(crate) async fn modeles_egaux_a_la_reconstruction(
     pool: &PgPool,
-    serveur: &ServeurMmo,
+    serveur: &impl Outil,
 ) -> anyhow::Result<()> {
     let desequilibre = desequilibres(pool).await?;
     ensure!(
@@ -271,13 +288,13 @@ pub(crate) async fn modeles_egaux_a_la_reconstruction(
 pub(crate) async fn caches_egaux_aux_lignes(
     pool: &PgPool,
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Passerelles,
     acteurs: &[Acteur],
 ) -> anyhow::Result<()> {
     for a in acteurs {
         let (issue, _) = envoyer(
             http,
-            base,
+            passerelles,
             &a.jeton,
             "inventaire.consulter",
             json!({"joueur_id": a.joueur_id}),
@@ -335,7 +352,7 @@ pub(crate) async fn livres_conformes(pool: &PgPool, journal: &Journal) -> anyhow
             let compte = attendu.entry((ressource, cause, cree)).or_default();
             match e.issue {
                 Issue::Acquittee(_) => compte.0 += n,
-                Issue::Abandonnee => compte.1 += n,
+                Issue::Abandonnee | Issue::Erreur(_) => compte.1 += n,
                 Issue::Refusee(_) => {}
             }
         }

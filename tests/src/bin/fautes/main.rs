@@ -11,12 +11,17 @@
 //! (`scripts/fautes.sh`, which builds it and `mmo` first). Exit code 0 when every check
 //! held; the report goes to standard output.
 //!
+//! `fautes grappe` strikes the cluster of `scripts/grappe.sh` instead (`grappe`): the
+//! PostgreSQL primary killed and its standby promoted, a NATS node, a gateway instance, Redis
+//! lost, under the same load spread over the instances, with the same checks.
+//!
 //! `fautes restauration` is the restore drill instead (`restauration`, run by
 //! `scripts/exercice_restauration.sh`): the same load and checks on a cluster of its own, whose
 //! backups are restored to a point in time.
 
 mod activite;
 mod controles;
+mod grappe;
 mod restauration;
 mod serveur;
 
@@ -33,22 +38,52 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::activite::{Acteur, Issue, Joueur, Journal, envoyer};
-use crate::serveur::{BASE_REDIS, ServeurMmo, executer, journal_neuf, script};
+use crate::activite::{Acteur, Issue, Joueur, Journal, Passerelles, envoyer};
+use crate::serveur::{BASE_REDIS, Outil, ServeurMmo, executer, journal_neuf, script};
 
-/// The faults, in the order they strike.
+/// The faults, in the order they strike. The first five strike the machine's engines and one
+/// `mmo serve`; with `fautes grappe`, `aucune`, `nats`, `redis` and the last three strike the
+/// cluster of `scripts/grappe.sh`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Panne {
+pub(crate) enum Panne {
     /// No fault: the load alone (concurrent trades, crafts, twin sends).
     Aucune,
     /// SIGKILL the server, then start it again.
     Kill9,
     /// Restart PostgreSQL (fast shutdown: open transactions are cut).
     Postgres,
-    /// Restart the NATS server.
+    /// Restart the NATS server; on the cluster, SIGKILL the node leading the stream (started
+    /// again after the phase).
     Nats,
-    /// FLUSHDB the server's Redis database.
+    /// FLUSHDB the server's Redis database; on the cluster, SIGKILL the redis-server, started
+    /// again empty a second later.
     Redis,
+    /// The cluster: SIGKILL the PostgreSQL primary (every process of it), promote the standby
+    /// (the lost node is rebuilt as the new standby after the phase).
+    Primaire,
+    /// The cluster: SIGKILL the `mmo serve` instance leading the relay; clients go to the
+    /// others (started again after the phase).
+    Passerelle,
+    /// The cluster: SIGKILL the PostgreSQL standby; commits wait for it (synchronous
+    /// replication) until the primary is let commit alone (`grappe.sh degrader`); rebuilt as
+    /// the standby after the phase.
+    Reserve,
+}
+
+/// What the faults strike: the machine's engines and one server, or the cluster.
+pub(crate) trait Cible: Outil {
+    /// The gateway instances the load goes through.
+    fn passerelles(&self) -> &Arc<Passerelles>;
+    /// Strikes; returns when the fault is over (the service is back), or, on the cluster,
+    /// once it has struck (what was lost stays lost: the others serve).
+    async fn frapper(&mut self, panne: Panne, http: &reqwest::Client) -> anyhow::Result<()>;
+    /// After a phase's checks, brings back what the fault left down, so that the next phase
+    /// strikes a whole system; how long that took, when there was something to do.
+    async fn reparer(
+        &mut self,
+        panne: Panne,
+        http: &reqwest::Client,
+    ) -> anyhow::Result<Option<Duration>>;
 }
 
 /// The fault harness (loopback only; stops and restarts the machine's PostgreSQL and NATS).
@@ -78,8 +113,9 @@ struct Options {
     /// served: the bound of "recovers by itself" (the faults).
     #[arg(long, default_value_t = 30)]
     reprise_max: u64,
-    /// The faults, in order.
-    #[arg(long, value_delimiter = ',', default_values_t = [Panne::Aucune, Panne::Kill9, Panne::Postgres, Panne::Nats, Panne::Redis])]
+    /// The faults, in order (default: aucune,kill9,postgres,nats,redis; with `grappe`:
+    /// aucune,primaire,reserve,nats,passerelle,redis).
+    #[arg(long, value_delimiter = ',')]
     pannes: Vec<Panne>,
 }
 
@@ -91,6 +127,10 @@ enum Mode {
     /// before T must be there, nothing sent after T, the economy conserved, the read models
     /// equal to a rebuild.
     Restauration(restauration::Reglages),
+    /// The failovers (`scripts/grappe.sh fautes` runs it on its cluster): the same load,
+    /// spread over the cluster's instances, and the same checks, while the PostgreSQL primary,
+    /// a NATS node, a gateway instance and Redis are lost in turn.
+    Grappe(grappe::Reglages),
 }
 
 impl std::fmt::Display for Panne {
@@ -101,6 +141,9 @@ impl std::fmt::Display for Panne {
             Self::Postgres => "postgres",
             Self::Nats => "nats",
             Self::Redis => "redis",
+            Self::Primaire => "primaire",
+            Self::Passerelle => "passerelle",
+            Self::Reserve => "reserve",
         })
     }
 }
@@ -118,6 +161,10 @@ struct Mesure {
     chaine_complete: Duration,
     /// Projections caught up, after the load stopped.
     projections: Duration,
+    /// What the fault left down brought back, after the checks (the cluster).
+    reparation: Option<Duration>,
+    /// Commands answered per second over the phase's load, twins counted once.
+    debit: f64,
 }
 
 #[tokio::main]
@@ -125,6 +172,7 @@ async fn main() {
     let o = Options::parse();
     let resultat = match &o.mode {
         Some(Mode::Restauration(r)) => restauration::executer(&o, r).await,
+        Some(Mode::Grappe(g)) => grappe::executer(&o, g).await,
         None => executer_tout(&o).await,
     };
     if let Err(e) = resultat {
@@ -154,6 +202,46 @@ fn binaire(o: &Options) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(binaire)
+}
+
+/// The faults of the machine: its PostgreSQL, NATS and Redis, and one `mmo serve`.
+struct Machine {
+    racine: PathBuf,
+    serveur: ServeurMmo,
+    passerelles: Arc<Passerelles>,
+}
+
+impl Outil for Machine {
+    fn outil(&self, args: &[&str]) -> anyhow::Result<()> {
+        self.serveur.outil(args)
+    }
+}
+
+impl Cible for Machine {
+    fn passerelles(&self) -> &Arc<Passerelles> {
+        &self.passerelles
+    }
+
+    async fn frapper(&mut self, panne: Panne, http: &reqwest::Client) -> anyhow::Result<()> {
+        match panne {
+            Panne::Aucune => {}
+            Panne::Kill9 => {
+                self.serveur.tuer()?;
+                self.serveur.demarrer(http).await?;
+            }
+            Panne::Postgres => arreter_puis_relancer(&self.racine, "postgres", 5432).await?,
+            Panne::Nats => arreter_puis_relancer(&self.racine, "nats", 4222).await?,
+            Panne::Redis => executer("redis-cli", &["-n", &BASE_REDIS.to_string(), "FLUSHDB"])?,
+            Panne::Primaire | Panne::Passerelle | Panne::Reserve => {
+                bail!("la panne {panne} frappe la grappe : scripts/grappe.sh fautes")
+            }
+        }
+        Ok(())
+    }
+
+    async fn reparer(&mut self, _: Panne, _: &reqwest::Client) -> anyhow::Result<Option<Duration>> {
+        Ok(None)
+    }
 }
 
 async fn executer_tout(o: &Options) -> anyhow::Result<()> {
@@ -188,56 +276,81 @@ async fn executer_tout(o: &Options) -> anyhow::Result<()> {
         .max_connections(4)
         .connect(&serveur.database_url)
         .await?;
-
-    let resultat = campagne(o, &racine, &mut serveur, &http, &pool).await;
+    let pannes = if o.pannes.is_empty() {
+        vec![
+            Panne::Aucune,
+            Panne::Kill9,
+            Panne::Postgres,
+            Panne::Nats,
+            Panne::Redis,
+        ]
+    } else {
+        o.pannes.clone()
+    };
+    let mut machine = Machine {
+        racine,
+        passerelles: Passerelles::new(vec![serveur.base.clone()]),
+        serveur,
+    };
+    let resultat = campagne(o, &pannes, &mut machine, &http, &pool).await;
     if resultat.is_err() {
         eprintln!(
             "--- fin du journal de mmo serve\n{}",
-            serveur.fin_du_journal()
+            machine.serveur.fin_du_journal()
         );
     }
-    serveur.tuer()?;
+    machine.serveur.tuer()?;
     pool.close().await;
     nettoyer(&prefixe_bus).await;
     resultat
 }
 
-async fn campagne(
+/// Each fault in turn under the load, then the checks; the measures as a table.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one phase reads in order: load, strike, probe, load, checks"
+)]
+pub(crate) async fn campagne(
     o: &Options,
-    racine: &Path,
-    serveur: &mut ServeurMmo,
+    pannes: &[Panne],
+    cible: &mut impl Cible,
     http: &reqwest::Client,
     pool: &PgPool,
 ) -> anyhow::Result<()> {
+    let passerelles = Arc::clone(cible.passerelles());
     println!(
-        "fautes : {} joueurs, {} commandes/s chacun",
-        o.joueurs, o.debit
+        "fautes : {} joueurs, {} commandes/s chacun ({} commandes/s), sur {} instance(s)",
+        o.joueurs,
+        o.debit,
+        o.joueurs * o.debit as usize,
+        passerelles.toutes().len()
     );
     let journal = Arc::new(Mutex::new(Journal::default()));
     let mut mesures = Vec::new();
     let mut tous = Vec::new();
-    for (rang, &panne) in o.pannes.iter().enumerate() {
+    for (rang, &panne) in pannes.iter().enumerate() {
         // New characters each phase: their starting gold keeps the economy moving.
-        let acteurs = inscrire(http, &serveur.base, rang, o.joueurs).await?;
+        let acteurs = inscrire(http, &passerelles, rang, o.joueurs).await?;
         controles::reactions_a_jour(pool).await?;
         tous.extend(acteurs.iter().cloned());
         let (arret, ecoute) = watch::channel(false);
         let joueurs = lancer_la_charge(
             http,
-            &serveur.base,
+            &passerelles,
             &acteurs,
             rang,
             o.debit,
             &journal,
             &ecoute,
         );
+        let depart = Instant::now();
         tokio::time::sleep(Duration::from_secs(o.duree)).await;
         let debut = Instant::now();
-        frapper(panne, racine, serveur, http).await?;
+        cible.frapper(panne, http).await?;
         let retour = Instant::now();
         // A new character through the whole chain: command, relay, NATS, process manager,
         // projection, read.
-        sonder(http, &serveur.base, rang).await?;
+        sonder(http, &passerelles, rang).await?;
         let chaine_complete = retour.elapsed();
         if chaine_complete > Duration::from_secs(o.reprise_max) {
             bail!(
@@ -250,7 +363,14 @@ async fn campagne(
         for j in joueurs {
             j.await.context("un joueur de la charge a paniqué")?;
         }
-        let interruption = plus_longue_interruption(&journal.lock().expect("journal"), debut);
+        let charge = depart.elapsed();
+        let (interruption, debit) = {
+            let j = journal.lock().expect("journal");
+            (
+                plus_longue_interruption(&j, debut),
+                debit_repondu(&j, depart, charge),
+            )
+        };
         let projections = controles::projections_a_jour(pool).await?;
         controles::reactions_a_jour(pool).await?;
         let instantane = std::mem::take(&mut *journal.lock().expect("journal"));
@@ -266,13 +386,15 @@ async fn campagne(
         if bilan.acquittees == 0 || bilan.jumeaux == 0 {
             bail!("la charge n'a rien fait d'utile : {bilan:?}");
         }
-        controles::modeles_egaux_a_la_reconstruction(pool, serveur).await?;
-        controles::caches_egaux_aux_lignes(pool, http, &serveur.base, &tous).await?;
+        controles::modeles_egaux_a_la_reconstruction(pool, &*cible).await?;
+        controles::caches_egaux_aux_lignes(pool, http, &passerelles, &tous).await?;
+        let reparation = cible.reparer(panne, http).await?;
         println!(
-            "fautes : panne {panne:<8} durée {:>9.2?}, interruption {interruption:>9.2?}, chaîne complète {chaine_complete:>9.2?}, \
-             projections à jour {projections:>8.2?}\n  depuis le début : {} acquittées, refusées {:?}, {} abandonnées, \
+            "fautes : panne {panne:<10} durée {:>9.2?}, interruption {interruption:>9.2?}, chaîne complète {chaine_complete:>9.2?}, \
+             projections à jour {projections:>8.2?}, {debit:.0} commandes répondues/s pendant la phase{}\n  depuis le début : {} acquittées, refusées {:?}, {} abandonnées, \
              renvois {:?}, {} paires jumelles ({} succès et refus, {} refus différents)\n  une fois chacune, modèles = reconstruction, économie conservée et conforme aux réponses, caches = lignes",
             retour - debut,
+            reparation.map_or_else(String::new, |d| format!(", remis en état en {d:.2?}")),
             bilan.acquittees,
             bilan.refusees,
             bilan.abandonnees,
@@ -287,15 +409,24 @@ async fn campagne(
             interruption,
             chaine_complete,
             projections,
+            reparation,
+            debit,
         });
     }
     println!(
-        "\n| panne | durée de la panne | plus longue interruption | chaîne complète après le retour | projections à jour |\n|---|---|---|---|---|"
+        "\n| panne | durée de la panne | plus longue interruption | chaîne complète après le retour | projections à jour | commandes répondues/s | remise en état |\n|---|---|---|---|---|---|---|"
     );
     for m in &mesures {
         println!(
-            "| {} | {:.2?} | {:.2?} | {:.2?} | {:.2?} |",
-            m.panne, m.duree_panne, m.interruption, m.chaine_complete, m.projections
+            "| {} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.0} | {} |",
+            m.panne,
+            m.duree_panne,
+            m.interruption,
+            m.chaine_complete,
+            m.projections,
+            m.debit,
+            m.reparation
+                .map_or_else(|| "—".to_owned(), |d| format!("{d:.2?}"))
         );
     }
     Ok(())
@@ -305,7 +436,7 @@ async fn campagne(
 /// until `arret` turns true.
 fn lancer_la_charge(
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Arc<Passerelles>,
     acteurs: &[Acteur],
     rang: usize,
     debit: u32,
@@ -316,7 +447,7 @@ fn lancer_la_charge(
         .map(|i| {
             tokio::spawn(activite::jouer(
                 http.clone(),
-                base.to_owned(),
+                Arc::clone(passerelles),
                 Joueur::new(
                     acteurs[i].clone(),
                     acteurs[(i + 1) % acteurs.len()].clone(),
@@ -347,24 +478,15 @@ fn plus_longue_interruption(journal: &Journal, debut: Instant) -> Duration {
         .unwrap_or_default()
 }
 
-/// Strikes: returns when the fault is over (the service is back, or the server restarted).
-async fn frapper(
-    panne: Panne,
-    racine: &Path,
-    serveur: &mut ServeurMmo,
-    http: &reqwest::Client,
-) -> anyhow::Result<()> {
-    match panne {
-        Panne::Aucune => {}
-        Panne::Kill9 => {
-            serveur.tuer()?;
-            serveur.demarrer(http).await?;
-        }
-        Panne::Postgres => arreter_puis_relancer(racine, "postgres", 5432).await?,
-        Panne::Nats => arreter_puis_relancer(racine, "nats", 4222).await?,
-        Panne::Redis => executer("redis-cli", &["-n", &BASE_REDIS.to_string(), "FLUSHDB"])?,
-    }
-    Ok(())
+/// Commands answered (a result or a refusal of the game) per second from `depart` over
+/// `duree`; a twin pair counts once.
+fn debit_repondu(journal: &Journal, depart: Instant, duree: Duration) -> f64 {
+    let n = journal
+        .entrees
+        .iter()
+        .filter(|e| e.fin >= depart && matches!(e.issue, Issue::Acquittee(_) | Issue::Refusee(_)))
+        .count();
+    n as f64 / duree.as_secs_f64().max(0.001)
 }
 
 /// Stops a service of the machine, checks that its port really went silent (the stop
@@ -388,17 +510,17 @@ async fn arreter_puis_relancer(racine: &Path, service: &str, port: u16) -> anyho
 /// Accounts and characters for the load, placed and with their inventory open.
 async fn inscrire(
     http: &reqwest::Client,
-    base: &str,
+    passerelles: &Passerelles,
     rang: usize,
     n: usize,
 ) -> anyhow::Result<Vec<Acteur>> {
     let mut acteurs = Vec::with_capacity(n);
     for i in 0..n {
-        let jeton = compte(http, base, &format!("fautes{rang}_{i}")).await?;
+        let jeton = compte(http, passerelles, &format!("fautes{rang}_{i}")).await?;
         let classe = ["Tank", "DPS", "Heal"][i % 3];
         let (issue, _) = envoyer(
             http,
-            base,
+            passerelles,
             &jeton,
             "joueur.creer",
             json!({"nom": format!("Faute{rang}_{i}"), "classe": classe, "id_commande": Uuid::new_v4()}),
@@ -417,20 +539,24 @@ async fn inscrire(
 }
 
 /// A new account: its access token.
-async fn compte(http: &reqwest::Client, base: &str, login: &str) -> anyhow::Result<String> {
+async fn compte(
+    http: &reqwest::Client,
+    passerelles: &Passerelles,
+    login: &str,
+) -> anyhow::Result<String> {
     let corps = json!({"login": login, "mot_de_passe": "une phrase de passe solide"});
     let fin = Instant::now() + Duration::from_mins(1);
     // Registration is not idempotent by id: an account already made by a lost answer is
     // fine, the session below proves it exists.
     loop {
         let _ = http
-            .post(format!("{base}/api/comptes"))
+            .post(format!("{}/api/comptes", passerelles.prochaine()))
             .json(&corps)
             .timeout(Duration::from_secs(10))
             .send()
             .await;
         if let Ok(r) = http
-            .post(format!("{base}/api/sessions"))
+            .post(format!("{}/api/sessions", passerelles.prochaine()))
             .json(&corps)
             .timeout(Duration::from_secs(10))
             .send()
@@ -452,12 +578,16 @@ async fn compte(http: &reqwest::Client, base: &str, login: &str) -> anyhow::Resu
 
 /// Returns when a new character is fully served: created, its inventory opened by the
 /// process manager (over NATS) and readable through the read model.
-async fn sonder(http: &reqwest::Client, base: &str, rang: usize) -> anyhow::Result<()> {
+async fn sonder(
+    http: &reqwest::Client,
+    passerelles: &Passerelles,
+    rang: usize,
+) -> anyhow::Result<()> {
     let debut = Instant::now();
-    let jeton = compte(http, base, &format!("sonde{rang}")).await?;
+    let jeton = compte(http, passerelles, &format!("sonde{rang}")).await?;
     let (issue, _) = envoyer(
         http,
-        base,
+        passerelles,
         &jeton,
         "joueur.creer",
         json!({"nom": format!("Sonde{rang}"), "classe": "Heal", "id_commande": Uuid::new_v4()}),
@@ -470,7 +600,7 @@ async fn sonder(http: &reqwest::Client, base: &str, rang: usize) -> anyhow::Resu
     loop {
         let (issue, _) = envoyer(
             http,
-            base,
+            passerelles,
             &jeton,
             "inventaire.consulter",
             json!({"joueur_id": joueur_id}),

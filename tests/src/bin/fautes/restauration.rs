@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::activite::{ECRITURES, Issue, Journal};
-use crate::serveur::{ServeurMmo, journal_neuf};
+use crate::activite::{ECRITURES, Issue, Journal, Passerelles};
+use crate::serveur::{Outil as _, ServeurMmo, journal_neuf};
 use crate::{Options, binaire, controles, inscrire, lancer_la_charge, nettoyer, racine, sonder};
 
 /// The band around T where a command may or may not have been restored. PostgreSQL stamps a
@@ -143,14 +143,15 @@ async fn exercice(
         o.joueurs, o.debit
     );
     let pool = connecter(&primaire.database_url).await?;
-    let acteurs = inscrire(http, &primaire.base, 0, o.joueurs).await?;
+    let vers_primaire = Passerelles::new(vec![primaire.base.clone()]);
+    let acteurs = inscrire(http, &vers_primaire, 0, o.joueurs).await?;
     controles::reactions_a_jour(&pool).await?;
     pool.close().await;
     let journal = Arc::new(Mutex::new(Journal::default()));
     let (arret, ecoute) = watch::channel(false);
     let joueurs = lancer_la_charge(
         http,
-        &primaire.base,
+        &vers_primaire,
         &acteurs,
         0,
         o.debit,
@@ -226,8 +227,9 @@ async fn exercice(
     let debut_reconstruction = Instant::now();
     controles::modeles_egaux_a_la_reconstruction(&pool, restaure).await?;
     let reconstruction = debut_reconstruction.elapsed();
-    controles::caches_egaux_aux_lignes(&pool, http, &restaure.base, &acteurs).await?;
-    sonder(http, &restaure.base, 1).await?;
+    let vers_restaure = Passerelles::new(vec![restaure.base.clone()]);
+    controles::caches_egaux_aux_lignes(&pool, http, &vers_restaure, &acteurs).await?;
+    sonder(http, &vers_restaure, 1).await?;
     pool.close().await;
 
     println!(

@@ -146,8 +146,23 @@ impl ServeurMmo {
         Ok(())
     }
 
-    /// Runs a tool of the binary on the same database (`projections rebuild all`...).
-    pub(crate) fn outil(&self, args: &[&str]) -> anyhow::Result<()> {
+    /// The end of the server's log, for a failure report.
+    pub(crate) fn fin_du_journal(&self) -> String {
+        let texte = std::fs::read_to_string(&self.journal).unwrap_or_default();
+        let lignes: Vec<&str> = texte.lines().collect();
+        lignes[lignes.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+/// Whatever runs the game's tools (`mmo projections rebuild all`...) on the database under
+/// test: the faults' server, or the cluster's.
+pub(crate) trait Outil {
+    /// Runs `mmo <args>` on the game's database, failing if it fails.
+    fn outil(&self, args: &[&str]) -> anyhow::Result<()>;
+}
+
+impl Outil for ServeurMmo {
+    fn outil(&self, args: &[&str]) -> anyhow::Result<()> {
         let statut = self.commande(args)?.status()?;
         if !statut.success() {
             bail!(
@@ -157,13 +172,6 @@ impl ServeurMmo {
             );
         }
         Ok(())
-    }
-
-    /// The end of the server's log, for a failure report.
-    pub(crate) fn fin_du_journal(&self) -> String {
-        let texte = std::fs::read_to_string(&self.journal).unwrap_or_default();
-        let lignes: Vec<&str> = texte.lines().collect();
-        lignes[lignes.len().saturating_sub(40)..].join("\n")
     }
 }
 
