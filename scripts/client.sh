@@ -4,8 +4,9 @@
 #                             build it into client/dist/client/browser (what `mmo serve` serves
 #                             at / with MMO_CLIENT)
 #   scripts/client.sh test    make sure Debian's chromium is installed, build the client and the
-#                             `mmo` binary, then run the browser end-to-end test
-#                             (client/e2e/jeu.e2e.mjs: its own server, fresh database, two browsers);
+#                             `mmo` binary, then run the browser end-to-end tests, each on its own
+#                             server and fresh database (client/e2e/jeu.e2e.mjs: the game in two
+#                             browsers; client/e2e/console.e2e.mjs: the game master's console);
 #                             MMO_BIN=<path> uses that `mmo` binary instead of building one
 # Needs Node.js 20.19 or later with npm; nothing else is downloaded but npm packages and, for
 # `test`, Debian's chromium package.
@@ -52,8 +53,10 @@ tester() {
     cargo build --quiet --locked -p gateway --bin mmo
     MMO_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/mmo"
   fi
-  echo "== client : test de bout en bout (deux navigateurs)"
+  echo "== client : test de bout en bout (le jeu, deux navigateurs)"
   MMO_BIN="$MMO_BIN" node client/e2e/jeu.e2e.mjs
+  echo "== client : test de bout en bout (la console du maître du jeu)"
+  MMO_BIN="$MMO_BIN" node client/e2e/console.e2e.mjs
 }
 
 case "${1:-}" in

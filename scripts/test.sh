@@ -2,7 +2,7 @@
 # The README's test command, and what CI runs (.ci/run): the services the tests talk to,
 # formatting, lints, every test, schemathesis against the OpenAPI document, the JSON-RPC
 # contract against the OpenRPC document (scripts/contrat.sh), the fault harness, the restore
-# drill (scripts/exercice_restauration.sh), then the web client in two browsers.
+# drill (scripts/exercice_restauration.sh), then the web client in browsers (game, console).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,5 +43,5 @@ scripts/exercice_restauration.sh
 echo "== the shipped catalog validates through the binary"
 cargo run --quiet --locked -p gateway --bin mmo -- catalogue
 
-echo "== the web client: build, then two browsers play against a fresh server"
+echo "== the web client: build, then browsers play the game and the console against fresh servers"
 scripts/client.sh test

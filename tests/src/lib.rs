@@ -82,6 +82,8 @@ pub struct Banc {
     pub reglages: Reglages,
     /// Where it found the engines, with its prefixes.
     pub connexions: Connexions,
+    /// The token of the admin account [`Banc::placer`] places with, made at its first use.
+    placeur: tokio::sync::OnceCell<String>,
 }
 
 /// An account with a session.
@@ -148,6 +150,7 @@ impl Banc {
             http: reqwest::Client::new(),
             reglages: passerelle,
             connexions,
+            placeur: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -192,11 +195,32 @@ impl Banc {
         let identifiants = json!({ "login": login, "mot_de_passe": mot_de_passe });
         let (statut, corps) = self.post("/api/comptes", &identifiants).await;
         assert_eq!(statut, StatusCode::CREATED, "inscription : {corps}");
+        self.connecter(login, &mot_de_passe).await
+    }
+
+    /// Registers an account, gives it the admin role as `mmo admin promouvoir` does, and logs
+    /// it in again: a session whose token claims the role the accounts table grants.
+    pub async fn administrateur(&self, login: &str) -> Compte {
+        let compte = self.compte(login).await;
+        self.promouvoir(login, true).await;
+        self.connecter(login, &compte.mot_de_passe).await
+    }
+
+    /// `mmo admin promouvoir [--retirer] <login>`, on this server's database.
+    pub async fn promouvoir(&self, login: &str, admin: bool) {
+        gateway::outils::promouvoir(&self.serveur.passerelle.pool, login, admin)
+            .await
+            .unwrap_or_else(|e| panic!("promotion de {login} : {e}"));
+    }
+
+    /// Logs an existing account in: a new session.
+    pub async fn connecter(&self, login: &str, mot_de_passe: &str) -> Compte {
+        let identifiants = json!({ "login": login, "mot_de_passe": mot_de_passe });
         let (statut, session) = self.post("/api/sessions", &identifiants).await;
         assert_eq!(statut, StatusCode::OK, "connexion : {session}");
         Compte {
             login: login.to_owned(),
-            mot_de_passe,
+            mot_de_passe: mot_de_passe.to_owned(),
             compte_id: Uuid::parse_str(session["compte_id"].as_str().expect("compte_id"))
                 .expect("uuid"),
             jeton: session["jeton_acces"].as_str().expect("jeton").to_owned(),
@@ -281,17 +305,19 @@ impl Banc {
             .expect("XP gagnée");
     }
 
-    /// Places a character at `(x, y)` in `zone` through `monde.placer`, with an admin token of
-    /// its own: where a test needs it, instead of a run the speed rule would refuse.
+    /// Places a character at `(x, y)` in `zone` through `monde.placer`, with an admin account
+    /// of its own: where a test needs it, instead of a run the speed rule would refuse.
     pub async fn placer(&self, joueur_id: Value, zone: &str, x: f64, y: f64) -> Value {
         let admin = self
-            .serveur
-            .passerelle
-            .jetons
-            .emettre(CompteId::from_uuid(Uuid::new_v4()), true)
-            .expect("jeton admin");
+            .placeur
+            .get_or_init(async || {
+                // Unique: a twin instance shares the database, and places with its own.
+                let login = format!("placeur_{}", &Uuid::new_v4().simple().to_string()[..8]);
+                self.administrateur(&login).await.jeton
+            })
+            .await;
         self.appel(
-            &admin,
+            admin,
             "monde.placer",
             json!({ "joueur_id": joueur_id, "zone": zone, "x": x, "y": y }),
         )

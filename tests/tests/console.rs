@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 
-use domain::ids::CompteId;
 use mmo_tests::{Banc, code, scenario};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -64,12 +63,7 @@ async fn le_maitre_du_jeu_retrouve_un_joueur_sa_chronologie_et_ses_etats_passes(
     let banc = Banc::demarrer(&pool).await;
     let bilan = scenario::jouer(&banc, &pool, async || {}).await;
     bilan.verifier_les_recompenses(&banc, &pool).await;
-    let admin = banc
-        .serveur
-        .passerelle
-        .jetons
-        .emettre(CompteId::from_uuid(Uuid::new_v4()), true)
-        .expect("jeton admin");
+    let admin = banc.administrateur("maitre").await.jeton;
     let tania = &bilan.joueurs[0];
     let brennos = tania.id.as_str();
 

@@ -7,22 +7,16 @@
 
 use std::time::Duration;
 
-use domain::ids::CompteId;
 use mmo_tests::{Banc, ClientWs, Compte, Fermeture, ORIGINE, code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// An admin token for a real account (the author the events must name).
+/// A game master: a real account, promoted (the author the events must name).
 async fn chef(banc: &Banc) -> (Compte, String) {
-    let chef = banc.compte("chef").await;
-    let jeton = banc
-        .serveur
-        .passerelle
-        .jetons
-        .emettre(CompteId::from_uuid(chef.compte_id), true)
-        .expect("jeton admin");
+    let chef = banc.administrateur("chef").await;
+    let jeton = chef.jeton.clone();
     (chef, jeton)
 }
 
@@ -520,4 +514,81 @@ async fn un_signalement_attend_dans_la_file_puis_est_traite(pool: PgPool) {
         ]
     );
     banc.arreter().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_admin_retrograde_perd_ses_droits_des_son_prochain_appel_sur_chaque_instance(
+    pool: PgPool,
+) {
+    let a = Banc::demarrer(&pool).await;
+    let b = a.jumeau(&pool).await;
+    let (_chef, admin) = chef(&a).await;
+    let joueuse = a.compte("joueuse").await;
+    let rowena = a.personnage(&joueuse.jeton, "Rowena", "DPS").await;
+    let mut ws = b.ws(Some(&admin)).await;
+    let chercher = json!({"texte": "joue"});
+    let inventaire = json!({"joueur_id": rowena});
+
+    // Promoted, a token issued: admin over HTTP through A and over a WebSocket on B, and
+    // reads another account's inventory.
+    a.appel(&admin, "mj.chercher", chercher.clone())
+        .await
+        .expect("admin en HTTP");
+    ws.appel("mj.chercher", chercher.clone())
+        .await
+        .expect("admin en WebSocket");
+    a.lire_quand(&admin, "inventaire.consulter", inventaire.clone(), |_| true)
+        .await;
+
+    // Demoted (`mmo admin promouvoir --retirer chef`): the same token, the same socket, no
+    // new login, and the next admin call is refused on both instances.
+    a.promouvoir("chef", false).await;
+    for (quoi, r) in [
+        (
+            "HTTP",
+            a.appel(&admin, "mj.chercher", chercher.clone()).await,
+        ),
+        (
+            "HTTP, l'autre instance",
+            b.appel(
+                &admin,
+                "mj.bannir",
+                json!({"joueur_id": rowena, "raison": "x"}),
+            )
+            .await,
+        ),
+        ("WebSocket", ws.appel("mj.chercher", chercher.clone()).await),
+        (
+            "WebSocket, inventaire d'autrui",
+            ws.appel("inventaire.consulter", inventaire.clone()).await,
+        ),
+        (
+            "HTTP, inventaire d'autrui",
+            a.appel(&admin, "inventaire.consulter", inventaire.clone())
+                .await,
+        ),
+    ] {
+        assert_eq!(refus(r), (-32003, "INTERDIT".to_owned()), "{quoi}");
+    }
+    let socket = ws
+        .appel("session.authentifier", json!({"jeton": admin}))
+        .await
+        .expect("la socket reste au compte");
+    assert_eq!(socket["admin"], false, "{socket}");
+    assert!(
+        dossier(&pool, joueuse.compte_id).await.is_empty(),
+        "rien n'a été banni"
+    );
+    // Still a player: its own calls go on.
+    ws.appel("joueur.lister", json!({}))
+        .await
+        .expect("un joueur comme les autres");
+
+    // Promoted again: the token's claim and the table agree once more.
+    a.promouvoir("chef", true).await;
+    ws.appel("mj.chercher", chercher)
+        .await
+        .expect("de nouveau admin");
+    b.arreter().await;
+    a.arreter().await;
 }

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use domain::ids::{CompteId, JoueurId};
+use domain::ids::JoueurId;
 use mmo_tests::{Banc, ClientWs, code, de_methode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -355,12 +355,8 @@ async fn deplacements_et_messages_traversent_les_instances_et_restent_entre_memb
     );
 
     // Muting by an admin, by name, through B.
-    let jeton_admin = b
-        .serveur
-        .passerelle
-        .jetons
-        .emettre(CompteId::from_uuid(dora.compte_id), true)
-        .expect("jeton admin");
+    b.promouvoir("dora", true).await;
+    let jeton_admin = b.connecter("dora", &dora.mot_de_passe).await.jeton;
     let r = b
         .appel(
             &jeton_admin,

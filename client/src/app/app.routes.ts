@@ -2,6 +2,10 @@ import { Routes } from '@angular/router';
 import { EcranAudit } from './ecrans/audit';
 import { EcranCombat } from './ecrans/combat';
 import { EcranConnexion } from './ecrans/connexion';
+import { EcranCompte } from './ecrans/console/compte';
+import { EcranConsole } from './ecrans/console/console';
+import { EcranRecherche } from './ecrans/console/recherche';
+import { EcranSignalements } from './ecrans/console/signalements';
 import { EcranInventaire } from './ecrans/inventaire';
 import { EcranJeu } from './ecrans/jeu';
 import { EcranMonde } from './ecrans/monde';
@@ -22,6 +26,16 @@ export const routes: Routes = [
       { path: 'quetes', component: EcranQuetes, title: 'Ambrelune — quêtes' },
       { path: 'inventaire', component: EcranInventaire, title: 'Ambrelune — inventaire' },
       { path: 'audit', component: EcranAudit, title: 'Ambrelune — chroniques' },
+    ],
+  },
+  {
+    // The game master's console: the frame tells a non-admin it is closed to it.
+    path: 'admin', component: EcranConsole, canActivate: [avecSession],
+    children: [
+      { path: '', pathMatch: 'full', redirectTo: 'recherche' },
+      { path: 'recherche', component: EcranRecherche, title: 'Ambrelune — console : joueurs' },
+      { path: 'comptes/:compte_id', component: EcranCompte, title: 'Ambrelune — console : dossier' },
+      { path: 'signalements', component: EcranSignalements, title: 'Ambrelune — console : signalements' },
     ],
   },
   { path: '**', redirectTo: 'personnages' },

@@ -1,9 +1,10 @@
 import { Component } from '@angular/core';
 import { RouterOutlet } from '@angular/router';
+import { VoileBanni } from './ecrans/banni';
 
 @Component({
   selector: 'app-root',
-  imports: [RouterOutlet],
-  template: `<router-outlet />`,
+  imports: [RouterOutlet, VoileBanni],
+  template: `<router-outlet /><app-banni />`,
 })
 export class App {}

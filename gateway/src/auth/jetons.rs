@@ -19,7 +19,8 @@ use uuid::Uuid;
 pub struct Authentifie {
     /// The account.
     pub compte_id: CompteId,
-    /// May call admin methods.
+    /// Was an admin when the token was issued (`adm`): a call confirms it in the accounts
+    /// table ([`super::roles`]).
     pub admin: bool,
     /// When the token stops being valid.
     pub expire_a: DateTime<Utc>,

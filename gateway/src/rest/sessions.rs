@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::comptes::Identifiants;
 use super::erreur::{Corps, CorpsErreur, ErreurApi, Resultat};
 use crate::auth::jetons::{self, Rotation};
+use crate::auth::roles;
 use crate::passerelle::Passerelle;
 
 /// A session: the tokens to use.
@@ -180,11 +181,7 @@ pub async fn rafraichir(
     .await?
     {
         Rotation::Nouveau { compte_id, jeton } => {
-            let (admin,): (bool,) =
-                sqlx::query_as("SELECT admin FROM comptes WHERE compte_id = $1")
-                    .bind(compte_id.uuid())
-                    .fetch_one(&passerelle.pool)
-                    .await?;
+            let admin = roles::est_admin(&passerelle.pool, compte_id).await?;
             session(&passerelle, compte_id, admin, jeton)
         }
         Rotation::Invalide => Err(ErreurApi::new(

@@ -13,7 +13,7 @@ use crate::protocole::ErreurRpc;
 pub struct Appelant {
     /// The account.
     pub compte_id: CompteId,
-    /// May call admin methods.
+    /// An admin now: the token's claim confirmed by the accounts table (`auth::roles`).
     pub admin: bool,
     /// The request, for correlation.
     pub id_requete: Uuid,

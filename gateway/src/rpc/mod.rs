@@ -25,7 +25,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::{Authentifie, JetonRefuse};
+use crate::auth::{Authentifie, JetonRefuse, roles};
 use crate::config::limites::TAILLE_LOT;
 use crate::passerelle::Passerelle;
 use crate::protocole::{
@@ -136,7 +136,7 @@ macro_rules! methodes {
 // result type it writes, the handler. The OpenRPC document is generated from it.
 methodes! {
     |ps, ctx, a, p| {
-        SessionAuthentifier => "session.authentifier", false, ParamsAuthentifier => Authentification = authentifier(ps, ctx, p)?;
+        SessionAuthentifier => "session.authentifier", false, ParamsAuthentifier => Authentification = authentifier(ps, ctx, p).await?;
         JoueurCreer => "joueur.creer", false, joueur::Creer => joueur::JoueurCree = joueur::creer(ps, appelant(a)?, p).await?;
         JoueurLister => "joueur.lister", false, joueur::AJourDe => joueur::Personnages = joueur::lister(ps, appelant(a)?, p).await?;
         JoueurProfil => "joueur.profil", false, joueur::Profil => projections::requetes::joueurs::Profil = joueur::profil(ps, p).await?;
@@ -313,7 +313,10 @@ async fn appeler(
     if let Some(r) = passerelle.revocations.en_vigueur(auth.compte_id) {
         return Err(ErreurRpc::compte_banni(&r));
     }
-    if methode.admin() && !auth.admin {
+    // The token's role is the one it was issued with: confirmed by the accounts table, so a
+    // demoted admin loses its rights at its next call on every instance (`auth::roles`).
+    let admin = roles::role_actuel(&passerelle.pool, auth.compte_id, auth.admin).await?;
+    if methode.admin() && !admin {
         return Err(ErreurRpc::interdit("méthode réservée aux administrateurs"));
     }
     passerelle
@@ -322,7 +325,7 @@ async fn appeler(
         .map_err(ErreurRpc::trop_de_requetes)?;
     let a = Appelant {
         compte_id: auth.compte_id,
-        admin: auth.admin,
+        admin,
         id_requete: ctx.id_requete,
     };
     methode.executer(passerelle, ctx, Some(a), p).await
@@ -341,7 +344,7 @@ pub struct ParamsAuthentifier {
 pub struct Authentification {
     /// The account.
     pub compte_id: domain::ids::CompteId,
-    /// May call admin methods.
+    /// May call admin methods now (the token's claim, confirmed by the accounts table).
     pub admin: bool,
     /// When the token (and so the socket) expires.
     pub expire_a: chrono::DateTime<Utc>,
@@ -350,7 +353,7 @@ pub struct Authentification {
 /// `session.authentifier {jeton}`: a WebSocket's first call when the token did not come with
 /// the upgrade, or a fresh token before the current one expires. A socket stays with its
 /// account: another account's token is refused.
-fn authentifier(
+async fn authentifier(
     passerelle: &Passerelle,
     ctx: &mut Contexte,
     p: ParamsAuthentifier,
@@ -380,7 +383,7 @@ fn authentifier(
     tracing::Span::current().record("compte_id", tracing::field::display(auth.compte_id));
     Ok(Authentification {
         compte_id: auth.compte_id,
-        admin: auth.admin,
+        admin: roles::role_actuel(&passerelle.pool, auth.compte_id, auth.admin).await?,
         expire_a: auth.expire_a,
     })
 }

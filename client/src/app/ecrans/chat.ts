@@ -1,6 +1,7 @@
 // The chat panel: the zone, the whole world, the combat's party, private messages.
 // An invitation to a combat (« [combat:<id>] » in a message) shows as a « Rejoindre » button.
-import { Component, ElementRef, computed, effect, inject, viewChild } from '@angular/core';
+// Another player's message can be reported to the game masters (⚑, with a reason).
+import { Component, ElementRef, computed, effect, inject, signal, viewChild } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { Router } from '@angular/router';
 import { Canal, JeuService } from '../noyau/jeu.service';
@@ -24,12 +25,25 @@ const INVITATION = /\s*\[combat:([0-9a-f-]{36})\]/;
         <button [class.actif]="jeu.canal().type === 'prive'" (click)="ouvrir({ type: 'prive', destinataire: d })" data-testid="canal-prive">{{ jeu.nomDe(d) }}</button>
       }
     </div>
+    @if (aSignaler(); as m) {
+      <form class="signalement" (ngSubmit)="envoyerSignalement(m)" data-testid="form-signalement">
+        <span>Signaler <b>{{ m.nom }}</b> aux maîtres du jeu</span>
+        <input name="raison-signalement" [(ngModel)]="raisonSignalement" maxlength="500" required placeholder="Pourquoi ? (obligatoire)" data-testid="signalement-raison" autocomplete="off">
+        <div class="boutons">
+          <button class="bouton petit danger" type="submit" [disabled]="!raisonSignalement.trim()" data-testid="signalement-envoyer">Signaler</button>
+          <button class="bouton petit discret" type="button" (click)="aSignaler.set(null)">Annuler</button>
+        </div>
+      </form>
+    }
     <div class="messages" #liste data-testid="messages">
       @for (m of jeu.messagesDuCanal(); track m.id) {
         <div class="message" [class.moi]="m.de === jeu.personnage()?.joueur_id" [attr.data-de]="m.nom">
           <span class="heure">{{ heure(m) }}</span>
           <button class="auteur" (click)="chuchoter(m)" title="Message privé">{{ m.nom }}</button>
           <span class="texte">{{ texte(m) }}</span>
+          @if (m.de !== jeu.personnage()?.joueur_id) {
+            <button class="signaler" (click)="ouvrirSignalement(m)" title="Signaler ce joueur" data-testid="signaler">⚑</button>
+          }
           @if (invitation(m); as id) {
             <button class="bouton petit principal" (click)="rejoindre(id)" data-testid="rejoindre-invitation">Rejoindre le combat</button>
           }
@@ -47,6 +61,9 @@ export class PanneauChat {
   private readonly router = inject(Router);
   private readonly liste = viewChild<ElementRef<HTMLElement>>('liste');
   brouillon = '';
+  raisonSignalement = '';
+  /** The message whose author is being reported. */
+  readonly aSignaler = signal<MessageChat | null>(null);
   readonly prive = this.jeu.dernierPrive;
   readonly nomCanal = computed(() => ({ zone: 'zone', dire: 'à voix haute', monde: 'monde', groupe: 'groupe', prive: 'privé' })[this.jeu.canal().type]);
 
@@ -70,6 +87,15 @@ export class PanneauChat {
     if (!t.trim()) return;
     this.brouillon = '';
     if (!(await this.jeu.envoyer(t))) this.brouillon = t;
+  }
+
+  ouvrirSignalement(m: MessageChat): void {
+    this.raisonSignalement = '';
+    this.aSignaler.set(m);
+  }
+
+  async envoyerSignalement(m: MessageChat): Promise<void> {
+    if (await this.jeu.signalerJoueur(m.de, this.raisonSignalement)) this.aSignaler.set(null);
   }
 
   texte(m: MessageChat): string { return m.texte.replace(INVITATION, ''); }

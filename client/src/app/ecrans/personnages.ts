@@ -1,6 +1,6 @@
 import { Component, OnInit, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
-import { Router } from '@angular/router';
+import { Router, RouterLink } from '@angular/router';
 import { CATALOGUE, CLASSES, Classe, paliersXp, statsDe } from '../donnees/catalogue';
 import { enErreurJeu } from '../noyau/erreurs';
 import { JeuService, Personnage } from '../noyau/jeu.service';
@@ -9,13 +9,16 @@ import { SessionService } from '../noyau/session.service';
 
 @Component({
   selector: 'app-personnages',
-  imports: [FormsModule],
+  imports: [FormsModule, RouterLink],
   template: `
   <div class="ecran-personnages">
     <header class="entete-simple">
       <h1 class="logo petit">Ambrelune</h1>
       <span class="compte">Compte <b>{{ sessions.session()?.login }}</b></span>
-      <button class="bouton discret" (click)="deconnecter()">Se déconnecter</button>
+      @if (sessions.session()?.admin) {
+        <a class="bouton" routerLink="/admin" data-testid="vers-console">Console du maître du jeu</a>
+      }
+      <button class="bouton discret" (click)="deconnecter()" data-testid="deconnecter">Se déconnecter</button>
     </header>
     <h2>Vos personnages</h2>
     <div class="liste-persos" data-testid="personnages">

@@ -103,7 +103,24 @@ const PHRASES: Record<string, Phrase> = {
   MUET: (e) => `Vous êtes réduit au silence : ${e.detail}.`,
   PAS_MEMBRE: 'Vous n’êtes pas membre de ce canal.',
   CURSEUR_INVALIDE: 'Historique illisible : rechargez le canal.',
+  // Moderation (§4.10)
+  COMPTE_BANNI: (e) => phraseBannissement(
+    String(e.donnees['raison'] ?? e.detail.replace(/^compte banni : /, '')),
+    (e.donnees['jusqu_a'] as string | null | undefined) ?? null,
+  ),
+  PAS_BANNI: 'Ce compte n’est pas banni : rien à rétablir.',
+  ITEM_INCONNU: (e) => `Cet objet n’existe pas au catalogue : ${e.detail}.`,
+  SIGNALEMENT_DE_SOI: 'On ne peut pas signaler un personnage de son propre compte.',
+  SIGNALEMENT_DEJA_TRAITE: 'Ce signalement a déjà été traité.',
 };
+
+/** A ban as the banned player reads it: who, why, until when. */
+export function phraseBannissement(raison: string | null, jusquA: string | null): string {
+  const fin = jusquA
+    ? `jusqu’au ${new Date(jusquA).toLocaleString('fr-FR', { dateStyle: 'long', timeStyle: 'short' })}`
+    : 'sans date de fin';
+  return `Votre compte a été banni par un maître du jeu, ${fin}${raison ? ` : « ${raison} »` : ''}.`;
+}
 
 export function messageHumain(e: ErreurJeu): string {
   const p = PHRASES[e.code];

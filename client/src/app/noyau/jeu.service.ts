@@ -93,6 +93,7 @@ export class JeuService {
       this.relire();
     });
     this.rpc.sessionPerdue$.subscribe(() => { this.quitterPartie(); this.router.navigateByUrl('/connexion'); });
+    this.rpc.expulse$.subscribe(() => this.signaler('Un maître du jeu a fermé votre connexion : reconnexion…', 'erreur'));
   }
 
   // ------------------------------------------------------------------ notices
@@ -344,6 +345,15 @@ export class JeuService {
     const p = this.personnage();
     if (!p || !texte.trim()) return false;
     const r = await this.tenter(() => this.rpc.commande('chat.envoyer', { joueur_id: p.joueur_id, canal, texte }));
+    return r !== undefined;
+  }
+
+  /** Reports another player's character to the game masters (`signalement.creer`, §4.10). */
+  async signalerJoueur(cible: string, raison: string): Promise<boolean> {
+    const p = this.personnage();
+    if (!p || !raison.trim()) return false;
+    const r = await this.tenter(() => this.rpc.appel('signalement.creer', { joueur_id: p.joueur_id, cible_id: cible, raison: raison.trim() }));
+    if (r) this.signaler(`Signalement de ${this.nomDe(cible)} envoyé aux maîtres du jeu.`, 'info');
     return r !== undefined;
   }
 
@@ -624,6 +634,12 @@ export class JeuService {
         if (d.total > 0) n.items[d.item] = d.total; else delete n.items[d.item];
         if (e.type === 'ItemAjoute' && d.cause?.type === 'butin') this.signaler(`Butin : ${d.quantite} × ${nomItem(d.item)}`, 'gain');
         break;
+    }
+    // A game master's correction (cause `mj`, §4.10): said to the player, with its reason.
+    if (d.cause?.type === 'mj') {
+      const quoi = e.type.startsWith('Or') ? `${d.montant} po` : `${d.quantite} × ${nomItem(d.item)}`;
+      const sens = e.type === 'OrCredite' || e.type === 'ItemAjoute' ? 'vous a donné' : 'vous a retiré';
+      this.signaler(`Un maître du jeu ${sens} ${quoi} (${d.cause.raison}).`, 'gain');
     }
     this.inventaire.set(n);
   }

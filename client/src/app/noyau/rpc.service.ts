@@ -4,7 +4,8 @@
 // must), then asks `evenements.depuis` for everything after the last cursor it processed until
 // `a_jour`. An event that arrives twice (pushed and caught up) is passed on once. Reads of the
 // read models carry the cursor the last command answered (`a_jour_de`, §3.8): they show what
-// this client just wrote.
+// this client just wrote. A banned account (close code 4403, or `COMPTE_BANNI` when it
+// authenticates or refreshes, §4.10) stops here: no reconnection until the player asks.
 import { Injectable, inject, signal } from '@angular/core';
 import { Subject } from 'rxjs';
 import { ErreurJeu } from './erreurs';
@@ -39,6 +40,9 @@ export interface MessageChat {
   de: string; nom: string; texte: string; horodatage: string;
 }
 
+/** A ban in force on the account (§4.10): the game master's reason, its end (`null`: none). */
+export interface Bannissement { raison: string | null; jusqu_a: string | null; }
+
 interface EnAttente { resoudre: (v: any) => void; rejeter: (e: ErreurJeu) => void; minuteur: ReturnType<typeof setTimeout>; }
 
 const RETRY = new Set(['CONNEXION_PERDUE', 'DELAI_DEPASSE', 'CONFLIT']);
@@ -58,6 +62,8 @@ export class RpcService {
   readonly reconnexions = signal(0);
   /** Events received through catch-up (not pushed live). */
   readonly rattrapes = signal(0);
+  /** The account is banned: the socket is closed and stays closed. */
+  readonly banni = signal<Bannissement | null>(null);
 
   readonly evenements$ = new Subject<EvenementPousse>();
   readonly deplacements$ = new Subject<LotDeplacements>();
@@ -68,6 +74,8 @@ export class RpcService {
   readonly enLigne$ = new Subject<{ reconnexion: boolean }>();
   /** The session is gone for good (refresh refused): back to the login screen. */
   readonly sessionPerdue$ = new Subject<void>();
+  /** A game master closed the account's sockets (4410): the client reconnects. */
+  readonly expulse$ = new Subject<void>();
 
   private ws?: WebSocket;
   private idSuivant = 1;
@@ -85,6 +93,8 @@ export class RpcService {
   private readonly vus = new Set<string>();
   private readonly ordreVus: string[] = [];
   private enLigneAttente: (() => void)[] = [];
+  /** Sockets opened since the page loaded (the browser test checks a ban opens no more). */
+  private ouvertures = 0;
 
   constructor() {
     this.sessions.surNouveauJeton = (jeton) => {
@@ -98,12 +108,13 @@ export class RpcService {
       etat: () => this.etat(),
       reconnexions: () => this.reconnexions(),
       rattrapes: () => this.rattrapes(),
+      ouvertures: () => this.ouvertures,
     };
   }
 
-  /** Opens the socket for the current session (idempotent). */
+  /** Opens the socket for the current session (idempotent; not while the account is banned). */
   demarrer(): void {
-    if (this.voulu) return;
+    if (this.voulu || this.banni()) return;
     const s = this.sessions.session();
     if (!s) return;
     this.voulu = true;
@@ -121,6 +132,12 @@ export class RpcService {
     this.ecrit = null;
     this.etat.set('hors_ligne');
     this.echouerTout();
+  }
+
+  /** After a ban: try again (a timed ban may have ended, or been lifted). */
+  reessayer(): void {
+    this.banni.set(null);
+    this.demarrer();
   }
 
   /** Simulates a network failure; the next attempt waits at least `blocageMs`. */
@@ -188,11 +205,13 @@ export class RpcService {
     try {
       jeton = await this.sessions.jetonValide();
     } catch (e) {
+      if (e instanceof ErreurJeu && e.code === 'COMPTE_BANNI') return this.bannir(e);
       if (e instanceof ErreurJeu && (e.statut === 401 || e.code === 'NON_AUTHENTIFIE')) return this.perdreSession();
       return this.replanifier();
     }
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${proto}://${location.host}/ws`);
+    this.ouvertures++;
     this.ws = ws;
     ws.onmessage = (m) => this.recevoir(m.data);
     ws.onclose = (ev) => this.ferme(ws, ev);
@@ -210,6 +229,7 @@ export class RpcService {
         attente.forEach((f) => f());
         this.enLigne$.next({ reconnexion });
       } catch (e) {
+        if (e instanceof ErreurJeu && e.code === 'COMPTE_BANNI') return this.bannir(e);
         if (e instanceof ErreurJeu && e.code.startsWith('JETON')) await this.sessions.rafraichir().catch(() => {});
         ws.close(4000, 'authentification ratée');
       }
@@ -297,8 +317,38 @@ export class RpcService {
     this.ws = undefined;
     this.echouerTout();
     if (!this.voulu) return;
+    if (ev.code === 4403) { this.bannir(); return; }
+    if (ev.code === 4410) this.expulse$.next();
     if (ev.code === 4401) this.sessions.rafraichir().catch(() => {});
     this.replanifier();
+  }
+
+  /**
+   * The account is banned (§4.10): close, and stay closed — reconnecting would only be refused
+   * again. The close frame says no more than « compte banni »: the reason and the end come
+   * with the refusal of a call, asked once over HTTP when the refusal is not at hand.
+   */
+  private async bannir(refus?: ErreurJeu): Promise<void> {
+    // A later « Réessayer » that gets in is a reconnection: the game reads everything again.
+    const deja = this.dejaConnecte;
+    this.arreter();
+    this.dejaConnecte = deja;
+    const lire = (e: ErreurJeu): Bannissement => ({
+      raison: (e.donnees['raison'] as string | undefined) ?? (e.detail.replace(/^compte banni : /, '') || null),
+      jusqu_a: (e.donnees['jusqu_a'] as string | null | undefined) ?? null,
+    });
+    this.banni.set(refus ? lire(refus) : { raison: null, jusqu_a: null });
+    const s = this.sessions.session();
+    if (refus || !s) return;
+    try {
+      const rep = await fetch('/rpc', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${s.jeton_acces}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'joueur.lister', params: {} }),
+      });
+      const d = (await rep.json())?.error?.data;
+      if (d?.code === 'COMPTE_BANNI') this.banni.set(lire(new ErreurJeu(d.code, '', 0, d)));
+    } catch { /* the sentence stays without its reason */ }
   }
 
   private replanifier(): void {
