@@ -114,7 +114,7 @@ impl AuMoment {
     }
 
     /// Every counter, read where its owner keeps it.
-    fn compteurs(&self) -> [CompteurLu<'_>; 14] {
+    fn compteurs(&self) -> [CompteurLu<'_>; 15] {
         [
             (
                 "mmo_commandes_conflits",
@@ -185,6 +185,11 @@ impl AuMoment {
                 "mmo_tours_echus",
                 "Tours de combat terminés par leur échéance.",
                 &self.bus.reactions.tours_echus,
+            ),
+            (
+                "mmo_echanges_echus",
+                "Échanges entre joueurs expirés à leur échéance, leurs réservations libérées.",
+                &self.bus.reactions.echanges_echus,
             ),
         ]
     }
