@@ -2,8 +2,9 @@
 //! once and refills from its checkpoint; the process managers pay a won combat (XP, loot,
 //! quest progress, then the quest's reward) once however often events are delivered, and a
 //! crafted item and a level reached advance quests; the round scheduler ends a round at its
-//! deadline, even when its consumer was down at the time; a message published before an
-//! event's shape changed is read through the upcasters.
+//! deadline, even when its consumer was down at the time, and so does a trade nobody concluded,
+//! whose reservations are released; a message published before an event's shape changed is
+//! read through the upcasters.
 //! Each test has its own database and its own stream (a bus prefix of its own).
 
 mod commun;
@@ -417,6 +418,132 @@ async fn un_tour_echu_est_termine_meme_si_l_ordonnanceur_etait_arrete(pool: PgPo
     let _ = arret.send(true);
     pm.await.expect("arrêt");
     relais.await.expect("arrêt");
+    bus.supprimer_flux().await.expect("ménage");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn un_echange_echu_expire_et_libere_ses_reservations_meme_si_l_ordonnanceur_etait_arrete(
+    pool: PgPool,
+) {
+    use commands::services::economie;
+    use commands::{ErreurApplication, Refus};
+    use domain::echange::{Echange, ErreurEchange, Offre, StatutEchange};
+    use domain::valeurs::{Or, Quantite};
+
+    // As the rounds' test: long enough that the scheduler is stopped before the deadline.
+    const DUREE: Duration = Duration::from_secs(6);
+    let m = depot(pool.clone(), Catalogue::officiel().expect("catalogue"));
+    let bus = bus().await;
+    let (ca, cb) = (compte(&pool).await, compte(&pool).await);
+    let a = personnage(&m, ca, "Marchande", Classe::Heal).await;
+    let b = personnage(&m, cb, "Acheteur", Classe::Tank).await;
+    // All of the proposer's bread and gold: nothing of either is left to spend meanwhile.
+    let offre = Offre {
+        or: Or::new(30),
+        items: [(
+            "pain".parse().expect("code"),
+            Quantite::parse(5).expect("5"),
+        )]
+        .into(),
+    };
+    let echeance = Utc::now() + chrono::TimeDelta::from_std(DUREE).expect("durée");
+    let echange = economie::proposer(&m, ca, a, b, offre, echeance, &meta(ca))
+        .await
+        .expect("proposé");
+    let un_pain = || async {
+        let pain = "pain".parse().expect("code");
+        economie::jeter(&m, ca, a, pain, Quantite::UN, &meta(ca)).await
+    };
+    assert!(
+        matches!(
+            un_pain().await,
+            Err(ErreurApplication::Regle(Refus::Inventaire(_)))
+        ),
+        "le pain réservé ne se jette pas"
+    );
+    let reservations = |joueur: JoueurId| {
+        let m = Arc::clone(&m);
+        async move {
+            m.charger::<Inventaire>(&joueur.to_string())
+                .await
+                .expect("lecture")
+                .and_then(|i| i.contenu().map(|c| c.reservations.len()))
+                .expect("inventaire")
+        }
+    };
+    assert_eq!(reservations(a).await, 1);
+    let statut = || async {
+        m.charger::<Echange>(&echange.to_string())
+            .await
+            .expect("lecture")
+            .and_then(|e| e.etat().map(|e| e.statut))
+            .expect("échange")
+    };
+
+    // The scheduler receives the trade, then stops before its deadline.
+    let (arret, arret_rx) = watch::channel(false);
+    let relais = tokio::spawn(Relais::new(pool.clone(), bus.clone()).executer(arret_rx.clone()));
+    let (arret_pm, arret_pm_rx) = watch::channel(false);
+    let reactions = reactions(&m, &bus).await;
+    let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
+    let flux = bus.flux().await.expect("flux");
+    attendre("l'échange livré à l'ordonnanceur", || async {
+        let info = flux.consumer_info("echeances_echanges").await.ok()?;
+        (info.delivered.consumer_sequence >= 1).then_some(())
+    })
+    .await;
+    let _ = arret_pm.send(true);
+    pm.await.expect("arrêt");
+    assert!(
+        Utc::now() < echeance,
+        "l'ordonnanceur devait être arrêté avant l'échéance (machine trop lente ?)"
+    );
+    // The deadline passes while nobody schedules: still open, but nobody may accept it now.
+    tokio::time::sleep(
+        (echeance - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(statut().await, StatutEchange::Ouvert);
+    let tardive = economie::accepter(&m, cb, b, echange, &meta(cb)).await;
+    assert!(
+        matches!(
+            tardive,
+            Err(ErreurApplication::Regle(Refus::Echange(
+                ErreurEchange::EchangeEchu
+            )))
+        ),
+        "{tardive:?}"
+    );
+
+    // Started again after the deadline: the trade expires and both sides are released.
+    let (arret_pm, arret_pm_rx) = watch::channel(false);
+    let pm = tokio::spawn(reactions.clone().executer(arret_pm_rx));
+    let echus = || {
+        reactions
+            .rapport()
+            .echanges_echus
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    attendre("l'échange expiré et libéré", || async {
+        (statut().await == StatutEchange::Expire && reservations(a).await == 0 && echus() >= 1)
+            .then_some(())
+    })
+    .await;
+    let _ = arret_pm.send(true);
+    let _ = arret.send(true);
+    pm.await.expect("arrêt");
+    relais.await.expect("arrêt");
+    un_pain().await.expect("le pain libéré se jette");
+
+    // Every event delivered once more: nothing new.
+    let avant = evenements(&pool).await;
+    for e in lecteur::lire_apres(&pool, lecteur::PositionGlobale::DEBUT, 10_000)
+        .await
+        .expect("lecture")
+    {
+        assert_eq!(reactions.reagir(&e).await.expect("réaction"), Issue::Faite);
+    }
+    assert_eq!(evenements(&pool).await, avant, "rejouer ne change rien");
     bus.supprimer_flux().await.expect("ménage");
 }
 

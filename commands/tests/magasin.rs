@@ -157,6 +157,7 @@ async fn chaque_agregat_s_ecrit_et_se_recharge(pool: PgPool) {
             or: Or::new(5),
             items: BTreeMap::new(),
         },
+        echeance: Utc::now() + chrono::TimeDelta::minutes(10),
     };
     m.executer::<Echange>(&echange.to_string(), proposer, &meta())
         .await

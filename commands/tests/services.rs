@@ -44,6 +44,11 @@ fn meta(compte: CompteId) -> Metadonnees {
     Metadonnees::pour_compte(compte, Uuid::new_v4(), Uuid::new_v4(), Utc::now())
 }
 
+/// A trade's deadline no test here reaches.
+fn dans_dix_minutes() -> domain::valeurs::Horodatage {
+    Utc::now() + chrono::TimeDelta::minutes(10)
+}
+
 fn nom(s: &str) -> NomJoueur {
     NomJoueur::parse(s).expect("nom")
 }
@@ -329,7 +334,7 @@ async fn un_echange_reserve_regle_les_deux_cotes_et_ne_cree_rien(pool: PgPool) {
         or: Or::ZERO,
         items: BTreeMap::from([(pain.clone(), Quantite::parse(2).expect("quantité"))]),
     };
-    let echange = economie::proposer(&m, a, pa, pb, offre_a, &meta(a))
+    let echange = economie::proposer(&m, a, pa, pb, offre_a, dans_dix_minutes(), &meta(a))
         .await
         .expect("proposition");
     // Reserved gold cannot be spent meanwhile.
@@ -622,7 +627,7 @@ async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
         items: BTreeMap::new(),
     };
     let avant = evenements(&pool).await;
-    let soi = economie::proposer(&m, a, pa, pa, dix(), &meta(a)).await;
+    let soi = economie::proposer(&m, a, pa, pa, dix(), dans_dix_minutes(), &meta(a)).await;
     refuse(&soi, "AVEC_SOI_MEME");
     let inconnu = domain::ids::EchangeId::from_uuid(Uuid::new_v4());
     let refus = economie::modifier(&m, a, pa, inconnu, dix(), &meta(a)).await;
@@ -633,7 +638,7 @@ async fn une_offre_refusee_avant_l_echange_ne_reserve_rien(pool: PgPool) {
         "ni OffreReservee ni ReservationLiberee : {:?}",
         flux(&pool, "Inventaire", &pa.to_string()).await
     );
-    let echange = economie::proposer(&m, a, pa, pb, dix(), &meta(a))
+    let echange = economie::proposer(&m, a, pa, pb, dix(), dans_dix_minutes(), &meta(a))
         .await
         .expect("proposition");
     let avant = evenements(&pool).await;

@@ -47,13 +47,38 @@ pub struct Upcaster {
 
 /// Every step of every event type's history, oldest first for each type. Never edit or remove
 /// a step: stored events of its version exist for ever.
-pub static UPCASTERS: &[Upcaster] = &[Upcaster {
-    agregat: "Quete",
-    evenement: "QueteAcceptee",
-    de: "1.0",
-    vers: "2.0",
-    convertir: quete_acceptee_porte_requis,
-}];
+pub static UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        agregat: "Quete",
+        evenement: "QueteAcceptee",
+        de: "1.0",
+        vers: "2.0",
+        convertir: quete_acceptee_porte_requis,
+    },
+    Upcaster {
+        agregat: "Echange",
+        evenement: "EchangePropose",
+        de: "1.0",
+        vers: "2.0",
+        convertir: echange_propose_porte_echeance,
+    },
+];
+
+/// The deadline a trade proposed before trades expired reads with: the epoch.
+pub const ECHEANCE_AVANT_2_0: &str = "1970-01-01T00:00:00Z";
+
+/// `EchangePropose` 1.0 → 2.0: the trade carries its deadline (`echeance`). A 1.0 trade had
+/// none and was kept open for ever; it reads as due since the epoch: it may still be
+/// cancelled, no longer changed or accepted, and the scheduler (or anyone's `Expirer`)
+/// expires it, releasing what it held. The payload alone says nothing of when it was
+/// proposed, and an upcaster reads nothing else.
+fn echange_propose_porte_echeance(champs: &mut Map<String, Value>) -> Result<(), String> {
+    if !champs.contains_key("proposant") {
+        return Err("pas de `proposant`".to_owned());
+    }
+    champs.insert("echeance".to_owned(), Value::from(ECHEANCE_AVANT_2_0));
+    Ok(())
+}
 
 /// `QueteAcceptee` 1.0 → 2.0: the progress the quest needs (`requis`) is carried beside the
 /// objective, as `QueteProgressee` carries it, instead of every reader deriving it from the
@@ -445,5 +470,30 @@ mod tests {
             version_courante("Quete", "QueteProgressee"),
             VERSION_INITIALE
         );
+    }
+
+    #[test]
+    fn un_echange_propose_en_1_0_est_echu_depuis_l_origine_en_2_0() {
+        let v1 = json!({"EchangePropose": {
+            "echange_id": "00000000-0000-0004-0000-000000000001",
+            "proposant": "00000000-0000-0001-0000-000000000001",
+            "destinataire": "00000000-0000-0001-0000-000000000002",
+            "offre": {"or": 5, "items": {}},
+        }});
+        let e: EvenementEchange =
+            decoder("Echange", "EchangePropose", "1.0", v1).expect("1.0 se lit");
+        let EvenementEchange::EchangePropose { echeance, .. } = e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(echeance, chrono::DateTime::UNIX_EPOCH);
+        assert_eq!(version_courante("Echange", "EchangePropose"), "2.0");
+        let erreur = monter(
+            "Echange",
+            "EchangePropose",
+            "1.0",
+            json!({"EchangePropose": {"offre": {}}}),
+        )
+        .expect_err("sans proposant");
+        assert!(matches!(erreur, Illisible::Conversion { .. }), "{erreur}");
     }
 }

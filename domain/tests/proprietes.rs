@@ -506,6 +506,7 @@ proptest! {
             proposant: JoueurId::from_uuid(id(1, 0)),
             destinataire: JoueurId::from_uuid(id(1, 1)),
             offre: premiere,
+            echeance: seconde(ECHEANCE_S),
         }, &cat).expect("proposition");
         for commande in commandes {
             if let Ok(evenements) = executer(&mut echange, commande, &cat) {
@@ -536,12 +537,23 @@ fn commande_joueur() -> impl Strategy<Value = CommandeJoueur> {
     ]
 }
 
-/// A trade's commands from its two sides and an outsider (players 0, 1 and 2), valid or not.
+/// The deadline of the trades above, in seconds after the epoch.
+const ECHEANCE_S: i64 = 60;
+
+/// A moment, `s` seconds after the epoch.
+fn seconde(s: i64) -> Horodatage {
+    chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::seconds(s)
+}
+
+/// A trade's commands from its two sides and an outsider (players 0, 1 and 2), valid or not,
+/// before or after the trade's deadline.
 fn commande_echange() -> impl Strategy<Value = CommandeEchange> {
     let qui = || (0u64..3).prop_map(|n| JoueurId::from_uuid(id(1, n)));
+    let quand = || (0..ECHEANCE_S * 2).prop_map(seconde);
     prop_oneof![
-        2 => (qui(), offre()).prop_map(|(joueur_id, offre)| CommandeEchange::Modifier { joueur_id, offre }),
-        3 => qui().prop_map(|joueur_id| CommandeEchange::Accepter { joueur_id }),
+        2 => (qui(), offre(), quand()).prop_map(|(joueur_id, offre, maintenant)| CommandeEchange::Modifier { joueur_id, offre, maintenant }),
+        3 => (qui(), quand()).prop_map(|(joueur_id, maintenant)| CommandeEchange::Accepter { joueur_id, maintenant }),
         1 => qui().prop_map(|joueur_id| CommandeEchange::Annuler { joueur_id }),
+        1 => quand().prop_map(|maintenant| CommandeEchange::Expirer { maintenant }),
     ]
 }

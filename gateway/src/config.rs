@@ -158,6 +158,10 @@ pub struct Reglages {
     /// Tentatives de connexion admises par minute, par adresse IP et par identifiant.
     #[arg(long, env = "MMO_CONNEXIONS_PAR_MINUTE", default_value_t = 10)]
     pub connexions_par_minute: u32,
+    /// Durée d'un échange entre joueurs, en secondes : qui n'est pas conclu à son échéance
+    /// expire, et ce qu'il réservait est libéré.
+    #[arg(long, env = "MMO_DUREE_ECHANGE", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub duree_echange_s: u64,
     /// Dossier des fichiers du client web servis à `/` (absent : pas de client).
     #[arg(long, env = "MMO_CLIENT")]
     pub client: Option<PathBuf>,
@@ -172,6 +176,11 @@ impl Reglages {
     /// How long a refresh token lives.
     pub fn duree_rafraichissement(&self) -> Duration {
         Duration::from_secs(self.duree_rafraichissement_s)
+    }
+
+    /// How long a trade between players stays open.
+    pub fn duree_echange(&self) -> Duration {
+        Duration::from_secs(self.duree_echange_s)
     }
 }
 

@@ -179,7 +179,11 @@ impl Concernes {
         let parties = self.echanges.get(id).cloned().unwrap_or_default();
         if matches!(
             evenement,
-            Some(EvenementEchange::EchangeConclu { .. } | EvenementEchange::EchangeAnnule { .. })
+            Some(
+                EvenementEchange::EchangeConclu { .. }
+                    | EvenementEchange::EchangeAnnule { .. }
+                    | EvenementEchange::EchangeExpire { .. }
+            )
         ) {
             self.echanges.remove(id);
         }

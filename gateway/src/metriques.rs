@@ -116,7 +116,7 @@ impl AuMoment {
     }
 
     /// Every counter, read where its owner keeps it.
-    fn compteurs(&self) -> [CompteurLu<'_>; 19] {
+    fn compteurs(&self) -> [CompteurLu<'_>; 20] {
         [
             (
                 "mmo_commandes_conflits",
@@ -212,6 +212,11 @@ impl AuMoment {
                 "mmo_tours_echus",
                 "Tours de combat terminés par leur échéance.",
                 &self.bus.reactions.tours_echus,
+            ),
+            (
+                "mmo_echanges_echus",
+                "Échanges entre joueurs expirés à leur échéance, leurs réservations libérées.",
+                &self.bus.reactions.echanges_echus,
             ),
         ]
     }

@@ -51,6 +51,8 @@ pub struct Passerelle {
     pub jetons: Jetons,
     /// How long refresh tokens live.
     pub duree_rafraichissement: std::time::Duration,
+    /// How long a trade between players stays open before it expires.
+    pub duree_echange: std::time::Duration,
     /// Password hashing.
     pub hacheur: Hacheur,
     /// Login attempts.

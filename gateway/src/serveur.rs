@@ -325,6 +325,7 @@ impl Serveur {
                 reglages.duree_acces(),
             ),
             duree_rafraichissement: reglages.duree_rafraichissement(),
+            duree_echange: reglages.duree_echange(),
             hacheur: Hacheur::new(reglages.hachages_simultanes)?,
             limite_connexions: LimiteConnexions::new(
                 redis,

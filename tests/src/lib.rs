@@ -46,6 +46,7 @@ pub fn passerelle_de_test() -> Reglages {
         hachages_simultanes: 2,
         appels_par_seconde: 1_000,
         connexions_par_minute: 1_000,
+        duree_echange_s: 600,
         client: None,
     }
 }

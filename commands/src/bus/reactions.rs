@@ -8,6 +8,7 @@
 //! | `niveau_atteint` | `Joueur.NiveauAtteint` | quest progress |
 //! | `objet_fabrique` | `Inventaire.ObjetFabrique` | quest progress |
 //! | `echeances_tours` | `Combat.TourCommence` | `TerminerTour` when the round's deadline passes |
+//! | `echeances_echanges` | `Echange.EchangePropose` | `Expirer` and both sides released when the trade's deadline passes |
 //!
 //! Delivery is at least once: a message is acknowledged only after every command it causes
 //! is in the store. Each command's id derives from the causing event's id and the step
@@ -19,7 +20,8 @@
 //!
 //! The round scheduler is a consumer like the others: a round's `TourCommence` is held
 //! (negatively acknowledged with a delay) until its deadline, then ends the round if nobody
-//! did. The pending message lives in JetStream, so the deadline survives any restart.
+//! did. The pending message lives in JetStream, so the deadline survives any restart. A
+//! trade's deadline is held the same way, on the `EchangePropose` that set it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +32,8 @@ use async_nats::jetstream::message::AckKind;
 use chrono::Utc;
 use domain::catalogue::Objectif;
 use domain::combat::{Combat, EvenementCombat, Phase};
-use domain::ids::{CombatId, JoueurId};
+use domain::echange::{Echange, ErreurEchange, EvenementEchange, StatutEchange};
+use domain::ids::{CombatId, EchangeId, JoueurId};
 use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::{CommandeJoueur, EvenementJoueur, Joueur, SourceXp};
 use domain::quete::{CommandeQuete, EvenementQuete, Fait, Quete, QueteId};
@@ -57,7 +60,7 @@ pub struct Consommateur {
 }
 
 /// Every process manager.
-pub const CONSOMMATEURS: [Consommateur; 6] = [
+pub const CONSOMMATEURS: [Consommateur; 7] = [
     Consommateur {
         nom: "joueur_cree",
         evenement: ("Joueur", "JoueurCree"),
@@ -81,6 +84,10 @@ pub const CONSOMMATEURS: [Consommateur; 6] = [
     Consommateur {
         nom: "echeances_tours",
         evenement: ("Combat", "TourCommence"),
+    },
+    Consommateur {
+        nom: "echeances_echanges",
+        evenement: ("Echange", "EchangePropose"),
     },
 ];
 
@@ -115,6 +122,8 @@ pub struct RapportReactions {
     pub echecs: AtomicU64,
     /// Rounds ended by their deadline.
     pub tours_echus: AtomicU64,
+    /// Trades expired at their deadline.
+    pub echanges_echus: AtomicU64,
 }
 
 /// The process managers, over the store and the bus.
@@ -278,6 +287,13 @@ impl Reactions {
                 }
                 _ => {}
             },
+            "Echange" => {
+                if let EvenementEchange::EchangePropose { echange_id, .. } =
+                    lire::<EvenementEchange>(e)?
+                {
+                    return self.echeance_echange(e, echange_id).await;
+                }
+            }
             _ => {}
         }
         Ok(Issue::Faite)
@@ -437,6 +453,54 @@ impl Reactions {
             }
             Err(ErreurApplication::Regle(refus)) => {
                 tracing::debug!(%combat_id, tour, %refus, "échéance sans effet");
+                Ok(Issue::Faite)
+            }
+            Err(autre) => Err(autre),
+        }
+    }
+
+    /// A trade's deadline: held until it passes, then the trade expires if it is still open,
+    /// and both sides are released. A trade that closed without a settlement (cancelled, or
+    /// expired by an earlier delivery) is released again, which completes a release a crash
+    /// interrupted and changes nothing otherwise; a concluded one is left to its settlement.
+    async fn echeance_echange(
+        &self,
+        e: &EvenementStocke,
+        echange_id: EchangeId,
+    ) -> Result<Issue, ErreurApplication> {
+        let Some(etat) = self
+            .depot
+            .charger::<Echange>(&e.aggregate_id)
+            .await?
+            .and_then(|x| x.etat().cloned())
+        else {
+            return Ok(Issue::Faite);
+        };
+        match etat.statut {
+            StatutEchange::Conclu => return Ok(Issue::Faite),
+            StatutEchange::Ouvert => {
+                if let Ok(reste) = (etat.echeance - Utc::now()).to_std()
+                    && !reste.is_zero()
+                {
+                    return Ok(Issue::PlusTard(reste));
+                }
+            }
+            StatutEchange::Annule | StatutEchange::Expire => {}
+        }
+        let meta = meta(e, "expirer");
+        match services::economie::expirer(&self.depot, echange_id, &meta).await {
+            Ok(evenements) => {
+                if !evenements.is_empty() {
+                    self.etat.echanges_echus.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Issue::Faite)
+            }
+            // Decided on a clock a little behind this one's: not yet, then.
+            Err(ErreurApplication::Regle(Refus::Echange(ErreurEchange::PasEncoreEchu))) => {
+                Ok(Issue::PlusTard(Duration::from_millis(100)))
+            }
+            Err(ErreurApplication::Regle(refus)) => {
+                tracing::debug!(%echange_id, %refus, "échéance d'échange sans effet");
                 Ok(Issue::Faite)
             }
             Err(autre) => Err(autre),

@@ -4,12 +4,16 @@
 //! before the trade records it; a concluded trade is settled on both inventories, a cancelled
 //! one released on both. Merchants stand in zones: one trades with a merchant of the zone it
 //! stands in (Service Monde).
+//!
+//! A trade expires at its deadline (`echeance`, set when it is proposed): the scheduler of
+//! the bus sends [`expirer`] then, which releases both sides as a cancellation does.
 
-use domain::echange::{CommandeEchange, Echange, EvenementEchange, Offre};
+use chrono::Utc;
+use domain::echange::{CommandeEchange, Echange, EvenementEchange, Offre, StatutEchange};
 use domain::ids::{CompteId, EchangeId, FabricationId, JoueurId};
 use domain::inventaire::{CommandeInventaire, ErreurInventaire, EvenementInventaire, Inventaire};
 use domain::joueur::Joueur;
-use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Quantite};
+use domain::valeurs::{CodeItem, CodeMarchand, CodeRecette, Horodatage, Quantite};
 use magasin::Metadonnees;
 use uuid::Uuid;
 
@@ -170,7 +174,8 @@ async fn reserver(
         .map(drop)
 }
 
-/// Opens a trade from the caller's character to another character, with a first offer.
+/// Opens a trade from the caller's character to another character, with a first offer, until
+/// `echeance` (past it, nobody concluded it: it expires).
 ///
 /// `Proposer` is decided before the offer is reserved, so a refusal (`AvecSoiMeme`) reserves
 /// nothing. Once checked it cannot be refused (the trade's id derives from the request's, a
@@ -182,6 +187,7 @@ pub async fn proposer(
     proposant: JoueurId,
     destinataire: JoueurId,
     offre: Offre,
+    echeance: Horodatage,
     meta: &Metadonnees,
 ) -> Result<EchangeId, ErreurApplication> {
     verifier_possession(depot, compte, proposant).await?;
@@ -199,6 +205,7 @@ pub async fn proposer(
         proposant,
         destinataire,
         offre: offre.clone(),
+        echeance,
     };
     if let Err(refus) = decider_sans_ecrire(depot, Echange::default(), proposer.clone()).await {
         return refus_ou_premiere_reponse::<Echange>(depot, &id, refus, meta)
@@ -231,6 +238,7 @@ pub async fn modifier(
     let modifier = CommandeEchange::Modifier {
         joueur_id,
         offre: offre.clone(),
+        maintenant: Utc::now(),
     };
     if let Err(refus) = decider_sans_ecrire(depot, echange, modifier.clone()).await {
         return refus_ou_premiere_reponse::<Echange>(depot, &id, refus, meta).await;
@@ -252,7 +260,10 @@ pub async fn accepter(
     let evenements = depot
         .executer::<Echange>(
             &echange_id.to_string(),
-            CommandeEchange::Accepter { joueur_id },
+            CommandeEchange::Accepter {
+                joueur_id,
+                maintenant: Utc::now(),
+            },
             meta,
         )
         .await?;
@@ -312,13 +323,48 @@ pub async fn annuler(
             meta,
         )
         .await?;
+    liberer_si_clos_sans_reglement(depot, echange_id, meta).await?;
+    Ok(evenements)
+}
+
+/// Expires a trade whose deadline passed (the scheduler's command; no account: the system
+/// asks), then releases both sides. A trade already closed writes nothing; if it closed
+/// without settlement (expired or cancelled), both sides are released again, which changes
+/// nothing where they were: a delivery after a crash between the two writes completes it.
+#[tracing::instrument(level = "debug", skip_all, fields(%echange_id))]
+pub async fn expirer(
+    depot: &Depot,
+    echange_id: EchangeId,
+    meta: &Metadonnees,
+) -> Result<Vec<EvenementEchange>, ErreurApplication> {
+    let evenements = depot
+        .executer::<Echange>(
+            &echange_id.to_string(),
+            CommandeEchange::Expirer {
+                maintenant: Utc::now(),
+            },
+            meta,
+        )
+        .await?;
+    liberer_si_clos_sans_reglement(depot, echange_id, meta).await?;
+    Ok(evenements)
+}
+
+/// Releases both sides of a trade that ended without a settlement (cancelled or expired):
+/// every offer reserved for it is unlocked and the trade is closed in both inventories. Never
+/// for a concluded trade: releasing a side not yet settled would close it before its
+/// settlement, which would then move nothing.
+async fn liberer_si_clos_sans_reglement(
+    depot: &Depot,
+    echange_id: EchangeId,
+    meta: &Metadonnees,
+) -> Result<(), ErreurApplication> {
     let parties = depot
         .charger::<Echange>(&echange_id.to_string())
         .await?
-        .and_then(|e| {
-            e.etat()
-                .map(|e| [e.proposant.joueur_id, e.destinataire.joueur_id])
-        });
+        .and_then(|e| e.etat().cloned())
+        .filter(|e| matches!(e.statut, StatutEchange::Annule | StatutEchange::Expire))
+        .map(|e| [e.proposant.joueur_id, e.destinataire.joueur_id]);
     for joueur in parties.into_iter().flatten() {
         let liberer = CommandeInventaire::Liberer { echange_id };
         let etape = meta.etape(&format!("liberer:{joueur}"));
@@ -326,5 +372,5 @@ pub async fn annuler(
             .executer::<Inventaire>(&joueur.to_string(), liberer, &etape)
             .await?;
     }
-    Ok(evenements)
+    Ok(())
 }

@@ -6,6 +6,11 @@
 //! acceptances; the second acceptance concludes the trade, and `EchangeConclu` tells each
 //! inventory what it gives and what it receives (`Inventaire::ConclureEchange`, idempotent by
 //! trade). A cancelled trade releases both reservations.
+//!
+//! A trade has a deadline (`echeance`), set when it is proposed: past it, nobody may change
+//! an offer or accept any more, and the scheduler expires it (`Expirer` → `EchangeExpire`),
+//! which releases both reservations as a cancellation does. The aggregate reads no clock:
+//! the commands that depend on the time carry it (`maintenant`).
 
 #[cfg(test)]
 mod tests;
@@ -17,7 +22,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{EchangeId, JoueurId};
-use crate::valeurs::{CodeItem, Or, Quantite};
+use crate::valeurs::{CodeItem, Horodatage, Or, Quantite};
 use crate::{Services, emettre, evenement_de_domaine};
 
 /// What one side puts on the table: gold and items, each item once. A misspelt field is
@@ -54,6 +59,8 @@ pub enum CommandeEchange {
         destinataire: JoueurId,
         /// What the proposer offers.
         offre: Offre,
+        /// When the trade expires if nobody concludes it (the command side's setting).
+        echeance: Horodatage,
     },
     /// Replaces one side's offer (already reserved); both acceptances are reset.
     Modifier {
@@ -61,16 +68,25 @@ pub enum CommandeEchange {
         joueur_id: JoueurId,
         /// The new offer.
         offre: Offre,
+        /// The time of the request: past the deadline, refused.
+        maintenant: Horodatage,
     },
     /// One side accepts both offers as they stand.
     Accepter {
         /// Who accepts.
         joueur_id: JoueurId,
+        /// The time of the request: past the deadline, refused.
+        maintenant: Horodatage,
     },
     /// One side calls the trade off.
     Annuler {
         /// Who cancels.
         joueur_id: JoueurId,
+    },
+    /// The scheduler ends a trade whose deadline passed (nothing on a trade already closed).
+    Expirer {
+        /// The time of the decision: before the deadline, refused.
+        maintenant: Horodatage,
     },
 }
 
@@ -89,6 +105,9 @@ pub enum EvenementEchange {
         destinataire: JoueurId,
         /// The proposer's offer.
         offre: Offre,
+        /// When it expires if nobody concludes it (since 2.0; a trade proposed in 1.0 reads
+        /// with the epoch: due at once, doc/agregats.md §1.6).
+        echeance: Horodatage,
     },
     /// One side changed its offer; nobody has accepted any more.
     OffreModifiee {
@@ -117,6 +136,11 @@ pub enum EvenementEchange {
     EchangeAnnule {
         /// Who cancelled.
         par: JoueurId,
+    },
+    /// Nobody concluded the trade before its deadline: reservations are released.
+    EchangeExpire {
+        /// The deadline that passed.
+        echeance: Horodatage,
     },
 }
 
@@ -153,6 +177,13 @@ pub enum ErreurEchange {
     /// Accepting a trade where nobody offers anything.
     #[error("un échange où personne n'offre rien ne peut pas être accepté")]
     EchangeVide,
+    /// Changing an offer or accepting past the trade's deadline: it can only expire (or be
+    /// cancelled) now.
+    #[error("cet échange a passé son échéance : il expire")]
+    EchangeEchu,
+    /// Expiring a trade before its deadline.
+    #[error("cet échange n'a pas encore atteint son échéance")]
+    PasEncoreEchu,
 }
 
 /// Where a trade stands.
@@ -164,6 +195,8 @@ pub enum StatutEchange {
     Conclu,
     /// Called off.
     Annule,
+    /// Nobody concluded it before its deadline.
+    Expire,
 }
 
 /// One side of a trade.
@@ -188,6 +221,8 @@ pub struct EtatEchange {
     pub destinataire: Partie,
     /// Where it stands.
     pub statut: StatutEchange,
+    /// When it expires if nobody concludes it.
+    pub echeance: Horodatage,
 }
 
 impl EtatEchange {
@@ -228,11 +263,13 @@ impl Echange {
                     proposant,
                     destinataire,
                     offre,
+                    echeance,
                 } if proposant != destinataire => Ok(vec![EvenementEchange::EchangePropose {
                     echange_id,
                     proposant,
                     destinataire,
                     offre,
+                    echeance,
                 }]),
                 CommandeEchange::Proposer { .. } => Err(ErreurEchange::AvecSoiMeme),
                 _ => Err(ErreurEchange::EchangeInexistant),
@@ -247,16 +284,33 @@ impl Echange {
                 Err(ErreurEchange::EchangeClos)
             }
         };
+        // Past its deadline, a trade can only be cancelled or expire.
+        let avant_echeance = |maintenant: Horodatage| {
+            if maintenant < etat.echeance {
+                Ok(())
+            } else {
+                Err(ErreurEchange::EchangeEchu)
+            }
+        };
         match commande {
             CommandeEchange::Proposer { .. } => Err(ErreurEchange::DejaPropose),
-            CommandeEchange::Modifier { joueur_id, offre } => {
+            CommandeEchange::Modifier {
+                joueur_id,
+                offre,
+                maintenant,
+            } => {
                 partie(joueur_id)?;
+                avant_echeance(maintenant)?;
                 Ok(vec![EvenementEchange::OffreModifiee { joueur_id, offre }])
             }
-            CommandeEchange::Accepter { joueur_id } => {
+            CommandeEchange::Accepter {
+                joueur_id,
+                maintenant,
+            } => {
                 if partie(joueur_id)?.accepte {
                     return Err(ErreurEchange::DejaAccepte);
                 }
+                avant_echeance(maintenant)?;
                 if etat.proposant.offre.est_vide() && etat.destinataire.offre.est_vide() {
                     return Err(ErreurEchange::EchangeVide);
                 }
@@ -279,6 +333,17 @@ impl Echange {
             CommandeEchange::Annuler { joueur_id } => {
                 partie(joueur_id)?;
                 Ok(vec![EvenementEchange::EchangeAnnule { par: joueur_id }])
+            }
+            // A trade already closed (expired by an earlier delivery, concluded, cancelled)
+            // has nothing left to expire: the scheduler's redelivery changes nothing.
+            CommandeEchange::Expirer { .. } if etat.statut != StatutEchange::Ouvert => Ok(vec![]),
+            CommandeEchange::Expirer { maintenant } => {
+                if maintenant < etat.echeance {
+                    return Err(ErreurEchange::PasEncoreEchu);
+                }
+                Ok(vec![EvenementEchange::EchangeExpire {
+                    echeance: etat.echeance,
+                }])
             }
         }
     }
@@ -308,6 +373,7 @@ impl Aggregate for Echange {
             proposant,
             destinataire,
             offre,
+            echeance,
         } = evenement
         {
             self.etat = Some(EtatEchange {
@@ -323,6 +389,7 @@ impl Aggregate for Echange {
                     accepte: false,
                 },
                 statut: StatutEchange::Ouvert,
+                echeance,
             });
             return;
         }
@@ -345,6 +412,7 @@ impl Aggregate for Echange {
             }
             EvenementEchange::EchangeConclu { .. } => etat.statut = StatutEchange::Conclu,
             EvenementEchange::EchangeAnnule { .. } => etat.statut = StatutEchange::Annule,
+            EvenementEchange::EchangeExpire { .. } => etat.statut = StatutEchange::Expire,
         }
     }
 }

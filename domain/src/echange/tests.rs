@@ -1,11 +1,12 @@
 //! Given/when/then tests of the `Echange` aggregate: offers, acceptances and closing. Each side
 //! offers something different, so a conclusion that mixed the two offers up would be caught.
 
+use chrono::TimeDelta;
 use cqrs_es::test::TestFramework;
 
 use super::{CommandeEchange, Echange, ErreurEchange, EvenementEchange, Offre};
-use crate::essais::{catalogue, code, echange, joueur, or, q};
-use crate::valeurs::CodeItem;
+use crate::essais::{catalogue, code, echange, joueur, or, q, t0};
+use crate::valeurs::{CodeItem, Horodatage};
 
 type Essai = TestFramework<Echange>;
 
@@ -29,12 +30,23 @@ fn offre_destinataire() -> Offre {
     offre(0, &[("potion_de_soin", 1)])
 }
 
+/// The trade's deadline: ten minutes after [`t0`], when every command below is sent.
+fn echeance() -> Horodatage {
+    t0() + TimeDelta::minutes(10)
+}
+
+/// A moment past the deadline.
+fn echu() -> Horodatage {
+    echeance() + TimeDelta::seconds(1)
+}
+
 fn propose(o: Offre) -> EvenementEchange {
     EvenementEchange::EchangePropose {
         echange_id: echange(1),
         proposant: joueur(1),
         destinataire: joueur(2),
         offre: o,
+        echeance: echeance(),
     }
 }
 
@@ -76,6 +88,7 @@ fn avec(
 fn accepter(n: u64) -> CommandeEchange {
     CommandeEchange::Accepter {
         joueur_id: joueur(n),
+        maintenant: t0(),
     }
 }
 
@@ -83,6 +96,17 @@ fn modifier(n: u64, o: Offre) -> CommandeEchange {
     CommandeEchange::Modifier {
         joueur_id: joueur(n),
         offre: o,
+        maintenant: t0(),
+    }
+}
+
+fn expirer(maintenant: Horodatage) -> CommandeEchange {
+    CommandeEchange::Expirer { maintenant }
+}
+
+fn expire() -> EvenementEchange {
+    EvenementEchange::EchangeExpire {
+        echeance: echeance(),
     }
 }
 
@@ -98,6 +122,7 @@ fn proposer() -> CommandeEchange {
         proposant: joueur(1),
         destinataire: joueur(2),
         offre: offre_proposant(),
+        echeance: echeance(),
     }
 }
 
@@ -238,7 +263,102 @@ async fn un_echange_ou_seul_le_destinataire_offre_quelque_chose_peut_etre_accept
         .then_expect_events(vec![accepte(1)]);
 }
 
+#[tokio::test]
+async fn un_echange_ouvert_a_son_echeance_expire() {
+    // Exactly at the deadline, and after it; whoever had accepted.
+    for (historique, maintenant) in [
+        (negocie(), echeance()),
+        (avec(negocie(), [accepte(2)]), echu()),
+    ] {
+        Essai::with(catalogue())
+            .given(historique)
+            .when_async(expirer(maintenant))
+            .await
+            .then_expect_events(vec![expire()]);
+    }
+}
+
+#[tokio::test]
+async fn expirer_un_echange_deja_clos_ne_fait_rien() {
+    // The scheduler's message delivered again after the expiry, or a trade that ended
+    // otherwise before its deadline came.
+    for fin in [
+        expire(),
+        EvenementEchange::EchangeAnnule { par: joueur(1) },
+        conclu(),
+    ] {
+        Essai::with(catalogue())
+            .given(avec(negocie(), [fin]))
+            .when_async(expirer(echu()))
+            .await
+            .then_expect_events(vec![]);
+    }
+}
+
+#[tokio::test]
+async fn un_echange_echu_peut_encore_etre_annule() {
+    // Annuler carries no time: cancelling a due trade releases it as its expiry would.
+    Essai::with(catalogue())
+        .given(negocie())
+        .when_async(annuler(2))
+        .await
+        .then_expect_events(vec![EvenementEchange::EchangeAnnule { par: joueur(2) }]);
+}
+
 // ------------------------------------------------------------------ refusals
+
+#[tokio::test]
+async fn expirer_avant_l_echeance_est_refuse() {
+    Essai::with(catalogue())
+        .given(negocie())
+        .when_async(expirer(echeance() - TimeDelta::milliseconds(1)))
+        .await
+        .then_expect_error(ErreurEchange::PasEncoreEchu);
+}
+
+#[tokio::test]
+async fn expirer_un_echange_qui_n_existe_pas_est_refuse() {
+    Essai::with(catalogue())
+        .given_no_previous_events()
+        .when_async(expirer(echu()))
+        .await
+        .then_expect_error(ErreurEchange::EchangeInexistant);
+}
+
+#[tokio::test]
+async fn apres_l_echeance_on_ne_modifie_ni_n_accepte_plus() {
+    // The deadline decides, not the scheduler: between the deadline and the expiry, no late
+    // acceptance concludes the trade.
+    for commande in [
+        CommandeEchange::Accepter {
+            joueur_id: joueur(1),
+            maintenant: echeance(),
+        },
+        CommandeEchange::Modifier {
+            joueur_id: joueur(2),
+            offre: offre(1, &[]),
+            maintenant: echu(),
+        },
+    ] {
+        Essai::with(catalogue())
+            .given(avec(negocie(), [accepte(2)]))
+            .when_async(commande)
+            .await
+            .then_expect_error(ErreurEchange::EchangeEchu);
+    }
+}
+
+#[tokio::test]
+async fn un_echange_expire_est_clos() {
+    let historique = avec(negocie(), [expire()]);
+    for commande in [modifier(1, offre(1, &[])), accepter(2), annuler(1)] {
+        Essai::with(catalogue())
+            .given(historique.clone())
+            .when_async(commande)
+            .await
+            .then_expect_error(ErreurEchange::EchangeClos);
+    }
+}
 
 #[tokio::test]
 async fn proposer_un_echange_qui_existe_deja_est_refuse() {
@@ -269,6 +389,7 @@ async fn proposer_un_echange_avec_soi_meme_est_refuse() {
             proposant: joueur(1),
             destinataire: joueur(1),
             offre: offre_proposant(),
+            echeance: echeance(),
         })
         .await
         .then_expect_error(ErreurEchange::AvecSoiMeme);

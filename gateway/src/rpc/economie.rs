@@ -178,12 +178,17 @@ pub async fn proposer(
     p: Proposer,
 ) -> Result<EchangeOuvert, ErreurRpc> {
     let meta = a.meta(p.id_commande);
+    let echeance = chrono::TimeDelta::from_std(passerelle.duree_echange)
+        .ok()
+        .and_then(|d| meta.horodatage.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     let (echange_id, curseur) = commande(service::proposer(
         &passerelle.depot,
         a.compte_id,
         p.joueur_id,
         p.destinataire,
         p.offre,
+        echeance,
         &meta,
     ))
     .await?;

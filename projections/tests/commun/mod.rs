@@ -233,7 +233,16 @@ async fn echanger(partie: &Partie, hasard: &mut Hasard) -> Result<(), commands::
         or: Or::new(or),
         items: BTreeMap::new(),
     };
-    let e = economie::proposer(m, ca, ja, jb, offre(1 + hasard.suivant(5)), &meta(ca)).await?;
+    let e = economie::proposer(
+        m,
+        ca,
+        ja,
+        jb,
+        offre(1 + hasard.suivant(5)),
+        Utc::now() + chrono::TimeDelta::minutes(10),
+        &meta(ca),
+    )
+    .await?;
     let pains = Offre {
         or: Or::ZERO,
         items: BTreeMap::from([(code("pain"), Quantite::UN)]),

@@ -39,12 +39,13 @@ import { EchangeVue, JeuService, Offre } from '../noyau/jeu.service';
             }
           </div>
           @if (e.statut === 'ouvert') {
+            <div class="petit-texte" data-testid="echeance-echange">Expire à {{ heure(e.echeance) }} si personne ne conclut.</div>
             <div class="echange-actions">
               <button class="bouton petit principal" (click)="jeu.accepterEchange(e.id)" [disabled]="e.acceptes.includes(moi())" data-testid="accepter-echange">Accepter</button>
               <button class="bouton petit" (click)="modifier(e)" data-testid="modifier-echange">Mettre mon offre</button>
               <button class="bouton petit discret" (click)="jeu.annulerEchange(e.id)">Annuler</button>
             </div>
-          } @else { <div class="petit-texte">{{ e.statut === 'conclu' ? 'Conclu : les objets ont changé de mains.' : 'Annulé.' }}</div> }
+          } @else { <div class="petit-texte">{{ fin[e.statut] }}</div> }
         </div>
       } @empty { <p class="vide">Aucun échange. Choisissez un joueur présent pour lui proposer quelque chose.</p> }
       <form class="offre" (ngSubmit)="proposer()">
@@ -153,6 +154,16 @@ export class EcranInventaire implements OnInit {
   }
 
   nom(code: string) { return nomItem(code); }
+
+  readonly fin: Record<string, string> = {
+    conclu: 'Conclu : les objets ont changé de mains.',
+    annule: 'Annulé.',
+    expire: 'Expiré : personne ne l’a conclu à temps, les réservations sont levées.',
+  };
+
+  heure(t: string): string {
+    return t ? new Date(t).toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' }) : '—';
+  }
 
   texteOffre(o?: Offre): string {
     if (!o) return 'rien';

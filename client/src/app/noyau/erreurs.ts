@@ -88,7 +88,8 @@ const PHRASES: Record<string, Phrase> = {
   AVEC_SOI_MEME: 'On ne peut pas faire cela avec soi-même.',
   ECHANGE_INEXISTANT: 'Cet échange n’existe pas.',
   PAS_PARTIE: 'Vous ne faites pas partie de cet échange.',
-  ECHANGE_CLOS: 'Cet échange est déjà conclu ou annulé.',
+  ECHANGE_CLOS: 'Cet échange est déjà conclu, annulé ou expiré.',
+  ECHANGE_ECHU: 'Trop tard : cet échange a passé son échéance, il expire.',
   DEJA_ACCEPTE: 'Vous avez déjà accepté cet échange.',
   ECHANGE_VIDE: 'Personne n’offre rien : ajoutez quelque chose à l’échange.',
   // World and chat

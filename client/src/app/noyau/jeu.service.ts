@@ -23,7 +23,9 @@ export interface ZoneVue { code: string; def: DefZone; cellule: number; }
 export interface Offre { or: number; items: Record<string, number>; }
 export interface EchangeVue {
   id: string; proposant: string; destinataire: string; offres: Record<string, Offre>;
-  acceptes: string[]; statut: 'ouvert' | 'conclu' | 'annule'; appliques: number;
+  acceptes: string[]; statut: 'ouvert' | 'conclu' | 'annule' | 'expire'; appliques: number;
+  /** When the trade expires if nobody concludes it (RFC 3339). */
+  echeance: string;
 }
 export interface LigneQuete { quete: string; statut: 'en_cours' | 'terminee' | 'abandonnee'; progression: number; requis: number; }
 export interface Avis { id: number; texte: string; genre: 'erreur' | 'info' | 'gain'; }
@@ -650,7 +652,7 @@ export class JeuService {
     let x = tous[e.id];
     if (e.type === 'EchangePropose') {
       if (d.proposant !== p.joueur_id && d.destinataire !== p.joueur_id) return;
-      x = { id: e.id, proposant: d.proposant, destinataire: d.destinataire, offres: { [d.proposant]: norm(d.offre), [d.destinataire]: { or: 0, items: {} } }, acceptes: [], statut: 'ouvert', appliques: e.sequence };
+      x = { id: e.id, proposant: d.proposant, destinataire: d.destinataire, offres: { [d.proposant]: norm(d.offre), [d.destinataire]: { or: 0, items: {} } }, acceptes: [], statut: 'ouvert', appliques: e.sequence, echeance: d.echeance };
       if (d.destinataire === p.joueur_id) this.signaler(`${this.nomDe(d.proposant)} vous propose un échange.`, 'info');
     } else {
       if (!x || e.sequence <= x.appliques) return;
@@ -659,6 +661,7 @@ export class JeuService {
       if (e.type === 'EchangeAccepte') x.acceptes = [...new Set([...x.acceptes, d.joueur_id])];
       if (e.type === 'EchangeConclu') { x.statut = 'conclu'; this.signaler('Échange conclu !', 'gain'); }
       if (e.type === 'EchangeAnnule') { x.statut = 'annule'; this.signaler('Échange annulé.', 'info'); }
+      if (e.type === 'EchangeExpire') { x.statut = 'expire'; this.signaler('Échange expiré : personne ne l’a conclu à temps.', 'info'); }
     }
     this.echanges.set({ ...tous, [e.id]: x });
   }
