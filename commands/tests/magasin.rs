@@ -601,7 +601,30 @@ async fn le_lecteur_global_ne_saute_pas_un_commit_tardif_que_le_suivi_naif_perd(
     );
 }
 
-/// 8 writers × `COMMANDES` commands on shared aggregates while a reader tails the store with
+/// Creates 64 characters, then starts 8 writers of `commandes` XP gains each, spread over
+/// them (every character written by several writers at once).
+async fn huit_ecrivains(pool: &PgPool, commandes: u64) -> Vec<tokio::task::JoinHandle<()>> {
+    const AGREGATS: u64 = 64;
+    let m = Arc::new(depot(pool.clone()));
+    for n in 0..AGREGATS {
+        cree(&m, n).await;
+    }
+    (0..8)
+        .map(|w| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                for i in 0..commandes {
+                    let cible = joueur((w * 7 + i) % AGREGATS);
+                    m.executer::<Joueur>(&cible.to_string(), xp(w * commandes + i, 1), &meta())
+                        .await
+                        .expect("écriture");
+                }
+            })
+        })
+        .collect()
+}
+
+/// 8 writers × 1,000 commands on shared aggregates while a reader tails the store with
 /// `lire`; returns (events in the store, events seen, events seen twice, aggregates seen out of
 /// order).
 async fn suivre_pendant_les_ecritures<F, Fut>(pool: PgPool, lire: F) -> (usize, usize, usize, usize)
@@ -609,26 +632,7 @@ where
     F: Fn(PgPool, PositionGlobale) -> Fut,
     Fut: Future<Output = Vec<lecteur::EvenementStocke>>,
 {
-    const ECRIVAINS: u64 = 8;
-    const COMMANDES: u64 = 1_000;
-    const AGREGATS: u64 = 64;
-    let m = Arc::new(depot(pool.clone()));
-    for n in 0..AGREGATS {
-        cree(&m, n).await;
-    }
-    let ecrivains: Vec<_> = (0..ECRIVAINS)
-        .map(|w| {
-            let m = m.clone();
-            tokio::spawn(async move {
-                for i in 0..COMMANDES {
-                    let cible = joueur((w * 7 + i) % AGREGATS);
-                    m.executer::<Joueur>(&cible.to_string(), xp(w * COMMANDES + i, 1), &meta())
-                        .await
-                        .expect("écriture");
-                }
-            })
-        })
-        .collect();
+    let ecrivains = huit_ecrivains(&pool, 1_000).await;
     let mut vus: HashMap<Uuid, u32> = HashMap::new();
     let mut derniere_sequence: HashMap<String, i64> = HashMap::new();
     let (mut desordres, mut position) = (0, PositionGlobale::DEBUT);
@@ -1329,9 +1333,6 @@ async fn chaque_lecteur_d_un_lecteur_partage_voit_chaque_evenement_une_fois_et_u
     pool: PgPool,
 ) {
     use std::sync::atomic::{AtomicI64, AtomicUsize};
-    const ECRIVAINS: u64 = 8;
-    const COMMANDES: u64 = 250;
-    const AGREGATS: u64 = 64;
     // A buffer far smaller than the log: the slow reader falls out of it.
     let partage = magasin::partage::LecteurPartage::new(pool.clone(), 64);
     let (arret, arret_rx) = tokio::sync::watch::channel(false);
@@ -1356,31 +1357,14 @@ async fn chaque_lecteur_d_un_lecteur_partage_voit_chaque_evenement_une_fois_et_u
         (tache, vus)
     })
     .collect();
-    let m = Arc::new(depot(pool.clone()));
-    for n in 0..AGREGATS {
-        cree(&m, n).await;
-    }
-    let ecrivains: Vec<_> = (0..ECRIVAINS)
-        .map(|w| {
-            let m = m.clone();
-            tokio::spawn(async move {
-                for i in 0..COMMANDES {
-                    let cible = joueur((w * 7 + i) % AGREGATS);
-                    m.executer::<Joueur>(&cible.to_string(), xp(w * COMMANDES + i, 1), &meta())
-                        .await
-                        .expect("écriture");
-                }
-            })
-        })
-        .collect();
-    for e in ecrivains {
+    for e in huit_ecrivains(&pool, 250).await {
         e.await.expect("écrivain");
     }
     let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
         .fetch_one(&pool)
         .await
         .expect("compte");
-    assert!(total >= i64::try_from(AGREGATS + ECRIVAINS * COMMANDES).expect("petit"));
+    assert!(total >= 64 + 8 * 250, "{total}");
     fini.store(total, Ordering::Relaxed);
     let mut lecteurs = lecteurs.into_iter();
     let (rapides, lent): (Vec<_>, _) = (
