@@ -115,8 +115,8 @@ impl AuMoment {
         Ok(())
     }
 
-    /// Every counter, read where its owner keeps it.
-    fn compteurs(&self) -> [CompteurLu<'_>; 20] {
+    /// The write side's and the store readers' counters, read where their owner keeps them.
+    fn compteurs_du_magasin(&self) -> [CompteurLu<'_>; 12] {
         [
             (
                 "mmo_commandes_conflits",
@@ -178,6 +178,12 @@ impl AuMoment {
                 "Instantanés trouvés au chargement mais pas utilisés (empreinte périmée, état illisible) : le flux est rejoué et l'instantané remplacé.",
                 &self.compteurs.instantanes.ignores,
             ),
+        ]
+    }
+
+    /// The pushes', the broadcasts' and the bus's counters, read where their owner keeps them.
+    fn compteurs_de_diffusion(&self) -> [CompteurLu<'_>; 8] {
+        [
             (
                 "mmo_pousses_abandonnees",
                 "Notifications non livrées à une socket trop lente (elle est fermée).",
@@ -224,7 +230,11 @@ impl AuMoment {
 
 impl Collector for AuMoment {
     fn encode(&self, mut encodeur: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        for (nom, aide, valeur) in self.compteurs() {
+        for (nom, aide, valeur) in self
+            .compteurs_du_magasin()
+            .into_iter()
+            .chain(self.compteurs_de_diffusion())
+        {
             let c = ConstCounter::new(valeur.load(Ordering::Relaxed));
             c.encode(encodeur.encode_descriptor(nom, aide, None, c.metric_type())?)?;
         }
