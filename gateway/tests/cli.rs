@@ -122,24 +122,20 @@ async fn projections_status_et_rebuild_sur_une_base_neuve() {
     supprimer(&nom).await;
 }
 
-#[test]
-fn serve_nomme_le_service_injoignable_et_comment_le_demarrer() {
+#[tokio::test]
+async fn serve_nomme_le_service_injoignable_et_comment_le_demarrer() {
+    // A database of its own: a fixed name would be migrated by whichever checkout ran first.
+    let (nom, url) = base_neuve("mmo_cli_serve");
     // Port 9 (discard) on loopback: nothing listens there.
     let cas = [
         ("MMO_REDIS_URL", "redis://127.0.0.1:9", "Redis injoignable"),
         ("MMO_NATS_URL", "nats://127.0.0.1:9", "NATS injoignable"),
     ];
-    for (variable, url, attendu) in cas {
+    for (variable, adresse, attendu) in cas {
         let sortie = Command::new(env!("CARGO_BIN_EXE_mmo"))
             .args(["serve", "--adresse", "127.0.0.1:0"])
-            .env(
-                "MMO_DATABASE_URL",
-                format!(
-                    "{}/mmo_cli_serve",
-                    url_serveur().rsplit_once('/').expect("url").0
-                ),
-            )
-            .env(variable, url)
+            .env("MMO_DATABASE_URL", &url)
+            .env(variable, adresse)
             .output()
             .expect("le binaire mmo se lance");
         let erreur = String::from_utf8_lossy(&sortie.stderr);
@@ -147,6 +143,7 @@ fn serve_nomme_le_service_injoignable_et_comment_le_demarrer() {
         assert!(erreur.contains(attendu), "{variable} : {erreur}");
         assert!(erreur.contains("scripts/services.sh"), "{erreur}");
     }
+    supprimer(&nom).await;
 }
 
 /// The fixture store: every version of every event type, one stored row per line.
